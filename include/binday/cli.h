@@ -1,0 +1,19 @@
+/* cli.h - the subcommands of the `binday` executable and their exit codes.
+ *
+ * Each subcommand lives in its own src/cmd_*.c (or beside its module) and is
+ * listed in main.c's table. A subcommand gets argv with argv[0] = its name,
+ * prints its own --help, and returns one of the exit codes below.
+ */
+#ifndef BINDAY_CLI_H
+#define BINDAY_CLI_H
+
+enum {
+    CLI_EXIT_OK = 0,      /* success */
+    CLI_EXIT_RUNTIME = 1, /* runtime failure (I/O, storage, network) */
+    CLI_EXIT_USAGE = 2,   /* bad command line */
+    CLI_EXIT_INPUT = 3    /* input rejected by validation */
+};
+
+int cmd_serve(int argc, char **argv);
+
+#endif

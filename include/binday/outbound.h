@@ -1,0 +1,87 @@
+/* outbound.h - the asynchronous outbound HTTPS client (libcurl multi on libuv).
+ *
+ * One outbound_t per event-loop thread; every call runs on that loop and never
+ * blocks it. Connections are reused per thread; DNS and TLS session caches are
+ * shared between threads. TLS verification is always on (trust anchors from
+ * --upstream-ca or the system bundle), redirects are never followed, and every
+ * --connect-to rule applies to every connection, so tests and deployments reach
+ * the same URLs. Also used for SMTP by the mailer (same CA and connect-to).
+ */
+#ifndef BINDAY_OUTBOUND_H
+#define BINDAY_OUTBOUND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Process-wide settings, fixed before any thread starts. Strings are copied. */
+typedef struct outbound_global_conf {
+    const char *ca_file;           /* NULL = system bundle */
+    const char *const *connect_to; /* "HOST:PORT:HOST2:PORT2" rules, curl syntax */
+    size_t n_connect_to;
+} outbound_global_conf_t;
+
+/* Call once from the main thread before creating any outbound_t.
+ * Returns 0, or -1 with a message in err. */
+int outbound_global_init(const outbound_global_conf_t *conf, char *err, size_t err_size);
+void outbound_global_cleanup(void);
+/* The curl_slist of --connect-to rules (owned by the module; NULL when none)
+ * and the CA file (NULL = system), for other libcurl users such as the mailer. */
+const void *outbound_connect_to_list(void);
+const char *outbound_ca_file(void);
+
+typedef enum {
+    OUTBOUND_OK = 0,        /* a response arrived (any HTTP status) */
+    OUTBOUND_E_TIMEOUT,     /* connect or total timeout */
+    OUTBOUND_E_CONNECT,     /* DNS failure, refused, unreachable */
+    OUTBOUND_E_TLS,         /* handshake failed or certificate not trusted */
+    OUTBOUND_E_TOO_LARGE,   /* body exceeded max_bytes */
+    OUTBOUND_E_CANCELLED,   /* never reported to a callback; for completeness */
+    OUTBOUND_E_OTHER
+} outbound_err_t;
+
+const char *outbound_strerror(outbound_err_t e);
+
+typedef struct outbound_req {
+    const char *method;             /* "GET", "POST"...; GET sends no body */
+    const char *url;                /* absolute https:// URL */
+    const char *const *headers;     /* "Name: value" lines (caller sanitizes) */
+    size_t n_headers;
+    const void *body;               /* request body (copied), may be NULL */
+    size_t body_len;
+    long connect_timeout_ms;        /* 0 = 1000 */
+    long timeout_ms;                /* total; 0 = 3000 */
+    size_t max_bytes;               /* response body cap; 0 = 64 KiB */
+} outbound_req_t;
+
+typedef struct outbound_res {
+    outbound_err_t err;
+    long status;            /* HTTP status when err == OUTBOUND_OK, else 0 */
+    const uint8_t *body;    /* valid only during the callback; NUL-terminated */
+    size_t body_len;
+    const char *content_type; /* may be NULL; valid only during the callback */
+    const char *errtext;    /* curl's description when err != OK */
+    uint64_t elapsed_us;
+} outbound_res_t;
+
+typedef void (*outbound_cb)(const outbound_res_t *res, void *ud);
+
+typedef struct outbound outbound_t;
+typedef struct outbound_call outbound_call_t;
+
+/* Create the client for `loop` (runs on that loop's thread). NULL on OOM. */
+outbound_t *outbound_new(uv_loop_t *loop);
+/* Cancel every pending call (their callbacks are not called) and close the
+ * libuv handles. The object is freed once the handles are closed, so keep
+ * running the loop afterwards (uv_run until it returns). */
+void outbound_free(outbound_t *ob);
+
+/* Start a request. `cb` runs later on the loop, exactly once, unless the call
+ * is cancelled first. Returns NULL (and does not call cb) on invalid input. */
+outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbound_cb cb, void *ud);
+/* Cancel a pending call: its callback will not run. Safe only before the callback ran. */
+void outbound_cancel(outbound_call_t *call);
+/* Number of calls in flight on this client. */
+size_t outbound_pending(const outbound_t *ob);
+
+#endif
