@@ -138,11 +138,10 @@ class FakeAmazon:
         class Handler(_Handler):
             pass
         Handler.fake = fake
-        self.server = ThreadingHTTPServer((self.host, self._req_port), Handler)
-        self.server.daemon_threads = True
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert, self.key)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.server = _TLSServer((self.host, self._req_port), Handler)
+        self.server.tls_context = ctx
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
@@ -195,10 +194,37 @@ class FakeAmazon:
         return name, self.scenarios[name]
 
 
+class _TLSServer(ThreadingHTTPServer):
+    """TLS with the handshake in each connection's own thread, so a burst of
+    concurrent clients (or a slow one) never waits on the accept loop."""
+    daemon_threads = True
+    request_queue_size = 256
+    tls_context = None
+
+    def handle_error(self, request, client_address):
+        pass  # failed handshakes and dropped clients are expected in tests
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        return self.tls_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeAmazon/1.0"
     fake = None  # set per server
+    timeout = 30
+
+    def setup(self):
+        self.request.settimeout(self.timeout)
+        self.request.do_handshake()
+        super().setup()
+
+    def handle(self):
+        try:
+            super().handle()
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError):
+            pass  # a client that went away is not the fake's problem
 
     def log_message(self, fmt, *args):  # quiet: tests read self.fake.requests
         pass
