@@ -281,7 +281,9 @@ static void print_answer(json_t *resp)
         printf("Card in the Alexa app: asks for permission:");
         size_t i;
         json_t *p;
-        json_array_foreach(json_object_get(card, "permissions"), i, p) printf(" %s", json_string_value(p));
+        json_array_foreach(json_object_get(card, "permissions"), i, p) {
+            printf(" %s", json_string_value(p));
+        }
         printf("\n");
     } else if (ctype) {
         const char *title = json_string_value(json_object_get(card, "title"));
@@ -295,8 +297,9 @@ static void print_answer(json_t *resp)
         print_speech("If you say nothing: ", rp);
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(r, "directives"), i, d)
+    json_array_foreach(json_object_get(r, "directives"), i, d) {
         printf("Directive: %s\n", json_string_value(json_object_get(d, "type")));
+    }
 }
 
 int cmd_ask(int argc, char **argv)
