@@ -44,7 +44,10 @@ Run as a script:
   fake_amazon.py --cert C --key K [--port 0] [--port-file F] [--pem-dir D]
                  [--scenarios F] [--host 127.0.0.1]
 or make throwaway certificates first: fake_amazon.py --make-certs DIR
-(writes DIR/ca.pem, DIR/server.pem, DIR/server.key for the Amazon host names).
+(writes DIR/ca.pem, DIR/server.pem, DIR/server.key for the Amazon host names)
+and a development request-signing chain: fake_amazon.py --make-signing DIR
+(DIR/signing-ca.pem for --alexa-ca, DIR/signing.key for `binday ask --key`,
+DIR/binday-dev.pem to serve from --pem-dir DIR).
 """
 import argparse
 import copy
@@ -403,6 +406,42 @@ def make_certs(directory, hosts=None):
     return ca, cert, key
 
 
+def make_signing_chain(directory, pem_name="binday-dev.pem", days=2):
+    """A development stand-in for Amazon's request-signing chain, made with the
+    openssl CLI: a root CA (trust it with `binday serve --alexa-ca`), an
+    intermediate, and a leaf with echo-api.amazon.com as a dNSName SAN whose
+    key signs requests (`binday ask --key`). Writes DIR/signing-ca.pem,
+    DIR/signing.key and DIR/<pem_name> (leaf then intermediate, as Amazon
+    serves it; put DIR in --pem-dir). Returns (ca_file, key_file, chain_file)."""
+    os.makedirs(directory, exist_ok=True)
+    j = lambda n: os.path.join(directory, n)  # noqa: E731
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", j("signing-ca.key"), "-out",
+        j("signing-ca.pem"), "-days", str(days), "-subj", "/CN=binday development signing root",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", j("signing-int.key"), "-out", j("signing-int.csr"),
+        "-subj", "/CN=binday development signing intermediate")
+    with open(j("int.ext"), "w") as f:
+        f.write("basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n")
+    run("x509", "-req", "-in", j("signing-int.csr"), "-CA", j("signing-ca.pem"), "-CAkey", j("signing-ca.key"),
+        "-CAcreateserial", "-out", j("signing-int.pem"), "-days", str(days), "-extfile", j("int.ext"))
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", j("signing.key"), "-out", j("signing.csr"),
+        "-subj", "/CN=echo-api.amazon.com")
+    with open(j("leaf.ext"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                "extendedKeyUsage=clientAuth,serverAuth\nsubjectAltName=DNS:echo-api.amazon.com\n")
+    run("x509", "-req", "-in", j("signing.csr"), "-CA", j("signing-int.pem"), "-CAkey", j("signing-int.key"),
+        "-CAcreateserial", "-out", j("signing-leaf.pem"), "-days", str(days), "-extfile", j("leaf.ext"))
+    with open(j(pem_name), "w") as out:
+        for part in ("signing-leaf.pem", "signing-int.pem"):
+            with open(j(part)) as f:
+                out.write(f.read())
+    return j("signing-ca.pem"), j("signing.key"), j(pem_name)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="fake Amazon cloud (cert host, Profile, Address, "
                                              "Directives, Reminders) over HTTPS")
@@ -414,9 +453,14 @@ def main(argv=None):
     ap.add_argument("--pem-dir")
     ap.add_argument("--scenarios", help="JSON file of extra scenarios")
     ap.add_argument("--make-certs", metavar="DIR", help="write ca.pem, server.pem, server.key to DIR and exit")
+    ap.add_argument("--make-signing", metavar="DIR", help="write a development request-signing chain to DIR "
+                    "(signing-ca.pem, signing.key, binday-dev.pem) and exit")
     a = ap.parse_args(argv)
-    if a.make_certs:
-        print(" ".join(make_certs(a.make_certs)))
+    if a.make_certs or a.make_signing:
+        if a.make_certs:
+            print(" ".join(make_certs(a.make_certs)))
+        if a.make_signing:
+            print(" ".join(make_signing_chain(a.make_signing)))
         return 0
     if not a.cert or not a.key:
         ap.error("--cert and --key are required (or --make-certs DIR)")

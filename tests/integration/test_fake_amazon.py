@@ -173,6 +173,22 @@ def main():
         fa.clear()
         ok(fa.recorded() == [] and fa.speech == [], "clear()")
 
+    # the development signing chain: verifies to its root, leaf has the dNSName SAN, key matches
+    sdir = os.path.join(tmp, "signing")
+    sca, skey, schain = fake_amazon.make_signing_chain(sdir)
+    leaf = os.path.join(sdir, "signing-leaf.pem")
+    v = subprocess.run(["openssl", "verify", "-CAfile", sca, "-untrusted", os.path.join(sdir, "signing-int.pem"),
+                        leaf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ok(v.returncode == 0, "signing leaf verifies through the intermediate to the root")
+    san = subprocess.run(["openssl", "x509", "-in", leaf, "-noout", "-ext", "subjectAltName"],
+                         stdout=subprocess.PIPE).stdout.decode()
+    ok("DNS:echo-api.amazon.com" in san, "leaf has echo-api.amazon.com as a dNSName SAN")
+    chain = open(schain).read()
+    ok(chain.count("BEGIN CERTIFICATE") == 2 and chain.startswith(open(leaf).read()), "chain file: leaf first")
+    pub1 = subprocess.run(["openssl", "x509", "-in", leaf, "-noout", "-pubkey"], stdout=subprocess.PIPE).stdout
+    pub2 = subprocess.run(["openssl", "pkey", "-in", skey, "-pubout"], stdout=subprocess.PIPE).stdout
+    ok(pub1 == pub2 and pub1.startswith(b"-----BEGIN PUBLIC KEY"), "signing key matches the leaf")
+
     # script mode with --port-file and a scenarios file
     sc = os.path.join(tmp, "sc.json")
     with open(sc, "w") as f:
