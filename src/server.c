@@ -188,7 +188,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         char msg[128];
         const char *reason = req->res.reason ? req->res.reason : "error";
         size_t i;
-        for (i = 0; reason[i] && i < sizeof(msg) - 1; i++)
+        for (i = 0; i < sizeof(msg) - 1 && reason[i]; i++)
             msg[i] = (char)((reason[i] >= 'A' && reason[i] <= 'Z') ? reason[i] + 32 : reason[i]);
         msg[i] = 0;
         json_t *o = json_pack("{s:s}", "error", msg);

@@ -58,7 +58,7 @@ static void never(const outbound_res_t *r, void *ud)
 
 int main(void)
 {
-    fixture_t fx;
+    fixture_t fx = {0};
     if (!ok(fixture_start(&fx) == 0, "https fixture started"))
         return done_testing();
     char ca[300], rule1[64], rule2[64], rule3[64];
