@@ -1,0 +1,908 @@
+#!/usr/bin/python3
+"""bench.py - the scenarios of `make bench` (issue 8); bench/run.sh installs
+what is needed, builds the helpers and runs this. Everything talks to
+127.0.0.1 only. Prints one table and writes bench/results.md.
+
+  S1  signed NextCollectionIntent requests over HTTPS keep-alive, Device
+      Address API answering at once: binday --threads 1 (pinned to one core)
+      and --threads = cores; max throughput and p50/p99/p99.9, plus latency at
+      half of the one-thread maximum.
+  S2  the same requests against the Node.js ASK SDK peer (bench/node-peer),
+      one process pinned to the same core as binday --threads 1.
+  S3  Device Address API taking 50 ms (tok-slow-50ms), 1,000 connections:
+      binday throughput against 1000 / 0.05 s, and peak RSS (VmHWM).
+  S4  demo data at 1,000,000 properties: import rate, store size per
+      property, in-process lookup p50/p99 (bench/lookup_bench.c).
+  S5  openssl speed -seconds 3 rsa2048: verify/s, the floor of every request.
+  plus a CPU profile of binday --threads 1 under the S1 load (perf, or
+  callgrind where perf cannot count instructions).
+
+Environment: BENCH_SECONDS (default 10) per measured run, BENCH_KEEP=1 keeps
+the work directory, BENCH_PROPERTIES (default 1000000) for S4.
+"""
+import datetime
+import glob
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "release", "binday")
+TOOLS = os.path.join(ROOT, "build", "bench")
+PY = "/usr/bin/python3"
+FAKE = os.path.join(ROOT, "tests", "integration", "fake_amazon.py")
+SKILL = "amzn1.ask.skill.binday-bench"
+CERT_URL = "https://s3.amazonaws.com/echo.api/binday-dev.pem"
+API_HOSTS = ["api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com"]
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+PROPERTIES = int(os.environ.get("BENCH_PROPERTIES", "1000000"))
+HTTP_PROPERTIES = 60000  # roughly Breckland's size: what the HTTP scenarios serve
+N_REQ = 1000             # distinct signed requests per batch
+CONNS = 32               # keep-alive connections for the throughput runs
+
+NCPU = os.cpu_count() or 1
+SERVER_CPUS = "0"
+CLIENT_CPUS = "1-%d" % (NCPU - 1) if NCPU > 2 else ("1" if NCPU == 2 else "0")
+PIN = NCPU >= 2
+
+commands = []   # the exact commands, for the report
+notes = []      # things the reader must know
+procs = []
+
+
+def log(msg):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
+
+
+def note(msg):
+    notes.append(msg)
+    log("NOTE: " + msg)
+
+
+def record(cmd):
+    s = " ".join(cmd) if isinstance(cmd, list) else cmd
+    commands.append(s)
+    return s
+
+
+def run(cmd, check=True, timeout=600, env=None, quiet=False):
+    if not quiet:
+        record(cmd)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                       timeout=timeout, env=env)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (cmd[0], p.returncode, p.stderr[-2000:]))
+    return p
+
+
+def spawn(cmd, logpath, env=None, quiet=False):
+    if not quiet:
+        record(cmd)
+    f = open(logpath, "wb")
+    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    procs.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM):
+    if p is None or p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, sig)   # our own process group (start_new_session): the process and its children
+    except ProcessLookupError:
+        return
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def wait_file(path, proc, timeout=60):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if os.path.exists(path) and open(path).read().strip():
+            return open(path).read().strip()
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("%s exited (%s) before writing %s" % (proc.args[0], proc.returncode, path))
+        time.sleep(0.05)
+    raise RuntimeError("timeout waiting for " + path)
+
+
+def taskset(cpus, cmd):
+    return (["taskset", "-c", cpus] + cmd) if PIN and cpus else cmd
+
+
+def vm_hwm_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def proc_ticks(pid):
+    """utime+stime of a process (all its threads) in clock ticks, 0 if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return int(v[11]) + int(v[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_pids(pid):
+    """pid and its descendants (the Node fake forks workers)."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal
+    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+
+
+class CpuWatch:
+    """CPU used during one run by the server, by our client side (wrk, the
+    fakes) and by everything else on the machine (other users' work skews a
+    benchmark; the report shows it). In cores (1.0 = one core busy)."""
+
+    def __init__(self, server_pid, client_pids):
+        self.groups = {"server": tree_pids(server_pid) if server_pid else [],
+                       "fakes": [q for p in client_pids for q in tree_pids(p)]}
+
+    def __enter__(self):
+        self.t0 = time.time()
+        self.b0 = busy_ticks()
+        c = os.times()
+        self.c0 = c.children_user + c.children_system
+        self.p0 = {k: sum(proc_ticks(p) for p in v) for k, v in self.groups.items()}
+        return self
+
+    def __exit__(self, *a):
+        dt = max(1e-3, time.time() - self.t0)
+        c = os.times()
+        wrk_s = c.children_user + c.children_system - self.c0
+        used = {k: (sum(proc_ticks(p) for p in v) - self.p0[k]) / HZ for k, v in self.groups.items()}
+        total = (busy_ticks() - self.b0) / HZ
+        self.result = {"server": used["server"] / dt, "client": (used["fakes"] + wrk_s) / dt,
+                       "other": max(0.0, total - used["server"] - used["fakes"] - wrk_s) / dt}
+
+
+def binday_has(cmd):
+    p = subprocess.run([BIN, "help"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    return re.search(r"^\s+%s\s" % re.escape(cmd), p.stdout, re.M) is not None
+
+
+# ---- setup -------------------------------------------------------------------------
+
+class Env:
+    pass
+
+
+def setup(W):
+    e = Env()
+    e.W = W
+    # PKI: TLS for the Amazon host names, the development signing chain, and
+    # one certificate for binday and the Node peer alike
+    run([PY, FAKE, "--make-certs", os.path.join(W, "certs")])
+    run([PY, FAKE, "--make-signing", os.path.join(W, "signing")])
+    e.amazon_ca = os.path.join(W, "certs", "ca.pem")
+    e.signing = os.path.join(W, "signing")
+    e.tls_cert, e.tls_key = os.path.join(W, "tls.pem"), os.path.join(W, "tls.key")
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", e.tls_key, "-out", e.tls_cert])
+
+    # demo data for the HTTP scenarios
+    e.has_data = binday_has("demo-data") and binday_has("import")
+    e.demo = os.path.join(W, "demo")
+    e.store = os.path.join(W, "store")
+    e.addr_tsv = os.path.join(W, "addresses.tsv")
+    if e.has_data:
+        run([BIN, "demo-data", "--out", e.demo, "--properties", str(HTTP_PROPERTIES)])
+        files = []
+        for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices"):
+            files += ["--%s" % t, os.path.join(e.demo, t + ".csv")]
+        run([BIN, "import", "--data", e.store] + files)
+        n = sample_addresses(os.path.join(e.demo, "addresses.csv"), e.addr_tsv, 1000)
+        log("demo data: %d properties imported, %d addresses sampled for the Device Address API" %
+            (HTTP_PROPERTIES, n))
+    else:
+        note("this build has no `binday demo-data`/`import` (data branch not merged): the store is empty, "
+             "the Node peer cannot run, and S4 is skipped")
+        os.makedirs(e.store, exist_ok=True)
+        with open(e.addr_tsv, "w") as f:
+            f.write("12 High Street\tDereham\tNR19 1EE\n")
+
+    # the fakes: fake_amazon.py is the cert host (one download per server thread);
+    # fast_amazon.js answers the Device Address API on every request
+    e.fake_port_file = os.path.join(W, "fake.port")
+    e.fake = spawn(taskset(CLIENT_CPUS, [PY, FAKE, "--cert", os.path.join(W, "certs", "server.pem"), "--key",
+                                         os.path.join(W, "certs", "server.key"), "--port", "0", "--port-file",
+                                         e.fake_port_file, "--pem-dir", e.signing]),
+                   os.path.join(W, "fake.log"))
+    e.fake_port = int(wait_file(e.fake_port_file, e.fake).split()[0])
+    e.fast_port_file = os.path.join(W, "fast.port")
+    workers = max(1, NCPU - 1)
+    e.fast = spawn(taskset(CLIENT_CPUS, ["node", os.path.join(ROOT, "bench", "fast_amazon.js"), "--cert",
+                                         os.path.join(W, "certs", "server.pem"), "--key",
+                                         os.path.join(W, "certs", "server.key"), "--addresses", e.addr_tsv,
+                                         "--pem-dir", e.signing, "--port-file", e.fast_port_file,
+                                         "--workers", str(workers)]),
+                   os.path.join(W, "fast.log"))
+    e.fast_port = int(wait_file(e.fast_port_file, e.fast))
+    log("fake cloud on :%d (cert host), fast Device Address API on :%d" % (e.fake_port, e.fast_port))
+    return e
+
+
+def sample_addresses(csv_path, out, n):
+    """Every k-th single-dwelling address with a plain house number, as a
+    resident would type it in the Alexa app: "12 High Street", town, postcode."""
+    import csv
+    rows = []
+    with open(csv_path, newline="") as f:
+        for r in csv.DictReader(f):
+            if not r["saon"] and r["paon"].isdigit():
+                rows.append(r)
+    step = max(1, len(rows) // n)
+    picked = rows[::step][:n]
+    with open(out, "w") as f:
+        for r in picked:
+            f.write("%s %s\t%s\t%s\n" % (r["paon"], r["street"].title(), r["town"].title(), r["postcode"]))
+    return len(picked)
+
+
+# ---- servers ------------------------------------------------------------------------
+
+def start_binday(e, threads, cpus, tag):
+    port_file = os.path.join(e.W, "binday-%s.port" % tag)
+    args = [BIN, "serve", "--data", e.store, "--listen", "127.0.0.1:0", "--port-file", port_file,
+            "--tls-cert", e.tls_cert, "--tls-key", e.tls_key, "--skill-id", SKILL, "--threads", str(threads),
+            "--alexa-ca", os.path.join(e.signing, "signing-ca.pem"), "--upstream-ca", e.amazon_ca,
+            "--connect-to", "s3.amazonaws.com:443:127.0.0.1:%d" % e.fake_port, "--log-level", "warn",
+            "--max-connections", "8192"]
+    for h in API_HOSTS:
+        args += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, e.fast_port)]
+    p = spawn(taskset(cpus, args), os.path.join(e.W, "binday-%s.log" % tag))
+    port = int(wait_file(port_file, p).split()[0])
+    wait_ready(port)
+    return p, port
+
+
+def start_node(e, cpus):
+    port_file = os.path.join(e.W, "node.port")
+    env = dict(os.environ, NODE_EXTRA_CA_CERTS=e.amazon_ca, NODE_ENV="production")
+    args = ["node", os.path.join(ROOT, "bench", "node-peer", "server.js"), "--cert", e.tls_cert, "--key",
+            e.tls_key, "--skill-id", SKILL, "--data", e.demo, "--signing-ca",
+            os.path.join(e.signing, "signing-ca.pem"), "--port-file", port_file,
+            "--route", "s3.amazonaws.com=%d" % e.fake_port]
+    for h in API_HOSTS:
+        args += ["--route", "%s=%d" % (h, e.fast_port)]
+    record("NODE_EXTRA_CA_CERTS=%s" % e.amazon_ca)
+    p = spawn(taskset(cpus, args), os.path.join(e.W, "node.log"), env=env)
+    port = int(wait_file(port_file, p, timeout=120))
+    return p, port
+
+
+def wait_ready(port, timeout=20):
+    ctx = ssl._create_unverified_context()
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server on :%d not ready" % port)
+
+
+# ---- requests and load -----------------------------------------------------------------
+
+def make_batch(e, token, tag, count=N_REQ):
+    out = os.path.join(e.W, "req-%s.txt" % tag)
+    run([os.path.join(TOOLS, "signreq"), "--key", os.path.join(e.signing, "signing.key"), "--skill-id", SKILL,
+         "--count", str(count), "--out", out, "--token", token], quiet=True)
+    return out
+
+
+def probe(port, batch):
+    """One request from the batch; returns (status, speech or body text)."""
+    with open(batch) as f:
+        sig, body = f.readline().rstrip("\n").split("\t", 1)
+    ctx = ssl._create_unverified_context()
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+    c.request("POST", "/alexa", body.encode(), {"Content-Type": "application/json", "Signature-256": sig,
+                                                  "SignatureCertChainUrl": CERT_URL})
+    r = c.getresponse()
+    data = r.read().decode("utf-8", "replace")
+    speech = data[:300]
+    try:
+        j = json.loads(data)
+        os_ = j.get("response", {}).get("outputSpeech", {})
+        speech = os_.get("ssml") or os_.get("text") or speech
+    except ValueError:
+        pass
+    return r.status, re.sub(r"\s+", " ", speech)
+
+
+def classify(status, speech):
+    if status in (404, 405):
+        return "not-routed"
+    if status != 200:
+        return "error"
+    if re.search(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)", speech):
+        return "answer"
+    return "verified-only"
+
+
+def wrk(port, batch, conns, seconds, threads=1, pause_ms=0, cpus=CLIENT_CPUS, timeout_s=10, tag="", watch=None):
+    cmd = taskset(cpus, ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds, "--timeout",
+                         "%ds" % timeout_s, "-s", os.path.join(ROOT, "bench", "alexa.lua"),
+                         "https://127.0.0.1:%d/alexa" % port, "--", batch, str(pause_ms), CERT_URL])
+    s = record(cmd)
+    w = CpuWatch(*watch) if watch else None
+    if w:
+        w.__enter__()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                       timeout=seconds + 120)
+    if w:
+        w.__exit__()
+    m = re.search(r"^BENCH (.*)$", p.stdout, re.M)
+    if not m:
+        raise RuntimeError("wrk gave no result: %s\n%s" % (s, p.stdout[-2000:]))
+    r = {}
+    for kv in m.group(1).split():
+        k, v = kv.split("=")
+        r[k] = float(v)
+    r["errors"] = r["non2xx"] + r["connect_err"] + r["read_err"] + r["write_err"] + r["timeouts"]
+    r["cpu"] = w.result if w else None
+    log("%s: %.0f req/s p50 %.2f ms p99 %.2f ms p99.9 %.2f ms (%d non-2xx, %d socket errors)%s" %
+        (tag, r["rps"], r["p50_us"] / 1e3, r["p99_us"] / 1e3, r["p999_us"] / 1e3, r["non2xx"],
+         r["errors"] - r["non2xx"], " cpu(cores) server %.2f client %.2f other %.2f" %
+         (r["cpu"]["server"], r["cpu"]["client"], r["cpu"]["other"]) if r["cpu"] else ""))
+    return r
+
+
+def slug(s):
+    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()
+
+
+def measure_server(e, proc, port, tag, token="tok-granted", conns=CONNS, seconds=SECONDS, threads=1,
+                   cpus=CLIENT_CPUS, half=False):
+    """A probe (which also fills the certificate cache: the steady state is
+    measured), warm-up, a maximum-throughput run and optionally one at half
+    that rate. Every run gets a freshly signed batch (150 s window)."""
+    batch = make_batch(e, token, slug(tag))
+    st, speech = probe(port, batch)
+    kind = classify(st, speech)
+    log("%s: probe -> %d %s: %s" % (tag, st, kind, speech[:160]))
+    res = {"probe_status": st, "probe_speech": speech, "kind": kind}
+    if kind in ("not-routed", "error"):
+        note("%s: the probe request got HTTP %d (%s); no load was run" % (tag, st, kind))
+        return res
+    watch = (proc.pid, [e.fast.pid, e.fake.pid])
+    wrk(port, batch, conns, 2, threads=threads, cpus=cpus, tag=tag + " warm-up")
+    res["max"] = wrk(port, batch, conns, seconds, threads=threads, cpus=cpus, tag=tag + " max", watch=watch)
+    if half:
+        target = res["max"]["rps"] / 2
+        # each connection waits between requests so that conns / (pause + latency) ~ target
+        pause = max(1, int(round(conns / target * 1000 - res["max"]["mean_us"] / 1000 / 2)))
+        batch = make_batch(e, token, slug(tag) + "-half")
+        res["half"] = wrk(port, batch, conns, seconds, threads=threads, pause_ms=pause, cpus=cpus,
+                          tag=tag + " half (pause %d ms)" % pause, watch=watch)
+        res["half"]["target"] = target
+    return res
+
+
+# ---- scenarios ---------------------------------------------------------------------------
+
+def scenario1(e, R):
+    p, port = start_binday(e, 1, SERVER_CPUS, "t1")
+    try:
+        R["s1_t1"] = measure_server(e, p, port, "S1 binday --threads 1", half=True)
+        R["s1_t1"]["hwm_kb"] = vm_hwm_kb(p.pid)
+        R["profile"] = profile(e, p, port)
+    finally:
+        stop(p)
+    p, port = start_binday(e, NCPU, None, "tN")
+    try:
+        R["s1_tN"] = measure_server(e, p, port, "S1 binday --threads %d" % NCPU, conns=CONNS * 2,
+                                    threads=max(1, NCPU - 1), cpus=None)
+        R["s1_tN"]["hwm_kb"] = vm_hwm_kb(p.pid)
+    finally:
+        stop(p)
+
+
+def scenario2(e, R):
+    if not e.has_data:
+        R["s2"] = {"skipped": "no demo data in this build"}
+        return
+    p, port = start_node(e, SERVER_CPUS)
+    try:
+        R["s2"] = measure_server(e, p, port, "S2 Node.js ASK SDK, 1 process", half=True)
+        R["s2"]["hwm_kb"] = vm_hwm_kb(p.pid)
+    finally:
+        stop(p)
+
+
+def scenario3(e, R):
+    p, port = start_binday(e, NCPU, None, "slow")
+    try:
+        batch = make_batch(e, "tok-slow-50ms", "slow")
+        st, speech = probe(port, batch)
+        kind = classify(st, speech)
+        log("S3: probe -> %d %s: %s" % (st, kind, speech[:160]))
+        if kind in ("not-routed", "error"):
+            note("S3: the probe request got HTTP %d (%s); no load was run" % (st, kind))
+            R["s3"] = {"kind": kind, "probe_status": st}
+            return
+        wrk(port, batch, 1000, 3, threads=max(1, NCPU - 1), cpus=None, tag="S3 warm-up")
+        batch = make_batch(e, "tok-slow-50ms", "slow2")
+        r = wrk(port, batch, 1000, max(SECONDS, 15), threads=max(1, NCPU - 1), cpus=None, tag="S3 1000 conns",
+                watch=(p.pid, [e.fast.pid, e.fake.pid]))
+        R["s3"] = {"max": r, "kind": kind, "probe_status": st, "hwm_kb": vm_hwm_kb(p.pid)}
+    finally:
+        stop(p)
+
+
+def scenario4(e, R):
+    if not e.has_data:
+        R["s4"] = {"skipped": "no demo-data/import in this build"}
+        return
+    d = os.path.join(e.W, "big")
+    t0 = time.time()
+    run([BIN, "demo-data", "--out", d, "--properties", str(PROPERTIES)])
+    gen_s = time.time() - t0
+    store = os.path.join(e.W, "bigstore")
+    files = []
+    for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices"):
+        files += ["--%s" % t, os.path.join(d, t + ".csv")]
+    t0 = time.time()
+    p = run([BIN, "import", "--data", store] + files)
+    wall = time.time() - t0
+    out = p.stdout + p.stderr
+    m = re.search(r"imported (\d+) rows in ([\d.]+) s \((\d+) rows/s\)", out)
+    rows = int(m.group(1)) if m else sum(1 for f in glob.glob(d + "/*.csv") for _ in open(f)) - 6
+    rate = int(m.group(3)) if m else rows / wall
+    addr_rows = sum(1 for _ in open(os.path.join(d, "addresses.csv"))) - 1
+    file_bytes = os.path.getsize(os.path.join(store, "data.mdb"))
+    used = None
+    st = run(["mdb_stat", "-e", store], check=False)
+    mp = re.search(r"Number of pages used: (\d+)", st.stdout)
+    ps = re.search(r"Page size: (\d+)", st.stdout)
+    if mp and ps:
+        used = int(mp.group(1)) * int(ps.group(1))
+    sample = os.path.join(e.W, "big-sample.tsv")
+    sample_addresses(os.path.join(d, "addresses.csv"), sample, 10000)
+    lk = {}
+    lb = os.path.join(TOOLS, "lookup_bench")
+    if os.path.exists(lb):
+        lp = run(taskset(SERVER_CPUS, [lb, store, sample, "5"]))
+        m2 = re.search(r"^LOOKUP (.*)$", lp.stdout, re.M)
+        if m2:
+            lk = {k: float(v) for k, v in (kv.split("=") for kv in m2.group(1).split())}
+    R["s4"] = {"rows": rows, "rate": rate, "wall": wall, "properties": addr_rows, "file_bytes": file_bytes,
+               "used_bytes": used, "lookup": lk, "gen_s": gen_s}
+    log("S4: %d rows in %.1f s = %d rows/s; store %.0f MB (%.0f MB used) = %.0f B/property; lookup %s" %
+        (rows, wall, rate, file_bytes / 1e6, (used or 0) / 1e6, (used or file_bytes) / addr_rows, lk))
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def scenario5(R):
+    p = run(["openssl", "speed", "-seconds", "3", "rsa2048"], check=False, timeout=120)
+    m = re.search(r"^rsa 2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", p.stdout, re.M)
+    R["s5"] = {"sign": float(m.group(1)), "verify": float(m.group(2))} if m else {"error": p.stdout[-500:]}
+    R["openssl_version"] = run(["openssl", "version"], quiet=True).stdout.strip()
+    log("S5: %s" % R["s5"])
+
+
+# ---- profile ------------------------------------------------------------------------------
+
+def perf_works():
+    try:
+        p = subprocess.run(["perf", "stat", "-x,", "-e", "instructions", "true"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return p.returncode == 0 and "not supported" not in p.stderr and re.search(r"^\d+,", p.stderr, re.M)
+
+
+def profile(e, p, port):
+    """Where binday --threads 1 spends its CPU under the S1 load."""
+    batch = make_batch(e, "tok-granted", "prof")
+    st, speech = probe(port, batch)
+    if st in (404, 405):
+        return {"skipped": "POST /alexa not routed"}
+    data = os.path.join(e.W, "perf.data")
+    if shutil.which("perf") and perf_works():
+        rec = ["perf", "record", "-F", "999", "-o", data, "-p", str(p.pid), "--", "sleep", "6"]
+        record(" ".join(rec))
+        pr = subprocess.Popen(rec, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        wrk(port, batch, CONNS, 5, tag="profile load")
+        pr.wait(timeout=60)
+        rep = run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort", "dso,symbol",
+                   "--percent-limit", "0.7"], check=False)
+        dso = run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort", "dso"], check=False)
+        return {"tool": "perf", "symbols": perf_lines(rep.stdout, 22), "dsos": perf_lines(dso.stdout, 10)}
+    note("perf cannot count instructions here: profile with valgrind --tool=callgrind (slower, fewer requests)")
+    return callgrind(e, batch)
+
+
+def perf_lines(txt, n):
+    out = []
+    for line in txt.splitlines():
+        if re.match(r"^\s+[\d.]+%", line):
+            out.append(re.sub(r"\s+", " ", line.strip()))
+        if len(out) >= n:
+            break
+    return out
+
+
+def callgrind(e, batch):
+    port_file = os.path.join(e.W, "cg.port")
+    out = os.path.join(e.W, "callgrind.out")
+    args = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, BIN, "serve", "--data", e.store,
+            "--listen", "127.0.0.1:0", "--port-file", port_file, "--tls-cert", e.tls_cert, "--tls-key", e.tls_key,
+            "--skill-id", SKILL, "--threads", "1", "--alexa-ca", os.path.join(e.signing, "signing-ca.pem"),
+            "--upstream-ca", e.amazon_ca, "--connect-to", "s3.amazonaws.com:443:127.0.0.1:%d" % e.fake_port,
+            "--log-level", "warn", "--handler-timeout-ms", "7000"]
+    for h in API_HOSTS:
+        args += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, e.fast_port)]
+    p = spawn(args, os.path.join(e.W, "callgrind.log"))
+    try:
+        port = int(wait_file(port_file, p, timeout=120).split()[0])
+        wait_ready(port, timeout=120)
+        wrk(port, batch, 4, 10, tag="callgrind load", timeout_s=30)
+    finally:
+        stop(p, signal.SIGINT)
+    files = sorted(glob.glob(out + "*"))
+    if not files:
+        return {"skipped": "callgrind wrote nothing"}
+    rep = run(["callgrind_annotate", "--inclusive=no", files[0]], check=False)
+    lines = [re.sub(r"\s+", " ", l.strip()) for l in rep.stdout.splitlines() if re.match(r"^\s*[\d,]+ \(", l)]
+    return {"tool": "callgrind", "symbols": lines[:22], "dsos": []}
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+def fmt_ms(us):
+    return "%.2f" % (us / 1000.0)
+
+
+def row(name, r, extra=""):
+    if r is None:
+        return "| %s | – | – | – | – | – | %s |" % (name, extra)
+    return "| %s | %.0f | %s | %s | %s | %s | %s |" % (
+        name, r["rps"], fmt_ms(r["p50_us"]), fmt_ms(r["p99_us"]), fmt_ms(r["p999_us"]),
+        "%d" % r["errors"], extra)
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def report(R, e, started):
+    L = []
+    A = L.append
+    t1, tN, s2, s3, s4, s5 = (R.get(k) for k in ("s1_t1", "s1_tN", "s2", "s3", "s4", "s5"))
+    A("# binday benchmarks (`make bench`)")
+    A("")
+    A("Generated by `make bench` (bench/run.sh -> bench/bench.py) on %s UTC; %d s per measured run." %
+      (started.strftime("%Y-%m-%d %H:%M"), SECONDS))
+    A("")
+    A("| machine | |")
+    A("|---|---|")
+    A("| CPU | %s |" % cpu_model())
+    A("| cores | %d |" % NCPU)
+    A("| kernel | %s |" % os.uname().release)
+    A("| binday | %s |" % run([BIN, "--version"], check=False, quiet=True).stdout.strip().split("\n")[0])
+    A("| OpenSSL | %s |" % R.get("openssl_version", "?"))
+    A("| Node.js | %s |" % run(["node", "--version"], quiet=True).stdout.strip())
+    A("| load average at start | %s |" % R.get("loadavg", "?"))
+    A("| wrk | %s |" % (run(["wrk", "-v"], check=False, quiet=True).stdout.strip().split("\n") or ["?"])[0])
+    A("")
+    A("Pinning: %s" % ("servers under test for the one-core runs on CPU %s (`taskset -c %s`); wrk and the "
+                       "fake Amazon cloud on CPU %s. The --threads %d run and S3 use every core for "
+                       "everything (server, load generator and fakes share them)." %
+                       (SERVER_CPUS, SERVER_CPUS, CLIENT_CPUS, NCPU) if PIN else "none (one core)."))
+    A("")
+    kind = (t1 or {}).get("kind", "?")
+    state = {"answer": "POST /alexa verifies the request, calls the Device Address API and answers from the store",
+             "verified-only": "POST /alexa verifies the request but does not answer NextCollection from the "
+                              "store yet: S1/S3 measure verification (+ whatever the skill does now), "
+                              "not the full answer",
+             "not-routed": "POST /alexa is NOT routed in this build: S1/S3 figures are for a 404 and mean nothing",
+             "error": "POST /alexa answered an error status to the probe: S1/S3 figures are not valid"}.get(kind, kind)
+    A("**What /alexa did in this run:** %s." % state)
+    if t1:
+        A("Sample binday answer: `%s`" % t1["probe_speech"][:300])
+    if s2 and "probe_speech" in s2:
+        A("Sample Node peer answer: `%s`" % s2["probe_speech"][:300])
+    A("")
+    A("## Results")
+    A("")
+    A("| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | notes |")
+    A("|---|---:|---:|---:|---:|---:|---|")
+    def line(name, r, key="max", extra=""):
+        if r is None:
+            return
+        if key not in r:
+            why = r.get("skipped") or ("not run: the probe got HTTP %s (%s)" % (r.get("probe_status"), r.get("kind")))
+            A(row(name, None, why))
+            return
+        x = r[key]
+        cpu = x.get("cpu")
+        bits = [extra] if extra else []
+        if cpu:
+            bits.append("CPU cores used: server %.2f, wrk+fakes %.2f, other processes %.2f" %
+                        (cpu["server"], cpu["client"], cpu["other"]))
+        A(row(name, x, "; ".join(bits)))
+
+    def rss(r):
+        return "peak RSS %.0f MB" % ((((r or {}).get("hwm_kb")) or 0) / 1024)
+    line("S1 binday --threads 1, 1 core, %d conns, max" % CONNS, t1, extra=rss(t1))
+    if t1 and "half" in t1:
+        line("S1 binday --threads 1 at half of max (offered ~%.0f/s)" % t1["half"]["target"], t1, "half")
+    line("S1 binday --threads %d, all cores, %d conns, max" % (NCPU, CONNS * 2), tN, extra=rss(tN))
+    line("S2 Node.js ASK SDK, 1 process on 1 core, %d conns, max" % CONNS, s2, extra=rss(s2))
+    if s2 and "half" in s2:
+        line("S2 Node.js ASK SDK at half of its max (offered ~%.0f/s)" % s2["half"]["target"], s2, "half")
+    if s3:
+        ex = ""
+        if "max" in s3:
+            ex = "%.1f%% of the 20000/s bound; %s" % (100 * s3["max"]["rps"] / 20000.0, rss(s3))
+        line("S3 binday --threads %d, Address API 50 ms, 1000 conns" % NCPU, s3, extra=ex)
+    A("")
+    if s4 and "rows" in s4:
+        lk = s4["lookup"]
+        A("| S4 data, %d properties | |" % s4["properties"])
+        A("|---|---|")
+        A("| import | %d rows in %.1f s = **%d rows/s** (binday import's own figure; wall %.1f s) |" %
+          (s4["rows"], s4["wall"], s4["rate"], s4["wall"]))
+        per = (s4["used_bytes"] or s4["file_bytes"]) / s4["properties"]
+        A("| store size | data.mdb %.0f MB, pages in use %.0f MB = **%.0f bytes per property** "
+          "(addresses + assignments + indexes) |" % (s4["file_bytes"] / 1e6, (s4["used_bytes"] or 0) / 1e6, per))
+        if lk:
+            A("| in-process lookup (match + 28 days) | **p50 %.1f µs, p99 %.1f µs** (p90 %.1f, p99.9 %.1f; "
+              "%d lookups of %d addresses, %.1f%% exact) |" % (lk["p50_us"], lk["p99_us"], lk["p90_us"],
+                                                              lk["p999_us"], lk["n"], lk["addresses"],
+                                                              100 * lk["exact"]))
+        A("")
+    elif s4:
+        A("S4: skipped (%s)." % s4.get("skipped"))
+        A("")
+    if s5 and "verify" in s5:
+        A("S5 `openssl speed -seconds 3 rsa2048`: **%.0f verify/s** (%.1f µs each; sign %.0f/s) on one core - "
+          "the floor every signed request pays once." % (s5["verify"], 1e6 / s5["verify"], s5["sign"]))
+        A("")
+
+    # targets
+    A("## Targets")
+    A("")
+    A("| target | measured | met? |")
+    A("|---|---|---|")
+    tgt = []
+    t1 = t1 if t1 and "max" in t1 else None
+    s3 = s3 if s3 and "max" in s3 else None
+    if t1 and s2 and "max" in s2:
+        ratio = t1["max"]["rps"] / max(1.0, s2["max"]["rps"])
+        tgt.append(("S1 --threads 1 >= 10x Node SDK on one core", "%.1fx (%.0f vs %.0f req/s)" %
+                    (ratio, t1["max"]["rps"], s2["max"]["rps"]), ratio >= 10))
+    if t1 and "half" in t1:
+        h = t1["half"]
+        tgt.append(("S1 p99 < 5 ms at half of max", "p99 %s ms at %.0f req/s" % (fmt_ms(h["p99_us"]), h["rps"]),
+                    h["p99_us"] < 5000))
+    if s3:
+        frac = s3["max"]["rps"] / 20000.0
+        tgt.append(("S3 >= 80% of 1000/0.05 s", "%.1f%% (%.0f req/s)" % (100 * frac, s3["max"]["rps"]),
+                    frac >= 0.8))
+        hwm = (s3.get("hwm_kb") or 0) / 1024
+        tgt.append(("S3 peak RSS < 200 MB", "%.0f MB" % hwm, hwm < 200))
+    if s4 and "rows" in s4:
+        tgt.append(("S4 import >= 200,000 rows/s", "%d rows/s" % s4["rate"], s4["rate"] >= 200000))
+        if s4["lookup"]:
+            tgt.append(("S4 lookup p50 <= 20 µs", "%.1f µs" % s4["lookup"]["p50_us"], s4["lookup"]["p50_us"] <= 20))
+    for name, meas, ok in tgt:
+        A("| %s | %s | %s |" % (name, meas, "yes" if ok else "**NO**"))
+    A("")
+    R["targets"] = tgt
+    A("## Where binday falls short, and why")
+    A("")
+    A("%%SHORTFALLS%%")
+    A("")
+    prof = R.get("profile") or {}
+    A("## Profile: binday --threads 1 under the S1 load")
+    A("")
+    if prof.get("symbols"):
+        A("Tool: %s. Self time by library and symbol (top entries):" % prof["tool"])
+        A("")
+        A("```")
+        L.extend(prof.get("dsos", []))
+        if prof.get("dsos"):
+            A("")
+        L.extend(prof["symbols"])
+        A("```")
+    else:
+        A("No profile: %s." % prof.get("skipped", "not run"))
+    A("")
+    if notes:
+        A("## Notes")
+        A("")
+        for n in notes:
+            A("- " + n)
+        A("")
+    A("## Method")
+    A("")
+    A("- Requests: bench/signreq (C, OpenSSL) writes %d distinct NextCollectionIntent envelopes (own "
+      "requestId, session, ~200-character userId, device, ~1 KB apiAccessToken) signed with the development "
+      "signing key of `fake_amazon.py --make-signing`, timestamped just before each run (150 s window); "
+      "bench/alexa.lua makes wrk rotate through them over HTTPS keep-alive. The half-rate runs add a per-connection "
+      "pause (wrk's delay()) so that %d connections offer about half the measured maximum." % (N_REQ, CONNS))
+    A("- Device Address API: bench/fast_amazon.js (Node, %d worker(s)), the token scenarios of "
+      "tests/integration/fake_amazon.py (tok-granted, tok-slow-50ms) without its Python per-request cost; "
+      "fake_amazon.py itself serves the signing chain (the cert host, fetched once per server thread). Device i "
+      "gets the i-th of 1,000 demo-data addresses." % max(1, NCPU - 1))
+    A("- Node peer (bench/node-peer/server.js): ask-sdk-core %s, ask-sdk-express-adapter %s, express %s; the "
+      "adapter's SkillRequestSignatureVerifier (subclassed only to add the dev CA to its chain check: it trusts "
+      "tls.rootCertificates alone) and TimestampVerifier; DeviceAddressServiceClient through DefaultApiClient; "
+      "Amazon host names sent to the local fakes by the global https agent's createConnection (no /etc/hosts); "
+      "NODE_EXTRA_CA_CERTS for the fakes' TLS CA; the same demo CSV files in memory, matched by postcode + first "
+      "number; same TLS certificate as binday." % tuple(node_versions()))
+    A("- Peak RSS is VmHWM from /proc/PID/status just before the server is stopped.")
+    A("")
+    A("## Exact commands")
+    A("")
+    A("```")
+    seen = set()
+    for c in commands:
+        c2 = c.replace(e.W, "$W")
+        if c2 not in seen:
+            seen.add(c2)
+            L.append(c2)
+    A("```")
+    A("($W is the temporary work directory.)")
+    return "\n".join(L) + "\n"
+
+
+def node_versions():
+    out = []
+    for pkg in ("ask-sdk-core", "ask-sdk-express-adapter", "express"):
+        try:
+            with open(os.path.join(ROOT, "bench", "node-peer", "node_modules", pkg, "package.json")) as f:
+                out.append(json.load(f)["version"])
+        except (OSError, ValueError, KeyError):
+            out.append("?")
+    return out
+
+
+def shortfalls(R):
+    out = []
+    for name, meas, ok in R.get("targets", []):
+        if not ok:
+            out.append("- **%s**: %s." % (name, meas))
+    return out
+
+
+def main():
+    started = datetime.datetime.now(datetime.timezone.utc)
+    W = tempfile.mkdtemp(prefix="binday-bench-")
+    R = {}
+    e = None
+    try:
+        log("work directory %s; %d cores; %d s per run" % (W, NCPU, SECONDS))
+        R["loadavg"] = open("/proc/loadavg").read().strip()
+        scenario5(R)
+        e = setup(W)
+        scenario1(e, R)
+        scenario2(e, R)
+        scenario3(e, R)
+        scenario4(e, R)
+    finally:
+        for p in procs:
+            stop(p)
+    txt = report(R, e, started)
+    sf = shortfalls(R)
+    sf += analysis(R)
+    txt = txt.replace("%%SHORTFALLS%%", "\n".join(sf) if sf else "Every target is met.")
+    with open(os.path.join(ROOT, "bench", "results.md"), "w") as f:
+        f.write(txt)
+    print()
+    print(txt)
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(W, ignore_errors=True)
+    else:
+        log("kept " + W)
+    return 0
+
+
+def analysis(R):
+    """Plain-words reading of the figures, derived from the measurements."""
+    out = []
+    g = lambda k: R.get(k) if R.get(k) and "max" in R.get(k) else None
+    t1, tN, s2, s3 = g("s1_t1"), g("s1_tN"), g("s2"), g("s3")
+    s5 = R.get("s5") or {}
+
+    def cpu_us(r):
+        c = r["max"].get("cpu")
+        return c["server"] * 1e6 / r["max"]["rps"] if c and r["max"]["rps"] > 0 else None
+
+    if t1:
+        us = cpu_us(t1)
+        c = t1["max"].get("cpu")
+        if us:
+            txt = "- binday --threads 1 spends **%.0f µs of CPU per request** (%.2f cores / %.0f req/s)" % (
+                us, c["server"], t1["max"]["rps"])
+            if "verify" in s5:
+                txt += "; one RSA-2048 verify is %.1f µs of that (%.0f%%)" % (1e6 / s5["verify"],
+                                                                            100 * 1e6 / s5["verify"] / us)
+            out.append(txt + ".")
+            if c["server"] < 0.85:
+                out.append("- In S1 --threads 1 binday's core was not saturated (%.2f of 1): the client core (wrk + "
+                           "fake Address API: %.2f cores) or other processes on the machine (%.2f cores) limited "
+                           "the run, so its req/s is a lower bound." % (c["server"], c["client"], c["other"]))
+    if s2:
+        us2 = cpu_us(s2)
+        if us2:
+            out.append("- The Node.js SDK peer spends **%.0f µs of CPU per request** (%.2f cores / %.0f req/s)." %
+                       (us2, s2["max"]["cpu"]["server"], s2["max"]["rps"]))
+    if s3:
+        bound = 20000.0
+        txt = "- S3: %.0f req/s = %.0f%% of 1000 / 0.05 s" % (s3["max"]["rps"], 100 * s3["max"]["rps"] / bound)
+        if tN:
+            ratio = s3["max"]["rps"] / max(1.0, tN["max"]["rps"])
+            txt += ("; binday's own all-core maximum with an instant Address API was %.0f req/s (S1), so at 50 ms it "
+                    "kept %.0f%% of what this machine's CPU allows" % (tN["max"]["rps"], 100 * ratio))
+            if ratio >= 0.8:
+                txt += (": no thread waits on Amazon; the bound needs more CPU than %d cores shared by server, wrk and "
+                        "the fake API give" % NCPU)
+            else:
+                txt += (": the 50 ms waits themselves cost throughput (look at per-thread limits on concurrent "
+                        "upstream calls, connection reuse to the API, and the p99 %.0f ms)" % (s3["max"]["p99_us"] / 1e3))
+        c = s3["max"].get("cpu")
+        if c:
+            txt += "; CPU: server %.2f, wrk+fakes %.2f, others %.2f cores" % (c["server"], c["client"], c["other"])
+        out.append(txt + ".")
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

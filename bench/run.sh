@@ -1,0 +1,48 @@
+#!/bin/bash
+# run.sh - `make bench` (after `make deps all`): installs what the benchmarks
+# need, builds the helper programs into build/bench/, and runs bench/bench.py,
+# which prints the table and writes bench/results.md. See bench/README.md.
+#
+# Needs root on a fresh Debian 12 for the first run (apt-get install of wrk,
+# nodejs, npm, linux-perf, valgrind, lmdb-utils when missing); the Node peer's
+# packages come from the npm registry via `npm ci` (bench/node-peer/package-lock.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> Debian package (checked by command: node and npm may come from
+# another Debian-format nodejs package that includes npm)
+need=()
+for cp in wrk:wrk node:nodejs npm:npm perf:linux-perf valgrind:valgrind callgrind_annotate:valgrind \
+          mdb_stat:lmdb-utils taskset:util-linux openssl:openssl; do
+  command -v "${cp%%:*}" >/dev/null 2>&1 || need+=("${cp#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing Debian packages: ${need[*]}"
+  if [ "$(id -u)" != 0 ]; then echo "bench: run as root (or install them first)" >&2; exit 1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(printf "%s\n" "${need[@]}" | sort -u) >/dev/null
+fi
+
+if [ ! -d bench/node-peer/node_modules/ask-sdk-express-adapter ] ||
+   [ bench/node-peer/package-lock.json -nt bench/node-peer/node_modules/.package-lock.json ]; then
+  echo "bench: npm ci in bench/node-peer"
+  (cd bench/node-peer && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# helpers: compiled like the release build, against build/release/libbinday.a
+PKGS="libh2o libuv openssl jansson libcurl lmdb"
+CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=1 $(pkg-config --cflags $PKGS)"
+LIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
+mkdir -p build/bench
+cc $CFLAGS -o build/bench/signreq bench/signreq.c $LIBS
+if [ -f include/binday/lookup.h ]; then
+  make --no-print-directory -s build/release/libbinday.a
+  cc $CFLAGS -o build/bench/lookup_bench bench/lookup_bench.c build/release/libbinday.a $LIBS
+else
+  rm -f build/bench/lookup_bench
+  echo "bench: no include/binday/lookup.h in this build: no in-process lookup figures"
+fi
+
+# 1,000 client connections plus as many upstream ones
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+exec /usr/bin/python3 bench/bench.py "$@"
