@@ -73,8 +73,10 @@ int main(int argc, char **argv)
     }
     size_t n = 0, cap = 1024;
     addr_t *v = malloc(cap * sizeof(*v));
+    if (v == NULL)
+        abort();
     char buf[1024];
-    while (v && fgets(buf, sizeof(buf), f)) {
+    while (fgets(buf, sizeof(buf), f)) {
         buf[strcspn(buf, "\r\n")] = '\0';
         char *t1 = strchr(buf, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         if (t2 == NULL)
@@ -90,7 +92,7 @@ int main(int argc, char **argv)
         v[n++] = (addr_t){strdup(buf), strdup(t1 + 1), strdup(t2 + 1)};
     }
     fclose(f);
-    if (v == NULL || n == 0) {
+    if (n == 0) {
         fprintf(stderr, "lookup_bench: no addresses in %s\n", argv[2]);
         return 1;
     }
