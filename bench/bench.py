@@ -540,60 +540,97 @@ def perf_works():
 
 
 def profile(e, p, port):
-    """Where binday --threads 1 spends its CPU under the S1 load."""
+    """Where binday --threads 1 spends its CPU under the S1 load: perf
+    sampling (cpu-clock) of the running server for the split between kernel,
+    OpenSSL, h2o, libc and binday; and, where perf cannot count instructions
+    (virtual machines), callgrind on a short run for instructions per request
+    by function."""
     batch = make_batch(e, "tok-granted", "prof")
     st, speech = probe(port, batch)
-    if st in (404, 405):
-        return {"skipped": "POST /alexa not routed"}
-    data = os.path.join(e.W, "perf.data")
-    if shutil.which("perf") and perf_works():
+    if classify(st, speech) in ("not-routed", "error"):
+        return {"skipped": "POST /alexa answered %d" % st}
+    res = {}
+    if shutil.which("perf"):
+        data = os.path.join(e.W, "perf.data")
         rec = ["perf", "record", "-F", "999", "-o", data, "-p", str(p.pid), "--", "sleep", "6"]
         record(" ".join(rec))
         pr = subprocess.Popen(rec, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
-        wrk(port, batch, CONNS, 5, tag="profile load")
+        r = wrk(port, batch, CONNS, 5, tag="profile load (perf)")
         pr.wait(timeout=60)
-        rep = run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort", "dso,symbol",
-                   "--percent-limit", "0.7"], check=False)
         dso = run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort", "dso"], check=False)
-        return {"tool": "perf", "symbols": perf_lines(rep.stdout, 22), "dsos": perf_lines(dso.stdout, 10)}
-    note("perf cannot count instructions here: profile with valgrind --tool=callgrind (slower, fewer requests)")
-    return callgrind(e, batch)
+        sym = run(["perf", "report", "-i", data, "--no-children", "--stdio", "--sort", "dso,symbol",
+                   "--percent-limit", "1"], check=False)
+        res["perf_event"] = "instructions" if perf_works() else "cpu-clock"
+        res["perf_dsos"] = perf_lines(dso.stdout, 10)
+        res["perf_symbols"] = perf_lines(sym.stdout, 15)
+    if not perf_works():
+        note("perf cannot count instructions on this machine (virtualised PMU): perf samples cpu-clock for the "
+             "library split, and valgrind --tool=callgrind gives instructions per request by function")
+        res.update(callgrind(e, batch))
+    return res
 
 
 def perf_lines(txt, n):
     out = []
     for line in txt.splitlines():
         if re.match(r"^\s+[\d.]+%", line):
-            out.append(re.sub(r"\s+", " ", line.strip()))
+            out.append(re.sub(r"\s+", " ", line.strip()).rstrip(" -"))
         if len(out) >= n:
             break
     return out
 
 
 def callgrind(e, batch):
+    """binday --threads 1 under callgrind: counters zeroed after start-up and
+    a warm-up, 10 s of load (4 connections: callgrind runs ~50x slower), a
+    dump; instructions per request, by library and by function."""
     port_file = os.path.join(e.W, "cg.port")
     out = os.path.join(e.W, "callgrind.out")
     args = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, BIN, "serve", "--data", e.store,
             "--listen", "127.0.0.1:0", "--port-file", port_file, "--tls-cert", e.tls_cert, "--tls-key", e.tls_key,
             "--skill-id", SKILL, "--threads", "1", "--alexa-ca", os.path.join(e.signing, "signing-ca.pem"),
             "--upstream-ca", e.amazon_ca, "--connect-to", "s3.amazonaws.com:443:127.0.0.1:%d" % e.fake_port,
-            "--log-level", "warn", "--handler-timeout-ms", "7000"]
+            "--log-level", "warn"]
     for h in API_HOSTS:
         args += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, e.fast_port)]
-    p = spawn(args, os.path.join(e.W, "callgrind.log"))
+    p = spawn(taskset(SERVER_CPUS, args), os.path.join(e.W, "callgrind.log"))
     try:
         port = int(wait_file(port_file, p, timeout=120).split()[0])
         wait_ready(port, timeout=120)
-        wrk(port, batch, 4, 10, tag="callgrind load", timeout_s=30)
+        probe(port, batch)
+        wrk(port, batch, 4, 3, tag="callgrind warm-up", timeout_s=30)
+        run(["callgrind_control", "-z", str(p.pid)], check=False)
+        r = wrk(port, batch, 4, 10, tag="callgrind load", timeout_s=30)
+        run(["callgrind_control", "-d", "load", str(p.pid)], check=False)
     finally:
         stop(p, signal.SIGINT)
-    files = sorted(glob.glob(out + "*"))
-    if not files:
-        return {"skipped": "callgrind wrote nothing"}
-    rep = run(["callgrind_annotate", "--inclusive=no", files[0]], check=False)
-    lines = [re.sub(r"\s+", " ", l.strip()) for l in rep.stdout.splitlines() if re.match(r"^\s*[\d,]+ \(", l)]
-    return {"tool": "callgrind", "symbols": lines[:22], "dsos": []}
+    dumps = [f for f in glob.glob(out + "*") if f != out]
+    if not dumps:
+        return {"cg_skipped": "callgrind wrote no dump"}
+    rep = run(["callgrind_annotate", "--inclusive=no", "--threshold=100", "--auto=no", sorted(dumps)[-1]],
+              check=False)
+    total, funcs, objs = 0, [], {}
+    for line in rep.stdout.splitlines():
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)
+        if not m:
+            continue
+        n, what = int(m.group(1).replace(",", "")), m.group(2)
+        if what.startswith("PROGRAM TOTALS"):
+            total = n
+            continue
+        mo = re.search(r"\[([^\]]+)\]\s*$", what)
+        obj = os.path.basename(mo.group(1)) if mo else "(object not shown)"
+        objs[obj] = objs.get(obj, 0) + n
+        funcs.append((n, what))
+    reqs = max(1, int(r["requests"]))
+    total = total or sum(objs.values())
+    lines_o = ["%5.1f%% %10.0f instr/req  %s" % (100.0 * v / total, v / reqs, k)
+               for k, v in sorted(objs.items(), key=lambda kv: -kv[1])[:10]]
+    lines_f = ["%5.1f%% %10.0f instr/req  %s" % (100.0 * n / total, n / reqs,
+                                                 re.sub(r"^\S*/(\S+:)", r"\1", w))
+               for n, w in funcs[:22]]
+    return {"cg_requests": reqs, "cg_instr_per_req": total / reqs, "cg_objs": lines_o, "cg_funcs": lines_f}
 
 
 # ---- report ------------------------------------------------------------------------------------
@@ -752,17 +789,39 @@ def report(R, e, started):
     prof = R.get("profile") or {}
     A("## Profile: binday --threads 1 under the S1 load")
     A("")
-    if prof.get("symbols"):
-        A("Tool: %s. Self time by library and symbol (top entries):" % prof["tool"])
+    if prof.get("skipped"):
+        A("No profile: %s." % prof["skipped"])
+    if prof.get("perf_dsos"):
+        A("`perf record` (%s sampling, 999 Hz, 6 s) of the running server, self time by library:" %
+          prof["perf_event"])
         A("")
         A("```")
-        L.extend(prof.get("dsos", []))
-        if prof.get("dsos"):
-            A("")
-        L.extend(prof["symbols"])
+        L.extend(prof["perf_dsos"])
         A("```")
-    else:
-        A("No profile: %s." % prof.get("skipped", "not run"))
+        A("")
+        A("Top symbols (perf):")
+        A("")
+        A("```")
+        L.extend(prof["perf_symbols"])
+        A("```")
+        A("")
+    if prof.get("cg_objs"):
+        A("`valgrind --tool=callgrind`, %d requests after warm-up: **%.0f instructions per request** (user space; "
+          "the kernel's share is in the perf split above). By library:" %
+          (prof["cg_requests"], prof["cg_instr_per_req"]))
+        A("")
+        A("```")
+        L.extend(prof["cg_objs"])
+        A("```")
+        A("")
+        A("By function (self; `???` = a library without debug symbols, e.g. libcrypto's RSA/bignum code):")
+        A("")
+        A("```")
+        L.extend(prof["cg_funcs"])
+        A("```")
+        A("")
+    elif prof.get("cg_skipped"):
+        A("callgrind: %s." % prof["cg_skipped"])
     A("")
     if notes:
         A("## Notes")
