@@ -528,6 +528,19 @@ def scenario5(R):
     log("S5: %s" % R["s5"])
 
 
+def verify_detail(R):
+    """bench/verify_bench.sh (from the verification work), when present: the
+    in-process cost of verification on a cached chain and the latency a
+    certificate cache miss adds. Its output goes into the report verbatim."""
+    sh = os.path.join(ROOT, "bench", "verify_bench.sh")
+    if not os.path.exists(sh):
+        return
+    env = dict(os.environ, BENCH_SECONDS="5")
+    p = run([sh, "20000"], check=False, timeout=300, env=env)
+    R["verify_detail"] = {"rc": p.returncode, "out": (p.stdout + p.stderr).strip()[-3000:]}
+    log("verify_bench.sh exit %d" % p.returncode)
+
+
 # ---- profile ------------------------------------------------------------------------------
 
 def perf_works():
@@ -752,6 +765,16 @@ def report(R, e, started):
           "the floor every signed request pays once." % (s5["verify"], 1e6 / s5["verify"], s5["sign"]))
         A("")
 
+    vd = R.get("verify_detail")
+    if vd:
+        A("Verification detail (`bench/verify_bench.sh 20000`, exit %d): in-process cost on a cached chain and "
+          "the latency of a certificate cache miss:" % vd["rc"])
+        A("")
+        A("```")
+        L.extend(vd["out"].splitlines())
+        A("```")
+        A("")
+
     # targets
     A("## Targets")
     A("")
@@ -895,6 +918,7 @@ def main():
         scenario2(e, R)
         scenario3(e, R)
         scenario4(e, R)
+        verify_detail(R)
     finally:
         for p in procs:
             stop(p)
