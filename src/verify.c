@@ -259,6 +259,21 @@ static struct entry *cache_slot(verify_thread_t *vt)
 
 /* ---- download ------------------------------------------------------------------ */
 
+/* A logfmt token per outbound error (outbound_strerror is prose). */
+static const char *ob_err_token(outbound_err_t e)
+{
+    switch (e) {
+    case OUTBOUND_OK: return "ok";
+    case OUTBOUND_E_TIMEOUT: return "timeout";
+    case OUTBOUND_E_CONNECT: return "connect";
+    case OUTBOUND_E_TLS: return "tls";
+    case OUTBOUND_E_TOO_LARGE: return "too_large";
+    case OUTBOUND_E_CANCELLED: return "cancelled";
+    case OUTBOUND_E_OTHER: break;
+    }
+    return "other";
+}
+
 static void on_download(const outbound_res_t *res, void *ud)
 {
     struct entry *e = ud;
@@ -269,7 +284,7 @@ static void on_download(const outbound_res_t *res, void *ud)
     detail[0] = '\0';
     if (res->err != OUTBOUND_OK) {
         st = VERIFY_E_CERT_DOWNLOAD;
-        snprintf(detail, sizeof(detail), "download_error=%s", outbound_strerror(res->err));
+        snprintf(detail, sizeof(detail), "download_error=%s", ob_err_token(res->err));
     } else if (res->status != 200) {
         st = VERIFY_E_CERT_DOWNLOAD;
         snprintf(detail, sizeof(detail), "http_status=%ld", res->status);
