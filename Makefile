@@ -30,7 +30,7 @@ ASAN_CFLAGS := -O1 $(SAN)
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-HDRS := $(wildcard include/binday/*.h) $(wildcard src/*.h)
+HDRS := $(wildcard include/binday/*.h) $(wildcard src/*.h) $(wildcard schemas/*.json)
 
 R := build/release
 A := build/asan

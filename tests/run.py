@@ -17,6 +17,7 @@ TIMEOUT = int(os.environ.get("BINDAY_TEST_TIMEOUT", "600"))
 
 ENV = dict(os.environ)
 ENV.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:halt_on_error=1")
+ENV.setdefault("LSAN_OPTIONS", "print_suppressions=0")
 ENV.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
 ENV["BINDAY_ROOT"] = ROOT
 ENV["BINDAY_BIN"] = os.path.join(ASAN, "binday")
