@@ -44,7 +44,7 @@ static const char *pki_dir(void)
     return pki_dir_;
 }
 
-static char *pki_path(const char *name)
+__attribute__((unused)) static char *pki_path(const char *name)
 {
     static char p[4][512];
     static int k;
@@ -54,7 +54,7 @@ static char *pki_path(const char *name)
 }
 
 /* Whole file (malloc'd, NUL-terminated); exits on failure. */
-static unsigned char *pki_read(const char *name, size_t *len)
+__attribute__((unused)) static unsigned char *pki_read(const char *name, size_t *len)
 {
     FILE *f = fopen(pki_path(name), "rb");
     if (f == NULL) {
@@ -69,7 +69,7 @@ static unsigned char *pki_read(const char *name, size_t *len)
 }
 
 /* RSA PKCS#1 v1.5 SHA-256 signature of body with the key file `keyname`. */
-static size_t pki_sign(const char *keyname, const void *body, size_t len, unsigned char *sig, size_t sigsize)
+__attribute__((unused)) static size_t pki_sign(const char *keyname, const void *body, size_t len, unsigned char *sig, size_t sigsize)
 {
     FILE *f = fopen(pki_path(keyname), "r");
     EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
