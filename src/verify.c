@@ -280,7 +280,7 @@ static void on_download(const outbound_res_t *res, void *ud)
     verify_thread_t *vt = e->vt;
     e->fetch = NULL;
     verify_status_t st = VERIFY_OK;
-    char detail[160];
+    char detail[64];
     detail[0] = '\0';
     if (res->err != OUTBOUND_OK) {
         st = VERIFY_E_CERT_DOWNLOAD;
@@ -300,13 +300,14 @@ static void on_download(const outbound_res_t *res, void *ud)
     if (st == VERIFY_OK) {
         e->state = ENT_READY;
         e->chain = chain;
-        log_info("alexa_cert_cached", "certs=%zu elapsed_us=%llu", certchain_count(chain),
+        log_info("alexa_cert_cached", "url=\"%s\" certs=%zu elapsed_us=%llu", e->url, certchain_count(chain),
                  (unsigned long long)res->elapsed_us);
     } else {
         certchain_free(chain);
         entry_fail(vt, e, st);
         /* one line per download, so a storm of waiters does not hide the cause */
-        log_warn("alexa_cert_failed", "reason=%s %s", verify_status_name(st), detail);
+        log_warn("alexa_cert_failed", "reason=%s url=\"%s\"%s%s", verify_status_name(st), e->url,
+                 detail[0] ? " " : "", detail);
     }
 
     /* Answer the waiters. Callbacks may start or cancel other calls, so the
