@@ -188,7 +188,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         char msg[128];
         const char *reason = req->res.reason ? req->res.reason : "error";
         size_t i;
-        for (i = 0; reason[i] && i < sizeof(msg) - 1; i++)
+        for (i = 0; i < sizeof(msg) - 1 && reason[i]; i++)
             msg[i] = (char)((reason[i] >= 'A' && reason[i] <= 'Z') ? reason[i] + 32 : reason[i]);
         msg[i] = 0;
         json_t *o = json_pack("{s:s}", "error", msg);
@@ -384,10 +384,14 @@ static int on_healthz(server_thread_t *t, h2o_req_t *req)
 
 /* ---- accepting ----------------------------------------------------------------- */
 
-static void on_socket_close(void *data)
+/* Connections are counted down when libuv closes the TCP handle, not through
+ * h2o_socket_t's on_close: in h2o 2.2.5 some TLS 1.3 connections reset by the
+ * peer close their handle without running on_close, which would leak slots. */
+static void on_tcp_closed(uv_handle_t *h)
 {
-    (void)data;
-    __atomic_sub_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
+    free(h);
+    long n = __atomic_sub_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
+    log_debug("http.close", "connections=%ld", n);
 }
 
 static void on_accept(uv_stream_t *listener, int status)
@@ -417,9 +421,7 @@ static void on_accept(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
-    sock->on_close.cb = on_socket_close;
-    sock->on_close.data = t;
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_tcp_closed);
     h2o_accept(&t->accept_ctx, sock);
 }
 
@@ -535,6 +537,11 @@ static int setup_tls(server_t *srv)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* No TLS 1.3 session tickets: h2o 2.2.5 loses track of a connection whose
+     * peer resets it while the post-handshake tickets are being written (the
+     * socket is never closed, not even by the handshake timeout). Alexa keeps
+     * connections alive, so resumption buys little. See docs/server.md. */
+    SSL_CTX_set_num_tickets(ctx, 0);
     /* TLS 1.2: forward-secret AEAD suites only; ECDHE-RSA-AES-GCM is what Alexa's Java client uses */
     if (SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"

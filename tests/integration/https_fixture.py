@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+"""A small HTTPS server for testing binday's outbound client.
+
+Makes its own CA and certificates in --dir (ca.pem is the trust anchor; the
+"good" port serves a certificate for api.test/localhost signed by it, the
+"rogue" port a self-signed one for the same names), then writes
+"GOODPORT ROGUEPORT\\n" to --port-file and serves until killed.
+
+Routes: /status/NNN, /json, /slow/MS, /big/BYTES, /echo (any method),
+/redirect, /html403 (HTML body with status 403).
+"""
+import argparse
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pki import make_ca, make_cert  # noqa: E402
+
+SANS = ["DNS:api.test", "DNS:localhost", "IP:127.0.0.1"]
+
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 256
+    daemon_threads = True
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def send(self, status, body, ctype="text/plain", extra=None):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        p = self.path
+        if p.startswith("/status/"):
+            code = int(p.split("/")[2])
+            return self.send(code, "status %d" % code)
+        if p == "/json":
+            return self.send(200, json.dumps({"ok": True}), "application/json")
+        if p.startswith("/slow/"):
+            time.sleep(int(p.split("/")[2]) / 1000.0)
+            return self.send(200, "slow")
+        if p.startswith("/big/"):
+            return self.send(200, b"b" * int(p.split("/")[2]))
+        if p == "/echo":
+            return self.send(200, json.dumps({"method": self.command, "headers": dict(self.headers.items()),
+                                              "body": body.decode("latin-1")}), "application/json")
+        if p == "/redirect":
+            return self.send(302, "moved", extra={"Location": "/json"})
+        if p == "/html403":
+            return self.send(403, "<html><body>Forbidden</body></html>", "text/html")
+        return self.send(404, "no route")
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
+
+
+def serve(cert, key, port=0):
+    srv = Server(("127.0.0.1", port), Handler)
+    srv.daemon_threads = True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--port-file", required=True)
+    a = ap.parse_args()
+    ca = make_ca(a.dir, "Fixture CA", basename="ca")
+    good = make_cert(a.dir, "good", ca, sans=SANS, cn="api.test")
+    rogue_ca = make_ca(a.dir, "Rogue CA", basename="rogue-ca")
+    rogue = make_cert(a.dir, "rogue", rogue_ca, sans=SANS, cn="api.test")
+    s1, s2 = serve(*good), serve(*rogue)
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d %d\n" % (s1.server_address[1], s2.server_address[1]))
+    os.rename(tmp, a.port_file)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""TAP output for binday's Python integration tests (counted by tests/run.py)."""
+import sys
+import traceback
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name), flush=True)
+        if not cond:
+            self.failed += 1
+            if diag is not None:
+                for line in str(diag).splitlines()[:40]:
+                    print("#   " + line)
+        return bool(cond)
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got  %r\nwant %r" % (got, want))
+
+    def contains(self, haystack, needle, name):
+        return self.ok(needle in (haystack or ""), name, "%r not in %r" % (needle, (haystack or "")[:2000]))
+
+    def not_contains(self, haystack, needle, name):
+        return self.ok(needle not in (haystack or ""), name, "%r found" % (needle,))
+
+    def run(self, fn, *args):
+        """Run one test function; an exception counts as a failure, not a crash."""
+        try:
+            fn(self, *args)
+        except Exception:
+            self.ok(False, "%s raised" % fn.__name__, traceback.format_exc())
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        sys.exit(1 if self.failed else 0)

@@ -1,0 +1,249 @@
+"""The HTTPS endpoint: health, errors, limits, timeouts, TLS settings, config."""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import time
+
+from harness import BIN, Server, jbody, run_binday, server_cert, tempdir
+from tap import Tap
+
+
+def test_health_and_errors(t, d, pki):
+    with Server(d, pki) as s:
+        st, h, b = s.request("GET", "/healthz")
+        t.eq(st, 200, "healthz answers 200")
+        t.eq(h.get("content-type"), "application/json", "healthz is JSON")
+        j = jbody(b) or {}
+        t.eq(j.get("status"), "ok", "healthz says ok")
+        t.ok(isinstance(j.get("version"), str) and j["version"], "healthz names the version")
+        t.ok(len(h.get("x-request-id", "")) == 16, "responses carry a request id")
+        t.eq(h.get("content-length"), str(len(b)), "content-length, not chunked")
+
+        st, h, b = s.request("GET", "/no/such/path")
+        t.eq((st, jbody(b)), (404, {"error": "not found"}), "unknown path: 404 JSON")
+        st, h, b = s.request("DELETE", "/healthz")
+        t.eq(st, 405, "wrong method: 405")
+        t.eq(jbody(b), {"error": "method not allowed"}, "405 body is JSON")
+        t.eq(h.get("allow"), "GET,HEAD", "405 names the allowed methods")
+        st, h, b = s.request("GET", "/alexa")
+        t.ok(st in (404, 405), "GET /alexa is not served")
+
+        st, h, b = s.request("POST", "/alexa", body=b"x" * 70000, headers={"Content-Type": "application/json"})
+        t.eq(st, 413, "70 KB body: 413")
+        t.eq(jbody(b), {"error": "request entity too large"}, "413 body is JSON")
+
+        big = {"X-Filler-%d" % i: "y" * 900 for i in range(20)}
+        st, h, b = s.request("GET", "/healthz", headers=big)
+        t.eq(st, 431, "18 KB of headers: 431")
+        t.ok(jbody(b) is not None, "431 body is JSON")
+
+        # malformed request line: h2o answers 400; we make it JSON too
+        ss = s.tls_socket()
+        ss.sendall(b"GARBAGE\x01 / HTTP/1.1\r\n\r\n")
+        resp = b""
+        try:
+            while True:
+                chunk = ss.recv(4096)
+                if not chunk:
+                    break
+                resp += chunk
+        except (ssl.SSLError, OSError):
+            pass
+        ss.close()
+        # h2o writes a fixed plain-text 400 for bytes that never parse as HTTP
+        # (lib/http1.c send_bad_request); everything that parses gets JSON.
+        t.ok(resp.startswith(b"HTTP/1.1 400"), "malformed request: 400", resp[:200])
+        t.contains(resp.decode("latin-1"), "Connection: close", "malformed request: connection closed")
+    log = s.log()
+    t.contains(log, 'event=http.request method="GET" path="/healthz" status=200', "one log line per request")
+    t.ok("us=" in log and "bytes=" in log and "rid=" in log, "log line has time, bytes and request id")
+    t.not_contains(log, "xxxxxxxxxx", "request bodies never logged")
+    t.not_contains(log, "yyyyyyyyyy", "header values never logged")
+
+
+def test_big_body_does_not_harm_others(t, d, pki):
+    with Server(d, pki) as s:
+        keep = s.connection()
+        st, _, _ = s.request("GET", "/healthz", conn=keep)
+        t.eq(st, 200, "keep-alive connection works before")
+        # 1 MiB body on another connection
+        c = s.connection()
+        status = None
+        try:
+            c.putrequest("POST", "/alexa")
+            c.putheader("Content-Type", "application/json")
+            c.putheader("Content-Length", str(1 << 20))
+            c.endheaders()
+            try:
+                c.send(b"z" * (1 << 20))
+            except OSError:
+                pass
+            status = c.getresponse().status
+        except (OSError, ssl.SSLError, Exception):  # refused early: reset is fine too
+            status = "reset"
+        c.close()
+        t.ok(status in (413, "reset"), "1 MiB body refused (%s)" % status)
+        st, _, _ = s.request("GET", "/healthz", conn=keep)
+        t.eq(st, 200, "the other keep-alive connection is unharmed")
+        keep.close()
+        st, _, _ = s.request("GET", "/healthz")
+        t.eq(st, 200, "new connections still served")
+
+
+def test_slow_headers_cut_off(t, d, pki):
+    with Server(d, pki, config={"request_timeout_ms": 800}) as s:
+        ss = s.tls_socket(timeout=10)
+        ss.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        t0 = time.time()
+        closed = False
+        try:
+            for i in range(40):  # one byte every 150 ms, never finishing the headers
+                ss.sendall(b"X")
+                time.sleep(0.15)
+        except (OSError, ssl.SSLError):
+            closed = True
+        if not closed:
+            try:
+                ss.settimeout(3)
+                closed = ss.recv(100) == b"" or True
+            except (OSError, ssl.SSLError):
+                closed = True
+        elapsed = time.time() - t0
+        ss.close()
+        t.ok(closed and elapsed < 5.5, "trickling client cut off (after %.1fs)" % elapsed)
+        st, _, _ = s.request("GET", "/healthz")
+        t.eq(st, 200, "server healthy after slow client")
+
+
+def test_tls_settings(t, d, pki):
+    with Server(d, pki) as s:
+        # TLS 1.1 refused
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(pki["ca"])
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        try:
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except ssl.SSLError:
+            pass
+        refused = False
+        try:
+            with socket.create_connection(("127.0.0.1", s.port), timeout=5) as raw:
+                with ctx.wrap_socket(raw, server_hostname="localhost"):
+                    pass
+        except (ssl.SSLError, OSError):
+            refused = True
+        t.ok(refused, "TLS 1.1 refused")
+        # TLS 1.2 with the suite Alexa's Java client uses
+        ctx = ssl.create_default_context(cafile=pki["ca"])
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as ss:
+                t.eq(ss.version(), "TLSv1.2", "TLS 1.2 accepted")
+                t.eq(ss.cipher()[0], "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES-GCM offered")
+        ss = s.tls_socket()
+        t.eq(ss.version(), "TLSv1.3", "TLS 1.3 preferred")
+        ss.close()
+        ss = s.tls_socket(alpn=["h2", "http/1.1"])
+        t.eq(ss.selected_alpn_protocol(), "http/1.1", "ALPN offers only http/1.1 by default")
+        ss.close()
+    with Server(d, pki, extra=["--http2"]) as s:
+        ss = s.tls_socket(alpn=["h2", "http/1.1"])
+        t.eq(ss.selected_alpn_protocol(), "h2", "--http2 enables h2 via ALPN")
+        ss.close()
+        p = subprocess.run(["curl", "-sS", "--http2", "--cacert", pki["ca"], "-w", "\\n%{http_version} %{http_code}",
+                            "https://localhost:%d/healthz" % s.port], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=20)
+        t.ok(p.stdout.strip().endswith("2 200"), "healthz over HTTP/2", p.stdout + p.stderr)
+        p = subprocess.run(["curl", "-sS", "--http2", "--cacert", pki["ca"], "-w", "\\n%{http_code}",
+                            "https://localhost:%d/nothing" % s.port], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=20)
+        t.ok(p.stdout.strip().endswith("404") and '"error"' in p.stdout, "404 JSON over HTTP/2", p.stdout)
+
+
+def test_max_connections(t, d, pki):
+    with Server(d, pki, config={"max_connections": 2}, threads=1) as s:
+        a, b = s.tls_socket(), s.tls_socket()
+        refused = False
+        try:
+            c = s.tls_socket(timeout=5)
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            refused = c.recv(100) == b""
+            c.close()
+        except (ssl.SSLError, OSError):
+            refused = True
+        t.ok(refused, "third connection refused at max_connections=2")
+        a.close()
+        b.close()
+        time.sleep(0.3)
+        st, _, _ = s.request("GET", "/healthz")
+        t.eq(st, 200, "served again once connections closed")
+    t.contains(s.log(), "event=http.max_connections", "the limit is logged")
+
+
+def test_config_errors(t, d, pki):
+    base = ["serve", "--data", os.path.join(d, "data"), "--listen", "127.0.0.1:0", "--tls-cert", pki["cert"],
+            "--tls-key", pki["key"]]
+    r = run_binday(*base)
+    t.eq(r.returncode, 2, "missing --skill-id: exit 2")
+    t.contains(r.stderr, "skill_id", "message names the missing key")
+    r = run_binday(*(base + ["--skill-id", "x", "--threads", "two"]))
+    t.eq(r.returncode, 2, "non-numeric --threads: exit 2")
+    t.contains(r.stderr, "--threads", "message names the flag")
+    r = run_binday(*(base + ["--skill-id", "x", "--bogus"]))
+    t.eq(r.returncode, 2, "unknown flag: exit 2")
+    cfg = os.path.join(d, "bad.json")
+    for doc, key in (({"thread": 2}, "thread"), ({"threads": 0}, "threads"), ({"max_body_bytes": "big"}, "max_body_bytes"),
+                     ({"log_level": "loud"}, "log_level"), ({"connect_to": "a:1:b:2"}, "connect_to")):
+        with open(cfg, "w") as f:
+            json.dump(doc, f)
+        r = run_binday(*(base + ["--skill-id", "x", "--config", cfg]))
+        t.ok(r.returncode == 2 and key in r.stderr, "bad config %s: exit 2 naming the key" % json.dumps(doc), r.stderr)
+    with open(cfg, "w") as f:
+        f.write('{"threads": 2,,}')
+    r = run_binday(*(base + ["--skill-id", "x", "--config", cfg]))
+    t.ok(r.returncode == 2 and "line 1" in r.stderr, "unparseable config: exit 2 with position", r.stderr)
+    r = run_binday(*(base + ["--skill-id", "x", "--connect-to", "nonsense"]))
+    t.ok(r.returncode == 2 and "connect-to" in r.stderr, "bad --connect-to: exit 2", r.stderr)
+    r = run_binday(*(base[:-2] + ["--tls-key", pki["cert"], "--skill-id", "x"]))
+    t.ok(r.returncode == 1 and "private key" in r.stderr, "unusable key: exit 1 naming the file", r.stderr)
+    r = run_binday("serve", "--help")
+    t.ok(r.returncode == 0 and "--connect-to" in r.stdout and "--max-body-bytes" in r.stdout, "serve --help lists options")
+    r = run_binday("help")
+    t.ok(r.returncode == 0 and "serve" in r.stdout, "binday help lists commands")
+    r = run_binday("frobnicate")
+    t.eq(r.returncode, 2, "unknown command: exit 2")
+    # a config file providing everything, flags overriding it
+    good = {"data": os.path.join(d, "data2"), "listen": "127.0.0.1:0", "tls_cert": pki["cert"], "tls_key": pki["key"],
+            "skill_id": ["a"], "threads": 1, "port_file": os.path.join(d, "cfgport")}
+    with open(cfg, "w") as f:
+        json.dump(good, f)
+    p = subprocess.Popen([BIN, "serve", "--config", cfg, "--threads", "2"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    from harness import wait_port_file
+    try:
+        port = wait_port_file(good["port_file"], p)
+        t.ok(port > 0, "serves from a config file alone")
+    finally:
+        time.sleep(0.3)
+        p.terminate()
+        err = p.communicate(timeout=20)[1].decode()
+    t.eq(p.returncode, 0, "SIGTERM: exit 0")
+    t.contains(err, "threads=2", "flags override the config file")
+
+
+def main():
+    t = Tap()
+    with tempdir() as d:
+        pki = server_cert(d)
+        for fn in (test_health_and_errors, test_big_body_does_not_harm_others, test_slow_headers_cut_off,
+                   test_tls_settings, test_max_connections, test_config_errors):
+            t.run(fn, d, pki)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
