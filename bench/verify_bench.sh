@@ -18,3 +18,6 @@ echo "== openssl speed rsa2048 ($(openssl version))"
 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/ {printf "openssl_rsa2048_verify_per_s=%s (%.1f us each)\n", $NF, 1e6/$NF}'
 echo "== binday verification (one thread, cached chain)"
 "$tmp/verify_bench" "$tmp/pki" "$ITER"
+echo "== signed POST /alexa over HTTPS keep-alive, one server thread (release binary)"
+make --no-print-directory -s build/release/binday >/dev/null
+/usr/bin/python3 bench/verify_http_bench.py build/release/binday "${BENCH_SECONDS:-10}"
