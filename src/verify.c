@@ -214,6 +214,8 @@ static verify_status_t check_with_entry(verify_thread_t *vt, struct entry *e, co
 {
     if (e->state == ENT_FAILED)
         return e->fail_reason;
+    if (e->state != ENT_READY)
+        return VERIFY_E_INTERNAL; /* broken invariant; never expected */
     time_t now_s = (time_t)(now_ms(vt) / 1000);
     verify_status_t st = certchain_check_dates(e->chain, now_s);
     if (st != VERIFY_OK) {
@@ -389,8 +391,8 @@ verify_call_t *verify_start(verify_thread_t *vt, const verify_input_t *in, verif
 
     /* 5. the chain: cached, being downloaded, or to download */
     struct entry *e = cache_find(vt, url);
-    if (e != NULL && e->state == ENT_FAILED && now >= e->fail_until_ms) {
-        entry_clear(e); /* backoff over: try again */
+    if (e != NULL && e->state == ENT_FAILED && now >= e->fail_until_ms && !e->pinned) {
+        entry_clear(e); /* backoff over: try again (not while its waiters are being answered) */
         e = NULL;
     }
     if (e != NULL && e->state != ENT_LOADING) {
