@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the HTTPS endpoint for Alexa and calendar feeds"},
+    {"ask", cmd_ask, "say something to a running binday as Alexa would (signed request)"},
 };
 
 static void usage(FILE *out)

@@ -15,5 +15,6 @@ enum {
 };
 
 int cmd_serve(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
 
 #endif
