@@ -342,7 +342,11 @@ verify_call_t *verify_start(verify_thread_t *vt, const verify_input_t *in, verif
     uint8_t sig[SIG_MAX_BYTES];
     size_t sig_len = 0;
 
-    /* 1. headers present */
+    /* 1. headers present, once each */
+    if (in->duplicate_header) {
+        st = VERIFY_E_DUPLICATE_HEADER;
+        goto fail;
+    }
     if (in->cert_url == NULL || in->cert_url_len == 0) {
         st = VERIFY_E_NO_CERT_URL;
         goto fail;

@@ -65,6 +65,10 @@ typedef struct verify_input {
     size_t signature_len;
     const uint8_t *body;
     size_t body_len;
+    /* Non-zero when SignatureCertChainUrl or Signature-256 occurred more than
+     * once: which copy counts is exactly the kind of two-readings ambiguity
+     * verification must refuse (VERIFY_E_DUPLICATE_HEADER). */
+    int duplicate_header;
 } verify_input_t;
 
 /* The result. On VERIFY_OK, `envelope` is the body parsed from the verified

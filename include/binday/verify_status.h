@@ -12,6 +12,7 @@ typedef enum verify_status {
     VERIFY_OK = 0,
     VERIFY_E_NO_CERT_URL,           /* SignatureCertChainUrl missing or empty */
     VERIFY_E_NO_SIGNATURE,          /* Signature-256 missing or empty */
+    VERIFY_E_DUPLICATE_HEADER,      /* a verification header sent more than once */
     VERIFY_E_BAD_URL,               /* cert URL fails normalization or the Amazon rules */
     VERIFY_E_BAD_SIGNATURE_ENCODING,/* Signature-256 is not strict base64 */
     VERIFY_E_BAD_SIGNATURE_LENGTH,  /* decoded signature has an impossible length */

@@ -90,6 +90,22 @@ def s3_hits(apki, port):
         c.close()
 
 
+def post_raw(srv, body, headers):
+    """POST /alexa with headers as a list of (name, value) pairs (repeats allowed)."""
+    c = srv.connection()
+    try:
+        c.putrequest("POST", "/alexa")
+        c.putheader("Content-Type", "application/json")
+        c.putheader("Content-Length", str(len(body)))
+        for k, v in headers:
+            c.putheader(k, v)
+        c.endheaders(body)
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
 def post(srv, body, url=CERT_URL, sig=None, key=None, extra_headers=None, names=("SignatureCertChainUrl",
                                                                                  "Signature-256")):
     h = {"Content-Type": "application/json; charset=utf-8"}
@@ -139,6 +155,12 @@ def run_cases(t, srv, key, apki):
     legacy = alexa_pki.sign(b, key)
     reject("legacy Signature header only", "VERIFY_E_NO_SIGNATURE",
            post(srv, b, sig=None, extra_headers={"Signature": legacy}))
+    b = envelope()
+    reject("Signature-256 sent twice", "VERIFY_E_DUPLICATE_HEADER", post_raw(srv, b, [
+        ("SignatureCertChainUrl", CERT_URL), ("Signature-256", alexa_pki.sign(b, key)), ("Signature-256", "AAAA")]))
+    reject("SignatureCertChainUrl sent twice", "VERIFY_E_DUPLICATE_HEADER", post_raw(srv, b, [
+        ("SignatureCertChainUrl", "https://s3.amazonaws.com/echo.api/evil.pem"), ("SignatureCertChainUrl", CERT_URL),
+        ("Signature-256", alexa_pki.sign(b, key))]))
     reject("empty Signature-256", "VERIFY_E_NO_SIGNATURE", post(srv, envelope(), sig=""))
     reject("http cert URL", "VERIFY_E_BAD_URL",
            post(srv, envelope(), url="http://s3.amazonaws.com/echo.api/chain_good.pem", key=key))

@@ -181,6 +181,16 @@ int main(void)
     expect_now(vt, "", sigb64, VERIFY_E_NO_CERT_URL, "empty cert URL");
     expect_now(vt, URL, NULL, VERIFY_E_NO_SIGNATURE, "missing Signature-256");
     expect_now(vt, URL, "", VERIFY_E_NO_SIGNATURE, "empty Signature-256");
+    {
+        struct result r;
+        verify_input_t in = {.cert_url = URL, .cert_url_len = strlen(URL), .signature = sigb64,
+                             .signature_len = strlen(sigb64), .body = (const uint8_t *)body,
+                             .body_len = body_len, .duplicate_header = 1};
+        memset(&r, 0, sizeof(r));
+        ok(verify_start(vt, &in, on_result, &r) == NULL && r.called == 1 && r.st == VERIFY_E_DUPLICATE_HEADER &&
+               n_dls == 0,
+           "a verification header sent twice -> VERIFY_E_DUPLICATE_HEADER");
+    }
     expect_now(vt, "http://s3.amazonaws.com/echo.api/echo-api-cert.pem", sigb64, VERIFY_E_BAD_URL, "http URL");
     expect_now(vt, "https://s3.amazonaws.com/echo.api/../evil.pem", sigb64, VERIFY_E_BAD_URL, "escaping URL");
     expect_now(vt, URL, "not base64!", VERIFY_E_BAD_SIGNATURE_ENCODING, "non-base64 signature");
