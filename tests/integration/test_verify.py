@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import sys
+import time
 import uuid
 
 import alexa_pki
@@ -70,6 +71,20 @@ def main():
                 t.eq(hits.get("/echo.api/../echo.api/chain_good.pem", 0), 0, "the un-normalized URL was never fetched")
                 t.eq(hits.get("/echo.api/../chain_good.pem", 0) + hits.get("/chain_good.pem", 0), 0,
                      "nothing outside /echo.api/ was fetched")
+                # a slow cert host: the 3 s download timeout answers before the 7 s handler timeout
+                t0 = time.time()
+                st, _, body = post(srv, envelope(), url="https://s3.amazonaws.com/echo.api/slow.pem", key=key)
+                dt = time.time() - t0
+                t.ok(st == 400 and 2.5 <= dt < 6, "slow cert host: 400 after the 3 s timeout (%.1f s)" % dt)
+                t.contains(srv.log(), "download_error=timeout", "slow cert host: log says timeout")
+                # the cert host down
+                s3.kill()
+                s3.wait()
+                st, _, _ = post(srv, envelope(), url="https://s3.amazonaws.com/echo.api/chain_other.pem", key=key)
+                t.ok(st == 400, "cert host down: 400")
+                t.contains(srv.log(), "download_error=connect", "cert host down: log says connect")
+                st, _, _ = post(srv, envelope("IntentRequest"), key=key)
+                t.ok(st == 200, "cached chain still verifies with the cert host down")
         finally:
             s3.kill()
             s3.wait()
