@@ -72,6 +72,20 @@ int main(void)
         X509_STORE_free(inter_only);
     }
 
+    {
+        /* no --alexa-ca: the system store, which does not know the test root */
+        X509_STORE *sys = certchain_store_new(NULL, err, sizeof(err));
+        ok(sys != NULL, "system trust store loads");
+        size_t len;
+        unsigned char *pem = pki_read("chain_good.pem", &len);
+        certchain_t *c = NULL;
+        certchain_parse(pem, len, &c);
+        is_int(certchain_verify(c, sys, now), VERIFY_E_CERT_CHAIN, "test chain is not trusted by the system store");
+        certchain_free(c);
+        free(pem);
+        X509_STORE_free(sys);
+    }
+
     /* parsing */
     {
         size_t len;
