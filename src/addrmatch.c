@@ -17,7 +17,7 @@
 enum { T_WORD = 0, T_NUM, T_RANGE, T_FLAT };
 
 #define MARGIN 15
-#define MIN_SCORE 35
+#define MIN_SCORE 25
 
 const char *addrmatch_kind_name(am_kind_t k)
 {

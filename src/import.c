@@ -220,7 +220,17 @@ typedef struct ctx {
     char stored_label[IMPORT_N_TABLES][32];
 } ctx_t;
 
-#define ROWS(c, T, type) ((type *)(c)->t[T].rows)
+/* Append one zeroed row of `elem` bytes to a table; returns it. */
+static void *tgrow(struct table *t, size_t elem)
+{
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 1024;
+        t->rows = xrealloc(t->rows, t->cap * elem);
+    }
+    void *p = (char *)t->rows + elem * t->n++;
+    memset(p, 0, elem);
+    return p;
+}
 
 /* ---- columns --------------------------------------------------------------- */
 
@@ -484,8 +494,7 @@ static void row_address(rowctx_t *r)
     }
     if (r->bad)
         return;
-    GROW(t->rows, t->n, t->cap);
-    ((addr_row_t *)t->rows)[t->n++] = a;
+    *(addr_row_t *)tgrow(t, sizeof(addr_row_t)) = a;
 }
 
 static void row_service(rowctx_t *r)
@@ -517,8 +526,7 @@ static void row_service(rowctx_t *r)
     }
     if (r->bad)
         return;
-    GROW(t->rows, t->n, t->cap);
-    ((svc_row_t *)t->rows)[t->n++] = s;
+    *(svc_row_t *)tgrow(t, sizeof(svc_row_t)) = s;
 }
 
 static void row_round(rowctx_t *r)
@@ -562,8 +570,7 @@ static void row_round(rowctx_t *r)
         check_range(r, x.from, x.to, "valid_from", "valid_to");
     if (r->bad)
         return;
-    GROW(t->rows, t->n, t->cap);
-    ((round_row_t *)t->rows)[t->n++] = x;
+    *(round_row_t *)tgrow(t, sizeof(round_row_t)) = x;
 }
 
 static void row_assignment(rowctx_t *r)
@@ -581,8 +588,7 @@ static void row_assignment(rowctx_t *r)
         check_range(r, a.from, a.to, "valid_from", "valid_to");
     if (r->bad)
         return;
-    GROW(t->rows, t->n, t->cap);
-    ((asg_row_t *)t->rows)[t->n++] = a;
+    *(asg_row_t *)tgrow(t, sizeof(asg_row_t)) = a;
 }
 
 static void row_exception(rowctx_t *r)
@@ -639,8 +645,7 @@ static void row_exception(rowctx_t *r)
     }
     if (r->bad)
         return;
-    GROW(t->rows, t->n, t->cap);
-    ((exc_row_t *)t->rows)[t->n++] = e;
+    *(exc_row_t *)tgrow(t, sizeof(exc_row_t)) = e;
 }
 
 static void row_notice(rowctx_t *r)
@@ -702,8 +707,7 @@ static void row_notice(rowctx_t *r)
         check_range(r, x.from, x.to, "from", "to");
     if (r->bad)
         return;
-    GROW(t->rows, t->n, t->cap);
-    ((notice_row_t *)t->rows)[t->n++] = x;
+    *(notice_row_t *)tgrow(t, sizeof(notice_row_t)) = x;
 }
 
 typedef void (*row_fn)(rowctx_t *r);
@@ -985,8 +989,7 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
             a.uprn = p.uprn;
             a.parent = p.parent_uprn;
             a.line = ++ord;
-            GROW(t->rows, t->n, t->cap);
-            ((addr_row_t *)t->rows)[t->n++] = a;
+            *(addr_row_t *)tgrow(t, sizeof(addr_row_t)) = a;
             break;
         }
         case IMPORT_SERVICES: {
@@ -994,8 +997,7 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
             memset(&s, 0, sizeof(s));
             s.id = keep(c, key);
             s.line = ++ord;
-            GROW(t->rows, t->n, t->cap);
-            ((svc_row_t *)t->rows)[t->n++] = s;
+            *(svc_row_t *)tgrow(t, sizeof(svc_row_t)) = s;
             break;
         }
         case IMPORT_ROUNDS: {
@@ -1012,8 +1014,7 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
             x.from = r.valid_from;
             x.to = r.valid_to;
             x.line = ++ord;
-            GROW(t->rows, t->n, t->cap);
-            ((round_row_t *)t->rows)[t->n++] = x;
+            *(round_row_t *)tgrow(t, sizeof(round_row_t)) = x;
             break;
         }
         case IMPORT_ASSIGNMENTS: {
@@ -1032,8 +1033,7 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
                 g.from = a.valid_from;
                 g.to = a.valid_to;
                 g.line = ++ord;
-                GROW(t->rows, t->n, t->cap);
-                ((asg_row_t *)t->rows)[t->n++] = g;
+                *(asg_row_t *)tgrow(t, sizeof(asg_row_t)) = g;
             }
             if (r2 < 0)
                 goto corrupt;
@@ -1054,8 +1054,7 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
                 x.orig = e.original;
                 x.newd = e.new_date;
                 x.line = ++ord;
-                GROW(t->rows, t->n, t->cap);
-                ((exc_row_t *)t->rows)[t->n++] = x;
+                *(exc_row_t *)tgrow(t, sizeof(exc_row_t)) = x;
             }
             if (r2 < 0)
                 goto corrupt;
@@ -1072,8 +1071,7 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
             x.from = n.from;
             x.to = n.to;
             x.line = ++ord;
-            GROW(t->rows, t->n, t->cap);
-            ((notice_row_t *)t->rows)[t->n++] = x;
+            *(notice_row_t *)tgrow(t, sizeof(notice_row_t)) = x;
             break;
         }
         default:
