@@ -36,6 +36,13 @@ struct store {
     MDB_dbi dbis[MAX_DBIS];
 };
 
+static size_t initial_map; /* tests only; 0 = MIN_MAP */
+
+void store_set_initial_mapsize(size_t bytes)
+{
+    initial_map = bytes;
+}
+
 struct store_reader {
     store_t *s;
     MDB_txn *txn; /* reset between uses; NULL until first begin */
@@ -129,7 +136,7 @@ int store_open(const char *dir, const store_dbi_def_t *extra, size_t n_extra, st
         goto fail_rc;
     mdb_env_set_maxdbs(s->env, MAX_DBIS);
     mdb_env_set_maxreaders(s->env, 254);
-    size_t map = MIN_MAP;
+    size_t map = initial_map ? initial_map : MIN_MAP;
     char path[4096];
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     if (stat(path, &st) == 0 && (size_t)st.st_size * 2 > map)

@@ -52,6 +52,9 @@ typedef struct store store_t;
 int store_open(const char *dir, const store_dbi_def_t *extra, size_t n_extra, store_t **out,
                char *err, size_t err_size);
 void store_close(store_t *s);
+/* For tests: the initial map size of environments opened afterwards
+ * (0 = default, 256 MiB or twice the data file). */
+void store_set_initial_mapsize(size_t bytes);
 
 MDB_env *store_env(store_t *s);
 MDB_dbi store_core_dbi(const store_t *s, store_table_t t);
