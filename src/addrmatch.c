@@ -218,32 +218,35 @@ int addrmatch_prepare(const addrmatch_input_t *in, addrmatch_query_t *q)
 
 /* ---- scoring -------------------------------------------------------------- */
 
-/* Levenshtein distance capped at 3 (tokens are short). */
+/* Edit distance with adjacent transpositions (optimal string alignment),
+ * early exit once it exceeds 2. Tokens are short (< AM_TOKEN_LEN). */
 static int lev(const char *a, size_t la, const char *b, size_t lb)
 {
-    int row[AM_TOKEN_LEN + 1];
+    int pp[AM_TOKEN_LEN + 1], p[AM_TOKEN_LEN + 1], c[AM_TOKEN_LEN + 1];
     for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
+        p[j] = (int)j;
+    memset(pp, 0, sizeof(pp));
     for (size_t i = 1; i <= la; i++) {
-        int prev = row[0];
-        row[0] = (int)i;
-        int best = row[0];
+        c[0] = (int)i;
+        int best = c[0];
         for (size_t j = 1; j <= lb; j++) {
-            int cur = row[j];
-            int v = prev + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < v)
-                v = row[j] + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            row[j] = v;
-            prev = cur;
+            int v = p[j - 1] + (a[i - 1] != b[j - 1]);
+            if (p[j] + 1 < v)
+                v = p[j] + 1;
+            if (c[j - 1] + 1 < v)
+                v = c[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1;
+            c[j] = v;
             if (v < best)
                 best = v;
         }
         if (best > 2)
             return 3;
+        memcpy(pp, p, sizeof(p));
+        memcpy(p, c, sizeof(c));
     }
-    return row[lb];
+    return p[lb];
 }
 
 static int word_match(const am_token_t *a, const am_token_t *b)
@@ -433,7 +436,7 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     int nf = frac_words(q, ct.paon, ct.np, generic_name_words,
                         sizeof(generic_name_words) / sizeof(generic_name_words[0]), &nname);
     if (nname > 0) {
-        score += 40 * nf / 100;
+        score += 50 * nf / 100;
         if (pnum == NULL && nf < 50)
             complete = 0;
     }

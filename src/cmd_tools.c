@@ -106,7 +106,7 @@ int cmd_holidays(int argc, char **argv)
     const holiday_t *h = load_holidays(file, &n, buf, 1024);
     if (h == NULL)
         return CLI_EXIT_INPUT;
-    char d[11], e[11];
+    char d[11], d2[11], e[11];
     if (strcmp(sub, "list") == 0) {
         printf("date,name\n");
         for (size_t i = 0; i < n; i++)
@@ -132,9 +132,9 @@ int cmd_holidays(int argc, char **argv)
     for (size_t i = 0; i < ns; i++) {
         printf("*,moved,%s,%s,bank holiday\n", date_format(slips[i].original, d),
                date_format(slips[i].new_date, e));
-        if (date_weekday(slips[i].new_date) == 6)
-            fprintf(stderr, "binday holidays: note: %s moves to a Sunday (%s); please review\n",
-                    d, e);
+        if (i > 0 && slips[i].new_date == slips[i - 1].new_date)
+            fprintf(stderr, "binday holidays: note: %s and %s both move to %s; please review\n",
+                    date_format(slips[i - 1].original, d), date_format(slips[i].original, d2), e);
     }
     return CLI_EXIT_OK;
 }

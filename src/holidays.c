@@ -181,6 +181,9 @@ size_t holidays_propose(const holiday_t *h, size_t n, int year, holiday_slip_t *
             int nd = day + k;
             while (is_holiday(h, n, nd))
                 nd++;
+            /* never propose a Sunday: two days' collections share Saturday */
+            if (date_weekday(nd) == 6)
+                nd--;
             if (o < max) {
                 out[o].original = day;
                 out[o].new_date = nd;

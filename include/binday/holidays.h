@@ -35,7 +35,8 @@ typedef struct holiday_slip {
 /* Proposed `*` moves for the weeks (Monday-Sunday) whose first bank holiday
  * falls in `year`: every weekday collection from a holiday to the end of that
  * week slips one day per holiday on or before it (Friday -> Saturday), and
- * skips over a holiday it would land on. Holiday dates themselves move too
+ * skips over a holiday it would land on, but never onto a Sunday (two days'
+ * collections then share the Saturday). Holiday dates themselves move too
  * (their collections happen the next day). Returns the count written. */
 size_t holidays_propose(const holiday_t *h, size_t n, int year, holiday_slip_t *out, size_t max);
 
