@@ -1120,6 +1120,14 @@ static void check_dups(ctx_t *c)
                         q(b, sizeof(b), n[i].id), n[i - 1].line);
 }
 
+/* Check references between a and b only when both are known in this attempt
+ * (given, or loaded from the store) and at least one of them changes. */
+static int chk(const ctx_t *c, import_table_t a, import_table_t b)
+{
+    int av = c->t[a].given || c->t[a].loaded, bv = c->t[b].given || c->t[b].loaded;
+    return av && bv && (c->t[a].given || c->t[b].given);
+}
+
 static void check_refs(ctx_t *c)
 {
     char b[100], b2[100], b3[100], d1[11];
@@ -1136,7 +1144,7 @@ static void check_refs(ctx_t *c)
     }
     /* rounds -> services */
     t = &c->t[IMPORT_ROUNDS];
-    if (t->given || c->t[IMPORT_SERVICES].given) {
+    if (chk(c, IMPORT_ROUNDS, IMPORT_SERVICES)) {
         round_row_t *r = t->rows;
         for (size_t i = 0; i < t->n; i++)
             if (find_svc(c, r[i].service) == NULL)
@@ -1145,21 +1153,23 @@ static void check_refs(ctx_t *c)
     }
     /* assignments -> addresses, services, rounds; no overlaps */
     t = &c->t[IMPORT_ASSIGNMENTS];
-    if (t->given || c->t[IMPORT_ADDRESSES].given || c->t[IMPORT_SERVICES].given ||
-        c->t[IMPORT_ROUNDS].given) {
+    if (t->given || t->loaded) {
+        int c_addr = chk(c, IMPORT_ASSIGNMENTS, IMPORT_ADDRESSES);
+        int c_svc = chk(c, IMPORT_ASSIGNMENTS, IMPORT_SERVICES);
+        int c_round = chk(c, IMPORT_ASSIGNMENTS, IMPORT_ROUNDS);
         asg_row_t *g = t->rows;
         for (size_t i = 0; i < t->n; i++) {
-            if (find_addr(c, g[i].uprn) == NULL)
+            if (c_addr && find_addr(c, g[i].uprn) == NULL)
                 err_add(&c->errs, t->label, g[i].line, "uprn %llu is not in addresses",
                         (unsigned long long)g[i].uprn);
-            if (find_svc(c, g[i].service) == NULL)
+            if (c_svc && find_svc(c, g[i].service) == NULL)
                 err_add(&c->errs, t->label, g[i].line, "unknown service_id %s",
                         q(b, sizeof(b), g[i].service));
-            const round_row_t *r = find_round(c, g[i].round);
-            if (r == NULL)
+            const round_row_t *r = c_round ? find_round(c, g[i].round) : NULL;
+            if (c_round && r == NULL)
                 err_add(&c->errs, t->label, g[i].line, "unknown round_id %s",
                         q(b, sizeof(b), g[i].round));
-            else if (str_cmp(r->service, g[i].service) != 0)
+            else if (r && str_cmp(r->service, g[i].service) != 0)
                 err_add(&c->errs, t->label, g[i].line,
                         "round %s collects service %s, not %s", q(b, sizeof(b), g[i].round),
                         q(b2, sizeof(b2), r->service), q(b3, sizeof(b3), g[i].service));
@@ -1175,7 +1185,8 @@ static void check_refs(ctx_t *c)
     }
     /* exceptions -> rounds and their collection dates; duplicates */
     t = &c->t[IMPORT_EXCEPTIONS];
-    if (t->given || c->t[IMPORT_ROUNDS].given) {
+    if (t->given || t->loaded) {
+        int c_round = chk(c, IMPORT_EXCEPTIONS, IMPORT_ROUNDS);
         exc_row_t *e = t->rows;
         for (size_t i = 0; i < t->n; i++) {
             if (t->given && i > 0 && str_cmp(e[i].round, e[i - 1].round) == 0 &&
@@ -1187,7 +1198,7 @@ static void check_refs(ctx_t *c)
                         q(b, sizeof(b), e[i].round),
                         date_format(e[i].action == CAL_ADDED ? e[i].newd : e[i].orig, d1),
                         e[i - 1].line);
-            if (str_eq(e[i].round, "*"))
+            if (str_eq(e[i].round, "*") || !c_round)
                 continue;
             const round_row_t *r = find_round(c, e[i].round);
             if (r == NULL) {
@@ -1209,18 +1220,20 @@ static void check_refs(ctx_t *c)
     }
     /* notices -> services, rounds */
     t = &c->t[IMPORT_NOTICES];
-    if (t->given || c->t[IMPORT_SERVICES].given || c->t[IMPORT_ROUNDS].given) {
+    if (t->given || t->loaded) {
+        int c_svc = chk(c, IMPORT_NOTICES, IMPORT_SERVICES);
+        int c_round = chk(c, IMPORT_NOTICES, IMPORT_ROUNDS);
         notice_row_t *n = t->rows;
         for (size_t i = 0; i < t->n; i++) {
             str_t sc = n[i].scope;
             if (sc.n > 8 && memcmp(sc.p, "service:", 8) == 0) {
                 str_t id = {sc.p + 8, sc.n - 8};
-                if (find_svc(c, id) == NULL)
+                if (c_svc && find_svc(c, id) == NULL)
                     err_add(&c->errs, t->label, n[i].line, "scope names unknown service %s",
                             q(b, sizeof(b), id));
             } else if (sc.n > 6 && memcmp(sc.p, "round:", 6) == 0) {
                 str_t id = {sc.p + 6, sc.n - 6};
-                if (find_round(c, id) == NULL)
+                if (c_round && find_round(c, id) == NULL)
                     err_add(&c->errs, t->label, n[i].line, "scope names unknown round %s",
                             q(b, sizeof(b), id));
             }
