@@ -55,8 +55,9 @@ static const char *const generic_name_words[] = {"COTTAGE", "COTTS", "HOUSE", "F
 
 static int in_list(const char *s, const char *const *list, size_t n)
 {
+    /* first byte check before strcmp: these lists are scanned per token */
     for (size_t i = 0; i < n; i++)
-        if (strcmp(s, list[i]) == 0)
+        if (s[0] == list[i][0] && strcmp(s, list[i]) == 0)
             return 1;
     return 0;
 }
@@ -104,7 +105,7 @@ static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_
             return n;
         t->kind = T_WORD;
         for (size_t i = 0; i < sizeof(canon) / sizeof(canon[0]); i++)
-            if (strcmp(s, canon[i].from) == 0) {
+            if (s[0] == canon[i].from[0] && strcmp(s, canon[i].from) == 0) {
                 len = strlen(canon[i].to);
                 memcpy(s, canon[i].to, len + 1);
                 break;

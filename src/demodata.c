@@ -109,12 +109,29 @@ typedef struct street_ctx {
     unsigned unit_no[N_PLACES];
 } gen_t;
 
-/* postcode unit n of an outward code: "NR19 1AB" */
+/* postcode unit n of an outward code: "NR19 1AB". An outward code has 3,600
+ * units here (9 sectors x 400); synthetic districts bigger than the real one
+ * overflow into made-up outward codes of the same area ("NR1C 1AB") so that
+ * postcodes keep a realistic size (10-20 properties) at a million. */
 static void unit_code(const char *outward, unsigned n, char out[16])
 {
+    unsigned v = n / 3600;
+    n %= 3600;
     unsigned sector = 1 + (n / 400) % 9;
     unsigned a = (n / 20) % 20, b = n % 20;
-    snprintf(out, 16, "%s %u%c%c", outward, sector, inward_letters[a], inward_letters[b]);
+    char ow[8];
+    if (v == 0) {
+        snprintf(ow, sizeof(ow), "%s", outward);
+    } else {
+        static const char letters[] = "ABCDEFGHJKMNPRSTUVWXY";
+        size_t al = 0;
+        while (outward[al] >= 'A' && outward[al] <= 'Z')
+            al++;
+        unsigned h = (unsigned)(outward[al + 1] ? outward[al + 1] : '0');
+        snprintf(ow, sizeof(ow), "%.*s%c%c", (int)al, outward, outward[al],
+                 letters[(v - 1 + h * 7) % 21]);
+    }
+    snprintf(out, 16, "%s %u%c%c", ow, sector, inward_letters[a], inward_letters[b]);
 }
 
 /* A property's rounds: day (0-4), crew, and whether it has garden waste. */

@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"backup", cmd_backup, "compacting hot copy of the data environment"},
     {"holidays", cmd_holidays, "propose bank-holiday exceptions (propose --year YYYY)"},
     {"demo-data", cmd_demo_data, "write synthetic Breckland-like import files"},
+    {"bench-lookup", cmd_bench_lookup, "time in-process lookups (benchmarks)"},
 };
 
 static void usage(FILE *out)

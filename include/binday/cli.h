@@ -21,5 +21,6 @@ int cmd_lookup(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_holidays(int argc, char **argv);
 int cmd_demo_data(int argc, char **argv);
+int cmd_bench_lookup(int argc, char **argv); /* src/cmd_bench.c */
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "binday/import.h"
 #include "binday/store.h"
 #include "tap.h"
 
@@ -106,6 +107,28 @@ int main(void)
     waitpid(pid, &status, 0);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "other process committed");
     is_int(has_key(r, "privacy", "other0"), 1, "reader sees another process's commit");
+    /* a real `binday import` committing in another process while this
+     * process's reader stays open */
+    char svc[160];
+    snprintf(svc, sizeof(svc), "%s/services.csv", dir);
+    FILE *f = fopen(svc, "w");
+    fprintf(f, "service_id,name,colour,spoken_name\nrefuse,Household rubbish,green,green bin\n");
+    fclose(f);
+    is_int(has_key(r, "services", "refuse"), 0, "no service before the import");
+    pid = fork();
+    if (pid == 0) {
+        store_t *s2;
+        if (store_open(data, extra, 2, &s2, err, sizeof(err)) != 0)
+            _exit(1);
+        const char *paths[IMPORT_N_TABLES] = {NULL, svc, NULL, NULL, NULL, NULL};
+        import_report_t rep;
+        int rc = import_run(s2, paths, 10, NULL, NULL, &rep, err, sizeof(err));
+        store_close(s2);
+        _exit(rc ? 1 : 0);
+    }
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "import committed in another process");
+    is_int(has_key(r, "services", "refuse"), 1, "open reader sees the import at once");
     store_reader_free(r);
     store_close(s);
 
