@@ -513,7 +513,7 @@ void addrmatch_match(const addrmatch_query_t *q, const addrmatch_cand_t *c, size
     /* keep the top entries only: bounded work and memory whatever n is */
     enum { TOP = 64 };
     size_t top[TOP];
-    score_t ts[TOP];
+    score_t ts[TOP] = {{0}};
     size_t nt = 0;
     int has_children_of[TOP] = {0};
     for (size_t i = 0; i < n; i++) {

@@ -673,7 +673,7 @@ static void row_notice(rowctx_t *r)
                 okk = valid_id(v);
             else if (kl == 8 && memcmp(x.scope.p, "postcode", 8) == 0) {
                 /* store the prefix uppercased, single-spaced, as lookup compares it */
-                char buf[16];
+                char buf[16] = {0};
                 size_t o = 0;
                 okk = v.n >= 1 && v.n <= 8;
                 for (uint32_t i = 0; okk && i < v.n; i++) {
