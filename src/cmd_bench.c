@@ -101,7 +101,7 @@ int cmd_bench_lookup(int argc, char **argv)
     store_reader_t *r = store_reader_new(s);
     lookup_result_t *res = malloc(sizeof(*res));
     unsigned long long *ns = malloc(nq * sizeof(*ns));
-    size_t exact = 0, colls = 0;
+    size_t exact = 0, wrong = 0, colls = 0;
     for (int pass = 0; pass < 2; pass++) { /* pass 0 warms the page cache */
         for (size_t j = 0; j < nq; j++) {
             addrmatch_input_t in;
@@ -122,6 +122,8 @@ int cmd_bench_lookup(int argc, char **argv)
                 ns[j] = (unsigned long long)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
                                              (t1.tv_nsec - t0.tv_nsec));
                 exact += (res->match == AM_EXACT || res->match == AM_BUILDING) && res->uprn == q[j].uprn;
+                wrong += (res->match == AM_EXACT || res->match == AM_BUILDING) &&
+                         res->uprn != q[j].uprn;
                 colls += res->n_collections;
             }
         }
@@ -135,6 +137,7 @@ int cmd_bench_lookup(int argc, char **argv)
     printf("lookup p99: %.1f us\n", (double)ns[nq * 99 / 100] / 1000.0);
     printf("lookup mean: %.1f us\n", sum / (double)nq / 1000.0);
     printf("typed addresses matched to their own UPRN (exact or building): %.1f%%\n", 100.0 * (double)exact / (double)nq);
+    printf("typed addresses matched to another UPRN (wrong): %zu\n", wrong);
     printf("collections per lookup (28 days): %.1f\n", (double)colls / (double)nq);
     free(ns);
     free(res);

@@ -11,6 +11,7 @@
 #include "binday/lookup.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "binday/calendar.h"
@@ -460,6 +461,42 @@ int lookup_uprn(store_reader_t *r, uint64_t uprn, int from_day, int days, lookup
     rc = lookup_uprn_txn(store_reader_store(r), txn, uprn, from_day, days, res, err, err_size);
     store_reader_end(r);
     return rc;
+}
+
+static long long meta_num(store_t *s, MDB_txn *txn, const char *key)
+{
+    MDB_val v;
+    char buf[32];
+    if (get(txn, store_core_dbi(s, STORE_META), key, strlen(key), &v) != 0 ||
+        v.mv_size >= sizeof(buf))
+        return 0;
+    memcpy(buf, v.mv_data, v.mv_size);
+    buf[v.mv_size] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+int lookup_dataset_info(store_reader_t *r, lookup_dataset_info_t *info, char *err,
+                        size_t err_size)
+{
+    MDB_txn *txn;
+    memset(info, 0, sizeof(*info));
+    int rc = store_reader_begin(r, &txn, err, err_size);
+    if (rc)
+        return rc;
+    store_t *s = store_reader_store(r);
+    info->generation = (unsigned long long)meta_num(s, txn, "generation");
+    info->imported_at = meta_num(s, txn, "imported_at");
+    static const store_table_t t[5] = {STORE_ADDRESSES, STORE_POSTCODES, STORE_ROUNDS,
+                                       STORE_SERVICES, STORE_NOTICES};
+    size_t *out[5] = {&info->addresses, &info->postcodes, &info->rounds, &info->services,
+                      &info->notices};
+    for (int i = 0; i < 5; i++) {
+        MDB_stat st;
+        if (mdb_stat(txn, store_core_dbi(s, t[i]), &st) == 0)
+            *out[i] = st.ms_entries;
+    }
+    store_reader_end(r);
+    return 0;
 }
 
 static json_t *jstr(rec_str_t s)

@@ -78,6 +78,15 @@ int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, in
 int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,
                     lookup_result_t *res, char *err, size_t err_size);
 
+/* What is loaded, for /healthz and logs (no personal data). */
+typedef struct lookup_dataset_info {
+    unsigned long long generation;  /* imports committed so far (0 = never) */
+    long long imported_at;          /* unix seconds of the last import, 0 = never */
+    size_t addresses, postcodes, rounds, services, notices;
+} lookup_dataset_info_t;
+int lookup_dataset_info(store_reader_t *r, lookup_dataset_info_t *info, char *err,
+                        size_t err_size);
+
 /* The contract's JSON object for `binday lookup --json`. New reference; the
  * caller json_decref()s it. NULL on OOM. */
 json_t *lookup_result_json(const lookup_result_t *res);

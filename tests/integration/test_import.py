@@ -131,6 +131,19 @@ t.ok(svcs == ["refuse"], "old assignments gone after replacement", out)
 rc, out, err = run("import", "--data", data, "--assignments", write(os.path.join(d, "asg.csv"), ASSIGNMENTS))
 t.ok(rc == 0, "restore assignments", err)
 
+# the published Table Schemas name exactly the columns import accepts
+sdir = os.path.join(os.environ.get("BINDAY_ROOT", "."), "schemas")
+hdr = {}
+for table in ["addresses", "services", "rounds", "assignments", "exceptions", "notices"]:
+    sch = json.load(open(os.path.join(sdir, table + ".schema.json")))
+    hdr[table] = write(os.path.join(d, "hdr-" + table + ".csv"), ",".join(f["name"] for f in sch["fields"]) + "\n")
+    req = [f["name"] for f in sch["fields"] if f.get("constraints", {}).get("required")]
+    rc, out, err = run("import", "--data", os.path.join(d, "hdr-" + table), "--" + table,
+                       write(os.path.join(d, "req-" + table + ".csv"), ",".join(req) + "\n"))
+    t.ok(rc == 0, "schema %s: required columns alone are a valid header" % table, err)
+rc, out, err = run("import", "--data", os.path.join(d, "hdr-all"), *sum((["--" + k, v] for k, v in hdr.items()), []))
+t.ok(rc == 0, "every schema's full column list is accepted", err)
+
 # usage
 rc, out, err = run("import", "--data", data)
 t.ok(rc == 2, "no files: usage error")

@@ -147,6 +147,12 @@ int main(void)
     ok(total >= 300, "at least 300 labelled variants (%zu)", total);
     ok(rate >= 98.0, "correct or correctly ambiguous >= 98%% (%.1f%%)", rate);
     is_int(wrong, 0, "no confidently wrong match");
+    lookup_dataset_info_t info;
+    is_int(lookup_dataset_info(r, &info, err, sizeof(err)), 0, "dataset info");
+    ok(info.generation == 1 && info.imported_at > 0 && info.addresses == 2000 &&
+           info.services == 4 && info.postcodes > 50,
+       "dataset info: generation %llu, %zu addresses, %zu postcodes", info.generation,
+       info.addresses, info.postcodes);
     store_reader_free(r);
     store_close(s);
     free(rec);
