@@ -12,6 +12,7 @@
  */
 #include "binday/addrmatch.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { T_WORD = 0, T_NUM, T_RANGE, T_FLAT };
@@ -78,12 +79,15 @@ static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_
         len = AM_TOKEN_LEN - 1;
     memcpy(s, raw, len);
     s[len] = '\0';
-    /* "FLAT2", "APT3B" */
-    for (size_t i = 0; i < sizeof(flat_words) / sizeof(flat_words[0]); i++) {
-        size_t fl = strlen(flat_words[i]);
-        if (len > fl && memcmp(s, flat_words[i], fl) == 0 && is_digit(s[fl])) {
-            n = emit(flat_words[i], fl, tok, n, max);
-            return emit(s + fl, len - fl, tok, n, max);
+    /* "FLAT2", "APT3B": only tokens that start like a flat word and hold a digit */
+    if ((s[0] == 'F' || s[0] == 'A' || s[0] == 'U' || s[0] == 'M') && len > 3 &&
+        !is_digit(s[0]) && strpbrk(s, "0123456789") != NULL) {
+        for (size_t i = 0; i < sizeof(flat_words) / sizeof(flat_words[0]); i++) {
+            size_t fl = strlen(flat_words[i]);
+            if (len > fl && memcmp(s, flat_words[i], fl) == 0 && is_digit(s[fl])) {
+                n = emit(flat_words[i], fl, tok, n, max);
+                return emit(s + fl, len - fl, tok, n, max);
+            }
         }
     }
     if (n >= max)
@@ -515,8 +519,37 @@ void addrmatch_match(const addrmatch_query_t *q, const addrmatch_cand_t *c, size
     size_t top[TOP];
     score_t ts[TOP] = {{0}};
     size_t nt = 0;
-    int has_children_of[TOP] = {0};
+    /* Cheap pre-filter: a property without a flat can only explain a bare
+     * number of the input as its house number; if its house number differs
+     * from every bare number, scoring would mark it a conflict, and conflicts
+     * never enter the result. Skip those without tokenising them. */
+    unsigned long qnum[AM_MAX_TOKENS];
+    size_t nqnum = 0;
+    int prefilter = 1;
+    for (size_t i = 0; i < q->n_tok; i++) {
+        if (q->tok[i].kind == T_RANGE)
+            prefilter = 0;
+        if (q->tok[i].kind == T_NUM && !(i > 0 && q->tok[i - 1].kind == T_FLAT))
+            qnum[nqnum++] = strtoul(q->tok[i].s, NULL, 10);
+    }
+    if (nqnum == 0)
+        prefilter = 0;
     for (size_t i = 0; i < n; i++) {
+        if (prefilter && (c[i].saon.p == NULL || c[i].saon.n == 0) && c[i].paon.p) {
+            const char *p = c[i].paon.p, *e = p + c[i].paon.n;
+            while (p < e && !is_digit(*p))
+                p++;
+            unsigned long v = 0;
+            const char *d0 = p;
+            while (p < e && is_digit(*p) && p - d0 < 9)
+                v = v * 10 + (unsigned long)(*p++ - '0');
+            int range = memchr(c[i].paon.p, '-', c[i].paon.n) != NULL;
+            int hit = range;
+            for (size_t k = 0; k < nqnum && !hit; k++)
+                hit = p > d0 && qnum[k] == v;
+            if (!hit)
+                continue;
+        }
         score_t s;
         score_cand(q, &c[i], &s);
         if (s.score < MIN_SCORE - MARGIN)
@@ -539,12 +572,6 @@ void addrmatch_match(const addrmatch_query_t *q, const addrmatch_cand_t *c, size
     if (nt == 0 || ts[0].score < MIN_SCORE)
         return;
     r->score = ts[0].score;
-    for (size_t i = 0; i < nt; i++)
-        for (size_t j = 0; j < n; j++)
-            if (c[j].parent_uprn == c[top[i]].uprn) {
-                has_children_of[i] = 1;
-                break;
-            }
     /* G: the non-contradicted candidates near the best */
     size_t g[TOP], ng = 0;
     for (size_t i = 0; i < nt; i++)
@@ -557,7 +584,10 @@ void addrmatch_match(const addrmatch_query_t *q, const addrmatch_cand_t *c, size
         gi[i] = top[g[i]];
     if (ng == 1) {
         size_t b = g[0];
-        if (ts[b].complete && has_children_of[b]) {
+        int has_children = 0;
+        for (size_t j = 0; j < n && !has_children; j++)
+            has_children = c[j].parent_uprn == c[top[b]].uprn;
+        if (ts[b].complete && has_children) {
             r->kind = AM_BUILDING;
             r->building_uprn = c[top[b]].uprn;
             return;
