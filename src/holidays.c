@@ -3,6 +3,7 @@
  * changes stored data: a slip is a proposal, never inferred silently. */
 #include "binday/holidays.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,19 +53,19 @@ static const struct {
 #define N_BUILTIN (sizeof(builtin_src) / sizeof(builtin_src[0]))
 
 static holiday_t builtin[N_BUILTIN];
-static int builtin_ready;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void builtin_init(void)
+{
+    for (size_t i = 0; i < N_BUILTIN; i++) {
+        builtin[i].date = date_from_ymd(builtin_src[i].y, builtin_src[i].m, builtin_src[i].d);
+        builtin[i].name = builtin_src[i].name;
+    }
+}
 
 const holiday_t *holidays_builtin(size_t *n)
 {
-    /* filled on first use; the computation is idempotent, so a race between
-     * two first callers writes the same values */
-    if (!builtin_ready) {
-        for (size_t i = 0; i < N_BUILTIN; i++) {
-            builtin[i].date = date_from_ymd(builtin_src[i].y, builtin_src[i].m, builtin_src[i].d);
-            builtin[i].name = builtin_src[i].name;
-        }
-        builtin_ready = 1;
-    }
+    pthread_once(&builtin_once, builtin_init);
     *n = N_BUILTIN;
     return builtin;
 }
