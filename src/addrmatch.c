@@ -128,6 +128,29 @@ static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_
     return n + 1;
 }
 
+/* "12 A" -> "12A": a lone letter right after a plain house number is its
+ * suffix (residents often type the space). Not after a flat marker's number,
+ * and not the compass letters N/S/E/W ("12 N Street"). */
+static size_t merge_suffixes(am_token_t *tok, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o > 0 && tok[i].kind == T_WORD && tok[i].len == 1 && tok[i].s[0] >= 'A' &&
+            tok[i].s[0] <= 'H' && tok[o - 1].kind == T_NUM &&
+            tok[o - 1].len + 1 < AM_TOKEN_LEN && is_digit(tok[o - 1].s[tok[o - 1].len - 1]) &&
+            !(o > 1 && tok[o - 2].kind == T_FLAT) && !(i + 1 < n && tok[i + 1].kind == T_NUM)) {
+            am_token_t *t = &tok[o - 1];
+            t->s[t->len++] = tok[i].s[0];
+            t->s[t->len] = '\0';
+            continue;
+        }
+        if (o != i)
+            tok[o] = tok[i];
+        o++;
+    }
+    return o;
+}
+
 size_t addrmatch_tokenize(const uint8_t *in, size_t inlen, am_token_t *tok, size_t max)
 {
     size_t n = 0;
@@ -160,7 +183,7 @@ size_t addrmatch_tokenize(const uint8_t *in, size_t inlen, am_token_t *tok, size
         n = emit(cur, cl, tok, n, max);
         cl = 0;
     }
-    return n;
+    return merge_suffixes(tok, n);
 }
 
 /* ---- prepare --------------------------------------------------------------- */

@@ -174,6 +174,22 @@ for r in blocks[:25]:
     bld = f"{paon} {abbreviate(st)}" if numbered else f"{title(paon)}, {title(st)}"
     add(bld, "", "", town_of(r), pc_variant(pc), "GB", "building", r["uprn"], "building without flat")
 
+# harder, hand-picked shapes: a space before the suffix, a wrong or missing
+# street type, the town glued to the street line, a typo'd number word
+suffixed = [r for r in rows if not r["saon"] and r["paon"][:-1].isdigit() and r["paon"][-1].isalpha()]
+random.shuffle(suffixed)
+for r in suffixed[:10]:
+    add(f"{r['paon'][:-1]} {r['paon'][-1].lower()} {title(r['street'])}", "", "", town_of(r),
+        pc_variant(r["postcode"]), "GB", "exact", r["uprn"], "space before suffix")
+for r in houses[110:125]:
+    ws = r["street"].split()
+    if len(ws) >= 2 and ws[-1] in ABBR:
+        add(f"{r['paon']} {title(' '.join(ws[:-1]))}", "", "", town_of(r), pc_variant(r["postcode"]), "GB",
+            "exact", r["uprn"], "street type missing")
+for r in houses[125:140]:
+    add(f"{r['paon']} {title(r['street'])} {town_of(r)}", "", "", "", pc_variant(r["postcode"]), "GB",
+        "exact", r["uprn"], "town on the same line")
+
 # outside the district / not GB
 outs = [("410 Terry Ave N", "", "", "Seattle", "20146", "US", "Amazon US test address"),
         ("1 Main Street", "", "", "Dublin", "D02 X285", "IE", "Ireland"),

@@ -98,6 +98,10 @@ int main(void)
     is_int(match("16A High St", NULL, "NR19 1AA", NULL), AM_NONE, "16A is not 16");
     is_int(match("14a High Street", NULL, "NR19 1AA", NULL), AM_EXACT, "14a -> 14A");
     is_int(got(), 2, "14A");
+    is_int(match("14 A High Street", NULL, "NR19 1AA", NULL), AM_EXACT, "14 A -> 14A");
+    is_int(got(), 2, "14A with a space");
+    is_int(match("12 High Road", NULL, "NR19 1AA", NULL), AM_EXACT, "wrong street type, one 12 High");
+    is_int(got(), 1, "12 High Street");
     is_int(match("12 Church Ln", NULL, "NR19 1AA", NULL), AM_EXACT, "Lane vs Close");
     is_int(got(), 4, "Church Lane");
     is_int(match("12 Church Close", NULL, "NR19 1AA", NULL), AM_EXACT, "Close");
