@@ -206,6 +206,8 @@ typedef struct table {
     const char *label; /* path as given, or "stored:NAME" */
     int given;         /* from a file in this call */
     int loaded;        /* from the store (this attempt) */
+    int broken;        /* its file had problems: rows are missing, so references
+                          INTO it are not checked (they would only mislead) */
     void *rows;
     size_t n, cap;
 } table_t;
@@ -1125,7 +1127,7 @@ static void check_dups(ctx_t *c)
 static int chk(const ctx_t *c, import_table_t a, import_table_t b)
 {
     int av = c->t[a].given || c->t[a].loaded, bv = c->t[b].given || c->t[b].loaded;
-    return av && bv && (c->t[a].given || c->t[b].given);
+    return av && bv && !c->t[b].broken && (c->t[a].given || c->t[b].given);
 }
 
 static void check_refs(ctx_t *c)
@@ -1136,7 +1138,7 @@ static void check_refs(ctx_t *c)
     if (t->given || c->t[IMPORT_ADDRESSES].loaded) {
         addr_row_t *a = t->rows;
         if (t->given)
-            for (size_t i = 0; i < t->n; i++)
+            for (size_t i = 0; i < t->n && !t->broken; i++)
                 if (a[i].parent && find_addr(c, a[i].parent) == NULL)
                     err_add(&c->errs, t->label, a[i].line,
                             "parent_uprn %llu is not in addresses",
@@ -1527,11 +1529,13 @@ int import_run(store_t *s, const char *const paths[IMPORT_N_TABLES], size_t max_
         any = 1;
         c->t[i].given = 1;
         c->t[i].label = paths[i];
+        size_t before = c->errs.total;
         if (parse_file(c, (import_table_t)i, paths[i], &maps[i], &lens[i], &report->rows[i],
                        err, err_size) != 0) {
             ret = -1;
             goto out;
         }
+        c->t[i].broken = c->errs.total > before;
         sort_table(c, (import_table_t)i);
     }
     if (!any) {

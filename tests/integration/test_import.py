@@ -98,6 +98,10 @@ rejected("stored assignments reference a removed UPRN",
 # every problem is reported, not just the first
 err = rejected("all problems reported", {"rounds": ROUNDS + "A,refuse,MON,9,2026-11-30,,\nB,refuse,XYZ,2,2026-11-30,,\nC,refuse,MON,2,2026-11-30,2027-01-01,2026-01-01\n"},
                "interval_weeks", count=3)
+# a broken rounds file does not flood the assignments with "unknown round" noise
+err = rejected("no noise from a broken referenced file",
+               {"rounds": ROUNDS.replace("REF-MON,refuse,MON,2,2026-11-30", "REF-MON,refuse,MON,2,2026-12-01"),
+                "assignments": ASSIGNMENTS}, "anchor_date 2026-12-01 is a Tuesday", count=1)
 # the cap
 many = SERVICES + "".join("s%d,S,c\n" % i for i in range(30))
 err = rejected("error cap", {"services": many}, "fields, but the header")
