@@ -718,6 +718,9 @@ static const row_fn row_fns[IMPORT_N_TABLES] = {row_address,    row_service,   r
 
 /* ---- file parsing ---------------------------------------------------------- */
 
+static void parse_buffer(ctx_t *c, import_table_t ti, const char *path, const uint8_t *map,
+                         size_t len, size_t *rows);
+
 static int parse_file(ctx_t *c, import_table_t ti, const char *path, void **map_out,
                       size_t *len_out, size_t *rows, char *err, size_t err_size)
 {
@@ -747,7 +750,14 @@ static int parse_file(ctx_t *c, import_table_t ti, const char *path, void **map_
     close(fd);
     *map_out = (void *)map;
     *len_out = len;
+    parse_buffer(c, ti, path, map, len, rows);
+    return 0;
+}
 
+/* Parse one table's CSV bytes into c->t[ti] (pure: no I/O). */
+static void parse_buffer(ctx_t *c, import_table_t ti, const char *path, const uint8_t *map,
+                         size_t len, size_t *rows)
+{
     const coldef_t *cols = tables[ti].cols;
     size_t ncols = tables[ti].ncols;
     csv_reader_t rd;
@@ -831,7 +841,6 @@ static int parse_file(ctx_t *c, import_table_t ti, const char *path, void **map_
         err_add(&c->errs, path, 1, "empty file (expected a header row naming the columns)");
     free(rec);
     csv_free(&rd);
-    return 0;
 }
 
 /* ---- sorting and lookups ---------------------------------------------------- */
@@ -1565,4 +1574,28 @@ out:
     arena_free(&c->store_arena);
     free(c);
     return ret;
+}
+
+size_t import_check_buffer(import_table_t t, const char *label, const uint8_t *data, size_t len,
+                           size_t max_errors, import_error_fn on_error, void *ud, size_t *rows)
+{
+    ctx_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->errs.fn = on_error;
+    c->errs.ud = ud;
+    c->errs.max = max_errors ? max_errors : 1000;
+    size_t nrows = 0;
+    c->t[t].given = 1;
+    c->t[t].label = label;
+    parse_buffer(c, t, label, data, len, &nrows);
+    sort_table(c, t);
+    check_dups(c);
+    size_t total = c->errs.total;
+    if (rows)
+        *rows = c->t[t].n;
+    free(c->t[t].rows);
+    arena_free(&c->arena);
+    free(c);
+    return total;
 }

@@ -10,6 +10,7 @@
 #define BINDAY_IMPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "binday/store.h"
 
@@ -42,5 +43,12 @@ typedef void (*import_error_fn)(const char *msg, void *ud);
 int import_run(store_t *s, const char *const paths[IMPORT_N_TABLES], size_t max_errors,
                import_error_fn on_error, void *ud, import_report_t *report, char *err,
                size_t err_size);
+
+/* Check one table's CSV bytes on their own (syntax, columns, field formats,
+ * duplicates within the file; no references, no store). Pure: for fuzzing
+ * and for tools that pre-check a file. Returns the number of problems; *rows
+ * (may be NULL) gets the number of valid rows. */
+size_t import_check_buffer(import_table_t t, const char *label, const uint8_t *data, size_t len,
+                           size_t max_errors, import_error_fn on_error, void *ud, size_t *rows);
 
 #endif
