@@ -13,6 +13,12 @@ struct command {
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the HTTPS endpoint for Alexa and calendar feeds"},
     {"ask", cmd_ask, "say something to a running binday as Alexa would (signed request)"},
+    {"import", cmd_import, "replace address/calendar tables from CSV files (staff)"},
+    {"lookup", cmd_lookup, "match an address and list its collections (staff, tests)"},
+    {"backup", cmd_backup, "compacting hot copy of the data environment"},
+    {"holidays", cmd_holidays, "propose bank-holiday exceptions (propose --year YYYY)"},
+    {"demo-data", cmd_demo_data, "write synthetic Breckland-like import files"},
+    {"bench-lookup", cmd_bench_lookup, "time in-process lookups (benchmarks)"},
 };
 
 static void usage(FILE *out)

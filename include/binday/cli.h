@@ -16,5 +16,12 @@ enum {
 
 int cmd_serve(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
+/* data side (src/cmd_data.c, src/cmd_tools.c) */
+int cmd_import(int argc, char **argv);
+int cmd_lookup(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_holidays(int argc, char **argv);
+int cmd_demo_data(int argc, char **argv);
+int cmd_bench_lookup(int argc, char **argv); /* src/cmd_bench.c */
 
 #endif

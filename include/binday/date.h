@@ -1,0 +1,37 @@
+/* date.h - calendar dates as days since 1970-01-01 (proleptic Gregorian).
+ *
+ * A date is an int: 0 = 1970-01-01, negative before. All functions are pure
+ * and thread-safe; "today" is the Europe/London local date (the contract's
+ * definition), computed from the UK daylight-saving rule, not from TZ.
+ */
+#ifndef BINDAY_DATE_H
+#define BINDAY_DATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define DATE_NONE_LO (-2000000000) /* "no lower bound" (absent valid_from) */
+#define DATE_NONE_HI 2000000000    /* "no upper bound" (absent valid_to) */
+
+/* Days since epoch of a valid y-m-d (no range check; see date_valid_ymd). */
+int date_from_ymd(int y, int m, int d);
+void date_to_ymd(int days, int *y, int *m, int *d);
+int date_valid_ymd(int y, int m, int d);
+/* Parse exactly "YYYY-MM-DD" (years 1900..2199). 0 ok, -1 invalid. */
+int date_parse(const char *s, size_t len, int *out);
+/* Write "YYYY-MM-DD" + NUL into out (11 bytes). Returns out. */
+char *date_format(int days, char out[11]);
+/* 0 = Monday ... 6 = Sunday. */
+int date_weekday(int days);
+/* "MON".."SUN" (case-insensitive) -> 0..6, else -1. */
+int date_weekday_parse(const char *s, size_t len);
+const char *date_weekday_name(int wd); /* "MON".. */
+const char *date_weekday_long(int wd); /* "Monday".. */
+/* The Europe/London local date at a Unix time (GMT, BST from 01:00 UTC on the
+ * last Sunday of March to 01:00 UTC on the last Sunday of October). */
+int date_london_from_unix(time_t t);
+/* date_london_from_unix(time(NULL)). */
+int date_today_london(void);
+
+#endif
