@@ -4,7 +4,7 @@
 # which prints the table and writes bench/results.md. See bench/README.md.
 #
 # Needs root on a fresh Debian 12 for the first run (apt-get install of wrk,
-# nodejs, npm, linux-perf, valgrind, lmdb-utils when missing); the Node peer's
+# nodejs, npm, linux-perf, valgrind when missing); the Node peer's
 # packages come from the npm registry via `npm ci` (bench/node-peer/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,19 +29,12 @@ if [ ! -d bench/node-peer/node_modules/ask-sdk-express-adapter ] ||
   (cd bench/node-peer && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# helpers: compiled like the release build, against build/release/libbinday.a
+# the request generator, compiled with the release build's warnings
 PKGS="libh2o libuv openssl jansson libcurl lmdb"
 CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=1 $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
 mkdir -p build/bench
 cc $CFLAGS -o build/bench/signreq bench/signreq.c $LIBS
-if [ -f include/binday/lookup.h ]; then
-  make --no-print-directory -s build/release/libbinday.a
-  cc $CFLAGS -o build/bench/lookup_bench bench/lookup_bench.c build/release/libbinday.a $LIBS
-else
-  rm -f build/bench/lookup_bench
-  echo "bench: no include/binday/lookup.h in this build: no in-process lookup figures"
-fi
 
 # 1,000 client connections plus as many upstream ones
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
