@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # another Debian-format nodejs package that includes npm)
 need=()
 for cp in wrk:wrk node:nodejs npm:npm perf:linux-perf valgrind:valgrind callgrind_annotate:valgrind \
-          mdb_stat:lmdb-utils taskset:util-linux openssl:openssl; do
+          taskset:util-linux openssl:openssl; do
   command -v "${cp%%:*}" >/dev/null 2>&1 || need+=("${cp#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
