@@ -399,60 +399,115 @@ def slug(s):
     return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower()
 
 
-def measure_server(e, proc, port, tag, token="tok-granted", conns=CONNS, seconds=SECONDS, threads=1,
-                   cpus=CLIENT_CPUS, half=False):
-    """A probe (which also fills the certificate cache: the steady state is
-    measured), warm-up, a maximum-throughput run and optionally one at half
-    that rate. Every run gets a freshly signed batch (150 s window)."""
-    batch = make_batch(e, token, slug(tag))
-    st, speech = probe(port, batch)
-    kind = classify(st, speech)
-    log("%s: probe -> %d %s: %s" % (tag, st, kind, speech[:160]))
-    res = {"probe_status": st, "probe_speech": speech, "kind": kind}
-    if kind in ("not-routed", "error"):
-        note("%s: the probe request got HTTP %d (%s); no load was run" % (tag, st, kind))
-        return res
-    watch = (proc.pid, [e.fast.pid, e.fake.pid])
-    wrk(port, batch, conns, 2, threads=threads, cpus=cpus, tag=tag + " warm-up")
-    res["max"] = wrk(port, batch, conns, seconds, threads=threads, cpus=cpus, tag=tag + " max", watch=watch)
-    if half:
-        target = res["max"]["rps"] / 2
+class Target:
+    """One server under test: its process, port, watch set and results."""
+
+    def __init__(self, e, proc, port, tag, token="tok-granted", conns=CONNS, threads=1, cpus=CLIENT_CPUS):
+        self.e, self.proc, self.port, self.tag, self.token = e, proc, port, tag, token
+        self.conns, self.threads, self.cpus = conns, threads, cpus
+        self.watch = (proc.pid, [e.fast.pid, e.fake.pid])
+        self.res = {}
+
+    def prepare(self):
+        """A probe (which also fills the certificate cache: the steady state
+        is measured) and a warm-up. False when /alexa does not answer."""
+        batch = make_batch(self.e, self.token, slug(self.tag))
+        st, speech = probe(self.port, batch)
+        kind = classify(st, speech)
+        log("%s: probe -> %d %s: %s" % (self.tag, st, kind, speech[:160]))
+        self.res.update({"probe_status": st, "probe_speech": speech, "kind": kind})
+        if kind in ("not-routed", "error"):
+            note("%s: the probe request got HTTP %d (%s); no load was run" % (self.tag, st, kind))
+            return False
+        w = wrk(self.port, batch, self.conns, 3, threads=self.threads, cpus=self.cpus, tag=self.tag + " warm-up")
+        if w["errors"]:
+            self.res["warmup_errors"] = int(w["errors"])
+        return True
+
+    def run_max(self, rnd=1):
+        """A maximum-throughput run with a freshly signed batch (150 s
+        window); the best of the rounds is kept as "max"."""
+        batch = make_batch(self.e, self.token, slug(self.tag) + "-%d" % rnd)
+        r = wrk(self.port, batch, self.conns, SECONDS, threads=self.threads, cpus=self.cpus,
+                tag="%s max (round %d)" % (self.tag, rnd), watch=self.watch)
+        self.res.setdefault("rounds", []).append(r)
+        if "max" not in self.res or r["rps"] > self.res["max"]["rps"]:
+            self.res["max"] = r
+
+    def run_half(self):
+        target = self.res["max"]["rps"] / 2
         # each connection waits between requests so that conns / (pause + latency) ~ target
-        pause = max(1, int(round(conns / target * 1000 - res["max"]["mean_us"] / 1000 / 2)))
-        batch = make_batch(e, token, slug(tag) + "-half")
-        res["half"] = wrk(port, batch, conns, seconds, threads=threads, pause_ms=pause, cpus=cpus,
-                          tag=tag + " half (pause %d ms)" % pause, watch=watch)
-        res["half"]["target"] = target
-    return res
+        pause = max(1, int(round(self.conns / target * 1000 - self.res["max"]["mean_us"] / 1000 / 2)))
+        batch = make_batch(self.e, self.token, slug(self.tag) + "-half")
+        r = wrk(self.port, batch, self.conns, SECONDS, threads=self.threads, pause_ms=pause, cpus=self.cpus,
+                tag=self.tag + " half (pause %d ms)" % pause, watch=self.watch)
+        r["target"] = target
+        self.res["half"] = r
+
+    def finish(self, key, R):
+        self.res["hwm_kb"] = vm_hwm_kb(self.proc.pid)
+        R[key] = self.res
+
+
+def server_events(logpath):
+    """Counts of warn/error events a server logged (they explain errors)."""
+    counts = {}
+    try:
+        for line in open(logpath, errors="replace"):
+            m = re.search(r"level=(warn|error) event=(\S+)(?: reason=(\S+))?(?: detail=(\S+))?", line)
+            if m:
+                k = " ".join(x for x in m.groups()[1:] if x)
+                counts[k] = counts.get(k, 0) + 1
+    except OSError:
+        pass
+    return counts
 
 
 # ---- scenarios ---------------------------------------------------------------------------
 
-def scenario1(e, R):
-    p, port = start_binday(e, 1, SERVER_CPUS, "t1")
+def scenarios12(e, R):
+    """S1 (binday --threads 1) and S2 (Node peer) on the same core, measured
+    in alternation (binday, Node, binday, Node) so that both see the same
+    background load; the better round of each counts. Then the half-rate
+    runs, the profile, and binday --threads <cores>."""
+    bp, bport = start_binday(e, 1, SERVER_CPUS, "t1")
+    np_ = None
     try:
-        R["s1_t1"] = measure_server(e, p, port, "S1 binday --threads 1", half=True)
-        R["s1_t1"]["hwm_kb"] = vm_hwm_kb(p.pid)
-        R["profile"] = profile(e, p, port)
+        b = Target(e, bp, bport, "S1 binday --threads 1")
+        n = None
+        if e.has_data:
+            np_, nport = start_node(e, SERVER_CPUS)
+            n = Target(e, np_, nport, "S2 Node.js ASK SDK, 1 process")
+        else:
+            R["s2"] = {"skipped": "no demo data in this build"}
+        ok_b = b.prepare()
+        ok_n = n.prepare() if n else False
+        for rnd in (1, 2):
+            if ok_b:
+                b.run_max(rnd)
+            if ok_n:
+                n.run_max(rnd)
+        if ok_b:
+            b.run_half()
+        if ok_n:
+            n.run_half()
+        if ok_b:
+            R["profile"] = profile(e, bp, bport)
+        b.finish("s1_t1", R)
+        if n:
+            n.finish("s2", R)
     finally:
-        stop(p)
+        stop(bp)
+        stop(np_)
+    ev = server_events(os.path.join(e.W, "binday-t1.log"))
+    if ev:
+        note("binday --threads 1 logged: " + ", ".join("%s x%d" % kv for kv in sorted(ev.items())))
     p, port = start_binday(e, NCPU, None, "tN")
     try:
-        R["s1_tN"] = measure_server(e, p, port, "S1 binday --threads %d" % NCPU, conns=CONNS * 2,
-                                    threads=max(1, NCPU - 1), cpus=None)
-        R["s1_tN"]["hwm_kb"] = vm_hwm_kb(p.pid)
-    finally:
-        stop(p)
-
-
-def scenario2(e, R):
-    if not e.has_data:
-        R["s2"] = {"skipped": "no demo data in this build"}
-        return
-    p, port = start_node(e, SERVER_CPUS)
-    try:
-        R["s2"] = measure_server(e, p, port, "S2 Node.js ASK SDK, 1 process", half=True)
-        R["s2"]["hwm_kb"] = vm_hwm_kb(p.pid)
+        t = Target(e, p, port, "S1 binday --threads %d" % NCPU, conns=CONNS * 2, threads=max(1, NCPU - 1), cpus=None)
+        if t.prepare():
+            t.run_max(1)
+        t.finish("s1_tN", R)
     finally:
         stop(p)
 
@@ -475,6 +530,10 @@ def scenario3(e, R):
         R["s3"] = {"max": r, "kind": kind, "probe_status": st, "hwm_kb": vm_hwm_kb(p.pid)}
     finally:
         stop(p)
+    ev = server_events(os.path.join(e.W, "binday-slow.log"))
+    if ev:
+        note("binday in S3 (including its warm-up from cold caches) logged: " +
+             ", ".join("%s x%d" % kv for kv in sorted(ev.items())))
 
 
 def scenario4(e, R):
@@ -609,7 +668,7 @@ def callgrind(e, batch):
         return {"cg_skipped": "callgrind wrote no dump"}
     rep = run(["callgrind_annotate", "--inclusive=no", "--threshold=100", "--auto=no", sorted(dumps)[-1]],
               check=False)
-    total, funcs, objs = 0, [], {}
+    total, funcs, funcs_all, objs = 0, [], [], {}
     for line in rep.stdout.splitlines():
         m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)
         if not m:
@@ -621,7 +680,15 @@ def callgrind(e, batch):
         mo = re.search(r"\[([^\]]+)\]\s*$", what)
         obj = os.path.basename(mo.group(1)) if mo else "(object not shown)"
         objs[obj] = objs.get(obj, 0) + n
+        funcs_all.append((n, what))
         funcs.append((n, what))
+    # frames still on the stack when the dump is taken (thread start, the
+    # event loop) show their inclusive cost; they are not where time goes
+    funcs = [f for f in funcs if f[0] < 0.98 * total] if total else funcs
+    for n, what in [f for f in funcs_all if total and f[0] >= 0.98 * total]:
+        mo = re.search(r"\[([^\]]+)\]\s*$", what)
+        obj = os.path.basename(mo.group(1)) if mo else "(object not shown)"
+        objs[obj] -= n
     reqs = max(1, int(r["requests"]))
     total = total or sum(objs.values())
     lines_o = ["%5.1f%% %10.0f instr/req  %s" % (100.0 * v / total, v / reqs, k)
@@ -708,6 +775,10 @@ def report(R, e, started):
         x = r[key]
         cpu = x.get("cpu")
         bits = [extra] if extra else []
+        if key == "max" and len(r.get("rounds", [])) > 1:
+            bits.append("best of alternating rounds: %s req/s" % " / ".join("%.0f" % q["rps"] for q in r["rounds"]))
+        if key == "max" and r.get("warmup_errors"):
+            bits.append("%d errors during the warm-up from cold caches" % r["warmup_errors"])
         if cpu:
             bits.append("CPU cores used: server %.2f, wrk+fakes %.2f, other processes %.2f" %
                         (cpu["server"], cpu["client"], cpu["other"]))
@@ -777,6 +848,11 @@ def report(R, e, started):
         ratio = t1["max"]["rps"] / max(1.0, s2["max"]["rps"])
         tgt.append(("S1 --threads 1 >= 10x Node SDK on one core", "%.1fx (%.0f vs %.0f req/s)" %
                     (ratio, t1["max"]["rps"], s2["max"]["rps"]), ratio >= 10))
+    if t1 and s2 and "max" in s2 and t1["max"].get("cpu") and s2["max"].get("cpu"):
+        b_us = t1["max"]["cpu"]["server"] * 1e6 / t1["max"]["rps"]
+        n_us = s2["max"]["cpu"]["server"] * 1e6 / s2["max"]["rps"]
+        tgt.append(("(same, by CPU time per request: robust to other load on the machine)",
+                    "%.1fx (%.0f vs %.0f µs of CPU per request)" % (n_us / b_us, b_us, n_us), n_us / b_us >= 10))
     if t1 and "half" in t1:
         h = t1["half"]
         tgt.append(("S1 p99 < 5 ms at half of max", "p99 %s ms at %.0f req/s" % (fmt_ms(h["p99_us"]), h["rps"]),
@@ -904,8 +980,7 @@ def main():
         R["loadavg"] = open("/proc/loadavg").read().strip()
         scenario5(R)
         e = setup(W)
-        scenario1(e, R)
-        scenario2(e, R)
+        scenarios12(e, R)
         scenario3(e, R)
         scenario4(e, R)
         verify_detail(R)
