@@ -1,29 +1,81 @@
-/* cmd_serve.c - `binday serve`: wires configuration, the outbound client and the
- * application's routes into the HTTPS server. */
+/* cmd_serve.c - `binday serve`: wires configuration, the store, secrets,
+ * request verification, the skill and the outbound client into the server. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "binday/alexa_endpoint.h"
+#include "binday/choice.h"
 #include "binday/cli.h"
 #include "binday/config.h"
+#include "binday/date.h"
 #include "binday/log.h"
+#include "binday/lookup.h"
 #include "binday/outbound.h"
+#include "binday/secret.h"
 #include "binday/server.h"
+#include "binday/skill.h"
+#include "binday/store.h"
+#include "binday/verify.h"
 
-static int ensure_data_dir(const char *dir)
+static skill_conf_t skill_conf;
+static secret_key_t user_key;
+
+static int thread_init(server_thread_t *t, void *ud)
 {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "binday serve: cannot create --data %s: %s\n", dir, strerror(errno));
+    (void)ud;
+    alexa_endpoint_thread_t *at = calloc(1, sizeof(*at));
+    if (at == NULL)
         return -1;
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "binday serve: --data %s is not a directory\n", dir);
+    at->conf = &skill_conf;
+    at->verify = verify_thread_new(t->ob);
+    at->skill = skill_thread_new(&skill_conf, t->ob);
+    at->reader = store_reader_new(skill_conf.store);
+    t->app = at;
+    if (at->verify == NULL || at->skill == NULL || at->reader == NULL) {
+        log_error("server.start", "thread=%d reason=\"per-thread state\"", t->index);
         return -1;
     }
     return 0;
 }
+
+static void thread_fini(server_thread_t *t, void *ud)
+{
+    (void)ud;
+    alexa_endpoint_thread_t *at = t->app;
+    if (at == NULL)
+        return;
+    if (at->verify)
+        verify_thread_free(at->verify);
+    if (at->skill)
+        skill_thread_free(at->skill);
+    if (at->reader)
+        store_reader_free(at->reader);
+    free(at);
+    t->app = NULL;
+}
+
+static void health(server_thread_t *t, json_t *o, void *ud)
+{
+    (void)ud;
+    alexa_endpoint_thread_t *at = t->app;
+    lookup_dataset_info_t info;
+    char err[200];
+    if (at == NULL || lookup_dataset_info(at->reader, &info, err, sizeof(err)) != 0) {
+        json_object_set_new(o, "dataset", json_pack("{s:b}", "loaded", 0));
+        return;
+    }
+    json_object_set_new(o, "dataset", json_pack("{s:b,s:I,s:I,s:I,s:I}", "loaded", info.generation > 0, "generation",
+                                                (json_int_t)info.generation, "imported_at",
+                                                (json_int_t)info.imported_at, "addresses", (json_int_t)info.addresses,
+                                                "rounds", (json_int_t)info.rounds));
+}
+
+static const server_route_t routes[] = {
+    {"/alexa", 0, "POST", alexa_endpoint_handle},
+};
 
 int cmd_serve(int argc, char **argv)
 {
@@ -37,24 +89,57 @@ int cmd_serve(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     log_set_level(conf.log_level);
+    int today = 0;
+    if (conf.today && date_parse(conf.today, strlen(conf.today), &today) != 0) {
+        fprintf(stderr, "binday serve: --today: want YYYY-MM-DD, got '%s'\n", conf.today);
+        config_free(&conf);
+        return CLI_EXIT_USAGE;
+    }
     if (conf.dev)
         log_warn("server.dev_mode", "note=\"development mode: demo data and a self-signed certificate; "
                                     "verification is unchanged\"");
     if (conf.today)
         log_warn("server.fixed_today", "today=%s note=\"answers use a fixed date; for demos and tests only\"",
                  conf.today);
-    if (ensure_data_dir(conf.data) != 0) {
-        config_free(&conf);
-        return CLI_EXIT_RUNTIME;
+
+    int exit_code = CLI_EXIT_RUNTIME;
+    store_t *store = NULL;
+    int outbound_ok = 0, verify_ok = 0;
+    if (store_open(conf.data, &choice_dbi_def, 1, &store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
+    if (secret_load_or_create(conf.data, "pseudonym.key", &user_key, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
     }
     outbound_global_conf_t oc = {conf.upstream_ca, conf.connect_to, conf.n_connect_to};
     if (outbound_global_init(&oc, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
-        config_free(&conf);
-        return CLI_EXIT_USAGE;
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
     }
-    rc = server_run(&conf, NULL, 0, NULL);
-    outbound_global_cleanup();
+    outbound_ok = 1;
+    verify_conf_t vc = {conf.alexa_ca, conf.skill_ids, conf.n_skill_ids};
+    if (verify_global_init(&vc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    verify_ok = 1;
+    skill_conf.store = store;
+    skill_conf.user_key = &user_key;
+    skill_conf.fixed_today = today;
+    server_hooks_t hooks = {thread_init, thread_fini, health, NULL};
+    rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
+    exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+out:
+    if (verify_ok)
+        verify_global_cleanup();
+    if (outbound_ok)
+        outbound_global_cleanup();
+    if (store)
+        store_close(store);
     config_free(&conf);
-    return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+    return exit_code;
 }

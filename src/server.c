@@ -376,7 +376,7 @@ static int on_healthz(server_thread_t *t, h2o_req_t *req)
                           BINDAY_VERSION, "uptime_s", (json_int_t)((uv_now(&t->loop) - srv->started_at_ms) / 1000),
                           "threads", srv->nthreads);
     if (srv->hooks.health)
-        srv->hooks.health(o, srv->hooks.ud);
+        srv->hooks.health(t, o, srv->hooks.ud);
     server_send_json(req, srv->state == STATE_RUNNING ? 200 : 503, o);
     json_decref(o);
     return 0;

@@ -52,7 +52,7 @@ typedef struct server_hooks {
     /* run on each thread after it stopped serving */
     void (*thread_fini)(server_thread_t *t, void *ud);
     /* extra members for GET /healthz (may be NULL); add to the given object */
-    void (*health)(json_t *obj, void *ud);
+    void (*health)(server_thread_t *t, json_t *obj, void *ud);
     void *ud;
 } server_hooks_t;
 

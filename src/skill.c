@@ -1,0 +1,907 @@
+/* skill.c - owns the conversation: what a resident hears for each request.
+ *
+ * Flow for questions about collections: read the device address (and, for a
+ * launch greeting, the given name) from Amazon's APIs on this thread's loop,
+ * match it to a property, read the calendar, and phrase the answer. When the
+ * address matches several properties the skill asks which one once, and
+ * remembers the choice (choice.h). Permission problems get a plain
+ * explanation and, where the resident can fix them, a consent card.
+ *
+ * Speech rules (docs/skill.md): name the colour and the kind, use natural
+ * dates, say when a collection is not on the usual day and why, mention active
+ * notices, and remind that bins go out by 6:30 when the collection is
+ * tomorrow. Every piece of data goes through speech_buf_text (SSML-escaped).
+ */
+#include "binday/skill.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binday/alexa_api.h"
+#include "binday/alexa_request.h"
+#include "binday/alexa_response.h"
+#include "binday/choice.h"
+#include "binday/date.h"
+#include "binday/log.h"
+#include "binday/lookup.h"
+#include "binday/speech.h"
+
+#define SKILL_DAYS 60        /* how far ahead answers look */
+#define SKILL_MAX_CHOICES 6  /* candidates offered in a "which one?" question */
+#define SKILL_UPCOMING 3     /* dates listed for "what are my next collections" */
+#define PERM_ADDRESS_CARD "read::alexa:device:all:address"
+
+struct skill_thread {
+    const skill_conf_t *conf;
+    outbound_t *ob;
+    store_reader_t *reader;
+    lookup_result_t *res; /* ~100 KB scratch, reused */
+    struct skill_call *calls;
+};
+
+typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING } question_t;
+
+struct skill_call {
+    skill_thread_t *st;
+    json_t *env;
+    alexa_request_t rq;
+    skill_done_cb cb;
+    void *ud;
+    question_t q;
+    char bin[24];            /* Q_BIN: service id */
+    uint64_t chosen_uprn;    /* the resident's answer to "which one is yours?" */
+    int range_first, range_last; /* Q_WHEN */
+    int today;
+    char user[SECRET_HEX_LEN + 1];
+    alexa_api_call_t *addr_call, *name_call;
+    int waiting;
+    alexa_api_status_t addr_status, name_status;
+    alexa_address_t addr;
+    char given_name[ALEXA_API_MAX_TEXT];
+    struct skill_call *next, *prev;
+};
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static int today_of(const skill_thread_t *st)
+{
+    return st->conf->fixed_today ? st->conf->fixed_today : date_today_london();
+}
+
+static void finish(struct skill_call *c, alexa_response_t *r);
+
+static void title_case(char *dst, size_t n, const char *src, size_t len)
+{
+    size_t o = 0;
+    int start = 1;
+    for (size_t i = 0; i < len && o + 1 < n; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[o++] = (char)(start ? toupper(ch) : tolower(ch));
+        start = !isalnum(ch) && ch != '\'';
+    }
+    dst[o] = 0;
+}
+
+static void card_from(speech_buf_t *sp, char *card, size_t n)
+{
+    speech_strip_ssml(card, n, sp->s, sp->len);
+}
+
+/* "the green bin for household rubbish" from a collection */
+static void bin_phrase(const lookup_collection_t *col, char *dst, size_t n)
+{
+    char colour[32] = "", purpose[96] = "";
+    if (col->colour.p)
+        snprintf(colour, sizeof(colour), "%.*s", (int)col->colour.n, col->colour.p);
+    for (char *p = colour; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    const rec_str_t *what = col->spoken_name.p ? &col->spoken_name : &col->name;
+    if (what->p)
+        snprintf(purpose, sizeof(purpose), "%.*s", (int)what->n, what->p);
+    for (char *p = purpose; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    /* the food caddy is a caddy, not a bin */
+    const char *container = strstr(purpose, "food") ? "caddy" : "bin";
+    speech_bin_phrase(dst, n, colour, container, purpose);
+}
+
+static int collections_on(const lookup_result_t *res, int date, size_t *idx, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < res->n_collections && n < max; i++)
+        if (res->collections[i].date == date)
+            idx[n++] = i;
+    return (int)n;
+}
+
+/* Speak the collections of one date: "Tomorrow, Tuesday the 2nd of December:
+ * the green bin for household rubbish and the food caddy." plus moved notes. */
+static void say_date(speech_buf_t *sp, const lookup_result_t *res, int today, int date, int full)
+{
+    size_t idx[16];
+    int n = collections_on(res, date, idx, 16);
+    char phrases[16][160];
+    const char *items[16];
+    for (int i = 0; i < n; i++) {
+        bin_phrase(&res->collections[idx[i]], phrases[i], sizeof(phrases[i]));
+        items[i] = phrases[i];
+    }
+    char list[1200], when[96];
+    speech_join(list, sizeof(list), items, (size_t)n);
+    speech_date_phrase(when, sizeof(when), today, date, full ? SPEECH_DATE_FULL : SPEECH_DATE_SHORT);
+    if (when[0] && !strncmp(when, "on ", 3))
+        memmove(when, when + 3, strlen(when + 3) + 1);
+    when[0] = (char)toupper((unsigned char)when[0]);
+    speech_buf_textf(sp, "%s: %s. ", when, list);
+    /* not the usual day? say so, once per original date */
+    for (int i = 0; i < n; i++) {
+        const lookup_collection_t *col = &res->collections[idx[i]];
+        if (!col->changed || col->original == col->date)
+            continue;
+        int dup = 0;
+        for (int j = 0; j < i; j++)
+            dup |= res->collections[idx[j]].changed && res->collections[idx[j]].original == col->original;
+        if (dup)
+            continue;
+        char orig[96];
+        speech_date_phrase(orig, sizeof(orig), today, col->original, SPEECH_DATE_SHORT);
+        if (!strncmp(orig, "on ", 3))
+            memmove(orig, orig + 3, strlen(orig + 3) + 1);
+        if (col->reason.p)
+            speech_buf_textf(sp, "That's not the usual day: it has moved from %s because of %.*s. ", orig,
+                             (int)col->reason.n, col->reason.p);
+        else
+            speech_buf_textf(sp, "That's not the usual day: it has moved from %s. ", orig);
+    }
+    if (date == today + 1)
+        speech_buf_text(sp, "Remember to put your bins out by 6:30 in the morning. ", SIZE_MAX);
+}
+
+static void say_notices(speech_buf_t *sp, const lookup_result_t *res)
+{
+    for (size_t i = 0; i < res->n_notices && i < 3; i++)
+        speech_buf_textf(sp, "Please note: %.*s ", (int)res->notices[i].message.n, res->notices[i].message.p);
+}
+
+static int first_date_from(const lookup_result_t *res, int from)
+{
+    for (size_t i = 0; i < res->n_collections; i++)
+        if (res->collections[i].date >= from)
+            return res->collections[i].date;
+    return -1;
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+static void answer_simple(struct skill_call *c, const char *ssml, const char *reprompt, int end)
+{
+    char card[2000];
+    speech_buf_t sp;
+    speech_buf_init(&sp);
+    speech_buf_markup(&sp, ssml);
+    card_from(&sp, card, sizeof(card));
+    alexa_response_t r = {0};
+    r.ssml = sp.s;
+    r.reprompt_ssml = reprompt;
+    r.card_title = "Breckland bins";
+    r.card_content = card;
+    r.should_end_session = end ? ALEXA_END_TRUE : ALEXA_END_FALSE;
+    finish(c, &r);
+}
+
+static void answer_permission(struct skill_call *c)
+{
+    alexa_response_t r = {0};
+    static const char *perms[] = {PERM_ADDRESS_CARD};
+    r.ssml = "To tell you your collection days, I need to know your address. I've sent a card to your Alexa "
+             "app: please allow Breckland bins to use your device address. You'll find it under Skills, Your "
+             "Skills, Breckland bins, Permissions.";
+    r.permissions = perms;
+    r.n_permissions = 1;
+    r.should_end_session = ALEXA_END_TRUE;
+    /* a permission that went away also takes what we derived from it */
+    char err[200];
+    size_t n = 0;
+    if (choice_forget_user(c->st->conf->store, c->user, &n, err, sizeof(err)) != 0)
+        log_error("skill.forget_choices", "user=%s error=\"%s\"", c->user, err);
+    else if (n > 0)
+        log_info("skill.forget_choices", "user=%s removed=%zu reason=address_permission_missing", c->user, n);
+    finish(c, &r);
+}
+
+static void answer_api_trouble(struct skill_call *c, alexa_api_status_t s)
+{
+    if (s == ALEXA_API_DEPLOYMENT_ERROR) {
+        answer_simple(c, "Sorry, Breckland bins isn't set up properly to read addresses at the moment. Please try "
+                         "again later.",
+                      NULL, 1);
+        return;
+    }
+    answer_simple(c, "Sorry, I couldn't read your address from Amazon just now. Please ask me again in a moment.",
+                  "You can ask again: when is my next collection?", 0);
+}
+
+static void answer_ambiguous(struct skill_call *c, const lookup_result_t *res)
+{
+    speech_buf_t sp;
+    speech_buf_init(&sp);
+    json_t *cands = json_array();
+    char labels[SKILL_MAX_CHOICES][120];
+    const char *items[SKILL_MAX_CHOICES];
+    size_t n = res->n_candidates < SKILL_MAX_CHOICES ? res->n_candidates : SKILL_MAX_CHOICES;
+    for (size_t i = 0; i < n; i++) {
+        const rec_str_t *a = &res->candidates[i].address;
+        size_t cut = a->n;
+        for (size_t k = 0; k < a->n; k++)
+            if (a->p[k] == ',') {
+                cut = k;
+                break;
+            }
+        title_case(labels[i], sizeof(labels[i]), a->p, cut);
+        items[i] = labels[i];
+        char u[24];
+        snprintf(u, sizeof(u), "%llu", (unsigned long long)res->candidates[i].uprn);
+        json_array_append_new(cands, json_pack("{s:s,s:s}", "uprn", u, "label", labels[i]));
+    }
+    char list[1500];
+    speech_join(list, sizeof(list), items, n);
+    /* join with "or" rather than "and" */
+    char *and = strstr(list, " and ");
+    if (and && n > 1) {
+        char tail[1500];
+        snprintf(tail, sizeof(tail), "%s", and + 5);
+        snprintf(and, sizeof(list) - (size_t)(and - list), " or %s", tail);
+    }
+    speech_buf_textf(&sp, "Your address matches more than one property: %s. Which one is yours?", list);
+    json_t *attrs = json_pack("{s:s,s:o,s:s,s:s,s:i,s:i}", "pending", "choose_property", "candidates", cands,
+                              "question", c->q == Q_BIN ? "bin" : c->q == Q_WHEN ? "when"
+                                                          : c->q == Q_UPCOMING ? "upcoming" : "next",
+                              "bin", c->bin, "first", c->range_first, "last", c->range_last);
+    char reprompt[1700];
+    snprintf(reprompt, sizeof(reprompt), "Which property is yours: %.1500s?", list);
+    char card[2000];
+    card_from(&sp, card, sizeof(card));
+    speech_buf_t rp;
+    speech_buf_init(&rp);
+    speech_buf_text(&rp, reprompt, SIZE_MAX);
+    alexa_response_t r = {0};
+    r.ssml = sp.s;
+    r.reprompt_ssml = rp.s;
+    r.card_title = "Which property?";
+    r.card_content = card;
+    r.session_attributes = attrs;
+    r.should_end_session = ALEXA_END_FALSE;
+    finish(c, &r);
+    json_decref(attrs);
+}
+
+/* Phrase the answer to c->q from a lookup that found the property. */
+static void answer_collections(struct skill_call *c, const lookup_result_t *res)
+{
+    speech_buf_t sp;
+    speech_buf_init(&sp);
+    int today = c->today;
+    if (c->q == Q_LAUNCH) {
+        if (c->name_status == ALEXA_API_OK && c->given_name[0])
+            speech_buf_textf(&sp, "Hello %s. ", c->given_name);
+        else
+            speech_buf_text(&sp, "Hello. ", SIZE_MAX);
+    }
+    if (res->match == AM_POSTCODE)
+        speech_buf_textf(&sp, "I couldn't find your exact address, but every property in %s has the same "
+                              "collections, so here they are. ",
+                         res->postcode);
+    else if (res->match == AM_BUILDING)
+        speech_buf_text(&sp, "These are the collections for your building. ", SIZE_MAX);
+
+    if (c->q == Q_BIN) {
+        int date = -1;
+        size_t at = 0;
+        for (size_t i = 0; i < res->n_collections; i++) {
+            const lookup_collection_t *col = &res->collections[i];
+            if (col->date >= today && col->service_id.n == strlen(c->bin) &&
+                memcmp(col->service_id.p, c->bin, col->service_id.n) == 0) {
+                date = col->date;
+                at = i;
+                break;
+            }
+        }
+        if (date < 0) {
+            if (strcmp(c->bin, "garden") == 0)
+                speech_buf_text(&sp, "You don't have a garden waste collection. The brown bin for garden waste is "
+                                     "a subscription service: you can sign up for it on Breckland Council's "
+                                     "website, and collections start once your subscription begins. ",
+                                SIZE_MAX);
+            else
+                speech_buf_text(&sp, "I can't find a collection of that bin for your address in the next few "
+                                     "weeks. Please check Breckland Council's website. ",
+                                SIZE_MAX);
+        } else {
+            char phrase[160], when[96];
+            bin_phrase(&res->collections[at], phrase, sizeof(phrase));
+            speech_date_phrase(when, sizeof(when), today, date, SPEECH_DATE_FULL);
+            phrase[0] = (char)toupper((unsigned char)phrase[0]);
+            speech_buf_textf(&sp, "%s is next collected %s. ", phrase, when);
+            const lookup_collection_t *col = &res->collections[at];
+            if (col->changed && col->original != col->date) {
+                char orig[96];
+                speech_date_phrase(orig, sizeof(orig), today, col->original, SPEECH_DATE_SHORT);
+                if (!strncmp(orig, "on ", 3))
+                    memmove(orig, orig + 3, strlen(orig + 3) + 1);
+                if (col->reason.p)
+                    speech_buf_textf(&sp, "That's not the usual day: it has moved from %s because of %.*s. ", orig,
+                                     (int)col->reason.n, col->reason.p);
+                else
+                    speech_buf_textf(&sp, "That's not the usual day: it has moved from %s. ", orig);
+            }
+            if (date == today + 1)
+                speech_buf_text(&sp, "Remember to put it out by 6:30 in the morning. ", SIZE_MAX);
+        }
+    } else if (c->q == Q_WHEN) {
+        int any = 0;
+        for (int d = c->range_first; d <= c->range_last; d++) {
+            size_t idx[8];
+            if (collections_on(res, d, idx, 8) > 0) {
+                say_date(&sp, res, today, d, 1);
+                any = 1;
+            }
+        }
+        if (!any) {
+            int next = first_date_from(res, c->range_last + 1);
+            speech_buf_text(&sp, "There are no collections then. ", SIZE_MAX);
+            if (next >= 0) {
+                speech_buf_text(&sp, "Your next one is ", SIZE_MAX);
+                char when[96];
+                speech_date_phrase(when, sizeof(when), today, next, SPEECH_DATE_FULL);
+                speech_buf_textf(&sp, "%s. ", when);
+            }
+        }
+    } else if (c->q == Q_UPCOMING) {
+        int d = today, said = 0;
+        while (said < SKILL_UPCOMING && (d = first_date_from(res, d)) >= 0) {
+            say_date(&sp, res, today, d, said == 0);
+            said++;
+            d++;
+        }
+        if (!said)
+            speech_buf_text(&sp, "I can't find any collections for your address in the next few weeks. ", SIZE_MAX);
+    } else { /* Q_NEXT, Q_LAUNCH */
+        int d = first_date_from(res, today);
+        if (d < 0) {
+            speech_buf_text(&sp, "I can't find any collections for your address in the next few weeks. ", SIZE_MAX);
+        } else {
+            speech_buf_text(&sp, "Your next collection is ", SIZE_MAX);
+            char when[96];
+            speech_date_phrase(when, sizeof(when), today, d, SPEECH_DATE_FULL);
+            size_t idx[8];
+            int n = collections_on(res, d, idx, 8);
+            char phrases[8][160];
+            const char *items[8];
+            for (int i = 0; i < n; i++) {
+                bin_phrase(&res->collections[idx[i]], phrases[i], sizeof(phrases[i]));
+                items[i] = phrases[i];
+            }
+            char list[1200];
+            speech_join(list, sizeof(list), items, (size_t)n);
+            speech_buf_textf(&sp, "%s: %s. ", when, list);
+            /* moved? tomorrow? reuse the date sentence's notes without repeating the list */
+            speech_buf_t notes;
+            speech_buf_init(&notes);
+            say_date(&notes, res, today, d, 1);
+            char *dot = strstr(notes.s, ". ");
+            if (dot)
+                speech_buf_markup(&sp, dot + 2);
+        }
+    }
+    say_notices(&sp, res);
+    int keep_open = c->q == Q_LAUNCH;
+    if (keep_open)
+        speech_buf_text(&sp, "You can also ask about a particular bin, or which bin goes out this week. What "
+                             "would you like to know?",
+                        SIZE_MAX);
+    char card[4000];
+    card_from(&sp, card, sizeof(card));
+    alexa_response_t r = {0};
+    r.ssml = sp.s;
+    r.reprompt_ssml = keep_open ? "You can ask when your next collection is, or say stop." : NULL;
+    r.card_title = "Your bin collections";
+    r.card_content = card;
+    r.should_end_session = keep_open ? ALEXA_END_FALSE : ALEXA_END_TRUE;
+    finish(c, &r);
+}
+
+/* ---- address lookup ------------------------------------------------------------ */
+
+static void set_line(const char *s, const uint8_t **p, size_t *n)
+{
+    *p = (const uint8_t *)s;
+    *n = s ? strlen(s) : 0;
+}
+
+static void answer_from_address(struct skill_call *c)
+{
+    skill_thread_t *st = c->st;
+    const alexa_address_t *a = &c->addr;
+    addrmatch_input_t in;
+    memset(&in, 0, sizeof(in));
+    set_line(a->address_line1, &in.line[0], &in.line_len[0]);
+    set_line(a->address_line2, &in.line[1], &in.line_len[1]);
+    set_line(a->address_line3, &in.line[2], &in.line_len[2]);
+    set_line(a->city, &in.city, &in.city_len);
+    set_line(a->postal_code, &in.postcode, &in.postcode_len);
+    set_line(a->country_code, &in.country, &in.country_len);
+
+    char err[256], ah[SECRET_HEX_LEN + 1];
+    int remember = 0;
+    lookup_result_t *res = st->res;
+    MDB_txn *txn;
+    int rc = store_reader_begin(st->reader, &txn, err, sizeof(err));
+    if (rc == 0) {
+        rc = lookup_address_txn(store_reader_store(st->reader), txn, &in, c->today, SKILL_DAYS, res, err,
+                                sizeof(err));
+        if (rc == 0 && res->match == AM_AMBIGUOUS) {
+            uint64_t uprn = 0;
+            choice_address_digest(st->conf->user_key, a, ah, sizeof(ah));
+            /* a fresh answer counts only if it is one of this address's candidates */
+            for (size_t i = 0; c->chosen_uprn && i < res->n_candidates; i++)
+                if (res->candidates[i].uprn == c->chosen_uprn)
+                    uprn = c->chosen_uprn, remember = 1;
+            if (uprn == 0 && choice_get(store_reader_store(st->reader), txn, c->user, ah, &uprn) != 0)
+                uprn = 0;
+            if (uprn != 0)
+                rc = lookup_uprn_txn(store_reader_store(st->reader), txn, uprn, c->today, SKILL_DAYS, res, err,
+                                     sizeof(err));
+        }
+        store_reader_end(st->reader);
+    }
+    if (rc == 0 && remember) {
+        char werr[200];
+        if (choice_put(st->conf->store, c->user, ah, c->chosen_uprn, werr, sizeof(werr)) != 0)
+            log_error("skill.remember_choice", "user=%s error=\"%s\"", c->user, werr);
+        else
+            log_info("skill.remember_choice", "user=%s", c->user);
+    }
+    if (rc != 0) {
+        log_error("skill.lookup", "error=\"%s\"", err);
+        answer_simple(c, "Sorry, something went wrong looking up your collections. Please try again later.", NULL, 1);
+        return;
+    }
+    log_info("skill.match", "user=%s match=%s", c->user, addrmatch_kind_name(res->match));
+    switch (res->match) {
+    case AM_EXACT:
+    case AM_BUILDING:
+    case AM_POSTCODE:
+        answer_collections(c, res);
+        return;
+    case AM_AMBIGUOUS:
+        answer_ambiguous(c, res);
+        return;
+    case AM_OUTSIDE:
+        answer_simple(c, "Your device's address isn't in Breckland, so I can't tell you its bin collections. The "
+                         "council for that area will have its collection days on its own website.",
+                      NULL, 1);
+        return;
+    case AM_NONE:
+    default:
+        if (res->postcode[0]) {
+            speech_buf_t sp;
+            speech_buf_init(&sp);
+            speech_buf_textf(&sp, "I couldn't find your address in %s in Breckland's address list. Please check the "
+                                  "address of this device in the Alexa app, or see Breckland Council's website for "
+                                  "your collection days.",
+                             res->postcode);
+            answer_simple(c, sp.s, NULL, 1);
+        } else {
+            answer_simple(c, "Your device's address has no postcode I recognise. Please check the address of this "
+                             "device in the Alexa app: open Devices, choose this device, and set its location.",
+                          NULL, 1);
+        }
+        return;
+    }
+}
+
+static void maybe_answer(struct skill_call *c)
+{
+    if (c->waiting > 0)
+        return;
+    switch (c->addr_status) {
+    case ALEXA_API_OK:
+        answer_from_address(c);
+        return;
+    case ALEXA_API_NOT_SET:
+        answer_simple(c, "This device doesn't have an address set. In the Alexa app, open Devices, choose this "
+                         "device, and add its address under Device Location. Then ask me again.",
+                      NULL, 1);
+        return;
+    case ALEXA_API_PERMISSION_MISSING:
+        answer_permission(c);
+        return;
+    default:
+        log_warn("skill.address_api", "user=%s status=%s", c->user, alexa_api_status_name(c->addr_status));
+        answer_api_trouble(c, c->addr_status);
+        return;
+    }
+}
+
+static void on_address(const alexa_api_result_t *res, void *ud)
+{
+    struct skill_call *c = ud;
+    c->addr_call = NULL;
+    c->addr_status = res->status;
+    if (res->status == ALEXA_API_OK && res->address)
+        alexa_address_copy(&c->addr, res->address);
+    c->waiting--;
+    maybe_answer(c);
+}
+
+static void on_given_name(const alexa_api_result_t *res, void *ud)
+{
+    struct skill_call *c = ud;
+    c->name_call = NULL;
+    c->name_status = res->status;
+    if (res->status == ALEXA_API_OK && res->text)
+        snprintf(c->given_name, sizeof(c->given_name), "%s", res->text);
+    c->waiting--;
+    maybe_answer(c);
+}
+
+/* Start the API calls the question needs. Returns 0 when the answer will come
+ * asynchronously, -1 when it was given already. */
+static int start_lookup(struct skill_call *c)
+{
+    skill_thread_t *st = c->st;
+    char err[200];
+    c->addr_status = ALEXA_API_UNAVAILABLE;
+    c->name_status = ALEXA_API_UNAVAILABLE;
+    c->waiting = 1;
+    c->addr_call = alexa_api_address(st->ob, c->rq.api_endpoint, c->rq.api_token, c->rq.device_id, on_address, c,
+                                     err, sizeof(err));
+    if (c->addr_call == NULL) {
+        log_warn("skill.address_api", "user=%s refused=\"%s\"", c->user, err);
+        c->waiting = 0;
+        c->addr_status = ALEXA_API_REFUSED;
+        maybe_answer(c);
+        return -1;
+    }
+    if (c->q == Q_LAUNCH) {
+        c->name_call = alexa_api_given_name(st->ob, c->rq.api_endpoint, c->rq.api_token, on_given_name, c, err,
+                                            sizeof(err));
+        if (c->name_call)
+            c->waiting++;
+    }
+    return 0;
+}
+
+/* ---- the follow-up answer to "which one is yours?" ----------------------------- */
+
+static int word_number(const char *w)
+{
+    static const char *words[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                  "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+                                  "sixteen", "seventeen", "eighteen", "nineteen", "twenty"};
+    for (int i = 0; i < (int)(sizeof(words) / sizeof(words[0])); i++)
+        if (strcmp(w, words[i]) == 0)
+            return i;
+    static const char *ords[] = {"first", "second", "third", "fourth", "fifth", "sixth"};
+    for (int i = 0; i < 6; i++)
+        if (strcmp(w, ords[i]) == 0)
+            return -(i + 1);
+    return -100;
+}
+
+/* Tokens of a label or an utterance: lower-case words and numbers ("12a" stays one). */
+static size_t tokens(const char *s, char tok[][24], size_t max)
+{
+    size_t n = 0, l = 0;
+    for (const char *p = s;; p++) {
+        if (*p && isalnum((unsigned char)*p)) {
+            if (l < 23)
+                tok[n][l++] = (char)tolower((unsigned char)*p);
+            continue;
+        }
+        if (l) {
+            tok[n][l] = 0;
+            int num = word_number(tok[n]);
+            if (num >= 0)
+                snprintf(tok[n], 24, "%d", num);
+            if (++n == max)
+                break;
+            l = 0;
+        }
+        if (!*p)
+            break;
+    }
+    return n;
+}
+
+/* Which candidate did the resident name? index, or -1 when unclear. */
+static int pick_candidate(const char *said, json_t *cands)
+{
+    char ut[16][24];
+    size_t un = tokens(said, ut, 16);
+    size_t n = json_array_size(cands);
+    /* "the second one" */
+    for (size_t i = 0; i < un; i++) {
+        int w = word_number(ut[i]);
+        if (w <= -1 && w >= -6 && (size_t)(-w) <= n)
+            return -w - 1;
+    }
+    int best = -1, best_score = 0, tie = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *label = json_string_value(json_object_get(json_array_get(cands, i), "label"));
+        if (!label)
+            continue;
+        char lt[16][24];
+        size_t ln = tokens(label, lt, 16);
+        int score = 0, numbers_ok = 1;
+        for (size_t a = 0; a < un; a++) {
+            int found = 0;
+            for (size_t b = 0; b < ln; b++)
+                found |= strcmp(ut[a], lt[b]) == 0;
+            if (found)
+                score += isdigit((unsigned char)ut[a][0]) ? 3 : 1;
+            else if (isdigit((unsigned char)ut[a][0]))
+                numbers_ok = 0;
+        }
+        if (!numbers_ok)
+            continue;
+        if (score > best_score) {
+            best = (int)i;
+            best_score = score;
+            tie = 0;
+        } else if (score == best_score && score > 0) {
+            tie = 1;
+        }
+    }
+    return tie ? -1 : best;
+}
+
+static int handle_choose(struct skill_call *c)
+{
+    json_t *attrs = c->rq.session_attributes;
+    json_t *cands = json_object_get(attrs, "candidates");
+    alexa_slot_t slot;
+    const char *said = NULL;
+    if (alexa_request_slot(&c->rq, "Property", &slot))
+        said = alexa_slot_best(&slot);
+    int pick = (said && json_is_array(cands)) ? pick_candidate(said, cands) : -1;
+    if (pick < 0) {
+        /* ask again, keeping the question */
+        speech_buf_t sp;
+        speech_buf_init(&sp);
+        const char *items[SKILL_MAX_CHOICES];
+        size_t n = 0;
+        for (size_t i = 0; i < json_array_size(cands) && n < SKILL_MAX_CHOICES; i++) {
+            const char *l = json_string_value(json_object_get(json_array_get(cands, i), "label"));
+            if (l)
+                items[n++] = l;
+        }
+        char list[1500];
+        speech_join(list, sizeof(list), items, n);
+        speech_buf_textf(&sp, "Sorry, I didn't catch which one. Is it %s?", list);
+        alexa_response_t r = {0};
+        r.ssml = sp.s;
+        r.reprompt_ssml = sp.s;
+        r.session_attributes = attrs;
+        r.should_end_session = ALEXA_END_FALSE;
+        finish(c, &r);
+        return -1;
+    }
+    const char *u = json_string_value(json_object_get(json_array_get(cands, (size_t)pick), "uprn"));
+    c->chosen_uprn = u ? strtoull(u, NULL, 10) : 0;
+    const char *q = json_string_value(json_object_get(attrs, "question"));
+    c->q = q && !strcmp(q, "bin") ? Q_BIN : q && !strcmp(q, "when") ? Q_WHEN : q && !strcmp(q, "upcoming") ? Q_UPCOMING
+                                                                                                        : Q_NEXT;
+    snprintf(c->bin, sizeof(c->bin), "%s", json_string_value(json_object_get(attrs, "bin")) ?: "");
+    c->range_first = (int)json_integer_value(json_object_get(attrs, "first"));
+    c->range_last = (int)json_integer_value(json_object_get(attrs, "last"));
+    /* The address is read again (Amazon's rule: fresh on every request); the
+     * choice is checked against it and remembered in answer_from_address. */
+    return 0;
+}
+
+/* ---- request dispatch ---------------------------------------------------------- */
+
+static void finish(struct skill_call *c, alexa_response_t *r)
+{
+    char err[200];
+    size_t len = 0;
+    char *body = alexa_response_build(r, &len, err, sizeof(err));
+    if (body == NULL) {
+        log_error("skill.response", "error=\"%s\"", err);
+        alexa_response_t fallback = {0};
+        fallback.ssml = "Sorry, something went wrong. Please try again.";
+        fallback.should_end_session = ALEXA_END_TRUE;
+        body = alexa_response_build(&fallback, &len, err, sizeof(err));
+        if (body == NULL)
+            abort();
+    }
+    skill_done_cb cb = c->cb;
+    void *ud = c->ud;
+    c->cb = NULL;
+    cb(ud, 200, body, len);
+}
+
+static void call_free(struct skill_call *c)
+{
+    if (c->addr_call)
+        alexa_api_cancel(c->addr_call);
+    if (c->name_call)
+        alexa_api_cancel(c->name_call);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->st->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    json_decref(c->env);
+    free(c);
+}
+
+skill_thread_t *skill_thread_new(const skill_conf_t *conf, outbound_t *ob)
+{
+    skill_thread_t *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return NULL;
+    st->conf = conf;
+    st->ob = ob;
+    st->reader = store_reader_new(conf->store);
+    st->res = malloc(sizeof(*st->res));
+    if (st->reader == NULL || st->res == NULL) {
+        skill_thread_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void skill_thread_free(skill_thread_t *st)
+{
+    if (st == NULL)
+        return;
+    while (st->calls)
+        call_free(st->calls);
+    if (st->reader)
+        store_reader_free(st->reader);
+    free(st->res);
+    free(st);
+}
+
+void skill_cancel(skill_call_t *c)
+{
+    call_free(c);
+}
+
+static void intent_question(struct skill_call *c)
+{
+    const char *in = c->rq.intent_name ? c->rq.intent_name : "";
+    alexa_slot_t slot;
+    if (strcmp(in, "BinTypeIntent") == 0) {
+        c->q = Q_BIN;
+        if (alexa_request_slot(&c->rq, "BinType", &slot) && slot.id)
+            snprintf(c->bin, sizeof(c->bin), "%s", slot.id);
+    } else if (strcmp(in, "WhichBinIntent") == 0) {
+        c->q = Q_WHEN;
+        /* default: the rest of this week, today to Sunday */
+        int wd = date_weekday(c->today); /* 0 = Monday */
+        c->range_first = c->today;
+        c->range_last = c->today + (6 - wd);
+        if (alexa_request_slot(&c->rq, "Date", &slot) && slot.value) {
+            int f, l;
+            if (alexa_date_parse((const uint8_t *)slot.value, strlen(slot.value), c->today, &f, &l) == 0) {
+                c->range_first = f < c->today ? c->today : f;
+                c->range_last = l - c->range_first > 13 ? c->range_first + 13 : l;
+            }
+        }
+    } else if (strcmp(in, "UpcomingCollectionsIntent") == 0) {
+        c->q = Q_UPCOMING;
+    } else {
+        c->q = Q_NEXT;
+    }
+}
+
+static const char *HELP = "Breckland bins tells you when your bins are collected. You can ask: when is my next "
+                          "collection, when is the black bin, which bin goes out this week, or what are my next "
+                          "collections. What would you like to know?";
+
+skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb cb, void *ud)
+{
+    struct skill_call *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->st = st;
+    c->env = envelope;
+    c->cb = cb;
+    c->ud = ud;
+    c->today = today_of(st);
+    c->next = st->calls;
+    if (c->next)
+        c->next->prev = c;
+    st->calls = c;
+    char err[200];
+    if (alexa_request_parse(envelope, &c->rq, err, sizeof(err)) != 0) {
+        log_warn("skill.request", "error=\"%s\"", err);
+        answer_simple(c, "Sorry, I didn't understand that request.", NULL, 1);
+        call_free(c);
+        return NULL;
+    }
+    if (c->rq.user_id)
+        secret_hmac_hex(st->conf->user_key, c->rq.user_id, strlen(c->rq.user_id), c->user, sizeof(c->user));
+    else
+        snprintf(c->user, sizeof(c->user), "-");
+
+    const char *in = c->rq.intent_name ? c->rq.intent_name : "";
+    int async = 0;
+    switch (c->rq.type) {
+    case ALEXA_REQ_LAUNCH:
+        c->q = Q_LAUNCH;
+        async = start_lookup(c) == 0;
+        break;
+    case ALEXA_REQ_INTENT:
+        if (!strcmp(in, "AMAZON.HelpIntent")) {
+            answer_simple(c, HELP, "What would you like to know about your bins?", 0);
+        } else if (!strcmp(in, "AMAZON.StopIntent") || !strcmp(in, "AMAZON.CancelIntent") ||
+                   !strcmp(in, "AMAZON.NavigateHomeIntent")) {
+            answer_simple(c, "Goodbye.", NULL, 1);
+        } else if (!strcmp(in, "AMAZON.FallbackIntent")) {
+            answer_simple(c, "Sorry, I can't help with that. You can ask when your next collection is, or which bin "
+                             "goes out this week.",
+                          "What would you like to know about your bins?", 0);
+        } else if (!strcmp(in, "AMAZON.YesIntent") || !strcmp(in, "AMAZON.NoIntent")) {
+            const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
+            if (pending && !strcmp(pending, "choose_property"))
+                answer_simple(c, "Please tell me which property is yours, for example: flat two.",
+                              "Which property is yours?", 0);
+            else if (!strcmp(in, "AMAZON.NoIntent"))
+                answer_simple(c, "All right. Goodbye.", NULL, 1);
+            else
+                answer_simple(c, "You can ask when your next collection is, or which bin goes out this week.",
+                              "What would you like to know?", 0);
+        } else if (!strcmp(in, "EmailLinkIntent")) {
+            answer_simple(c, "You'll find your collection calendar on Breckland Council's website, breckland dot gov "
+                             "dot uk, under bins and recycling.",
+                          NULL, 1);
+        } else if (!strcmp(in, "ChooseAddressIntent")) {
+            const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
+            if (!pending || strcmp(pending, "choose_property") != 0) {
+                answer_simple(c, "Sorry, I wasn't asking about your address. You can ask when your next collection "
+                                 "is.",
+                              "What would you like to know?", 0);
+            } else if (handle_choose(c) == 0) {
+                async = start_lookup(c) == 0;
+            }
+        } else if (!strcmp(in, "NextCollectionIntent") || !strcmp(in, "BinTypeIntent") ||
+                   !strcmp(in, "WhichBinIntent") || !strcmp(in, "UpcomingCollectionsIntent")) {
+            intent_question(c);
+            if (c->q == Q_BIN && !c->bin[0]) {
+                answer_simple(c, "Which bin do you mean? Breckland collects the green bin for household rubbish, the "
+                                 "black bin for recycling, the brown bin for garden waste, and the food caddy.",
+                              "Which bin: green, black, brown, or food?", 0);
+            } else {
+                async = start_lookup(c) == 0;
+            }
+        } else {
+            answer_simple(c, "Sorry, I can't help with that. You can ask when your next collection is.",
+                          "What would you like to know?", 0);
+        }
+        break;
+    case ALEXA_REQ_SESSION_ENDED: {
+        size_t len;
+        char *body = alexa_response_empty(&len);
+        if (c->rq.error_type)
+            log_warn("skill.session_ended", "reason=%s error_type=%s", c->rq.ended_reason ? c->rq.ended_reason : "-",
+                     c->rq.error_type);
+        c->cb = NULL;
+        cb(ud, 200, body, len);
+        break;
+    }
+    default:
+        answer_simple(c, "Sorry, I can't help with that here.", NULL, 1);
+        break;
+    }
+    if (async)
+        return c;
+    call_free(c);
+    return NULL;
+}
