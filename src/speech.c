@@ -2,6 +2,7 @@
  * (see speech.h). Everything writes into bounded caller buffers. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "binday/civil.h"
@@ -81,6 +82,11 @@ bool speech_buf_markup(speech_buf_t *b, const char *ssml)
 
 bool speech_buf_text(speech_buf_t *b, const char *text, size_t len)
 {
+    /* Callers pass SIZE_MAX for NUL-terminated text; speech_escape reads
+     * exactly len bytes (a NUL inside is dropped like any control
+     * character), so without this it ran past the terminator. */
+    if (len == SIZE_MAX)
+        len = strlen(text);
     size_t room = SPEECH_MAX + 1 - b->len;
     size_t n = speech_escape(b->s + b->len, room, text, len);
     if (n == (size_t)-1) {

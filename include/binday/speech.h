@@ -28,6 +28,7 @@ void speech_buf_init(speech_buf_t *b);
 /* Append trusted SSML markup verbatim (e.g. "<break time=\"300ms\"/>"). */
 bool speech_buf_markup(speech_buf_t *b, const char *ssml);
 /* Append plain text: control characters dropped, & < > " ' escaped.
+ * len SIZE_MAX = text is NUL-terminated.
  * Returns false (and appends nothing) when it does not fit. */
 bool speech_buf_text(speech_buf_t *b, const char *text, size_t len);
 /* printf-style plain text (formatted, then escaped as speech_buf_text). */

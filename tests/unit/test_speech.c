@@ -1,5 +1,7 @@
 /* test_speech.c - British-English phrasing, SSML escaping and the bounded builder. */
 #include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "binday/civil.h"
@@ -158,6 +160,13 @@ static void test_buf(void)
     char amp[SPEECH_MAX / 2];
     memset(amp, '&', sizeof(amp));
     ok(!speech_buf_text(&b, amp, sizeof(amp)) && b.len == 0 && b.s[0] == '\0', "expanding text refused whole");
+    /* SIZE_MAX = NUL-terminated: exactly the string, nothing read past its end
+     * (ASan reports any over-read of this heap copy) */
+    char *heap = strdup("Hello. ");
+    speech_buf_init(&b);
+    ok(speech_buf_text(&b, heap, SIZE_MAX), "NUL-terminated text appended");
+    is_str(b.s, "Hello. ", "NUL-terminated text: exactly the string");
+    free(heap);
 }
 
 static void test_join_and_bins(void)
