@@ -18,6 +18,7 @@
 #define OUTBOUND_DEFAULT_CONNECT_MS 1000L
 #define OUTBOUND_DEFAULT_TIMEOUT_MS 3000L
 #define OUTBOUND_DEFAULT_MAX_BYTES (64u * 1024u)
+#define OUTBOUND_MAX_CONNECTS 1024 /* per thread; ~50 KB each when idle */
 
 /* ---- process-wide state ------------------------------------------------------ */
 
@@ -390,8 +391,13 @@ outbound_t *outbound_new(uv_loop_t *loop)
     curl_multi_setopt(ob->multi, CURLMOPT_SOCKETDATA, ob);
     curl_multi_setopt(ob->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(ob->multi, CURLMOPT_TIMERDATA, ob);
-    /* bound the per-thread connection cache */
-    curl_multi_setopt(ob->multi, CURLMOPT_MAXCONNECTS, 16L);
+    /* Bound the per-thread connection cache, but above the number of calls a
+     * thread has in flight: curl closes connections beyond this limit as
+     * transfers finish, so a small cache (it was 16) turned every call past
+     * the 16th concurrent one into a new TLS handshake, plus curl's
+     * SSL_CTX_new and a re-parse of the CA file (make bench: 5x the CPU per
+     * request at 32 concurrent requests, Address API timeouts at 1,000). */
+    curl_multi_setopt(ob->multi, CURLMOPT_MAXCONNECTS, (long)OUTBOUND_MAX_CONNECTS);
     return ob;
 }
 
