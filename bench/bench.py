@@ -83,13 +83,37 @@ def run(cmd, check=True, timeout=600, env=None, quiet=False):
     return p
 
 
+LOGS = {}  # pid -> log file of a process we started
+
+
 def spawn(cmd, logpath, env=None, quiet=False):
     if not quiet:
         record(cmd)
     f = open(logpath, "wb")
     p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     procs.append(p)
+    LOGS[p.pid] = logpath
     return p
+
+
+def app_failures(pid):
+    """Lines a server logged about failed work: binday's warn/error events,
+    the Node peer's 'failed' lines. Counted around each run, because both
+    answer a failed Address API call with a spoken apology and HTTP 200."""
+    path = LOGS.get(pid)
+    if not path:
+        return 0
+    n = 0
+    try:
+        for line in open(path, errors="replace"):
+            # one line per failed request: binday's Alexa API client and
+            # verification events, its handler timeouts; the peer's own line
+            if (re.search(r"level=(warn|error) event=(alexa_api|alexa_verify_failed|http.handler_timeout) ", line)
+                    or "node-peer: address api failed" in line):
+                n += 1
+    except OSError:
+        pass
+    return n
 
 
 def stop(p, sig=signal.SIGTERM):
@@ -216,7 +240,8 @@ def setup(W):
     # one certificate for binday and the Node peer alike
     run([PY, FAKE, "--make-certs", os.path.join(W, "certs")])
     run([PY, FAKE, "--make-signing", os.path.join(W, "signing")])
-    e.amazon_ca = os.path.join(W, "certs", "ca.pem")
+    e.amazon_ca = os.path.join(W, "amazon-ca-bundle.pem")
+    fast_tls(W, os.path.join(W, "certs", "ca.pem"), e.amazon_ca)
     e.signing = os.path.join(W, "signing")
     e.tls_cert, e.tls_key = os.path.join(W, "tls.pem"), os.path.join(W, "tls.key")
     run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
@@ -254,14 +279,36 @@ def setup(W):
     e.fast_port_file = os.path.join(W, "fast.port")
     workers = max(1, NCPU - 1)
     e.fast = spawn(taskset(CLIENT_CPUS, ["node", os.path.join(ROOT, "bench", "fast_amazon.js"), "--cert",
-                                         os.path.join(W, "certs", "server.pem"), "--key",
-                                         os.path.join(W, "certs", "server.key"), "--addresses", e.addr_tsv,
+                                         os.path.join(W, "fast", "server.pem"), "--key",
+                                         os.path.join(W, "fast", "server.key"), "--addresses", e.addr_tsv,
                                          "--pem-dir", e.signing, "--port-file", e.fast_port_file,
                                          "--workers", str(workers)]),
                    os.path.join(W, "fast.log"))
     e.fast_port = int(wait_file(e.fast_port_file, e.fast))
     log("fake cloud on :%d (cert host), fast Device Address API on :%d" % (e.fake_port, e.fast_port))
     return e
+
+
+def fast_tls(W, fake_ca, bundle):
+    """An ECDSA P-256 certificate for the Address API stand-in (its own
+    throwaway CA), so that the 1,000 upstream handshakes at the start of S3
+    cost the fake little; the CA bundle trusted by binday (--upstream-ca)
+    and the Node peer (NODE_EXTRA_CA_CERTS) holds both fakes' CAs."""
+    d = os.path.join(W, "fast")
+    os.makedirs(d, exist_ok=True)
+    k = lambda n: os.path.join(d, n)
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+         "-subj", "/CN=binday bench fake API CA", "-keyout", k("ca.key"), "-out", k("ca.pem")])
+    run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj",
+         "/CN=api.amazonalexa.com", "-keyout", k("server.key"), "-out", k("server.csr")])
+    with open(k("server.ext"), "w") as f:
+        f.write("subjectAltName=DNS:api.amazonalexa.com,DNS:api.eu.amazonalexa.com,DNS:api.fe.amazonalexa.com,"
+                "DNS:s3.amazonaws.com\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    run(["openssl", "x509", "-req", "-in", k("server.csr"), "-CA", k("ca.pem"), "-CAkey", k("ca.key"),
+         "-CAcreateserial", "-days", "2", "-extfile", k("server.ext"), "-out", k("server.pem")])
+    with open(bundle, "w") as out:
+        for f in (fake_ca, k("ca.pem")):
+            out.write(open(f).read())
 
 
 def sample_addresses(csv_path, out, n):
@@ -373,6 +420,7 @@ def wrk(port, batch, conns, seconds, threads=1, pause_ms=0, cpus=CLIENT_CPUS, ti
                          "https://127.0.0.1:%d/alexa" % port, "--", batch, str(pause_ms), CERT_URL])
     s = record(cmd)
     w = CpuWatch(*watch) if watch else None
+    f0 = app_failures(watch[0]) if watch else 0
     if w:
         w.__enter__()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
@@ -388,10 +436,13 @@ def wrk(port, batch, conns, seconds, threads=1, pause_ms=0, cpus=CLIENT_CPUS, ti
         r[k] = float(v)
     r["errors"] = r["non2xx"] + r["connect_err"] + r["read_err"] + r["write_err"] + r["timeouts"]
     r["cpu"] = w.result if w else None
+    r["app_failures"] = app_failures(watch[0]) - f0 if watch else 0
+    # requests per second that got a real answer (not an apology for a failed call)
+    r["good_rps"] = max(0.0, r["requests"] - r["app_failures"]) / r["seconds"] if r["seconds"] else 0.0
     log("%s: %.0f req/s p50 %.2f ms p99 %.2f ms p99.9 %.2f ms (%d non-2xx, %d socket errors)%s" %
         (tag, r["rps"], r["p50_us"] / 1e3, r["p99_us"] / 1e3, r["p999_us"] / 1e3, r["non2xx"],
-         r["errors"] - r["non2xx"], " cpu(cores) server %.2f client %.2f other %.2f" %
-         (r["cpu"]["server"], r["cpu"]["client"], r["cpu"]["other"]) if r["cpu"] else ""))
+         r["errors"] - r["non2xx"], " failures logged %d; cpu(cores) server %.2f client %.2f other %.2f" %
+         (r["app_failures"], r["cpu"]["server"], r["cpu"]["client"], r["cpu"]["other"]) if r["cpu"] else ""))
     return r
 
 
@@ -523,7 +574,7 @@ def scenario3(e, R):
             note("S3: the probe request got HTTP %d (%s); no load was run" % (st, kind))
             R["s3"] = {"kind": kind, "probe_status": st}
             return
-        wrk(port, batch, 1000, 3, threads=max(1, NCPU - 1), cpus=None, tag="S3 warm-up")
+        wrk(port, batch, 1000, 5, threads=max(1, NCPU - 1), cpus=None, tag="S3 warm-up")
         batch = make_batch(e, "tok-slow-50ms", "slow2")
         r = wrk(port, batch, 1000, max(SECONDS, 15), threads=max(1, NCPU - 1), cpus=None, tag="S3 1000 conns",
                 watch=(p.pid, [e.fast.pid, e.fake.pid]))
@@ -777,6 +828,9 @@ def report(R, e, started):
         bits = [extra] if extra else []
         if key == "max" and len(r.get("rounds", [])) > 1:
             bits.append("best of alternating rounds: %s req/s" % " / ".join("%.0f" % q["rps"] for q in r["rounds"]))
+        if x.get("app_failures"):
+            bits.append("**%d failures logged by the server during the run** (e.g. Address API timeouts, "
+                        "answered with an apology and HTTP 200)" % x["app_failures"])
         if key == "max" and r.get("warmup_errors"):
             bits.append("%d errors during the warm-up from cold caches" % r["warmup_errors"])
         if cpu:
@@ -796,7 +850,8 @@ def report(R, e, started):
     if s3:
         ex = ""
         if "max" in s3:
-            ex = "%.1f%% of the 20000/s bound; %s" % (100 * s3["max"]["rps"] / 20000.0, rss(s3))
+            ex = "%.1f%% of the 20000/s bound (answered requests only); %s" % (
+                100 * s3["max"]["good_rps"] / 20000.0, rss(s3))
         line("S3 binday --threads %d, Address API 50 ms, 1000 conns" % NCPU, s3, extra=ex)
     A("")
     if s4 and "out" in s4:
@@ -858,9 +913,11 @@ def report(R, e, started):
         tgt.append(("S1 p99 < 5 ms at half of max", "p99 %s ms at %.0f req/s" % (fmt_ms(h["p99_us"]), h["rps"]),
                     h["p99_us"] < 5000))
     if s3:
-        frac = s3["max"]["rps"] / 20000.0
-        tgt.append(("S3 >= 80% of 1000/0.05 s", "%.1f%% (%.0f req/s)" % (100 * frac, s3["max"]["rps"]),
-                    frac >= 0.8))
+        frac = s3["max"]["good_rps"] / 20000.0
+        tgt.append(("S3 >= 80% of 1000/0.05 s", "%.1f%% (%.0f answered req/s%s)" % (
+            100 * frac, s3["max"]["good_rps"],
+            "; %d failed calls not counted" % s3["max"]["app_failures"] if s3["max"]["app_failures"] else ""),
+            frac >= 0.8))
         hwm = (s3.get("hwm_kb") or 0) / 1024
         tgt.append(("S3 peak RSS < 200 MB", "%.0f MB" % hwm, hwm < 200))
     if s4 and s4.get("rate"):
@@ -880,6 +937,10 @@ def report(R, e, started):
     A("")
     if prof.get("skipped"):
         A("No profile: %s." % prof["skipped"])
+    summary = profile_summary(prof)
+    if summary:
+        A(summary)
+        A("")
     if prof.get("perf_dsos"):
         A("`perf record` (%s sampling, 999 Hz, 6 s) of the running server, self time by library:" %
           prof["perf_event"])
@@ -949,6 +1010,43 @@ def report(R, e, started):
     A("```")
     A("($W is the temporary work directory.)")
     return "\n".join(L) + "\n"
+
+
+# what each library's share of binday's CPU stands for, for the summary
+LIB_ROLE = {
+    "libcrypto": "RSA-2048 signature check, SHA-256 of the body, TLS record encryption, certificate dates",
+    "libssl": "TLS record layer (inbound and to the Address API)",
+    "libjansson": "JSON: parsing the ~2.3 KB envelope and the Address API answer, building the response",
+    "libc": "malloc/free and memcpy (mostly on behalf of jansson, curl and OpenSSL)",
+    "kernel": "socket system calls and loopback TCP (client, server and Address API traffic)",
+    "libcurl": "the Device Address API client (libcurl multi)",
+    "binday": "binday's own code (routing, verification logic, skill, speech)",
+    "liblmdb": "the store (LMDB reads of the lookup)",
+    "libh2o": "HTTP/1.1 server",
+    "libuv": "event loop",
+}
+
+
+def profile_summary(prof):
+    """One paragraph naming the biggest CPU consumers (from the perf split,
+    else callgrind's), so the next optimisation is obvious."""
+    rows = []
+    for line in prof.get("perf_dsos") or []:
+        m = re.match(r"^([\d.]+)% (\S+)", line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2)))
+    if not rows:
+        for line in prof.get("cg_objs") or []:
+            m = re.match(r"^\s*([\d.]+)% \s*\d+ instr/req\s+(\S+)", line)
+            if m:
+                rows.append((float(m.group(1)), m.group(2)))
+    if not rows:
+        return ""
+    parts = []
+    for pct, lib in rows[:5]:
+        key = "kernel" if "kernel" in lib else re.sub(r"\.so.*$", "", lib)
+        parts.append("**%s %.0f%%** (%s)" % (key, pct, LIB_ROLE.get(key, "?")))
+    return "**What dominates binday's CPU per request:** " + "; ".join(parts) + "."
 
 
 def node_versions():
@@ -1034,9 +1132,10 @@ def analysis(R):
                        (us2, s2["max"]["cpu"]["server"], s2["max"]["rps"]))
     if s3:
         bound = 20000.0
-        txt = "- S3: %.0f req/s = %.0f%% of 1000 / 0.05 s" % (s3["max"]["rps"], 100 * s3["max"]["rps"] / bound)
+        txt = "- S3: %.0f answered req/s = %.0f%% of 1000 / 0.05 s" % (s3["max"]["good_rps"],
+                                                                     100 * s3["max"]["good_rps"] / bound)
         if tN:
-            ratio = s3["max"]["rps"] / max(1.0, tN["max"]["rps"])
+            ratio = s3["max"]["good_rps"] / max(1.0, tN["max"]["rps"])
             txt += ("; binday's own all-core maximum with an instant Address API was %.0f req/s (S1), so at 50 ms it "
                     "kept %.0f%% of what this machine's CPU allows" % (tN["max"]["rps"], 100 * ratio))
             if ratio >= 0.8:

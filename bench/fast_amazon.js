@@ -100,7 +100,9 @@ function serve() {
   server.keepAliveTimeout = 120000;
   server.headersTimeout = 125000;
   server.maxConnections = 20000;
-  server.listen(0, '127.0.0.1', () => {
+  // a deep accept queue: S3 opens ~1,000 upstream connections at once, and
+  // a dropped SYN costs binday's 1 s connect timeout
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     const port = server.address().port;
     if (process.send) process.send({ port });
     else if (opt['port-file']) fs.writeFileSync(opt['port-file'], String(port));
