@@ -244,5 +244,27 @@ def run_all(t, env, house, flats, named):
     t.ok(len(r.raw) < 24 * 1024, "responses stay under 24 KB")
 
 
+    # SIGTERM while a request waits on a slow Amazon API: it completes, then exit 0
+    import signal
+    import threading
+    import time
+    box = {}
+
+    def slow():
+        box["r"] = env.intent("NextCollectionIntent", token="tok-slow-1500ms")
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.6)
+    env.server.proc.send_signal(signal.SIGTERM)
+    th.join(20)
+    r = box.get("r")
+    t.ok(r is not None and r.status == 200 and "Your next collection is" in r.speech,
+         "SIGTERM: the in-flight request completes", r)
+    env.server.proc.wait(20)
+    t.eq(env.server.proc.returncode, 0, "SIGTERM: exit 0 after draining")
+    t.contains(env.server.log(), "event=server.shutdown", "shutdown logged")
+
+
+
 if __name__ == "__main__":
     main()
