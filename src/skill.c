@@ -805,6 +805,42 @@ static void intent_question(struct skill_call *c)
     }
 }
 
+/* CanFulfillIntentRequest: Alexa asks whether we could answer an intent (no
+ * speech, no API calls). Our collection intents need the device address, so
+ * they can only MAYBE be fulfilled until the resident grants it; a BinType we
+ * don't collect cannot be fulfilled. */
+static void answer_can_fulfill(struct skill_call *c)
+{
+    static const char *known[] = {"NextCollectionIntent", "BinTypeIntent", "WhichBinIntent",
+                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent"};
+    const char *in = c->rq.intent_name ? c->rq.intent_name : "";
+    int ours = 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ours |= strcmp(in, known[i]) == 0;
+    json_t *slots = json_object();
+    const char *verdict = ours ? (strcmp(in, "AMAZON.HelpIntent") == 0 ? "YES" : "MAYBE") : "NO";
+    const char *name;
+    json_t *slot;
+    json_object_foreach(c->rq.slots, name, slot)
+    {
+        alexa_slot_t s;
+        int understood = alexa_request_slot(&c->rq, name, &s) && (s.id != NULL || (s.value && strcmp(name, "BinType")));
+        json_object_set_new(slots, name, json_pack("{s:s,s:s}", "canUnderstand", understood ? "YES" : "NO",
+                                                   "canFulfill", understood ? "YES" : "NO"));
+        if (!understood && strcmp(name, "BinType") == 0)
+            verdict = "NO";
+    }
+    json_t *o = json_pack("{s:s,s:{s:{s:s,s:o}}}", "version", "1.0", "response", "canFulfillIntent", "canFulfill",
+                          verdict, "slots", slots);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (body == NULL)
+        abort();
+    skill_done_cb cb = c->cb;
+    c->cb = NULL;
+    cb(c->ud, 200, body, strlen(body));
+}
+
 static const char *HELP = "Breckland bins tells you when your bins are collected. You can ask: when is my next "
                           "collection, when is the black bin, which bin goes out this week, or what are my next "
                           "collections. What would you like to know?";
@@ -889,6 +925,9 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
             answer_simple(c, "Sorry, I can't help with that. You can ask when your next collection is.",
                           "What would you like to know?", 0);
         }
+        break;
+    case ALEXA_REQ_CAN_FULFILL:
+        answer_can_fulfill(c);
         break;
     case ALEXA_REQ_SESSION_ENDED: {
         size_t len;

@@ -218,6 +218,15 @@ def run_all(t, env, house, flats, named):
     t.ok(r.status == 200 and "can't help" in r.speech, "unknown intent: polite answer", r)
     r = env.post(env.envelope({"type": "SessionEndedRequest", "reason": "USER_INITIATED"}))
     t.eq((r.status, r.json.get("response")), (200, {}), "SessionEndedRequest: empty response")
+    cf = {"type": "CanFulfillIntentRequest", "intent": {"name": "BinTypeIntent", "slots": {"BinType": {
+        "name": "BinType", "value": "black", "resolutions": {"resolutionsPerAuthority": [{
+            "status": {"code": "ER_SUCCESS_MATCH"}, "values": [{"value": {"name": "black", "id": "recycling"}}]}]}}}}}
+    r = env.post(env.envelope(cf))
+    t.eq(r.response.get("canFulfillIntent"), {"canFulfill": "MAYBE", "slots": {"BinType": {
+        "canUnderstand": "YES", "canFulfill": "YES"}}}, "CanFulfillIntentRequest: MAYBE, slot understood")
+    cf["intent"] = {"name": "OrderPizzaIntent", "slots": {}}
+    r = env.post(env.envelope(cf))
+    t.eq(r.response.get("canFulfillIntent", {}).get("canFulfill"), "NO", "CanFulfill: not our intent")
     r = env.post(env.envelope({"type": "Some.FutureRequest"}))
     t.eq(r.status, 200, "unknown request type: 200 with an answer")
     for ev in ("AlexaSkillEvent.SkillEnabled", "AlexaSkillEvent.SkillDisabled"):
@@ -235,7 +244,7 @@ def run_all(t, env, house, flats, named):
             unhandled.append(n)
     t.eq(unhandled, [], "every intent in the model is handled")
     with open(os.path.join(ROOT, "src/skill.c")) as f:
-        handled = set(re.findall(r'"((?:AMAZON\.)?[A-Za-z]+Intent)"', f.read()))
+        handled = set(re.findall(r'"((?:AMAZON\.)?[A-Z][A-Za-z]+Intent)"', f.read()))
     t.eq(sorted(handled - set(names)), [], "every handled intent is in the model")
 
     # unsigned request: 400 before any skill logic
