@@ -72,6 +72,11 @@ static int today_of(const skill_thread_t *st)
 
 static void finish(struct skill_call *c, alexa_response_t *r);
 
+static void say(speech_buf_t *sp, const char *text)
+{
+    speech_buf_text(sp, text, strlen(text));
+}
+
 static void title_case(char *dst, size_t n, const char *src, size_t len)
 {
     size_t o = 0;
@@ -89,22 +94,24 @@ static void card_from(speech_buf_t *sp, char *card, size_t n)
     speech_strip_ssml(card, n, sp->s, sp->len);
 }
 
-/* "the green bin for household rubbish" from a collection */
+/* "the green bin for household rubbish", "the food caddy" from a collection.
+ * The service's colour is what residents call the container ("green",
+ * "food caddy"); its name says what goes in it. */
 static void bin_phrase(const lookup_collection_t *col, char *dst, size_t n)
 {
-    char colour[32] = "", purpose[96] = "";
+    char colour[48] = "", purpose[96] = "";
     if (col->colour.p)
         snprintf(colour, sizeof(colour), "%.*s", (int)col->colour.n, col->colour.p);
+    if (col->name.p)
+        snprintf(purpose, sizeof(purpose), "%.*s", (int)col->name.n, col->name.p);
     for (char *p = colour; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    const rec_str_t *what = col->spoken_name.p ? &col->spoken_name : &col->name;
-    if (what->p)
-        snprintf(purpose, sizeof(purpose), "%.*s", (int)what->n, what->p);
     for (char *p = purpose; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    /* the food caddy is a caddy, not a bin */
-    const char *container = strstr(purpose, "food") ? "caddy" : "bin";
-    speech_bin_phrase(dst, n, colour, container, purpose);
+    if (strstr(colour, "caddy") || strstr(colour, "bag") || strstr(colour, "box"))
+        snprintf(dst, n, "the %s", colour); /* the container already says what it is */
+    else
+        speech_bin_phrase(dst, n, colour, "bin", purpose);
 }
 
 static int collections_on(const lookup_result_t *res, int date, size_t *idx, size_t max)
@@ -156,7 +163,7 @@ static void say_date(speech_buf_t *sp, const lookup_result_t *res, int today, in
             speech_buf_textf(sp, "That's not the usual day: it has moved from %s. ", orig);
     }
     if (date == today + 1)
-        speech_buf_text(sp, "Remember to put your bins out by 6:30 in the morning. ", SIZE_MAX);
+        say(sp, "Remember to put your bins out by 6:30 in the morning. ");
 }
 
 static void say_notices(speech_buf_t *sp, const lookup_result_t *res)
@@ -265,7 +272,7 @@ static void answer_ambiguous(struct skill_call *c, const lookup_result_t *res)
     card_from(&sp, card, sizeof(card));
     speech_buf_t rp;
     speech_buf_init(&rp);
-    speech_buf_text(&rp, reprompt, SIZE_MAX);
+    say(&rp, reprompt);
     alexa_response_t r = {0};
     r.ssml = sp.s;
     r.reprompt_ssml = rp.s;
@@ -287,14 +294,14 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
         if (c->name_status == ALEXA_API_OK && c->given_name[0])
             speech_buf_textf(&sp, "Hello %s. ", c->given_name);
         else
-            speech_buf_text(&sp, "Hello. ", SIZE_MAX);
+            say(&sp, "Hello. ");
     }
     if (res->match == AM_POSTCODE)
         speech_buf_textf(&sp, "I couldn't find your exact address, but every property in %s has the same "
                               "collections, so here they are. ",
                          res->postcode);
     else if (res->match == AM_BUILDING)
-        speech_buf_text(&sp, "These are the collections for your building. ", SIZE_MAX);
+        say(&sp, "These are the collections for your building. ");
 
     if (c->q == Q_BIN) {
         int date = -1;
@@ -310,14 +317,12 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
         }
         if (date < 0) {
             if (strcmp(c->bin, "garden") == 0)
-                speech_buf_text(&sp, "You don't have a garden waste collection. The brown bin for garden waste is "
+                say(&sp, "You don't have a garden waste collection. The brown bin for garden waste is "
                                      "a subscription service: you can sign up for it on Breckland Council's "
-                                     "website, and collections start once your subscription begins. ",
-                                SIZE_MAX);
+                                     "website, and collections start once your subscription begins. ");
             else
-                speech_buf_text(&sp, "I can't find a collection of that bin for your address in the next few "
-                                     "weeks. Please check Breckland Council's website. ",
-                                SIZE_MAX);
+                say(&sp, "I can't find a collection of that bin for your address in the next few "
+                                     "weeks. Please check Breckland Council's website. ");
         } else {
             char phrase[160], when[96];
             bin_phrase(&res->collections[at], phrase, sizeof(phrase));
@@ -337,7 +342,7 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
                     speech_buf_textf(&sp, "That's not the usual day: it has moved from %s. ", orig);
             }
             if (date == today + 1)
-                speech_buf_text(&sp, "Remember to put it out by 6:30 in the morning. ", SIZE_MAX);
+                say(&sp, "Remember to put it out by 6:30 in the morning. ");
         }
     } else if (c->q == Q_WHEN) {
         int any = 0;
@@ -350,9 +355,9 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
         }
         if (!any) {
             int next = first_date_from(res, c->range_last + 1);
-            speech_buf_text(&sp, "There are no collections then. ", SIZE_MAX);
+            say(&sp, "There are no collections then. ");
             if (next >= 0) {
-                speech_buf_text(&sp, "Your next one is ", SIZE_MAX);
+                say(&sp, "Your next one is ");
                 char when[96];
                 speech_date_phrase(when, sizeof(when), today, next, SPEECH_DATE_FULL);
                 speech_buf_textf(&sp, "%s. ", when);
@@ -366,13 +371,13 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
             d++;
         }
         if (!said)
-            speech_buf_text(&sp, "I can't find any collections for your address in the next few weeks. ", SIZE_MAX);
+            say(&sp, "I can't find any collections for your address in the next few weeks. ");
     } else { /* Q_NEXT, Q_LAUNCH */
         int d = first_date_from(res, today);
         if (d < 0) {
-            speech_buf_text(&sp, "I can't find any collections for your address in the next few weeks. ", SIZE_MAX);
+            say(&sp, "I can't find any collections for your address in the next few weeks. ");
         } else {
-            speech_buf_text(&sp, "Your next collection is ", SIZE_MAX);
+            say(&sp, "Your next collection is ");
             char when[96];
             speech_date_phrase(when, sizeof(when), today, d, SPEECH_DATE_FULL);
             size_t idx[8];
@@ -398,9 +403,8 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
     say_notices(&sp, res);
     int keep_open = c->q == Q_LAUNCH;
     if (keep_open)
-        speech_buf_text(&sp, "You can also ask about a particular bin, or which bin goes out this week. What "
-                             "would you like to know?",
-                        SIZE_MAX);
+        say(&sp, "You can also ask about a particular bin, or which bin goes out this week. What "
+                             "would you like to know?");
     char card[4000];
     card_from(&sp, card, sizeof(card));
     alexa_response_t r = {0};
