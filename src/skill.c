@@ -32,6 +32,9 @@
 #define SKILL_MAX_CHOICES 6  /* candidates offered in a "which one?" question */
 #define SKILL_UPCOMING 3     /* dates listed for "what are my next collections" */
 #define PERM_ADDRESS_CARD "read::alexa:device:all:address"
+/* If Amazon's APIs have not answered by then, say "just a moment" (a
+ * progressive response) so the resident isn't left in silence. */
+#define SKILL_PROGRESSIVE_MS 1000
 
 struct skill_thread {
     const skill_conf_t *conf;
@@ -55,7 +58,8 @@ struct skill_call {
     int range_first, range_last; /* Q_WHEN */
     int today;
     char user[SECRET_HEX_LEN + 1];
-    alexa_api_call_t *addr_call, *name_call;
+    alexa_api_call_t *addr_call, *name_call, *progressive_call;
+    uv_timer_t *progressive_timer; /* closed (and freed) in call_free */
     int waiting;
     alexa_api_status_t addr_status, name_status;
     alexa_address_t addr;
@@ -551,6 +555,25 @@ static void on_given_name(const alexa_api_result_t *res, void *ud)
     maybe_answer(c);
 }
 
+static void on_progressive_sent(const alexa_api_result_t *res, void *ud)
+{
+    struct skill_call *c = ud;
+    c->progressive_call = NULL;
+    if (res->status != ALEXA_API_OK)
+        log_info("skill.progressive", "result=%s", alexa_api_status_name(res->status));
+}
+
+static void on_progressive_timer(uv_timer_t *t)
+{
+    struct skill_call *c = t->data;
+    if (c->waiting <= 0 || c->progressive_call || c->rq.request_id == NULL)
+        return;
+    char err[200];
+    c->progressive_call = alexa_api_progressive(c->st->ob, c->rq.api_endpoint, c->rq.api_token, c->rq.request_id,
+                                                "<speak>Just a moment while I look that up.</speak>",
+                                                on_progressive_sent, c, err, sizeof(err));
+}
+
 /* Start the API calls the question needs. Returns 0 when the answer will come
  * asynchronously, -1 when it was given already. */
 static int start_lookup(struct skill_call *c)
@@ -569,6 +592,12 @@ static int start_lookup(struct skill_call *c)
         maybe_answer(c);
         return -1;
     }
+    c->progressive_timer = malloc(sizeof(*c->progressive_timer));
+    if (c->progressive_timer == NULL)
+        abort();
+    uv_timer_init(outbound_loop(st->ob), c->progressive_timer);
+    c->progressive_timer->data = c;
+    uv_timer_start(c->progressive_timer, on_progressive_timer, SKILL_PROGRESSIVE_MS, 0);
     if (c->q == Q_LAUNCH) {
         c->name_call = alexa_api_given_name(st->ob, c->rq.api_endpoint, c->rq.api_token, on_given_name, c, err,
                                             sizeof(err));
@@ -728,8 +757,19 @@ static void finish(struct skill_call *c, alexa_response_t *r)
     cb(ud, 200, body, len);
 }
 
+static void timer_free(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void call_free(struct skill_call *c)
 {
+    if (c->progressive_timer) {
+        uv_timer_stop(c->progressive_timer);
+        uv_close((uv_handle_t *)c->progressive_timer, timer_free);
+    }
+    if (c->progressive_call)
+        alexa_api_cancel(c->progressive_call);
     if (c->addr_call)
         alexa_api_cancel(c->addr_call);
     if (c->name_call)

@@ -171,8 +171,20 @@ def run_all(t, env, house, flats, named):
         t.ok(r.status == 200 and "Sorry" in r.speech and r.end is False, "%s: apology, session usable" % tok, r)
     r = env.intent("NextCollectionIntent", token="tok-slow-3000ms")
     t.ok(r.status == 200 and "Sorry" in r.speech, "slow API past 2.5 s: apology in time", r)
+    env.fake.clear()
+    r = env.intent("NextCollectionIntent", token="tok-slow-1400ms")
+    t.contains(r.speech, "Your next collection is", "slow (1.4 s) API: answers")
+    import time as _time
+    for _ in range(40):  # the fake answers the directive after the same delay
+        if any("Just a moment" in sp for sp in env.fake.speech):
+            break
+        _time.sleep(0.1)
+    t.ok(any("Just a moment" in sp for sp in env.fake.speech), "slow API: a progressive response was sent",
+         env.fake.speech)
+    env.fake.clear()
     r = env.intent("NextCollectionIntent", token="tok-slow-200ms")
     t.contains(r.speech, "Your next collection is", "slow (200 ms) API: still answers")
+    t.eq(env.fake.speech, [], "fast enough: no progressive response")
     r = env.intent("NextCollectionIntent", token="tok-forbidden")
     t.ok("isn't set up properly" in r.speech, "FORBIDDEN: deployment error answer", r)
     t.contains(env.server.log(), "level=error", "FORBIDDEN is logged loudly")
