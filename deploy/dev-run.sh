@@ -1,11 +1,14 @@
 #!/bin/bash
-# make run: start binday in development mode on https://localhost:8443 with the
-# bundled demo data. Everything lives in ./run/ (delete it to start afresh).
+# make run: binday in development mode on https://localhost:8443 with the
+# bundled demo district (~60,000 synthetic Breckland properties) and a fake of
+# Amazon's cloud (cert host, Device Address and Customer Profile APIs) on
+# loopback. Everything lives in ./run/ (delete it to start afresh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${BINDAY_RUN_DIR:-$PWD/run}
 DATA=$RUN/data
 PORT=${BINDAY_PORT:-8443}
+BIN=./build/release/binday
 mkdir -p "$RUN" "$DATA"
 chmod 700 "$DATA"
 
@@ -17,16 +20,35 @@ if [ ! -s "$DATA/dev-tls.pem" ]; then
   chmod 600 "$DATA/dev-tls.key"
 fi
 
+# The demo district, imported once (re-import any time: the server sees it at once).
+if [ ! -s "$RUN/demo-imported" ]; then
+  echo "generating and importing the demo district (about 60,000 properties)..."
+  deploy/load-demo-data.sh "$DATA" 60000 "$BIN"
+  date -u +%FT%TZ > "$RUN/demo-imported"
+fi
+
+# The fake Amazon cloud; its flags point binday at it (stopped when we exit).
+FAKE_FLAGS=$(deploy/dev-fake-amazon.sh "$RUN/fake")
+trap 'deploy/dev-fake-amazon.sh --stop "$RUN/fake"' EXIT
+
 cat <<MSG
 
-  binday (development mode) on https://localhost:$PORT
+  binday (development mode) on https://localhost:$PORT, demo data in $DATA
 
-  Try, in another terminal:
+  Talk to it as Alexa would, from another terminal:
+    $BIN ask --key $RUN/fake/signing/signing.key --insecure-ca $DATA/dev-tls.pem "open breckland bins"
+    $BIN ask --key $RUN/fake/signing/signing.key --insecure-ca $DATA/dev-tls.pem "when is the black bin"
+  (the fake cloud answers the token tok-granted with 12 High Street, Dereham, NR19 1AA;
+   try --api-token tok-403, tok-204, tok-20146 or tok-slow-500ms too)
+
+  Staff tools:
+    $BIN lookup --data $DATA --postcode "NR19 1AA" --line "12 High Street"
     curl --cacert $DATA/dev-tls.pem https://localhost:$PORT/healthz
 
-  Stop with Ctrl-C (the server drains in-flight requests and exits).
+  Stop with Ctrl-C (in-flight requests finish first).
 
 MSG
-exec ./build/release/binday serve --dev --data "$DATA" --listen "127.0.0.1:$PORT" \
+# shellcheck disable=SC2086
+$BIN serve --dev --data "$DATA" --listen "127.0.0.1:$PORT" \
   --tls-cert "$DATA/dev-tls.pem" --tls-key "$DATA/dev-tls.key" \
-  --skill-id amzn1.ask.skill.binday-dev --threads 2
+  --skill-id amzn1.ask.skill.binday-dev --threads 2 $FAKE_FLAGS

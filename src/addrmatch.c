@@ -436,6 +436,10 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
         for (size_t i = 0; i < q->n_tok; i++) {
             if (used[i] || (q->tok[i].kind != T_NUM && q->tok[i].kind != T_RANGE))
                 continue;
+            /* the number of "FLAT 2" is never a house number: otherwise "Flat 2,
+             * Church St" would confidently match the house at 2 Church St */
+            if (i > 0 && q->tok[i - 1].kind == T_FLAT)
+                continue;
             int m = house_num_match(&q->tok[i], pnum);
             if (m == 2 || (m != 0 && best == 0)) {
                 best = m;

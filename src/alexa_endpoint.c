@@ -120,7 +120,13 @@ int alexa_endpoint_handle(server_thread_t *t, h2o_req_t *req)
     c->at = t->app;
     int dup = 0;
     h2o_iovec_t url = header(req, "signaturecertchainurl", &dup), sig = header(req, "signature-256", &dup);
-    verify_input_t in = {url.base, url.len, sig.base, sig.len, (const uint8_t *)req->entity.base, req->entity.len, dup};
+    verify_input_t in = {.cert_url = url.base,
+                         .cert_url_len = url.len,
+                         .signature = sig.base,
+                         .signature_len = sig.len,
+                         .body = (const uint8_t *)req->entity.base,
+                         .body_len = req->entity.len,
+                         .duplicate_header = dup};
     c->pending = server_pending_begin(req, on_gone, c);
     verify_call_t *v = verify_start(c->at->verify, &in, on_verified, c);
     if (!c->done && c->scall == NULL)

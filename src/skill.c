@@ -32,6 +32,9 @@
 #define SKILL_MAX_CHOICES 6  /* candidates offered in a "which one?" question */
 #define SKILL_UPCOMING 3     /* dates listed for "what are my next collections" */
 #define PERM_ADDRESS_CARD "read::alexa:device:all:address"
+/* If Amazon's APIs have not answered by then, say "just a moment" (a
+ * progressive response) so the resident isn't left in silence. */
+#define SKILL_PROGRESSIVE_MS 1000
 
 struct skill_thread {
     const skill_conf_t *conf;
@@ -55,7 +58,8 @@ struct skill_call {
     int range_first, range_last; /* Q_WHEN */
     int today;
     char user[SECRET_HEX_LEN + 1];
-    alexa_api_call_t *addr_call, *name_call;
+    alexa_api_call_t *addr_call, *name_call, *progressive_call;
+    uv_timer_t *progressive_timer; /* closed (and freed) in call_free */
     int waiting;
     alexa_api_status_t addr_status, name_status;
     alexa_address_t addr;
@@ -71,6 +75,11 @@ static int today_of(const skill_thread_t *st)
 }
 
 static void finish(struct skill_call *c, alexa_response_t *r);
+
+static void say(speech_buf_t *sp, const char *text)
+{
+    speech_buf_text(sp, text, strlen(text));
+}
 
 static void title_case(char *dst, size_t n, const char *src, size_t len)
 {
@@ -89,22 +98,24 @@ static void card_from(speech_buf_t *sp, char *card, size_t n)
     speech_strip_ssml(card, n, sp->s, sp->len);
 }
 
-/* "the green bin for household rubbish" from a collection */
+/* "the green bin for household rubbish", "the food caddy" from a collection.
+ * The service's colour is what residents call the container ("green",
+ * "food caddy"); its name says what goes in it. */
 static void bin_phrase(const lookup_collection_t *col, char *dst, size_t n)
 {
-    char colour[32] = "", purpose[96] = "";
+    char colour[48] = "", purpose[96] = "";
     if (col->colour.p)
         snprintf(colour, sizeof(colour), "%.*s", (int)col->colour.n, col->colour.p);
+    if (col->name.p)
+        snprintf(purpose, sizeof(purpose), "%.*s", (int)col->name.n, col->name.p);
     for (char *p = colour; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    const rec_str_t *what = col->spoken_name.p ? &col->spoken_name : &col->name;
-    if (what->p)
-        snprintf(purpose, sizeof(purpose), "%.*s", (int)what->n, what->p);
     for (char *p = purpose; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    /* the food caddy is a caddy, not a bin */
-    const char *container = strstr(purpose, "food") ? "caddy" : "bin";
-    speech_bin_phrase(dst, n, colour, container, purpose);
+    if (strstr(colour, "caddy") || strstr(colour, "bag") || strstr(colour, "box"))
+        snprintf(dst, n, "the %s", colour); /* the container already says what it is */
+    else
+        speech_bin_phrase(dst, n, colour, "bin", purpose);
 }
 
 static int collections_on(const lookup_result_t *res, int date, size_t *idx, size_t max)
@@ -156,7 +167,7 @@ static void say_date(speech_buf_t *sp, const lookup_result_t *res, int today, in
             speech_buf_textf(sp, "That's not the usual day: it has moved from %s. ", orig);
     }
     if (date == today + 1)
-        speech_buf_text(sp, "Remember to put your bins out by 6:30 in the morning. ", SIZE_MAX);
+        say(sp, "Remember to put your bins out by 6:30 in the morning. ");
 }
 
 static void say_notices(speech_buf_t *sp, const lookup_result_t *res)
@@ -265,7 +276,7 @@ static void answer_ambiguous(struct skill_call *c, const lookup_result_t *res)
     card_from(&sp, card, sizeof(card));
     speech_buf_t rp;
     speech_buf_init(&rp);
-    speech_buf_text(&rp, reprompt, SIZE_MAX);
+    say(&rp, reprompt);
     alexa_response_t r = {0};
     r.ssml = sp.s;
     r.reprompt_ssml = rp.s;
@@ -287,14 +298,14 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
         if (c->name_status == ALEXA_API_OK && c->given_name[0])
             speech_buf_textf(&sp, "Hello %s. ", c->given_name);
         else
-            speech_buf_text(&sp, "Hello. ", SIZE_MAX);
+            say(&sp, "Hello. ");
     }
     if (res->match == AM_POSTCODE)
         speech_buf_textf(&sp, "I couldn't find your exact address, but every property in %s has the same "
                               "collections, so here they are. ",
                          res->postcode);
     else if (res->match == AM_BUILDING)
-        speech_buf_text(&sp, "These are the collections for your building. ", SIZE_MAX);
+        say(&sp, "These are the collections for your building. ");
 
     if (c->q == Q_BIN) {
         int date = -1;
@@ -310,14 +321,12 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
         }
         if (date < 0) {
             if (strcmp(c->bin, "garden") == 0)
-                speech_buf_text(&sp, "You don't have a garden waste collection. The brown bin for garden waste is "
+                say(&sp, "You don't have a garden waste collection. The brown bin for garden waste is "
                                      "a subscription service: you can sign up for it on Breckland Council's "
-                                     "website, and collections start once your subscription begins. ",
-                                SIZE_MAX);
+                                     "website, and collections start once your subscription begins. ");
             else
-                speech_buf_text(&sp, "I can't find a collection of that bin for your address in the next few "
-                                     "weeks. Please check Breckland Council's website. ",
-                                SIZE_MAX);
+                say(&sp, "I can't find a collection of that bin for your address in the next few "
+                                     "weeks. Please check Breckland Council's website. ");
         } else {
             char phrase[160], when[96];
             bin_phrase(&res->collections[at], phrase, sizeof(phrase));
@@ -337,7 +346,7 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
                     speech_buf_textf(&sp, "That's not the usual day: it has moved from %s. ", orig);
             }
             if (date == today + 1)
-                speech_buf_text(&sp, "Remember to put it out by 6:30 in the morning. ", SIZE_MAX);
+                say(&sp, "Remember to put it out by 6:30 in the morning. ");
         }
     } else if (c->q == Q_WHEN) {
         int any = 0;
@@ -350,9 +359,9 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
         }
         if (!any) {
             int next = first_date_from(res, c->range_last + 1);
-            speech_buf_text(&sp, "There are no collections then. ", SIZE_MAX);
+            say(&sp, "There are no collections then. ");
             if (next >= 0) {
-                speech_buf_text(&sp, "Your next one is ", SIZE_MAX);
+                say(&sp, "Your next one is ");
                 char when[96];
                 speech_date_phrase(when, sizeof(when), today, next, SPEECH_DATE_FULL);
                 speech_buf_textf(&sp, "%s. ", when);
@@ -366,13 +375,13 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
             d++;
         }
         if (!said)
-            speech_buf_text(&sp, "I can't find any collections for your address in the next few weeks. ", SIZE_MAX);
+            say(&sp, "I can't find any collections for your address in the next few weeks. ");
     } else { /* Q_NEXT, Q_LAUNCH */
         int d = first_date_from(res, today);
         if (d < 0) {
-            speech_buf_text(&sp, "I can't find any collections for your address in the next few weeks. ", SIZE_MAX);
+            say(&sp, "I can't find any collections for your address in the next few weeks. ");
         } else {
-            speech_buf_text(&sp, "Your next collection is ", SIZE_MAX);
+            say(&sp, "Your next collection is ");
             char when[96];
             speech_date_phrase(when, sizeof(when), today, d, SPEECH_DATE_FULL);
             size_t idx[8];
@@ -398,9 +407,8 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
     say_notices(&sp, res);
     int keep_open = c->q == Q_LAUNCH;
     if (keep_open)
-        speech_buf_text(&sp, "You can also ask about a particular bin, or which bin goes out this week. What "
-                             "would you like to know?",
-                        SIZE_MAX);
+        say(&sp, "You can also ask about a particular bin, or which bin goes out this week. What "
+                             "would you like to know?");
     char card[4000];
     card_from(&sp, card, sizeof(card));
     alexa_response_t r = {0};
@@ -547,6 +555,25 @@ static void on_given_name(const alexa_api_result_t *res, void *ud)
     maybe_answer(c);
 }
 
+static void on_progressive_sent(const alexa_api_result_t *res, void *ud)
+{
+    struct skill_call *c = ud;
+    c->progressive_call = NULL;
+    if (res->status != ALEXA_API_OK)
+        log_info("skill.progressive", "result=%s", alexa_api_status_name(res->status));
+}
+
+static void on_progressive_timer(uv_timer_t *t)
+{
+    struct skill_call *c = t->data;
+    if (c->waiting <= 0 || c->progressive_call || c->rq.request_id == NULL)
+        return;
+    char err[200];
+    c->progressive_call = alexa_api_progressive(c->st->ob, c->rq.api_endpoint, c->rq.api_token, c->rq.request_id,
+                                                "<speak>Just a moment while I look that up.</speak>",
+                                                on_progressive_sent, c, err, sizeof(err));
+}
+
 /* Start the API calls the question needs. Returns 0 when the answer will come
  * asynchronously, -1 when it was given already. */
 static int start_lookup(struct skill_call *c)
@@ -565,6 +592,12 @@ static int start_lookup(struct skill_call *c)
         maybe_answer(c);
         return -1;
     }
+    c->progressive_timer = malloc(sizeof(*c->progressive_timer));
+    if (c->progressive_timer == NULL)
+        abort();
+    uv_timer_init(outbound_loop(st->ob), c->progressive_timer);
+    c->progressive_timer->data = c;
+    uv_timer_start(c->progressive_timer, on_progressive_timer, SKILL_PROGRESSIVE_MS, 0);
     if (c->q == Q_LAUNCH) {
         c->name_call = alexa_api_given_name(st->ob, c->rq.api_endpoint, c->rq.api_token, on_given_name, c, err,
                                             sizeof(err));
@@ -724,8 +757,19 @@ static void finish(struct skill_call *c, alexa_response_t *r)
     cb(ud, 200, body, len);
 }
 
+static void timer_free(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void call_free(struct skill_call *c)
 {
+    if (c->progressive_timer) {
+        uv_timer_stop(c->progressive_timer);
+        uv_close((uv_handle_t *)c->progressive_timer, timer_free);
+    }
+    if (c->progressive_call)
+        alexa_api_cancel(c->progressive_call);
     if (c->addr_call)
         alexa_api_cancel(c->addr_call);
     if (c->name_call)
@@ -799,6 +843,42 @@ static void intent_question(struct skill_call *c)
     } else {
         c->q = Q_NEXT;
     }
+}
+
+/* CanFulfillIntentRequest: Alexa asks whether we could answer an intent (no
+ * speech, no API calls). Our collection intents need the device address, so
+ * they can only MAYBE be fulfilled until the resident grants it; a BinType we
+ * don't collect cannot be fulfilled. */
+static void answer_can_fulfill(struct skill_call *c)
+{
+    static const char *known[] = {"NextCollectionIntent", "BinTypeIntent", "WhichBinIntent",
+                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent"};
+    const char *in = c->rq.intent_name ? c->rq.intent_name : "";
+    int ours = 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ours |= strcmp(in, known[i]) == 0;
+    json_t *slots = json_object();
+    const char *verdict = ours ? (strcmp(in, "AMAZON.HelpIntent") == 0 ? "YES" : "MAYBE") : "NO";
+    const char *name;
+    json_t *slot;
+    json_object_foreach(c->rq.slots, name, slot)
+    {
+        alexa_slot_t s;
+        int understood = alexa_request_slot(&c->rq, name, &s) && (s.id != NULL || (s.value && strcmp(name, "BinType")));
+        json_object_set_new(slots, name, json_pack("{s:s,s:s}", "canUnderstand", understood ? "YES" : "NO",
+                                                   "canFulfill", understood ? "YES" : "NO"));
+        if (!understood && strcmp(name, "BinType") == 0)
+            verdict = "NO";
+    }
+    json_t *o = json_pack("{s:s,s:{s:{s:s,s:o}}}", "version", "1.0", "response", "canFulfillIntent", "canFulfill",
+                          verdict, "slots", slots);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (body == NULL)
+        abort();
+    skill_done_cb cb = c->cb;
+    c->cb = NULL;
+    cb(c->ud, 200, body, strlen(body));
 }
 
 static const char *HELP = "Breckland bins tells you when your bins are collected. You can ask: when is my next "
@@ -885,6 +965,9 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
             answer_simple(c, "Sorry, I can't help with that. You can ask when your next collection is.",
                           "What would you like to know?", 0);
         }
+        break;
+    case ALEXA_REQ_CAN_FULFILL:
+        answer_can_fulfill(c);
         break;
     case ALEXA_REQ_SESSION_ENDED: {
         size_t len;

@@ -23,7 +23,6 @@ typedef struct skill_conf {
     store_t *store;          /* the process's store (borrowed) */
     const secret_key_t *user_key; /* for pseudonymous user ids (borrowed) */
     int fixed_today;         /* days since epoch, or 0 for the real Europe/London date */
-    const char *council_url; /* council's bin page, for "see the website" answers; may be NULL */
 } skill_conf_t;
 
 typedef struct skill_thread skill_thread_t;

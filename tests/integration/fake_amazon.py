@@ -72,7 +72,7 @@ DEFAULT_PROFILE = {
     "address": {
         "addressLine1": "12 High Street", "addressLine2": None, "addressLine3": None,
         "city": "Dereham", "districtOrCounty": "Norfolk", "stateOrRegion": None,
-        "countryCode": "GB", "postalCode": "NR19 1EE",
+        "countryCode": "GB", "postalCode": "NR19 1AA",
     },
 }
 

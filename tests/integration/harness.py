@@ -27,10 +27,14 @@ PY = "/usr/bin/python3"
 @contextmanager
 def tempdir(prefix="binday-test-"):
     d = tempfile.mkdtemp(prefix=prefix)
+    keep = os.environ.get("BINDAY_KEEP_TMP")
     try:
         yield d
     finally:
-        shutil.rmtree(d, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            print("# kept " + d)
 
 
 def run_binday(*args, timeout=120, input=None, env=None):

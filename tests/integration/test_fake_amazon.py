@@ -77,10 +77,10 @@ def main():
         ok(st == 200 and json.loads(b) == "Jane Smith", "full name")
         st, _, b = request(p, ca, "GET", addr, "tok-granted")
         a = json.loads(b)
-        ok(st == 200 and a["postalCode"] == "NR19 1EE" and a["addressLine2"] is None and
+        ok(st == 200 and a["postalCode"] == "NR19 1AA" and a["addressLine2"] is None and
            set(a) == set(fake_amazon.DEFAULT_PROFILE["address"]), "address object with every key")
         st, _, b = request(p, ca, "GET", pc, "tok-granted")
-        ok(st == 200 and json.loads(b) == {"countryCode": "GB", "postalCode": "NR19 1EE"}, "postcode only")
+        ok(st == 200 and json.loads(b) == {"countryCode": "GB", "postalCode": "NR19 1AA"}, "postcode only")
         rec = fa.recorded("/v1/devices/")[0]
         ok(rec["path"] == "/v1/devices/amzn1.ask.device.ABC%2Fx/settings/address", "device id kept encoded")
 
