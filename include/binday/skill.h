@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "binday/outbound.h"
+#include "binday/privacy.h"
 #include "binday/secret.h"
 #include "binday/store.h"
 
@@ -24,6 +25,7 @@ typedef struct skill_conf {
     const secret_key_t *user_key; /* for pseudonymous user ids (borrowed) */
     int fixed_today;         /* days since epoch, or 0 for the real Europe/London date */
     const char *council_url; /* council's bin page, for "see the website" answers; may be NULL */
+    privacy_t *privacy;      /* remembered choices, transcripts, erasure on a 403 (borrowed) */
 } skill_conf_t;
 
 typedef struct skill_thread skill_thread_t;
