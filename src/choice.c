@@ -17,7 +17,7 @@ static const store_dbi_def_t choice_dbi_def = {CHOICE_DBI_NAME, 0};
 void choice_address_digest(const secret_key_t *key, const alexa_address_t *a, char *out, size_t out_size)
 {
     /* fold case and runs of spaces so "12 high st" and "12  High St" agree */
-    char buf[8 * 210];
+    char buf[8 * 210] = {0};
     size_t n = 0;
     const char *parts[] = {a->address_line1, a->address_line2, a->address_line3, a->city, a->postal_code,
                            a->country_code};
