@@ -49,7 +49,7 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
     time_t secs = (time_t)(t->time_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    char ts[40];
+    char ts[96];
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(t->time_ms % 1000));
     json_t *slots = json_object();
