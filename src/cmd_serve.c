@@ -18,6 +18,7 @@
 #include "binday/server.h"
 #include "binday/skill.h"
 #include "binday/store.h"
+#include "binday/transcript.h"
 #include "binday/verify.h"
 
 static skill_conf_t skill_conf;
@@ -173,6 +174,11 @@ int cmd_serve(int argc, char **argv)
     skill_conf.user_key = &user_key;
     skill_conf.fixed_today = today;
     skill_conf.privacy = privacy;
+    skill_conf.transcripts = transcript_queue_start(privacy);
+    if (skill_conf.transcripts == NULL) {
+        fprintf(stderr, "binday serve: cannot start the transcript writer\n");
+        goto out;
+    }
     server_hooks_t hooks = {thread_init, thread_fini, health, NULL};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
@@ -181,6 +187,8 @@ out:
         verify_global_cleanup();
     if (outbound_ok)
         outbound_global_cleanup();
+    transcript_queue_stop(skill_conf.transcripts); /* flushes what the last turns queued */
+    skill_conf.transcripts = NULL;
     privacy_close(privacy);
     if (store)
         store_close(store);

@@ -16,7 +16,21 @@ struct privacy {
     vault_t *vault;
     secret_key_t user_key;
     privacy_retention_t ret;
+    void (*before_erase)(void *ud);
+    void *before_erase_ud;
 };
+
+void privacy_set_before_erase(privacy_t *p, void (*fn)(void *ud), void *ud)
+{
+    p->before_erase = fn;
+    p->before_erase_ud = ud;
+}
+
+static void before_erase(privacy_t *p)
+{
+    if (p->before_erase)
+        p->before_erase(p->before_erase_ud);
+}
 
 store_t *privacy_store(privacy_t *p)
 {
@@ -144,6 +158,7 @@ int privacy_erase(privacy_t *p, const char *user_hex, unsigned what, const char 
                   size_t err_size)
 {
     struct erase_args a = {p, user_hex, what, 0};
+    before_erase(p);
     int rc = store_write(p->store, erase_fn, &a, err, err_size);
     if (rc != 0) {
         log_error("privacy.erase", "user=%s what=%u reason=%s error=\"%s\"", user_hex, what, reason, err);
@@ -276,6 +291,8 @@ int privacy_event(privacy_t *p, const char *user_hex, privacy_ev_t ev, int64_t t
                   unsigned *erased, char *err, size_t err_size)
 {
     struct event_args a = {p, user_hex, ev, ts_ms, perms, 0, 0, 0};
+    if (ev == PRIVACY_EV_DISABLED)
+        before_erase(p);
     if (store_write(p->store, event_fn, &a, err, err_size) != 0)
         return -1;
     if (a.n > 0)
@@ -395,6 +412,7 @@ static int purge_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 int privacy_purge(privacy_t *p, int as_of_day, privacy_purge_stats_t *st, char *err, size_t err_size)
 {
     struct purge_args a = {p, as_of_day, 0};
+    before_erase(p);
     char day[11];
     civil_format(as_of_day, day);
     if (store_write(p->store, purge_fn, &a, err, err_size) != 0) {

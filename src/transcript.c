@@ -3,6 +3,7 @@
 #include "binday/transcript.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "binday/alexa_request.h"
 #include "binday/civil.h"
+#include "binday/log.h"
 #include "binday/seal.h"
 
 static const store_dbi_def_t transcript_dbi_def = {TRANSCRIPT_DBI_NAME, 0};
@@ -188,7 +190,7 @@ static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
         rc = RAND_bytes(uk, sizeof(uk)) == 1 ? 0 : MDB_PANIC;
         last = -1;
     }
-    if (rc == 0 && last != day)
+    if (rc == 0 && day > last) /* the newest day with a record: purge keeps the key until then */
         rc = put_user(a->p, txn, a->user_hex, uk, day);
     if (rc == 0)
         rc = vault_key(v, txn, dname, 1, dk);
@@ -238,6 +240,156 @@ int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t
     OPENSSL_cleanse(rec, len);
     free(rec);
     return rc;
+}
+
+/* ---- the server's queue ------------------------------------------------------ */
+
+struct pending {
+    char user[SECRET_HEX_LEN + 1];
+    int64_t time_ms;
+    char *rec;
+    size_t len;
+};
+
+struct transcript_queue {
+    privacy_t *p;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t more, done;
+    struct pending q[TRANSCRIPT_QUEUE_MAX];
+    size_t n;
+    uint64_t enqueued, written; /* sequence numbers for flush */
+    uint64_t dropped;
+    int stopping;
+};
+
+struct batch {
+    privacy_t *p;
+    struct pending *items;
+    size_t n;
+};
+
+static int batch_write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct batch *b = ud;
+    for (size_t i = 0; i < b->n; i++) {
+        struct write_args a = {b->p, b->items[i].user, b->items[i].time_ms, b->items[i].rec, b->items[i].len};
+        int rc = write_fn(txn, &a, err, err_size);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    transcript_queue_t *q = arg;
+    struct pending *items = calloc(TRANSCRIPT_QUEUE_MAX, sizeof(*items));
+    if (items == NULL)
+        abort();
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->n == 0 && !q->stopping)
+            pthread_cond_wait(&q->more, &q->mu);
+        if (q->n == 0 && q->stopping)
+            break;
+        size_t n = q->n;
+        memcpy(items, q->q, n * sizeof(*items));
+        q->n = 0;
+        uint64_t upto = q->enqueued;
+        pthread_mutex_unlock(&q->mu);
+        struct batch b = {q->p, items, n};
+        char err[300];
+        if (store_write(privacy_store(q->p), batch_write_fn, &b, err, sizeof(err)) != 0)
+            log_error("transcript.write", "records=%zu error=\"%s\"", n, err);
+        for (size_t i = 0; i < n; i++) {
+            OPENSSL_cleanse(items[i].rec, items[i].len);
+            free(items[i].rec);
+        }
+        pthread_mutex_lock(&q->mu);
+        q->written = upto;
+        pthread_cond_broadcast(&q->done);
+    }
+    pthread_mutex_unlock(&q->mu);
+    free(items);
+    return NULL;
+}
+
+static void flush_hook(void *ud)
+{
+    transcript_queue_flush(ud);
+}
+
+transcript_queue_t *transcript_queue_start(privacy_t *p)
+{
+    transcript_queue_t *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        abort();
+    q->p = p;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->more, NULL);
+    pthread_cond_init(&q->done, NULL);
+    if (pthread_create(&q->tid, NULL, writer_main, q) != 0) {
+        pthread_mutex_destroy(&q->mu);
+        pthread_cond_destroy(&q->more);
+        pthread_cond_destroy(&q->done);
+        free(q);
+        return NULL;
+    }
+    privacy_set_before_erase(p, flush_hook, q);
+    return q;
+}
+
+int transcript_enqueue(transcript_queue_t *q, const char *user_hex, const transcript_turn_t *t)
+{
+    size_t len;
+    char *rec = transcript_record_json(user_hex, t, &len);
+    pthread_mutex_lock(&q->mu);
+    int rc = -1;
+    if (q->n < TRANSCRIPT_QUEUE_MAX && !q->stopping) {
+        struct pending *e = &q->q[q->n++];
+        snprintf(e->user, sizeof(e->user), "%s", user_hex);
+        e->time_ms = t->time_ms;
+        e->rec = rec;
+        e->len = len;
+        q->enqueued++;
+        rec = NULL;
+        rc = 0;
+        pthread_cond_signal(&q->more);
+    } else if (q->dropped++ % 100 == 0) {
+        log_warn("transcript.dropped", "total=%llu reason=\"queue full\"", (unsigned long long)q->dropped);
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (rec) {
+        OPENSSL_cleanse(rec, len);
+        free(rec);
+    }
+    return rc;
+}
+
+void transcript_queue_flush(transcript_queue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    uint64_t want = q->enqueued;
+    while (q->written < want)
+        pthread_cond_wait(&q->done, &q->mu);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void transcript_queue_stop(transcript_queue_t *q)
+{
+    if (q == NULL)
+        return;
+    privacy_set_before_erase(q->p, NULL, NULL);
+    pthread_mutex_lock(&q->mu);
+    q->stopping = 1;
+    pthread_cond_signal(&q->more);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->tid, NULL);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->more);
+    pthread_cond_destroy(&q->done);
+    free(q);
 }
 
 /* ---- privacy callbacks ------------------------------------------------------ */

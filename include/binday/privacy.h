@@ -85,6 +85,10 @@ void privacy_user_hex(const privacy_t *p, const char *alexa_user_id, char *out, 
 /* The first day still kept in a class as of a day: records of earlier days go. */
 int privacy_cutoff(const privacy_t *p, privacy_class_t cls, int as_of_day);
 
+/* Called (if set) before every erasure and purge in this process, e.g. to
+ * drain queued writes first. One hook; set before serving. */
+void privacy_set_before_erase(privacy_t *p, void (*fn)(void *ud), void *ud);
+
 /* Erase for one user what `what` covers, in every module, in one txn; rotate
  * the vault when a key went. `reason` is logged. 0 (and *n_erased, may be
  * NULL) or -1 with a message. The hook for a 403 during a conversation. */

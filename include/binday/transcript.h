@@ -38,6 +38,22 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
 /* Append one turn (one short write txn). 0 or an error with a message. */
 int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t *t, char *err, size_t err_size);
 
+/* The server's path: a bounded queue drained by one writer thread, so a
+ * turn never waits for an fsync on the loop (one write txn per batch; the
+ * measured cost of a txn per turn was ms, see docs/privacy.md). The record
+ * is built at enqueue time (inputs are borrowed only during the call).
+ * Starting registers a flush hook with privacy (privacy_set_before_erase) so
+ * an erasure in this process never races a queued record of the same user. */
+typedef struct transcript_queue transcript_queue_t;
+#define TRANSCRIPT_QUEUE_MAX 1024 /* pending records; beyond that a turn's record is dropped and logged */
+transcript_queue_t *transcript_queue_start(privacy_t *p); /* NULL if the thread cannot start */
+/* 0 queued, -1 dropped (queue full or stopping). Thread-safe, never blocks on I/O. */
+int transcript_enqueue(transcript_queue_t *q, const char *user_hex, const transcript_turn_t *t);
+/* Wait until everything queued before the call is committed. */
+void transcript_queue_flush(transcript_queue_t *q);
+/* Flush, stop the writer, free. NULL is a no-op. */
+void transcript_queue_stop(transcript_queue_t *q);
+
 /* Registered in privacy_modules.c: export = the user's records; forget
  * (disabled, forget) = all of them; purge = days before the cutoff. */
 extern const privacy_module_t transcript_privacy_module;

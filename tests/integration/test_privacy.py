@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import glob
+import time
 
 from harness import run_binday, tempdir
 from privacy_probe import probe, pseudonym, raw_files, recent_days
@@ -26,6 +27,17 @@ def iso(seconds_ago):
 def export(env, user):
     r = run_binday("user", "export", "--data", env.data, "--user-id", user)
     return json.loads(r.stdout) if r.returncode == 0 else {"error": r.stderr}
+
+
+def export_turns(env, user, n, timeout=10):
+    """Export once `n` transcripts are stored: the server's writer thread
+    commits a turn's record a moment after the answer is sent."""
+    deadline = time.time() + timeout
+    while True:
+        e = export(env, user)
+        if len(e.get("transcripts", [])) >= n or time.time() > deadline:
+            return e
+        time.sleep(0.1)
 
 
 def perm_event(env, user, etype, scopes, ago):
@@ -77,7 +89,7 @@ def run(t, env):
     t.contains(r.speech, "Your next collection is", "B: chose a property")
 
     ua, ub = pseudonym(env.data, A), pseudonym(env.data, B)
-    ea = export(env, A)
+    ea = export_turns(env, A, 2)
     t.eq(sorted(ea.keys()), ["pseudonymous_id", "transcripts", "user_id"], "export A: exactly what is held", )
     tr = ea.get("transcripts", [])
     t.eq(len(tr), 2, "export A: one transcript per turn")
@@ -87,7 +99,7 @@ def run(t, env):
              "transcript: intent, slot values, pseudonymous user")
         t.eq(tr[1]["said"].strip(), a_said.strip(), "transcript: what the skill said")
         t.ok(tr[1]["time"].endswith("Z") and len(tr[1]["time"]) == 24, "transcript: time", tr[1]["time"])
-    eb = export(env, B)
+    eb = export_turns(env, B, 2)
     t.eq(eb.get("address_choices"), [{"uprn": str(chosen.get("uprn"))}] if "uprn" in chosen else eb.get(
         "address_choices"), "export B: the remembered property")
     t.ok(eb.get("address_choices") and len(eb["address_choices"]) == 1, "export B: one choice", eb)
@@ -152,6 +164,7 @@ def run(t, env):
     t.eq(r.status, 200, "C: launch")
     uc = pseudonym(env.data, C)
     today = datetime.date.today()
+    export_turns(env, C, 1)
     r = run_binday("purge", "--data", env.data, "--as-of", (today + datetime.timedelta(days=10)).isoformat())
     t.eq(r.returncode, 0, "purge (10 days on) exits 0")
     t.eq(len(export(env, C).get("transcripts", [])), 1, "a recent transcript is kept")
@@ -168,7 +181,7 @@ def run(t, env):
     # the server carries on after other processes rotated the vault
     r = env.launch(token="tok-house", user=C)
     t.eq(r.status, 200, "C: talks again after the purge")
-    t.eq(len(export(env, C).get("transcripts", [])), 1, "the new turn is recorded under fresh keys")
+    t.eq(len(export_turns(env, C, 1).get("transcripts", [])), 1, "the new turn is recorded under fresh keys")
 
 
 if __name__ == "__main__":

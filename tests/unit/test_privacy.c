@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "binday/alexa_request.h"
@@ -270,11 +271,82 @@ static void test_vault(void)
     ok(system(cmd) == 0, "cleanup");
 }
 
+/* The server's path in one process: queued turns, export, an erasure that
+ * must see queued records first, purge with a configured period. */
+static void test_queue(void)
+{
+    char qdir[64];
+    snprintf(qdir, sizeof(qdir), "/tmp/binday-privq-XXXXXX");
+    ok(mkdtemp(qdir) != NULL, "temp dir");
+    size_t nd;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    store_t *s = NULL;
+    privacy_t *p = NULL;
+    char err[300];
+    secret_key_t uk;
+    memset(&uk, 3, sizeof(uk));
+    privacy_retention_t ret = {30, 0};
+    ok(store_open(qdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, qdir, &uk, &ret, &p, err, sizeof(err)) == 0,
+       "privacy opens");
+    transcript_queue_t *q = transcript_queue_start(p);
+    ok(q != NULL, "writer thread starts");
+    const char *uid = "amzn1.ask.account.QUEUE";
+    char user[SECRET_HEX_LEN + 1];
+    privacy_user_hex(p, uid, user, sizeof(user));
+    int64_t now = (int64_t)time(NULL) * 1000;
+    int queued = 0;
+    for (int i = 0; i < 50; i++) {
+        transcript_turn_t t = {now - (int64_t)(i % 2) * 40 * 86400000LL, "LaunchRequest", NULL, NULL, "hello"};
+        queued += transcript_enqueue(q, user, &t) == 0;
+    }
+    is_int(queued, 50, "50 turns queued");
+    transcript_queue_flush(q);
+    json_t *e = privacy_export(p, uid, err, sizeof(err));
+    is_int((int)json_array_size(json_object_get(e, "transcripts")), 50, "all 50 exported after a flush");
+    json_decref(e);
+    int today = (int)(now / 86400000);
+    is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, today), today - 30, "configured period: 30 days");
+    privacy_purge_stats_t st;
+    ok(privacy_purge(p, today, &st, err, sizeof(err)) == 0 && st.erased >= 25, "purge erases the 40-day-old half");
+    e = privacy_export(p, uid, err, sizeof(err));
+    is_int((int)json_array_size(json_object_get(e, "transcripts")), 25, "25 recent turns left");
+    json_decref(e);
+    /* queued records of a user are written before that user's erasure runs */
+    for (int i = 0; i < 10; i++) {
+        transcript_turn_t t = {now, "LaunchRequest", NULL, NULL, "again"};
+        transcript_enqueue(q, user, &t);
+    }
+    size_t n = 0;
+    ok(privacy_forget(p, uid, &n, err, sizeof(err)) == 0 && n >= 35, "forget erases queued and stored turns (%zu)", n);
+    transcript_queue_flush(q);
+    e = privacy_export(p, uid, err, sizeof(err));
+    ok(e && json_object_size(e) == 2, "nothing left after forget");
+    json_decref(e);
+    transcript_queue_stop(q);
+    privacy_close(p);
+    store_close(s);
+    /* calendar defaults: six months, six years */
+    ok(store_open(qdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, qdir, &uk, NULL, &p, err, sizeof(err)) == 0,
+       "reopens with defaults");
+    is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, civil_days(2026, 11, 28)), civil_days(2026, 5, 28),
+           "six months before 28 Nov is 28 May");
+    is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, civil_days(2026, 8, 31)), civil_days(2026, 2, 28),
+           "six months before 31 Aug is 28 Feb (clamped)");
+    is_int(privacy_cutoff(p, PRIVACY_CASE_RECORDS, civil_days(2026, 11, 28)), civil_days(2020, 11, 28),
+           "six years before");
+    privacy_close(p);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", qdir);
+    ok(system(cmd) == 0, "cleanup");
+}
+
 int main(void)
 {
     test_seal();
     test_order();
     test_record();
     test_vault();
+    test_queue();
     return done_testing();
 }
