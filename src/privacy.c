@@ -158,7 +158,8 @@ int privacy_erase(privacy_t *p, const char *user_hex, unsigned what, const char 
                   size_t err_size)
 {
     struct erase_args a = {p, user_hex, what, 0};
-    before_erase(p);
+    if (what & PRIVACY_ERASE_USER) /* queued turns belong to what is erased */
+        before_erase(p);
     int rc = store_write(p->store, erase_fn, &a, err, err_size);
     if (rc != 0) {
         log_error("privacy.erase", "user=%s what=%u reason=%s error=\"%s\"", user_hex, what, reason, err);
