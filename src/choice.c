@@ -3,6 +3,7 @@
 #include "binday/choice.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -231,4 +232,36 @@ static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned wha
     return 0;
 }
 
-const privacy_module_t choice_privacy_module = {"address_choices", &choice_dbi_def, 1, export_user, forget, NULL};
+/* The first layout (before privacy.h) keyed choices by the pseudonymous id and
+ * address digest in hex (64 bytes) with the UPRN in clear: such records can
+ * neither be found for erasure nor opened now, so they go. */
+static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size)
+{
+    MDB_dbi d;
+    MDB_cursor *c;
+    int rc = dbi(p, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;) {
+        if (k.mv_size != KEY_LEN) {
+            if ((rc = mdb_cursor_del(c, 0)) != 0)
+                break;
+            (*n_changed)++;
+            rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+            continue;
+        }
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND || rc == EINVAL)
+        rc = 0;
+    if (rc)
+        snprintf(err, err_size, "address_choice upgrade: %s", mdb_strerror(rc));
+    return rc;
+}
+
+const privacy_module_t choice_privacy_module = {"address_choices", &choice_dbi_def, 1, export_user, forget, NULL,
+                                                upgrade};

@@ -83,6 +83,23 @@ const store_dbi_def_t *privacy_dbi_defs(size_t *n)
     return defs;
 }
 
+static int upgrade_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    privacy_t *p = ud;
+    for (size_t i = 0; i < privacy_n_modules; i++) {
+        size_t k = 0;
+        if (privacy_modules[i]->upgrade == NULL)
+            continue;
+        int rc = privacy_modules[i]->upgrade(p, txn, &k, err, err_size);
+        if (rc)
+            return rc;
+        if (k > 0)
+            log_warn("privacy.upgrade", "store=%s records=%zu note=\"dropped records of an older layout\"",
+                     privacy_modules[i]->name, k);
+    }
+    return 0;
+}
+
 int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, const privacy_retention_t *ret,
                  privacy_t **out, char *err, size_t err_size)
 {
@@ -95,6 +112,10 @@ int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, cons
         p->ret = *ret;
     if (vault_open(s, dir, &p->vault, err, err_size) != 0) {
         free(p);
+        return -1;
+    }
+    if (store_write(s, upgrade_fn, p, err, err_size) != 0) {
+        privacy_close(p);
         return -1;
     }
     *out = p;
@@ -383,7 +404,7 @@ static int ev_purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n, char *
     return rc;
 }
 
-const privacy_module_t privacy_events_module = {"skill_events", NULL, 0, ev_export, ev_forget, ev_purge};
+const privacy_module_t privacy_events_module = {"skill_events", NULL, 0, ev_export, ev_forget, ev_purge, NULL};
 
 /* ---- retention --------------------------------------------------------------- */
 

@@ -602,4 +602,5 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
     return rc;
 }
 
-const privacy_module_t transcript_privacy_module = {"transcripts", &transcript_dbi_def, 1, export_user, forget, purge};
+const privacy_module_t transcript_privacy_module = {"transcripts", &transcript_dbi_def, 1, export_user, forget, purge,
+                                                    NULL};

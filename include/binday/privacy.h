@@ -62,6 +62,9 @@ typedef struct privacy_module {
     int (*forget)(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned what, size_t *n_erased, char *err,
                   size_t err_size);
     int (*purge)(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size);
+    /* Optional, at privacy_open: bring stored data to the current format
+     * (e.g. drop records of an older, unsealed layout). */
+    int (*upgrade)(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size);
 } privacy_module_t;
 
 /* The registry (src/privacy_modules.c). */

@@ -341,6 +341,53 @@ static void test_queue(void)
     ok(system(cmd) == 0, "cleanup");
 }
 
+static int old_choice_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    MDB_dbi d;
+    int rc = mdb_dbi_open(txn, "address_choice", 0, &d);
+    char key[64];
+    memset(key, 'a', sizeof(key));
+    unsigned char val[8] = {0, 0, 0, 0, 0, 0, 1, 2};
+    MDB_val k = {64, key}, v = {8, val};
+    return rc ? rc : mdb_put(txn, d, &k, &v, 0);
+}
+
+static int count_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    MDB_dbi d;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn, "address_choice", 0, &d);
+    if (rc == 0 && (rc = mdb_stat(txn, d, &st)) == 0)
+        *(size_t *)ud = st.ms_entries;
+    return rc;
+}
+
+/* Choices stored in the first, unsealed layout are dropped at open. */
+static void test_upgrade(void)
+{
+    char udir[64];
+    snprintf(udir, sizeof(udir), "/tmp/binday-privu-XXXXXX");
+    ok(mkdtemp(udir) != NULL, "temp dir");
+    size_t nd, n = 99;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    store_t *s = NULL;
+    privacy_t *p = NULL;
+    char err[300];
+    secret_key_t uk;
+    memset(&uk, 4, sizeof(uk));
+    ok(store_open(udir, defs, nd, &s, err, sizeof(err)) == 0, "store opens");
+    ok(store_write(s, old_choice_fn, NULL, err, sizeof(err)) == 0 && store_write(s, count_fn, &n, err, sizeof(err)) == 0 &&
+           n == 1,
+       "an old-layout choice is stored");
+    ok(privacy_open(s, udir, &uk, NULL, &p, err, sizeof(err)) == 0, "privacy opens");
+    ok(store_write(s, count_fn, &n, err, sizeof(err)) == 0 && n == 0, "the old-layout choice is gone");
+    privacy_close(p);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", udir);
+    ok(system(cmd) == 0, "cleanup");
+}
+
 int main(void)
 {
     test_seal();
@@ -348,5 +395,6 @@ int main(void)
     test_record();
     test_vault();
     test_queue();
+    test_upgrade();
     return done_testing();
 }
