@@ -182,6 +182,20 @@ def run(t, env):
     r = env.launch(token="tok-house", user=C)
     t.eq(r.status, 200, "C: talks again after the purge")
     t.eq(len(export_turns(env, C, 1).get("transcripts", [])), 1, "the new turn is recorded under fresh keys")
+    # a configured period (the serve config's key) instead of the notice's six months
+    cfg = os.path.join(env.d, "retention.json")
+    with open(cfg, "w") as f:
+        json.dump({"retention_transcripts_days": 5}, f)
+    r = run_binday("purge", "--data", env.data, "--config", cfg, "--as-of",
+                   (today + datetime.timedelta(days=3)).isoformat())
+    t.eq((r.returncode, len(export(env, C).get("transcripts", []))), (0, 1), "5-day period: a 3-day-old turn is kept")
+    r = run_binday("purge", "--data", env.data, "--config", cfg, "--as-of",
+                   (today + datetime.timedelta(days=10)).isoformat())
+    t.eq((r.returncode, "transcripts" in export(env, C)), (0, False), "5-day period: a 10-day-old turn is gone")
+    with open(cfg, "w") as f:
+        json.dump({"retention_transcripts_days": 0}, f)
+    r = run_binday("purge", "--data", env.data, "--config", cfg)
+    t.eq(r.returncode, 2, "purge: an invalid period is a usage error")
 
 
 if __name__ == "__main__":
