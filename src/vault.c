@@ -326,6 +326,12 @@ int vault_rotate(vault_t *v, MDB_txn *txn, char *err, size_t err_size)
         rc = EIO;
         goto out;
     }
+    /* forget any cached KEK: should this txn abort and be retried, generation
+     * g+1 gets another key, and nothing may keep the first one */
+    pthread_mutex_lock(&v->mu);
+    v->cached_gen = 0;
+    OPENSSL_cleanse(v->cached_kek, sizeof(v->cached_kek));
+    pthread_mutex_unlock(&v->mu);
     /* empty the DBI (its pages go to the free list, sealed under the old KEK)
      * and write every entry again under the new one */
     if ((rc = mdb_drop(txn, v->dbi, 0)) != 0 || (rc = put_generation(v, txn, g + 1)) != 0) {
