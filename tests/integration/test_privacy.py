@@ -151,6 +151,21 @@ def run(t, env):
                                with_session=False))
     t.eq(export(env, A).get("skill_events", {}).get("disabled"), True, "an older enable does not undo the disable")
 
+    # --- a 403 in a conversation erases like a revocation event
+    D = "amzn1.ask.account.PRIVACY_D"
+    ud = pseudonym(env.data, D)
+    r = env.intent("NextCollectionIntent", token="tok-flats", user=D)
+    cands = r.attrs.get("candidates", [])
+    if len(cands) >= 2:
+        env.intent("ChooseAddressIntent", {"Property": cands[0]["label"].lower()}, token="tok-flats", user=D,
+                   attrs=r.attrs, new=False)
+    t.eq(len(export_turns(env, D, 2).get("address_choices", [])), 1, "D: choice remembered")
+    r = env.intent("NextCollectionIntent", token="tok-noaddress", user=D)
+    t.eq(r.card.get("type"), "AskForPermissionsConsent", "D: address 403 asks for the permission")
+    ed = export_turns(env, D, 3)
+    t.ok("address_choices" not in ed and len(ed.get("transcripts", [])) == 3, "D: 403 erased the choice only", ed)
+    t.eq(probe(env.data, ud, days)["choices"], [], "D: the choice is not recoverable after the 403")
+
     # --- forget B through the CLI while the server runs
     r = run_binday("user", "forget", "--data", env.data, "--user-id", B)
     t.eq(r.returncode, 0, "user forget exits 0", )
