@@ -18,11 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "binday/alexa_api.h"
 #include "binday/alexa_request.h"
 #include "binday/alexa_response.h"
 #include "binday/choice.h"
+#include "binday/privacy.h"
+#include "binday/transcript.h"
 #include "binday/date.h"
 #include "binday/log.h"
 #include "binday/lookup.h"
@@ -202,6 +205,15 @@ static void answer_simple(struct skill_call *c, const char *ssml, const char *re
     finish(c, &r);
 }
 
+/* A 403 showed a permission is gone: what was derived from it goes too
+ * (privacy.h), exactly as when a skill event says so. */
+static void privacy_permission_gone(struct skill_call *c, unsigned what, const char *reason)
+{
+    char err[300];
+    if (c->st->conf->privacy && c->user[0] && strcmp(c->user, "-") != 0)
+        privacy_erase(c->st->conf->privacy, c->user, what, reason, NULL, err, sizeof(err));
+}
+
 static void answer_permission(struct skill_call *c)
 {
     alexa_response_t r = {0};
@@ -213,12 +225,7 @@ static void answer_permission(struct skill_call *c)
     r.n_permissions = 1;
     r.should_end_session = ALEXA_END_TRUE;
     /* a permission that went away also takes what we derived from it */
-    char err[200];
-    size_t n = 0;
-    if (choice_forget_user(c->st->conf->store, c->user, &n, err, sizeof(err)) != 0)
-        log_error("skill.forget_choices", "user=%s error=\"%s\"", c->user, err);
-    else if (n > 0)
-        log_info("skill.forget_choices", "user=%s removed=%zu reason=address_permission_missing", c->user, n);
+    privacy_permission_gone(c, PRIVACY_ERASE_ADDRESS, "address_permission_missing");
     finish(c, &r);
 }
 
@@ -456,7 +463,7 @@ static void answer_from_address(struct skill_call *c)
             for (size_t i = 0; c->chosen_uprn && i < res->n_candidates; i++)
                 if (res->candidates[i].uprn == c->chosen_uprn)
                     uprn = c->chosen_uprn, remember = 1;
-            if (uprn == 0 && choice_get(store_reader_store(st->reader), txn, c->user, ah, &uprn) != 0)
+            if (uprn == 0 && choice_get(st->conf->privacy, txn, c->user, ah, &uprn) != 0)
                 uprn = 0;
             if (uprn != 0)
                 rc = lookup_uprn_txn(store_reader_store(st->reader), txn, uprn, c->today, SKILL_DAYS, res, err,
@@ -466,7 +473,7 @@ static void answer_from_address(struct skill_call *c)
     }
     if (rc == 0 && remember) {
         char werr[200];
-        if (choice_put(st->conf->store, c->user, ah, c->chosen_uprn, werr, sizeof(werr)) != 0)
+        if (choice_put(st->conf->privacy, c->user, ah, c->chosen_uprn, werr, sizeof(werr)) != 0)
             log_error("skill.remember_choice", "user=%s error=\"%s\"", c->user, werr);
         else
             log_info("skill.remember_choice", "user=%s", c->user);
@@ -737,10 +744,29 @@ static int handle_choose(struct skill_call *c)
 
 /* ---- request dispatch ---------------------------------------------------------- */
 
+/* The turn's transcript (transcript.h); a failure is logged, never heard. */
+static void record_turn(struct skill_call *c, const alexa_response_t *r)
+{
+    if (c->st->conf->privacy == NULL || !c->user[0] || strcmp(c->user, "-") == 0)
+        return;
+    char said[2048] = "", err[300];
+    if (r->ssml)
+        speech_strip_ssml(said, sizeof(said), r->ssml, strlen(r->ssml));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    transcript_turn_t t = {(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, c->rq.type_name,
+                           c->rq.type == ALEXA_REQ_INTENT ? c->rq.intent_name : NULL, c->rq.slots, said};
+    if (c->st->conf->transcripts)
+        transcript_enqueue(c->st->conf->transcripts, c->user, &t); /* a drop is logged there */
+    else if (transcript_write(c->st->conf->privacy, c->user, &t, err, sizeof(err)) != 0)
+        log_error("skill.transcript", "user=%s error=\"%s\"", c->user, err);
+}
+
 static void finish(struct skill_call *c, alexa_response_t *r)
 {
     char err[200];
     size_t len = 0;
+    record_turn(c, r);
     char *body = alexa_response_build(r, &len, err, sizeof(err));
     if (body == NULL) {
         log_error("skill.response", "error=\"%s\"", err);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "binday/outbound.h"
+#include "binday/privacy.h"
 #include "binday/secret.h"
 #include "binday/store.h"
 
@@ -23,6 +24,8 @@ typedef struct skill_conf {
     store_t *store;          /* the process's store (borrowed) */
     const secret_key_t *user_key; /* for pseudonymous user ids (borrowed) */
     int fixed_today;         /* days since epoch, or 0 for the real Europe/London date */
+    privacy_t *privacy;      /* remembered choices, transcripts, erasure on a 403 (borrowed) */
+    struct transcript_queue *transcripts; /* turn records go here when set, else written directly */
 } skill_conf_t;
 
 typedef struct skill_thread skill_thread_t;
