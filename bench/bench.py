@@ -146,14 +146,22 @@ def taskset(cpus, cmd):
 
 
 def vm_hwm_kb(pid):
+    return proc_status_kb(pid).get("VmHWM")
+
+
+def proc_status_kb(pid):
+    """VmHWM (peak RSS), VmRSS, RssAnon, RssFile (for binday mostly the LMDB
+    map: page cache, not heap) and RssShmem in kB."""
+    out = {}
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
+                k = line.split(":")[0]
+                if k in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                    out[k] = int(line.split()[1])
     except OSError:
         pass
-    return None
+    return out
 
 
 HZ = os.sysconf("SC_CLK_TCK")
@@ -497,6 +505,7 @@ class Target:
 
     def finish(self, key, R):
         self.res["hwm_kb"] = vm_hwm_kb(self.proc.pid)
+        self.res["mem"] = proc_status_kb(self.proc.pid)
         R[key] = self.res
 
 
@@ -585,6 +594,7 @@ def scenario3(e, R):
         r = wrk(port, batch, 1000, max(SECONDS, 15), threads=max(1, NCPU - 1), cpus=None, tag="S3 1000 conns",
                 watch=(p.pid, [e.fast.pid, e.fake.pid]))
         R["s3"] = {"max": r, "kind": kind, "probe_status": st, "hwm_kb": vm_hwm_kb(p.pid),
+                   "mem": proc_status_kb(p.pid),
                    "ramp": R.pop("s3_ramp", [])}
     finally:
         stop(p)
@@ -846,7 +856,12 @@ def report(R, e, started):
         A(row(name, x, "; ".join(bits)))
 
     def rss(r):
-        return "peak RSS %.0f MB" % ((((r or {}).get("hwm_kb")) or 0) / 1024)
+        m = (r or {}).get("mem") or {}
+        txt = "peak RSS %.0f MB" % ((((r or {}).get("hwm_kb")) or 0) / 1024)
+        if "RssAnon" in m:
+            txt += " (at the end: heap/anon %.0f MB, file-backed %.0f MB, e.g. the LMDB map)" % (
+                m["RssAnon"] / 1024, (m.get("RssFile", 0) + m.get("RssShmem", 0)) / 1024)
+        return txt
     line("S1 binday --threads 1, 1 core, %d conns, max" % CONNS, t1, extra=rss(t1))
     if t1 and "half" in t1:
         line("S1 binday --threads 1 at half of max (offered ~%.0f/s)" % t1["half"]["target"], t1, "half")
