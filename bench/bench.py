@@ -751,9 +751,13 @@ def callgrind(e, batch):
         funcs_all.append((n, what))
         funcs.append((n, what))
     # frames still on the stack when the dump is taken (thread start, the
-    # event loop) show their inclusive cost; they are not where time goes
-    funcs = [f for f in funcs if f[0] < 0.98 * total] if total else funcs
-    for n, what in [f for f in funcs_all if total and f[0] >= 0.98 * total]:
+    # event loop) show their inclusive cost; they are not where time goes,
+    # so they are left out of both lists
+    frame = re.compile(r":(thread_main|start_thread|clone3?|uv_run|main|__libc_start_call_main|"
+                       r"worker_main|writer_main)\b")
+    is_frame = lambda f: bool(frame.search(f[1])) or (total and f[0] >= 0.98 * total)
+    funcs = [f for f in funcs if not is_frame(f)]
+    for n, what in [f for f in funcs_all if is_frame(f)]:
         mo = re.search(r"\[([^\]]+)\]\s*$", what)
         obj = os.path.basename(mo.group(1)) if mo else "(object not shown)"
         objs[obj] -= n
@@ -1172,6 +1176,16 @@ def analysis(R):
         if c:
             txt += "; CPU: server %.2f, wrk+fakes %.2f, others %.2f cores" % (c["server"], c["client"], c["other"])
         out.append(txt + ".")
+        if s3["max"].get("app_failures") or any(f for _, _, f in s3.get("ramp", [])):
+            out.append("- S3 failures are Address API calls that timed out (binday's log: `event=alexa_api "
+                       "net=timeout`, mostly after ~1 s = the connect timeout). binday opens one upstream connection "
+                       "per concurrent call; each new one costs a TLS handshake plus, in libcurl 7.88 with OpenSSL 3, "
+                       "an SSL_CTX_new and a re-parse of the --upstream-ca file (seen in a call-graph profile "
+                       "while building this benchmark: X509_STORE_load_file, OSSL_DECODER), so hundreds of new connections at once overrun the "
+                       "1 s connect timeout, and every timed-out call throws its connection away. Next steps: one "
+                       "X509_STORE built at start and shared (CURLOPT_SSL_CTX_FUNCTION), fewer upstream "
+                       "connections (HTTP/2 to Amazon's API, if it accepts it: many calls on one connection), and a cap on new "
+                       "connections per loop iteration.")
     return out
 
 
