@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "binday/alexa_endpoint.h"
+#include "binday/calfeed.h"
 #include "binday/choice.h"
 #include "binday/cli.h"
 #include "binday/config.h"
@@ -44,6 +45,7 @@ static int thread_init(server_thread_t *t, void *ud)
 static void thread_fini(server_thread_t *t, void *ud)
 {
     (void)ud;
+    calfeed_thread_cleanup();
     alexa_endpoint_thread_t *at = t->app;
     if (at == NULL)
         return;
@@ -75,6 +77,7 @@ static void health(server_thread_t *t, json_t *o, void *ud)
 
 static const server_route_t routes[] = {
     {"/alexa", 0, "POST", alexa_endpoint_handle},
+    {"/calendar/", 1, "GET,HEAD", calfeed_handle},
 };
 
 int cmd_serve(int argc, char **argv)
@@ -110,6 +113,10 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     if (secret_load_or_create(conf.data, "pseudonym.key", &user_key, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
+    if (calfeed_global_init(store, conf.data, today, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }

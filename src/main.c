@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"holidays", cmd_holidays, "propose bank-holiday exceptions (propose --year YYYY)"},
     {"demo-data", cmd_demo_data, "write synthetic Breckland-like import files"},
     {"bench-lookup", cmd_bench_lookup, "time in-process lookups (benchmarks)"},
+    {"calendar-link", cmd_calendar_link, "print a property's calendar feed links (staff)"},
 };
 
 static void usage(FILE *out)

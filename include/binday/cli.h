@@ -24,4 +24,7 @@ int cmd_holidays(int argc, char **argv);
 int cmd_demo_data(int argc, char **argv);
 int cmd_bench_lookup(int argc, char **argv); /* src/cmd_bench.c */
 
+/* calendar feeds (src/cmd_calendar.c) */
+int cmd_calendar_link(int argc, char **argv);
+
 #endif
