@@ -189,7 +189,6 @@ char *ics_feed_build(const ics_feed_t *feed, const ics_event_t *ev, size_t n, si
     LIT("VERSION", "2.0");
     LIT("PRODID", "-//Breckland Council//binday//EN");
     LIT("CALSCALE", "GREGORIAN");
-    LIT("METHOD", "PUBLISH");
     if (feed->name)
         ics_text(&b, "X-WR-CALNAME", feed->name, strlen(feed->name));
     /* ask subscribers to refresh daily: changes (bank holidays) are announced
