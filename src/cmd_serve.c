@@ -12,9 +12,13 @@
 #include "binday/cli.h"
 #include "binday/config.h"
 #include "binday/date.h"
+#include "binday/linkmail.h"
 #include "binday/log.h"
 #include "binday/lookup.h"
+#include "binday/mailer.h"
+#include "binday/mailmsg.h"
 #include "binday/outbound.h"
+#include "binday/outbox.h"
 #include "binday/secret.h"
 #include "binday/server.h"
 #include "binday/skill.h"
@@ -23,6 +27,7 @@
 
 static skill_conf_t skill_conf;
 static secret_key_t user_key;
+static linkmail_conf_t mail_conf;
 
 static int thread_init(server_thread_t *t, void *ud)
 {
@@ -73,6 +78,8 @@ static void health(server_thread_t *t, json_t *o, void *ud)
                                                 (json_int_t)info.generation, "imported_at",
                                                 (json_int_t)info.imported_at, "addresses", (json_int_t)info.addresses,
                                                 "rounds", (json_int_t)info.rounds));
+    if (mailer_enabled())
+        json_object_set_new(o, "mail", json_pack("{s:I}", "queued", (json_int_t)outbox_pending(at->reader)));
 }
 
 static const server_route_t routes[] = {
@@ -108,7 +115,11 @@ int cmd_serve(int argc, char **argv)
     int exit_code = CLI_EXIT_RUNTIME;
     store_t *store = NULL;
     int outbound_ok = 0, verify_ok = 0;
-    if (store_open(conf.data, &choice_dbi_def, 1, &store, err, sizeof(err)) != 0) {
+    store_dbi_def_t dbis[1 + OUTBOX_N_DBI];
+    dbis[0] = choice_dbi_def;
+    for (size_t i = 0; i < OUTBOX_N_DBI; i++)
+        dbis[1 + i] = outbox_dbi_defs[i];
+    if (store_open(conf.data, dbis, 1 + OUTBOX_N_DBI, &store, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
@@ -137,10 +148,41 @@ int cmd_serve(int argc, char **argv)
     skill_conf.store = store;
     skill_conf.user_key = &user_key;
     skill_conf.fixed_today = today;
+    calfeed_links_t probe;
+    if (conf.smtp && (!mailmsg_addr_ok((const uint8_t *)conf.mail_from, strlen(conf.mail_from)) ||
+                      calfeed_links(conf.public_url, "x", &probe) != 0)) {
+        fprintf(stderr, "binday serve: mail_from must be a plain address and public_url https://HOST[/PATH]\n");
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (conf.smtp) {
+        /* email: queued by request threads, sent by the mailer thread */
+        mail_conf.store = store;
+        mail_conf.feed_key = calfeed_key();
+        mail_conf.public_url = conf.public_url;
+        mail_conf.from = conf.mail_from;
+        mail_conf.limits.user_daily = conf.mail_user_daily_cap;
+        mail_conf.limits.global_hourly = conf.mail_global_hourly_cap;
+        mailer_conf_t mc = {conf.smtp,
+                            conf.smtp_user,
+                            conf.smtp_password_file,
+                            conf.mail_from,
+                            outbound_ca_file(),
+                            outbound_connect_to_list(),
+                            conf.mail_retry_base_ms,
+                            conf.mail_max_attempts};
+        if (mailer_start(store, &mc, err, sizeof(err)) != 0) {
+            fprintf(stderr, "binday serve: %s\n", err);
+            exit_code = CLI_EXIT_USAGE;
+            goto out;
+        }
+        skill_conf.mail = &mail_conf;
+    }
     server_hooks_t hooks = {thread_init, thread_fini, health, NULL};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:
+    mailer_stop();
     if (verify_ok)
         verify_global_cleanup();
     if (outbound_ok)

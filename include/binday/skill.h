@@ -24,6 +24,7 @@ typedef struct skill_conf {
     const secret_key_t *user_key; /* for pseudonymous user ids (borrowed) */
     int fixed_today;         /* days since epoch, or 0 for the real Europe/London date */
     const char *council_url; /* council's bin page, for "see the website" answers; may be NULL */
+    const struct linkmail_conf *mail; /* emailed links (linkmail.h); NULL when email is not configured */
 } skill_conf_t;
 
 typedef struct skill_thread skill_thread_t;

@@ -1,0 +1,335 @@
+/* outbox.c - owns the mail DBIs: queued messages, caps, and case records.
+ * Records are small JSON documents; the sender (mailer.c) and the skill only
+ * go through the functions here. */
+#include "binday/outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binday/date.h"
+
+#define DBI_OUTBOX "mail_outbox"
+#define DBI_LOG "mail_log"
+#define DBI_LIMITS "mail_limits"
+
+const store_dbi_def_t outbox_dbi_defs[OUTBOX_N_DBI] = {{DBI_OUTBOX, 0}, {DBI_LOG, 0}, {DBI_LIMITS, 0}};
+
+static int dbi(store_t *s, const char *name, MDB_dbi *out)
+{
+    return store_dbi(s, name, out) == 0 ? 0 : MDB_BAD_DBI;
+}
+
+static int put_json(MDB_txn *txn, MDB_dbi d, const char *key, json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    if (s == NULL)
+        abort();
+    MDB_val k = {strlen(key), (void *)key}, val = {strlen(s), s};
+    int rc = mdb_put(txn, d, &k, &val, 0);
+    free(s);
+    return rc;
+}
+
+static int get_json(MDB_txn *txn, MDB_dbi d, const char *key, json_t **out)
+{
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int rc = mdb_get(txn, d, &k, &v);
+    if (rc)
+        return rc;
+    *out = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    return *out ? 0 : MDB_CORRUPTED;
+}
+
+static int get_count(MDB_txn *txn, MDB_dbi d, const char *key, long *n)
+{
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int rc = mdb_get(txn, d, &k, &v);
+    *n = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    char buf[24];
+    size_t l = v.mv_size < sizeof(buf) - 1 ? v.mv_size : sizeof(buf) - 1;
+    memcpy(buf, v.mv_data, l);
+    buf[l] = '\0';
+    *n = strtol(buf, NULL, 10);
+    return 0;
+}
+
+static int put_count(MDB_txn *txn, MDB_dbi d, const char *key, long n)
+{
+    char buf[24];
+    int l = snprintf(buf, sizeof(buf), "%ld", n);
+    MDB_val k = {strlen(key), (void *)key}, v = {(size_t)l, buf};
+    return mdb_put(txn, d, &k, &v, 0);
+}
+
+/* Delete counters of earlier days/hours: keys with `prefix` sorting below `keep`. */
+static int prune(MDB_txn *txn, MDB_dbi d, const char *prefix, const char *keep)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, d, &c);
+    if (rc)
+        return rc;
+    size_t pl = strlen(prefix), kl = strlen(keep);
+    MDB_val k = {pl, (void *)prefix}, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl) != 0)
+            break;
+        size_t n = k.mv_size < kl ? k.mv_size : kl;
+        int cmp = memcmp(k.mv_data, keep, n);
+        if (cmp > 0 || (cmp == 0 && k.mv_size >= kl))
+            break;
+        rc = mdb_cursor_del(c, 0);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct enq {
+    store_t *s;
+    const char *id, *user, *to, *msg;
+    size_t msg_len;
+    json_t *links;
+    const outbox_limits_t *lim;
+    long long now;
+    int today;
+    outbox_verdict_t *verdict;
+} enq_t;
+
+static int enqueue_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    enq_t *e = ud;
+    MDB_dbi dout, dlog, dlim;
+    int rc;
+    if ((rc = dbi(e->s, DBI_OUTBOX, &dout)) || (rc = dbi(e->s, DBI_LOG, &dlog)) || (rc = dbi(e->s, DBI_LIMITS, &dlim)))
+        return rc;
+    char day[11], ukey[160], hkey[32], dkeep[16], hkeep[32];
+    date_format(e->today, day);
+    snprintf(ukey, sizeof(ukey), "d:%s:%s", day, e->user);
+    snprintf(dkeep, sizeof(dkeep), "d:%s", day);
+    snprintf(hkey, sizeof(hkey), "h:%012lld", e->now / 3600);
+    snprintf(hkeep, sizeof(hkeep), "%s", hkey);
+    if ((rc = prune(txn, dlim, "d:", dkeep)) || (rc = prune(txn, dlim, "h:", hkeep)))
+        return rc;
+    long un, hn;
+    if ((rc = get_count(txn, dlim, ukey, &un)) || (rc = get_count(txn, dlim, hkey, &hn)))
+        return rc;
+    if (un >= e->lim->user_daily) {
+        *e->verdict = OUTBOX_USER_CAPPED;
+        return 0;
+    }
+    if (hn >= e->lim->global_hourly) {
+        *e->verdict = OUTBOX_GLOBAL_CAPPED;
+        return 0;
+    }
+    if ((rc = put_count(txn, dlim, ukey, un + 1)) || (rc = put_count(txn, dlim, hkey, hn + 1)))
+        return rc;
+    json_t *q = json_pack("{s:s,s:s,s:s%,s:I,s:i,s:I}", "to", e->to, "user", e->user, "msg", e->msg, e->msg_len,
+                          "queued_at", (json_int_t)e->now, "attempts", 0, "next_at_ms", (json_int_t)0);
+    json_t *l = json_pack("{s:s,s:s,s:I,s:s,s:i,s:I,s:O}", "kind", "calendar_link", "user", e->user, "queued_at",
+                          (json_int_t)e->now, "status", "queued", "attempts", 0, "updated_at", (json_int_t)e->now,
+                          "links", e->links ? e->links : json_null());
+    if (q == NULL || l == NULL)
+        abort();
+    rc = put_json(txn, dout, e->id, q);
+    if (rc == 0)
+        rc = put_json(txn, dlog, e->id, l);
+    json_decref(q);
+    json_decref(l);
+    if (rc == 0)
+        *e->verdict = OUTBOX_QUEUED;
+    (void)err;
+    (void)err_size;
+    return rc;
+}
+
+int outbox_enqueue(store_t *s, const char *id, const char *user, const char *to, const char *msg, size_t msg_len,
+                   json_t *links, const outbox_limits_t *lim, long long now, int today, outbox_verdict_t *verdict,
+                   char *err, size_t err_size)
+{
+    enq_t e = {s, id, user, to, msg, msg_len, links, lim, now, today, verdict};
+    int rc = store_write(s, enqueue_txn, &e, err, err_size);
+    if (rc && !err[0])
+        snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
+    return rc;
+}
+
+void outbox_item_free(outbox_item_t *it)
+{
+    if (it->to) /* the address: wipe before free, it must not linger in memory */
+        memset(it->to, 0, strlen(it->to));
+    free(it->to);
+    free(it->msg);
+    memset(it, 0, sizeof(*it));
+}
+
+int outbox_next(store_reader_t *r, long long now_ms, outbox_item_t *it, long long *earliest_ms, char *err,
+                size_t err_size)
+{
+    MDB_txn *txn;
+    memset(it, 0, sizeof(*it));
+    *earliest_ms = -1;
+    if (store_reader_begin(r, &txn, err, err_size) != 0)
+        return -1;
+    MDB_dbi d;
+    MDB_cursor *c = NULL;
+    int rc = dbi(store_reader_store(r), DBI_OUTBOX, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    int found = 0;
+    MDB_val k, v;
+    /* the outbox is small (bounded by the caps): a scan finds the earliest */
+    char best[OUTBOX_ID_MAX] = "";
+    long long best_at = -1;
+    for (rc = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (o == NULL || k.mv_size >= OUTBOX_ID_MAX) {
+            json_decref(o);
+            continue;
+        }
+        long long at = (long long)json_integer_value(json_object_get(o, "next_at_ms"));
+        if (best_at < 0 || at < best_at) {
+            best_at = at;
+            memcpy(best, k.mv_data, k.mv_size);
+            best[k.mv_size] = '\0';
+        }
+        json_decref(o);
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0 && best_at >= 0 && best_at <= now_ms) {
+        json_t *o = NULL;
+        rc = get_json(txn, d, best, &o);
+        if (rc == 0) {
+            const char *to = json_string_value(json_object_get(o, "to"));
+            json_t *m = json_object_get(o, "msg");
+            if (to && json_is_string(m)) {
+                snprintf(it->id, sizeof(it->id), "%s", best);
+                it->to = strdup(to);
+                it->msg_len = json_string_length(m);
+                it->msg = malloc(it->msg_len + 1);
+                if (it->to == NULL || it->msg == NULL)
+                    abort();
+                memcpy(it->msg, json_string_value(m), it->msg_len + 1);
+                it->attempts = (int)json_integer_value(json_object_get(o, "attempts"));
+                it->next_at_ms = best_at;
+                found = 1;
+            } else {
+                rc = MDB_CORRUPTED;
+            }
+            json_decref(o);
+        }
+    }
+    if (c)
+        mdb_cursor_close(c);
+    store_reader_end(r);
+    if (rc) {
+        snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
+        return -1;
+    }
+    *earliest_ms = best_at;
+    return found;
+}
+
+typedef struct upd {
+    store_t *s;
+    const char *id, *status, *error;
+    int attempts, finish;
+    long smtp_code;
+    long long next_at_ms, now;
+} upd_t;
+
+static int update_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    upd_t *u = ud;
+    MDB_dbi dout, dlog;
+    int rc;
+    (void)err;
+    (void)err_size;
+    if ((rc = dbi(u->s, DBI_OUTBOX, &dout)) || (rc = dbi(u->s, DBI_LOG, &dlog)))
+        return rc;
+    json_t *lg = NULL;
+    rc = get_json(txn, dlog, u->id, &lg);
+    if (rc == MDB_NOTFOUND) { /* erased meanwhile (user forget): keep no record */
+        lg = NULL;
+        rc = 0;
+    }
+    if (rc)
+        return rc;
+    if (u->finish) {
+        MDB_val k = {strlen(u->id), (void *)u->id};
+        rc = mdb_del(txn, dout, &k, NULL);
+        if (rc && rc != MDB_NOTFOUND) {
+            json_decref(lg);
+            return rc;
+        }
+        rc = 0;
+    } else {
+        json_t *q = NULL;
+        rc = get_json(txn, dout, u->id, &q);
+        if (rc) {
+            json_decref(lg);
+            return rc == MDB_NOTFOUND ? 0 : rc;
+        }
+        json_object_set_new(q, "attempts", json_integer(u->attempts));
+        json_object_set_new(q, "next_at_ms", json_integer(u->next_at_ms));
+        rc = put_json(txn, dout, u->id, q);
+        json_decref(q);
+    }
+    if (rc == 0 && lg) {
+        json_object_set_new(lg, "status", json_string(u->status));
+        json_object_set_new(lg, "attempts", json_integer(u->attempts));
+        json_object_set_new(lg, "updated_at", json_integer(u->now));
+        if (u->smtp_code)
+            json_object_set_new(lg, "smtp_code", json_integer(u->smtp_code));
+        if (u->error)
+            json_object_set_new(lg, "error", json_string(u->error));
+        else
+            json_object_del(lg, "error");
+        rc = put_json(txn, dlog, u->id, lg);
+    }
+    json_decref(lg);
+    return rc;
+}
+
+static int update(upd_t *u, char *err, size_t err_size)
+{
+    int rc = store_write(u->s, update_txn, u, err, err_size);
+    if (rc && !err[0])
+        snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
+    return rc;
+}
+
+int outbox_finish(store_t *s, const char *id, const char *status, int attempts, long smtp_code, const char *error,
+                  long long now, char *err, size_t err_size)
+{
+    upd_t u = {s, id, status, error, attempts, 1, smtp_code, 0, now};
+    return update(&u, err, err_size);
+}
+
+int outbox_retry(store_t *s, const char *id, int attempts, long long next_at_ms, long smtp_code, const char *error,
+                 long long now, char *err, size_t err_size)
+{
+    upd_t u = {s, id, "queued", error, attempts, 0, smtp_code, next_at_ms, now};
+    return update(&u, err, err_size);
+}
+
+long outbox_pending(store_reader_t *r)
+{
+    MDB_txn *txn;
+    char err[200];
+    if (store_reader_begin(r, &txn, err, sizeof(err)) != 0)
+        return -1;
+    MDB_dbi d;
+    MDB_stat st;
+    long n = -1;
+    if (dbi(store_reader_store(r), DBI_OUTBOX, &d) == 0 && mdb_stat(txn, d, &st) == 0)
+        n = (long)st.ms_entries;
+    store_reader_end(r);
+    return n;
+}
