@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"demo-data", cmd_demo_data, "write synthetic Breckland-like import files"},
     {"bench-lookup", cmd_bench_lookup, "time in-process lookups (benchmarks)"},
     {"calendar-link", cmd_calendar_link, "print a property's calendar feed links (staff)"},
+    {"mail-log", cmd_mail_log, "list emailed-link case records and the outbox size (staff)"},
 };
 
 static void usage(FILE *out)

@@ -333,3 +333,26 @@ long outbox_pending(store_reader_t *r)
     store_reader_end(r);
     return n;
 }
+
+int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, size_t err_size)
+{
+    MDB_txn *txn;
+    if (store_reader_begin(r, &txn, err, err_size) != 0)
+        return -1;
+    MDB_dbi d;
+    MDB_cursor *c = NULL;
+    int rc = dbi(store_reader_store(r), DBI_LOG, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    MDB_val k, v;
+    for (rc = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, ud);
+    if (c)
+        mdb_cursor_close(c);
+    store_reader_end(r);
+    if (rc != MDB_NOTFOUND) {
+        snprintf(err, err_size, "mail log: %s", mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}

@@ -26,5 +26,7 @@ int cmd_bench_lookup(int argc, char **argv); /* src/cmd_bench.c */
 
 /* calendar feeds (src/cmd_calendar.c) */
 int cmd_calendar_link(int argc, char **argv);
+/* emailed links (src/cmd_mail.c) */
+int cmd_mail_log(int argc, char **argv);
 
 #endif

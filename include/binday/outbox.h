@@ -66,6 +66,11 @@ int outbox_finish(store_t *s, const char *id, const char *status, int attempts, 
 int outbox_retry(store_t *s, const char *id, int attempts, long long next_at_ms, long smtp_code, const char *error,
                  long long now, char *err, size_t err_size);
 
+/* Call fn for each case record (id, JSON text) in id order, with the number
+ * of messages still queued. 0, or -1 with a message in err. */
+typedef void (*outbox_log_fn)(const char *id, size_t id_len, const char *json, size_t len, void *ud);
+int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, size_t err_size);
+
 /* Messages still queued (for /healthz and tests). -1 on error. */
 long outbox_pending(store_reader_t *r);
 
