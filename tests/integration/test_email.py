@@ -91,6 +91,7 @@ def main():
             smtp.start()
             env.start()
             run_all(t, env, smtp, house)
+            run_tls_modes(t, env, smtp, smtp_cert, smtp_key, port)
         finally:
             if env is not None and env.server is not None:
                 rc = env.stop()
@@ -236,6 +237,40 @@ def run_all(t, env, smtp, house):
     t.eq(len(smtp.received()), 3, "cap: three messages sent")
     r = env.intent("EmailLinkIntent", token="tok-house", user="amzn1.ask.account.OTHER")
     t.contains(r.speech, "Done", "cap is per user: another user still gets one")
+    t.ok(wait_for(lambda: len(smtp.received()) == 4, 20), "and it is delivered")
+
+
+def restart_with_smtp(env, url_from, url_to, rule_from, rule_to):
+    env.server.stop()
+    env.server.args = [url_to if a == url_from else rule_to if a == rule_from else a for a in env.server.args]
+    env.server.start()
+
+
+def run_tls_modes(t, env, smtp, cert, key, port):
+    """smtps:// (implicit TLS) works; a server offering no TLS gets nothing."""
+    smtp.stop()
+    plain = SmtpServer(cert, key, user="binday", password="s3cret-pw", port=port, starttls=False).start()
+    try:
+        r = env.intent("EmailLinkIntent", token="tok-house", user="amzn1.ask.account.TLS1")
+        t.contains(r.speech, "Done", "queued (server without STARTTLS)")
+        t.ok(wait_for(lambda: "STARTTLS not supported" in env.server.log(), 10),
+             "no STARTTLS: refused by binday, retried later",
+             "\n".join(l for l in env.server.log().splitlines() if "mail." in l)[-2000:])
+        time.sleep(0.5)
+        t.eq(plain.received(), [], "no STARTTLS: nothing sent in clear text")
+    finally:
+        plain.stop()
+    # the same message goes out over smtps:// after a restart with the new URL
+    tls = SmtpServer(cert, key, user="binday", password="s3cret-pw", port=free_port(), implicit=True).start()
+    try:
+        restart_with_smtp(env, "smtp://%s:%d" % (SMTP_HOST, port), "smtps://%s:%d" % (SMTP_HOST, tls.port),
+                          "%s:%d:127.0.0.1:%d" % (SMTP_HOST, port, port),
+                          "%s:%d:127.0.0.1:%d" % (SMTP_HOST, tls.port, tls.port))
+        got = wait_for(lambda: tls.received(), 20)
+        t.ok(len(got) == 1 and got[0]["tls"] and got[0]["auth"], "smtps://: delivered with AUTH",
+             "\n".join(l for l in env.server.log().splitlines() if "mail." in l or "error" in l)[-3000:])
+    finally:
+        tls.stop()
 
 
 if __name__ == "__main__":
