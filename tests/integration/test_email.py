@@ -60,6 +60,11 @@ def main():
             env = SkillEnv(d, scenarios={}, properties=400)
             rows = env.addresses()
             house = next(r for r in rows if r["paon"].isdigit() and not r["saon"] and not r["parent_uprn"])
+            by_parent = {}
+            for row in rows:
+                if row["parent_uprn"]:
+                    by_parent.setdefault(row["parent_uprn"], []).append(row)
+            flat = next(v for v in by_parent.values() if len(v) >= 2)[0]
             haddr = addr("%s %s" % (house["paon"], house["street"].title()), house["postcode"], house["town"].title())
             err403 = {"status": 403, "body": {"code": "ACCESS_NOT_REQUESTED", "message": "no email permission"}}
             env.fake.scenarios.update({
@@ -69,6 +74,8 @@ def main():
                 "hinject": {"address": haddr, "email": "jane@example.com\r\nBcc: evil@attacker.example"},
                 "hinject2": {"address": haddr, "email": "jane@example.com>\nBcc: evil@attacker.example"},
                 "hweird": {"address": haddr, "email": "jane smith <jane@example.com>"},
+                # the street alone: several properties fit, so the skill asks which one first
+                "flats": {"address": addr(flat["street"].title(), flat["postcode"], flat["town"].title())},
             })
             # the SMTP server: its own CA, trusted alongside the fake Amazon CA
             smtp_ca, smtp_cert, smtp_key = fake_amazon.make_certs(os.path.join(d, "smtp-certs"), hosts=[SMTP_HOST])
@@ -182,6 +189,19 @@ def run_all(t, env, smtp, house):
     got = smtp.received()
     t.eq(len(got), 0, "injection attempts: no message at all")
     t.ok(all(b"attacker" not in g["data"] for g in got), "no injected header anywhere")
+
+    # --- an ambiguous address: "which one?" first, then the link for the chosen property
+    r = env.intent("EmailLinkIntent", token="tok-flats", user="amzn1.ask.account.FLATS")
+    t.ok((r.attrs.get("pending"), r.attrs.get("question")) == ("choose_property", "email"),
+         "ambiguous: asks which property, remembering the email question", r.attrs)
+    cands = r.attrs.get("candidates") or [{}]
+    r = env.intent("ChooseAddressIntent", slots={"Property": cands[0].get("label", "")}, token="tok-flats",
+                   user="amzn1.ask.account.FLATS", attrs=r.attrs, new=False)
+    t.contains(r.speech, "Done", "ambiguous: sent after the choice")
+    got = wait_for(lambda: smtp.received(), 20)
+    recs, _, _ = mail_log(env)
+    t.ok(len(got) == 1 and any(r.get("status") == "sent" for r in recs), "ambiguous: delivered")
+    smtp.messages.clear()
 
     # --- the SMTP server down, then up: delivered exactly once
     smtp.stop()
