@@ -4,6 +4,7 @@
 #include "binday/calfeed.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -295,39 +296,48 @@ static void make_uid(char *dst, size_t n, uint64_t uprn, const rec_str_t *sid, i
     snprintf(dst, n, "%llu-%s-%04d%02d%02d@binday.breckland", (unsigned long long)uprn, s, y, m, d);
 }
 
+/* Append to a bounded buffer; output past the end is cut (descriptions are
+ * short; the bound only guards against absurd staff data). */
+static void append(char *d, size_t n, size_t *o, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char *d, size_t n, size_t *o, const char *fmt, ...)
+{
+    if (*o + 1 >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(d + *o, n - *o, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        *o = (size_t)k >= n - *o ? n - 1 : *o + (size_t)k;
+}
+
 static void describe(feed_event_t *e, const lookup_collection_t *c)
 {
     char *d = e->description;
     size_t n = sizeof(e->description), o = 0;
-#define ADD(...)                                                                                                      \
-    do {                                                                                                              \
-        int k_ = snprintf(d + o, n - o, __VA_ARGS__);                                                                 \
-        if (k_ > 0)                                                                                                   \
-            o = (size_t)k_ >= n - o ? n - 1 : o + (size_t)k_;                                                        \
-    } while (0)
+    d[0] = '\0';
     if (c->cancelled) {
-        ADD("This collection is cancelled");
+        append(d, n, &o, "This collection is cancelled");
         if (c->reason.p && c->reason.n)
-            ADD(" (%.*s)", (int)c->reason.n, c->reason.p);
-        ADD(".");
+            append(d, n, &o, " (%.*s)", (int)c->reason.n, c->reason.p);
+        append(d, n, &o, ".");
     } else {
-        ADD("Put it out by 6:30 in the morning.");
+        append(d, n, &o, "Put it out by 6:30 in the morning.");
         if (c->changed && c->original != c->date) {
             char od[64];
             long_date(c->original, od, sizeof(od));
-            ADD("\nMoved from %s", od);
+            append(d, n, &o, "\nMoved from %s", od);
             if (c->reason.p && c->reason.n)
-                ADD(" (%.*s)", (int)c->reason.n, c->reason.p);
-            ADD(".");
+                append(d, n, &o, " (%.*s)", (int)c->reason.n, c->reason.p);
+            append(d, n, &o, ".");
         } else if (c->changed && c->reason.p && c->reason.n) {
-            ADD("\nExtra collection (%.*s).", (int)c->reason.n, c->reason.p);
+            append(d, n, &o, "\nExtra collection (%.*s).", (int)c->reason.n, c->reason.p);
         }
     }
     if (c->description.p && c->description.n)
-        ADD("\n%.*s", (int)c->description.n, c->description.p);
+        append(d, n, &o, "\n%.*s", (int)c->description.n, c->description.p);
     if (c->link_url.p && c->link_url.n)
-        ADD("\n%.*s", (int)c->link_url.n, c->link_url.p);
-#undef ADD
+        append(d, n, &o, "\n%.*s", (int)c->link_url.n, c->link_url.p);
 }
 
 char *calfeed_build(store_t *s, MDB_txn *txn, lookup_result_t *res, uint64_t uprn, int today, int alarm_minutes,
