@@ -11,8 +11,9 @@
 
 #include "binday/alexa_request.h"
 #include "binday/alexa_response.h"
-#include "binday/choice.h"
+#include "binday/envelope.h"
 #include "binday/log.h"
+#include "binday/privacy.h"
 
 struct ctx {
     h2o_req_t *req;
@@ -55,22 +56,34 @@ static void on_answer(void *ud, int status, char *body, size_t len)
 }
 
 /* Skill events: the user's consent changed. What we derived from a permission
- * goes with it. (Ordering and full erasure: docs/privacy.md.) */
+ * goes with it; disabling takes everything. Applied in timestamp order per
+ * user (privacy.h, docs/privacy.md). Always acknowledged: Amazon does not
+ * retry on errors usefully, and a failure is logged loudly. */
 static void handle_event(struct ctx *c, json_t *env)
 {
     alexa_request_t rq;
-    char err[200], user[SECRET_HEX_LEN + 1] = "-";
-    if (alexa_request_parse(env, &rq, err, sizeof(err)) == 0 && rq.user_id) {
-        secret_hmac_hex(c->at->conf->user_key, rq.user_id, strlen(rq.user_id), user, sizeof(user));
-        int forget = rq.type == ALEXA_REQ_SKILL_DISABLED ||
-                     ((rq.type == ALEXA_REQ_PERMISSION_CHANGED || rq.type == ALEXA_REQ_PERMISSION_ACCEPTED) &&
-                      !(rq.accepted_permissions & (ALEXA_PERM_ADDRESS | ALEXA_PERM_POSTCODE)));
-        size_t n = 0;
-        if (forget && choice_forget_user(c->at->conf->store, user, &n, err, sizeof(err)) != 0)
+    char err[300], user[SECRET_HEX_LEN + 1] = "-";
+    int64_t ts = 0;
+    privacy_t *p = c->at->conf->privacy;
+    if (alexa_request_parse(env, &rq, err, sizeof(err)) == 0 && rq.user_id && rq.timestamp && p &&
+        envelope_parse_timestamp((const uint8_t *)rq.timestamp, strlen(rq.timestamp), &ts) == 0) {
+        privacy_user_hex(p, rq.user_id, user, sizeof(user));
+        privacy_ev_t ev = PRIVACY_EV_PERMISSIONS;
+        int known = 1, applied = 0;
+        unsigned erased = 0;
+        if (rq.type == ALEXA_REQ_SKILL_DISABLED)
+            ev = PRIVACY_EV_DISABLED;
+        else if (rq.type == ALEXA_REQ_SKILL_ENABLED)
+            ev = PRIVACY_EV_ENABLED;
+        else if (rq.type != ALEXA_REQ_PERMISSION_CHANGED && rq.type != ALEXA_REQ_PERMISSION_ACCEPTED)
+            known = 0;
+        if (!known)
+            log_info("skill.event", "type=%s user=%s note=ignored", rq.type_name, user);
+        else if (privacy_event(p, user, ev, ts, rq.accepted_permissions, &applied, &erased, err, sizeof(err)) != 0)
             log_error("skill.event", "type=%s user=%s error=\"%s\"", rq.type_name, user, err);
         else
-            log_info("skill.event", "type=%s user=%s permissions=%u choices_removed=%zu", rq.type_name, user,
-                     rq.accepted_permissions, n);
+            log_info("skill.event", "type=%s user=%s permissions=%u applied=%d erase=%u", rq.type_name, user,
+                     rq.accepted_permissions, applied, erased);
     } else {
         log_warn("skill.event", "error=\"unparseable event\"");
     }
@@ -120,7 +133,13 @@ int alexa_endpoint_handle(server_thread_t *t, h2o_req_t *req)
     c->at = t->app;
     int dup = 0;
     h2o_iovec_t url = header(req, "signaturecertchainurl", &dup), sig = header(req, "signature-256", &dup);
-    verify_input_t in = {url.base, url.len, sig.base, sig.len, (const uint8_t *)req->entity.base, req->entity.len, dup};
+    verify_input_t in = {.cert_url = url.base,
+                         .cert_url_len = url.len,
+                         .signature = sig.base,
+                         .signature_len = sig.len,
+                         .body = (const uint8_t *)req->entity.base,
+                         .body_len = req->entity.len,
+                         .duplicate_header = dup};
     c->pending = server_pending_begin(req, on_gone, c);
     verify_call_t *v = verify_start(c->at->verify, &in, on_verified, c);
     if (!c->done && c->scall == NULL)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "binday/alexa_request.h"
-#include "binday/civil.h"
+#include "binday/date.h"
 
 static const struct {
     const char *name;
@@ -180,8 +180,8 @@ int alexa_date_parse(const uint8_t *s, size_t len, int today, int *first, int *l
     if (len < 4 || !digits(s, 4, &y) || y < 1)
         return -1;
     if (len == 4) { /* a year */
-        *first = civil_days(y, 1, 1);
-        *last = civil_days(y, 12, 31);
+        *first = date_from_ymd(y, 1, 1);
+        *last = date_from_ymd(y, 12, 31);
         return 0;
     }
     if (s[4] != '-')
@@ -189,19 +189,19 @@ int alexa_date_parse(const uint8_t *s, size_t len, int today, int *first, int *l
     if (len == 7 && digits(s + 5, 2, &m)) { /* a month */
         if (m < 1 || m > 12)
             return -1;
-        *first = civil_days(y, m, 1);
-        *last = civil_days(y, m, civil_days_in_month(y, m));
+        *first = date_from_ymd(y, m, 1);
+        *last = date_from_ymd(y, m, date_days_in_month(y, m));
         return 0;
     }
     if (len == 10 && digits(s + 5, 2, &m) && s[7] == '-' && digits(s + 8, 2, &d)) {
-        if (!civil_valid(y, m, d))
+        if (!date_valid_ymd(y, m, d))
             return -1;
-        *first = *last = civil_days(y, m, d);
+        *first = *last = date_from_ymd(y, m, d);
         return 0;
     }
     if ((len == 8 || len == 11) && s[5] == 'W' && digits(s + 6, 2, &w)) {
         int monday;
-        if (!civil_iso_week_monday(y, w, &monday))
+        if (date_iso_week_monday(y, w, &monday))
             return -1;
         if (len == 8) {
             *first = monday;

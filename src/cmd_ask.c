@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "binday/civil.h"
+#include "binday/date.h"
 #include "binday/cli.h"
 #include "binday/speech.h"
 #include "binday/utterance.h"
@@ -75,9 +75,9 @@ static int today_days(const char *s, int *out)
 {
     int y, m, d;
     if (s) {
-        if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || !civil_valid(y, m, d))
+        if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || !date_valid_ymd(y, m, d))
             return -1;
-        *out = civil_days(y, m, d);
+        *out = date_from_ymd(y, m, d);
         return 0;
     }
     /* the skill's dates are Europe/London dates (contract.md) */
@@ -86,7 +86,7 @@ static int today_days(const char *s, int *out)
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    *out = civil_days(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    *out = date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     return 0;
 }
 

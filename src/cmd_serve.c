@@ -8,7 +8,6 @@
 
 #include "binday/alexa_endpoint.h"
 #include "binday/calfeed.h"
-#include "binday/choice.h"
 #include "binday/cli.h"
 #include "binday/config.h"
 #include "binday/date.h"
@@ -19,15 +18,48 @@
 #include "binday/mailmsg.h"
 #include "binday/outbound.h"
 #include "binday/outbox.h"
+#include "binday/privacy.h"
 #include "binday/secret.h"
 #include "binday/server.h"
 #include "binday/skill.h"
 #include "binday/store.h"
+#include "binday/transcript.h"
 #include "binday/verify.h"
 
 static skill_conf_t skill_conf;
 static secret_key_t user_key;
 static linkmail_conf_t mail_conf;
+
+/* ---- retention, applied daily on thread 0 (privacy.h) ---- */
+#define PURGE_FIRST_MS 60000ULL
+#define PURGE_EVERY_MS (24ULL * 3600 * 1000)
+static uv_timer_t purge_timer;
+static int purge_timer_on;
+
+static void on_purge_timer(uv_timer_t *tm)
+{
+    (void)tm;
+    char err[300];
+    privacy_purge(skill_conf.privacy, date_today_london(), NULL, err, sizeof(err)); /* logs its outcome */
+}
+
+static void purge_timer_start(server_thread_t *t)
+{
+    if (t->index != 0 || skill_conf.privacy == NULL || uv_timer_init(&t->loop, &purge_timer) != 0)
+        return;
+    uv_timer_start(&purge_timer, on_purge_timer, PURGE_FIRST_MS, PURGE_EVERY_MS);
+    uv_unref((uv_handle_t *)&purge_timer); /* never what keeps a draining loop alive */
+    purge_timer_on = 1;
+}
+
+static void purge_timer_stop(server_thread_t *t)
+{
+    if (t->index != 0 || !purge_timer_on)
+        return;
+    uv_timer_stop(&purge_timer);
+    uv_close((uv_handle_t *)&purge_timer, NULL);
+    purge_timer_on = 0;
+}
 
 static int thread_init(server_thread_t *t, void *ud)
 {
@@ -40,6 +72,7 @@ static int thread_init(server_thread_t *t, void *ud)
     at->skill = skill_thread_new(&skill_conf, t->ob);
     at->reader = store_reader_new(skill_conf.store);
     t->app = at;
+    purge_timer_start(t);
     if (at->verify == NULL || at->skill == NULL || at->reader == NULL) {
         log_error("server.start", "thread=%d reason=\"per-thread state\"", t->index);
         return -1;
@@ -52,6 +85,7 @@ static void thread_fini(server_thread_t *t, void *ud)
     (void)ud;
     calfeed_thread_cleanup();
     alexa_endpoint_thread_t *at = t->app;
+    purge_timer_stop(t);
     if (at == NULL)
         return;
     if (at->verify)
@@ -115,15 +149,20 @@ int cmd_serve(int argc, char **argv)
     int exit_code = CLI_EXIT_RUNTIME;
     store_t *store = NULL;
     int outbound_ok = 0, verify_ok = 0;
-    store_dbi_def_t dbis[1 + OUTBOX_N_DBI];
-    dbis[0] = choice_dbi_def;
-    for (size_t i = 0; i < OUTBOX_N_DBI; i++)
-        dbis[1 + i] = outbox_dbi_defs[i];
-    if (store_open(conf.data, dbis, 1 + OUTBOX_N_DBI, &store, err, sizeof(err)) != 0) {
+    privacy_t *privacy = NULL;
+    size_t n_dbis;
+    const store_dbi_def_t *dbis = privacy_dbi_defs(&n_dbis);
+    if (store_open(conf.data, dbis, n_dbis, &store, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
     if (secret_load_or_create(conf.data, "pseudonym.key", &user_key, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
+    privacy_retention_t ret = {(int)json_integer_value(json_object_get(conf.doc, "retention_transcripts_days")),
+                               (int)json_integer_value(json_object_get(conf.doc, "retention_case_records_days"))};
+    if (privacy_open(store, conf.data, &user_key, &ret, &privacy, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
@@ -148,6 +187,12 @@ int cmd_serve(int argc, char **argv)
     skill_conf.store = store;
     skill_conf.user_key = &user_key;
     skill_conf.fixed_today = today;
+    skill_conf.privacy = privacy;
+    skill_conf.transcripts = transcript_queue_start(privacy);
+    if (skill_conf.transcripts == NULL) {
+        fprintf(stderr, "binday serve: cannot start the transcript writer\n");
+        goto out;
+    }
     calfeed_links_t probe;
     if (conf.smtp && (!mailmsg_addr_ok((const uint8_t *)conf.mail_from, strlen(conf.mail_from)) ||
                       calfeed_links(conf.public_url, "x", &probe) != 0)) {
@@ -187,6 +232,9 @@ out:
         verify_global_cleanup();
     if (outbound_ok)
         outbound_global_cleanup();
+    transcript_queue_stop(skill_conf.transcripts); /* flushes what the last turns queued */
+    skill_conf.transcripts = NULL;
+    privacy_close(privacy);
     if (store)
         store_close(store);
     config_free(&conf);

@@ -47,7 +47,7 @@ static int is_leap(int y)
 int date_valid_ymd(int y, int m, int d)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1)
+    if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
         return 0;
     int md = mdays[m - 1] + (m == 2 && is_leap(y));
     return d <= md;
@@ -163,4 +163,30 @@ int date_london_from_unix(time_t t)
 int date_today_london(void)
 {
     return date_london_from_unix(time(NULL));
+}
+
+int date_days_in_month(int y, int m)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12)
+        return 0;
+    return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+}
+
+int date_iso_week_monday(int iso_year, int week, int *monday_days)
+{
+    if (iso_year < 1 || iso_year > 9999 || week < 1 || week > 53)
+        return -1;
+    /* ISO week 1 is the week that contains the 4th of January */
+    int jan4 = date_from_ymd(iso_year, 1, 4);
+    int monday = jan4 - date_weekday(jan4) + 7 * (week - 1);
+    if (week == 53) {
+        /* week 53 exists only if its Thursday is still in iso_year */
+        int y, m, d;
+        date_to_ymd(monday + 3, &y, &m, &d);
+        if (y != iso_year)
+            return -1;
+    }
+    *monday_days = monday;
+    return 0;
 }

@@ -2,6 +2,8 @@
  * ISO 8601 timestamp parsing and the request-age window. */
 #include "binday/envelope.h"
 
+#include "binday/date.h"
+
 #include <string.h>
 
 static const char event_prefix[] = "AlexaSkillEvent.";
@@ -73,18 +75,6 @@ static int digits(const uint8_t *s, size_t n, int *v)
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * well-known days_from_civil arithmetic, written out here). */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int envelope_parse_timestamp(const uint8_t *s, size_t len, int64_t *ms)
 {
     /* 0123456789012345678 9
@@ -118,7 +108,7 @@ int envelope_parse_timestamp(const uint8_t *s, size_t len, int64_t *ms)
     int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
     if (D > mdays[M - 1] + (M == 2 && leap))
         return -1;
-    int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec;
+    int64_t t = (int64_t)date_from_ymd(Y, M, D) * 86400 + h * 3600 + m * 60 + sec;
     *ms = t * 1000 + frac_ms;
     return 0;
 }

@@ -18,6 +18,8 @@ static const struct command commands[] = {
     {"backup", cmd_backup, "compacting hot copy of the data environment"},
     {"holidays", cmd_holidays, "propose bank-holiday exceptions (propose --year YYYY)"},
     {"demo-data", cmd_demo_data, "write synthetic Breckland-like import files"},
+    {"purge", cmd_purge, "apply retention now: delete expired transcripts and case records"},
+    {"user", cmd_user, "a resident's data: user export|forget --user-id ID"},
     {"bench-lookup", cmd_bench_lookup, "time in-process lookups (benchmarks)"},
     {"calendar-link", cmd_calendar_link, "print a property's calendar feed links (staff)"},
     {"mail-log", cmd_mail_log, "list emailed-link case records and the outbox size (staff)"},

@@ -413,6 +413,11 @@ void outbound_free(outbound_t *ob)
     uv_close((uv_handle_t *)&ob->timer, on_handle_closed);
 }
 
+uv_loop_t *outbound_loop(const outbound_t *ob)
+{
+    return ob->loop;
+}
+
 size_t outbound_pending(const outbound_t *ob)
 {
     return ob->pending;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "binday/date.h"
+#include "binday/privacy.h"
 
 #define DBI_OUTBOX "mail_outbox"
 #define DBI_LOG "mail_log"
@@ -356,3 +357,176 @@ int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, si
     }
     return 0;
 }
+
+/* ---- privacy (privacy.h): export, forget, retention ----------------------------- */
+
+/* Each record of DBI `name` whose "user" is user_hex (all when NULL), passing
+ * (cursor, key, parsed record); fn returns an MDB code. */
+typedef int (*each_fn)(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud);
+
+static int each_of(privacy_t *p, MDB_txn *txn, const char *name, const char *user_hex, each_fn fn, void *ud)
+{
+    MDB_dbi d;
+    MDB_cursor *c;
+    int rc = dbi(privacy_store(p), name, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (o == NULL)
+            continue;
+        const char *u = json_string_value(json_object_get(o, "user"));
+        if (user_hex == NULL || (u && strcmp(u, user_hex) == 0))
+            rc = fn(c, &k, o, ud);
+        json_decref(o);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int export_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    (void)c;
+    json_t *copy = json_deep_copy(rec);
+    json_object_del(copy, "msg"); /* the address is in "to"; the body adds nothing */
+    json_object_set_new(copy, "id", json_stringn(k->mv_data, k->mv_size));
+    json_array_append_new(ud, copy);
+    return 0;
+}
+
+static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t **out, char *err, size_t err_size)
+{
+    json_t *q = json_array(), *l = json_array();
+    int rc = each_of(p, txn, DBI_OUTBOX, user_hex, export_one, q);
+    if (rc == 0)
+        rc = each_of(p, txn, DBI_LOG, user_hex, export_one, l);
+    if (rc) {
+        json_decref(q);
+        json_decref(l);
+        snprintf(err, err_size, "email export: %s", mdb_strerror(rc));
+        return rc;
+    }
+    if (json_array_size(q) == 0 && json_array_size(l) == 0) {
+        json_decref(q);
+        json_decref(l);
+        return 0;
+    }
+    *out = json_pack("{s:o,s:o}", "queued", q, "case_records", l);
+    return 0;
+}
+
+typedef struct forget_ctx {
+    MDB_txn *txn;
+    MDB_dbi log;
+    unsigned what;
+    size_t n;
+} forget_ctx_t;
+
+/* a queued message of the user: delete it (and with it the address) and say
+ * so in its case record */
+static int cancel_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    forget_ctx_t *f = ud;
+    (void)rec;
+    int rc = mdb_cursor_del(c, 0);
+    if (rc)
+        return rc;
+    f->n++;
+    MDB_val lv;
+    MDB_val lk = *k;
+    if (mdb_get(f->txn, f->log, &lk, &lv) == 0) {
+        json_t *lg = json_loadb(lv.mv_data, lv.mv_size, 0, NULL);
+        if (lg) {
+            json_object_set_new(lg, "status", json_string("cancelled"));
+            char *s = json_dumps(lg, JSON_COMPACT);
+            json_decref(lg);
+            if (s == NULL)
+                abort();
+            MDB_val nv = {strlen(s), s};
+            rc = mdb_put(f->txn, f->log, &lk, &nv, 0);
+            free(s);
+        }
+    }
+    return rc;
+}
+
+/* a case record of the user: stripped to time, kind, outcome and the
+ * pseudonymous id (ERASE_USER), or deleted (`binday user forget`) */
+static int strip_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    forget_ctx_t *f = ud;
+    if (f->what & PRIVACY_ERASE_EVENT_STATE) {
+        f->n++;
+        return mdb_cursor_del(c, 0);
+    }
+    if (!json_object_get(rec, "links"))
+        return 0;
+    json_object_del(rec, "links"); /* the feed links name the property */
+    json_object_del(rec, "error");
+    char *s = json_dumps(rec, JSON_COMPACT);
+    if (s == NULL)
+        abort();
+    MDB_val key = *k, nv = {strlen(s), s};
+    int rc = mdb_put(f->txn, f->log, &key, &nv, 0);
+    free(s);
+    f->n++;
+    return rc;
+}
+
+static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned what, size_t *n_erased, char *err,
+                  size_t err_size)
+{
+    if (!(what & (PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_USER)))
+        return 0;
+    forget_ctx_t f = {txn, 0, what, 0};
+    int rc = dbi(privacy_store(p), DBI_LOG, &f.log);
+    if (rc == 0)
+        rc = each_of(p, txn, DBI_OUTBOX, user_hex, cancel_one, &f);
+    if (rc == 0 && (what & PRIVACY_ERASE_USER))
+        rc = each_of(p, txn, DBI_LOG, user_hex, strip_one, &f);
+    if (rc) {
+        snprintf(err, err_size, "email forget: %s", mdb_strerror(rc));
+        return rc;
+    }
+    *n_erased += f.n;
+    return 0;
+}
+
+typedef struct purge_ctx {
+    int cutoff;
+    size_t n;
+} purge_ctx_t;
+
+static int purge_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    purge_ctx_t *pc = ud;
+    (void)k;
+    json_t *st = json_object_get(rec, "status");
+    if (json_is_string(st) && strcmp(json_string_value(st), "queued") == 0)
+        return 0; /* still being delivered */
+    long long at = (long long)json_integer_value(json_object_get(rec, "queued_at"));
+    if (date_london_from_unix((time_t)at) >= pc->cutoff)
+        return 0;
+    pc->n++;
+    return mdb_cursor_del(c, 0);
+}
+
+static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size)
+{
+    purge_ctx_t pc = {privacy_cutoff(p, PRIVACY_CASE_RECORDS, as_of_day), 0};
+    int rc = each_of(p, txn, DBI_LOG, NULL, purge_one, &pc);
+    if (rc) {
+        snprintf(err, err_size, "email purge: %s", mdb_strerror(rc));
+        return rc;
+    }
+    *n_erased += pc.n;
+    return 0;
+}
+
+const privacy_module_t outbox_privacy_module = {"email", outbox_dbi_defs, OUTBOX_N_DBI, export_user, forget, purge,
+                                                NULL};

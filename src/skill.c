@@ -18,11 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "binday/alexa_api.h"
 #include "binday/alexa_request.h"
 #include "binday/alexa_response.h"
 #include "binday/choice.h"
+#include "binday/privacy.h"
+#include "binday/transcript.h"
 #include "binday/date.h"
 #include "binday/linkmail.h"
 #include "binday/log.h"
@@ -36,6 +39,9 @@
 #define SKILL_UPCOMING 3     /* dates listed for "what are my next collections" */
 #define PERM_ADDRESS_CARD "read::alexa:device:all:address"
 #define PERM_EMAIL_CARD "alexa::profile:email:read"
+/* If Amazon's APIs have not answered by then, say "just a moment" (a
+ * progressive response) so the resident isn't left in silence. */
+#define SKILL_PROGRESSIVE_MS 1000
 
 struct skill_thread {
     const skill_conf_t *conf;
@@ -59,7 +65,8 @@ struct skill_call {
     int range_first, range_last; /* Q_WHEN */
     int today;
     char user[SECRET_HEX_LEN + 1];
-    alexa_api_call_t *addr_call, *name_call;
+    alexa_api_call_t *addr_call, *name_call, *progressive_call;
+    uv_timer_t *progressive_timer; /* closed (and freed) in call_free */
     int waiting;
     alexa_api_status_t addr_status, name_status;
     alexa_address_t addr;
@@ -211,6 +218,15 @@ static void answer_simple(struct skill_call *c, const char *ssml, const char *re
     finish(c, &r);
 }
 
+/* A 403 showed a permission is gone: what was derived from it goes too
+ * (privacy.h), exactly as when a skill event says so. */
+static void privacy_permission_gone(struct skill_call *c, unsigned what, const char *reason)
+{
+    char err[300];
+    if (c->st->conf->privacy && c->user[0] && strcmp(c->user, "-") != 0)
+        privacy_erase(c->st->conf->privacy, c->user, what, reason, NULL, err, sizeof(err));
+}
+
 static void answer_permission(struct skill_call *c)
 {
     alexa_response_t r = {0};
@@ -222,12 +238,7 @@ static void answer_permission(struct skill_call *c)
     r.n_permissions = 1;
     r.should_end_session = ALEXA_END_TRUE;
     /* a permission that went away also takes what we derived from it */
-    char err[200];
-    size_t n = 0;
-    if (choice_forget_user(c->st->conf->store, c->user, &n, err, sizeof(err)) != 0)
-        log_error("skill.forget_choices", "user=%s error=\"%s\"", c->user, err);
-    else if (n > 0)
-        log_info("skill.forget_choices", "user=%s removed=%zu reason=address_permission_missing", c->user, n);
+    privacy_permission_gone(c, PRIVACY_ERASE_ADDRESS, "address_permission_missing");
     finish(c, &r);
 }
 
@@ -471,7 +482,7 @@ static void answer_from_address(struct skill_call *c)
             for (size_t i = 0; c->chosen_uprn && i < res->n_candidates; i++)
                 if (res->candidates[i].uprn == c->chosen_uprn)
                     uprn = c->chosen_uprn, remember = 1;
-            if (uprn == 0 && choice_get(store_reader_store(st->reader), txn, c->user, ah, &uprn) != 0)
+            if (uprn == 0 && choice_get(st->conf->privacy, txn, c->user, ah, &uprn) != 0)
                 uprn = 0;
             if (uprn != 0)
                 rc = lookup_uprn_txn(store_reader_store(st->reader), txn, uprn, c->today, SKILL_DAYS, res, err,
@@ -481,7 +492,7 @@ static void answer_from_address(struct skill_call *c)
     }
     if (rc == 0 && remember) {
         char werr[200];
-        if (choice_put(st->conf->store, c->user, ah, c->chosen_uprn, werr, sizeof(werr)) != 0)
+        if (choice_put(st->conf->privacy, c->user, ah, c->chosen_uprn, werr, sizeof(werr)) != 0)
             log_error("skill.remember_choice", "user=%s error=\"%s\"", c->user, werr);
         else
             log_info("skill.remember_choice", "user=%s", c->user);
@@ -575,6 +586,25 @@ static void on_given_name(const alexa_api_result_t *res, void *ud)
     maybe_answer(c);
 }
 
+static void on_progressive_sent(const alexa_api_result_t *res, void *ud)
+{
+    struct skill_call *c = ud;
+    c->progressive_call = NULL;
+    if (res->status != ALEXA_API_OK)
+        log_info("skill.progressive", "result=%s", alexa_api_status_name(res->status));
+}
+
+static void on_progressive_timer(uv_timer_t *t)
+{
+    struct skill_call *c = t->data;
+    if (c->waiting <= 0 || c->progressive_call || c->rq.request_id == NULL)
+        return;
+    char err[200];
+    c->progressive_call = alexa_api_progressive(c->st->ob, c->rq.api_endpoint, c->rq.api_token, c->rq.request_id,
+                                                "<speak>Just a moment while I look that up.</speak>",
+                                                on_progressive_sent, c, err, sizeof(err));
+}
+
 /* Start the API calls the question needs. Returns 0 when the answer will come
  * asynchronously, -1 when it was given already. */
 static int start_lookup(struct skill_call *c)
@@ -593,6 +623,12 @@ static int start_lookup(struct skill_call *c)
         maybe_answer(c);
         return -1;
     }
+    c->progressive_timer = malloc(sizeof(*c->progressive_timer));
+    if (c->progressive_timer == NULL)
+        abort();
+    uv_timer_init(outbound_loop(st->ob), c->progressive_timer);
+    c->progressive_timer->data = c;
+    uv_timer_start(c->progressive_timer, on_progressive_timer, SKILL_PROGRESSIVE_MS, 0);
     if (c->q == Q_EMAIL)
         email_start(c);
     if (c->q == Q_LAUNCH) {
@@ -789,6 +825,8 @@ static int email_trouble(struct skill_call *c)
     case ALEXA_API_OK:
         return 0;
     case ALEXA_API_PERMISSION_MISSING: {
+        /* the email permission is gone: so is anything queued with the address */
+        privacy_permission_gone(c, PRIVACY_ERASE_EMAIL, "email_permission_missing");
         alexa_response_t r = {0};
         static const char *perms[] = {PERM_EMAIL_CARD};
         r.ssml = "To email you the link, I need your permission to use your email address. I've sent a card to your "
@@ -856,10 +894,29 @@ static void answer_email(struct skill_call *c, const lookup_result_t *res)
 
 /* ---- request dispatch ---------------------------------------------------------- */
 
+/* The turn's transcript (transcript.h); a failure is logged, never heard. */
+static void record_turn(struct skill_call *c, const alexa_response_t *r)
+{
+    if (c->st->conf->privacy == NULL || !c->user[0] || strcmp(c->user, "-") == 0)
+        return;
+    char said[2048] = "", err[300];
+    if (r->ssml)
+        speech_strip_ssml(said, sizeof(said), r->ssml, strlen(r->ssml));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    transcript_turn_t t = {(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, c->rq.type_name,
+                           c->rq.type == ALEXA_REQ_INTENT ? c->rq.intent_name : NULL, c->rq.slots, said};
+    if (c->st->conf->transcripts)
+        transcript_enqueue(c->st->conf->transcripts, c->user, &t); /* a drop is logged there */
+    else if (transcript_write(c->st->conf->privacy, c->user, &t, err, sizeof(err)) != 0)
+        log_error("skill.transcript", "user=%s error=\"%s\"", c->user, err);
+}
+
 static void finish(struct skill_call *c, alexa_response_t *r)
 {
     char err[200];
     size_t len = 0;
+    record_turn(c, r);
     char *body = alexa_response_build(r, &len, err, sizeof(err));
     if (body == NULL) {
         log_error("skill.response", "error=\"%s\"", err);
@@ -876,8 +933,19 @@ static void finish(struct skill_call *c, alexa_response_t *r)
     cb(ud, 200, body, len);
 }
 
+static void timer_free(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void call_free(struct skill_call *c)
 {
+    if (c->progressive_timer) {
+        uv_timer_stop(c->progressive_timer);
+        uv_close((uv_handle_t *)c->progressive_timer, timer_free);
+    }
+    if (c->progressive_call)
+        alexa_api_cancel(c->progressive_call);
     if (c->addr_call)
         alexa_api_cancel(c->addr_call);
     if (c->name_call)
@@ -954,6 +1022,42 @@ static void intent_question(struct skill_call *c)
     } else {
         c->q = Q_NEXT;
     }
+}
+
+/* CanFulfillIntentRequest: Alexa asks whether we could answer an intent (no
+ * speech, no API calls). Our collection intents need the device address, so
+ * they can only MAYBE be fulfilled until the resident grants it; a BinType we
+ * don't collect cannot be fulfilled. */
+static void answer_can_fulfill(struct skill_call *c)
+{
+    static const char *known[] = {"NextCollectionIntent", "BinTypeIntent", "WhichBinIntent",
+                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent"};
+    const char *in = c->rq.intent_name ? c->rq.intent_name : "";
+    int ours = 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        ours |= strcmp(in, known[i]) == 0;
+    json_t *slots = json_object();
+    const char *verdict = ours ? (strcmp(in, "AMAZON.HelpIntent") == 0 ? "YES" : "MAYBE") : "NO";
+    const char *name;
+    json_t *slot;
+    json_object_foreach(c->rq.slots, name, slot)
+    {
+        alexa_slot_t s;
+        int understood = alexa_request_slot(&c->rq, name, &s) && (s.id != NULL || (s.value && strcmp(name, "BinType")));
+        json_object_set_new(slots, name, json_pack("{s:s,s:s}", "canUnderstand", understood ? "YES" : "NO",
+                                                   "canFulfill", understood ? "YES" : "NO"));
+        if (!understood && strcmp(name, "BinType") == 0)
+            verdict = "NO";
+    }
+    json_t *o = json_pack("{s:s,s:{s:{s:s,s:o}}}", "version", "1.0", "response", "canFulfillIntent", "canFulfill",
+                          verdict, "slots", slots);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (body == NULL)
+        abort();
+    skill_done_cb cb = c->cb;
+    c->cb = NULL;
+    cb(c->ud, 200, body, strlen(body));
 }
 
 static const char *HELP = "Breckland bins tells you when your bins are collected. You can ask: when is my next "
@@ -1043,6 +1147,9 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
             answer_simple(c, "Sorry, I can't help with that. You can ask when your next collection is.",
                           "What would you like to know?", 0);
         }
+        break;
+    case ALEXA_REQ_CAN_FULFILL:
+        answer_can_fulfill(c);
         break;
     case ALEXA_REQ_SESSION_ENDED: {
         size_t len;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "binday/civil.h"
+#include "binday/date.h"
 #include "binday/speech.h"
 
 static const char *const weekdays[7] = {"Monday", "Tuesday", "Wednesday", "Thursday",
@@ -174,13 +174,13 @@ const char *speech_date_plain(char *dst, size_t dst_size, int today, int date)
 {
     int y, m, d, ty, tm, td;
     char ord[16];
-    civil_ymd(date, &y, &m, &d);
-    civil_ymd(today, &ty, &tm, &td);
+    date_to_ymd(date, &y, &m, &d);
+    date_to_ymd(today, &ty, &tm, &td);
     speech_ordinal(d, ord, sizeof(ord));
     if (y != ty)
-        snprintf(dst, dst_size, "%s the %s of %s %d", weekdays[civil_weekday(date)], ord, months[m - 1], y);
+        snprintf(dst, dst_size, "%s the %s of %s %d", weekdays[date_weekday(date)], ord, months[m - 1], y);
     else
-        snprintf(dst, dst_size, "%s the %s of %s", weekdays[civil_weekday(date)], ord, months[m - 1]);
+        snprintf(dst, dst_size, "%s the %s of %s", weekdays[date_weekday(date)], ord, months[m - 1]);
     return dst;
 }
 
@@ -195,19 +195,19 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
     if (style == SPEECH_DATE_SHORT) {
         int y, m, d, ty, tm, td;
         char ord[16];
-        int this_monday = today - civil_weekday(today);
-        int date_monday = date - civil_weekday(date);
+        int this_monday = today - date_weekday(today);
+        int date_monday = date - date_weekday(date);
         if (delta == 1)
             snprintf(dst, dst_size, "tomorrow");
         else if (delta == -1)
             snprintf(dst, dst_size, "yesterday");
         else if (delta >= 2 && delta <= 6)
-            snprintf(dst, dst_size, "on %s", weekdays[civil_weekday(date)]);
+            snprintf(dst, dst_size, "on %s", weekdays[date_weekday(date)]);
         else if (delta >= 7 && date_monday == this_monday + 7)
-            snprintf(dst, dst_size, "next %s", weekdays[civil_weekday(date)]);
+            snprintf(dst, dst_size, "next %s", weekdays[date_weekday(date)]);
         else {
-            civil_ymd(date, &y, &m, &d);
-            civil_ymd(today, &ty, &tm, &td);
+            date_to_ymd(date, &y, &m, &d);
+            date_to_ymd(today, &ty, &tm, &td);
             speech_ordinal(d, ord, sizeof(ord));
             if (y != ty)
                 snprintf(dst, dst_size, "on the %s of %s %d", ord, months[m - 1], y);

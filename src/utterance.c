@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/civil.h"
+#include "binday/date.h"
 #include "binday/utterance.h"
 
 #define MAX_TOKENS 32
@@ -164,11 +164,11 @@ static int weekday_of(const char *w)
 
 static void iso_week(int days, int *iso_year, int *week)
 {
-    int thursday = days - civil_weekday(days) + 3;
+    int thursday = days - date_weekday(days) + 3;
     int y, m, d;
-    civil_ymd(thursday, &y, &m, &d);
+    date_to_ymd(thursday, &y, &m, &d);
     *iso_year = y;
-    *week = (thursday - civil_days(y, 1, 1)) / 7 + 1;
+    *week = (thursday - date_from_ymd(y, 1, 1)) / 7 + 1;
 }
 
 int utterance_date_value(const char *phrase, int today, char *dst, size_t dst_size)
@@ -195,8 +195,8 @@ int utterance_date_value(const char *phrase, int today, char *dst, size_t dst_si
         iso_week(today + (strncmp(p, "next", 4) == 0 ? 7 : 0), &y, &w);
         snprintf(dst, dst_size, "%04d-W%02d%s", y, w, strstr(p, "weekend") ? "-WE" : "");
         return 0;
-    } else if (sscanf(p, "%4d-%2d-%2d", &y, &mth, &d) == 3 && strlen(p) == 10 && civil_valid(y, mth, d)) {
-        date = civil_days(y, mth, d);
+    } else if (sscanf(p, "%4d-%2d-%2d", &y, &mth, &d) == 3 && strlen(p) == 10 && date_valid_ymd(y, mth, d)) {
+        date = date_from_ymd(y, mth, d);
     } else {
         /* "tuesday", "this tuesday", "next tuesday" */
         int next = 0;
@@ -209,11 +209,11 @@ int utterance_date_value(const char *phrase, int today, char *dst, size_t dst_si
         if (wd < 0)
             return -1;
         if (next)
-            date = today - civil_weekday(today) + 7 + wd; /* that day of next week */
+            date = today - date_weekday(today) + 7 + wd; /* that day of next week */
         else
-            date = today + (wd - civil_weekday(today) + 7) % 7; /* the coming one, today included */
+            date = today + (wd - date_weekday(today) + 7) % 7; /* the coming one, today included */
     }
-    civil_format(date, dst);
+    date_format(date, dst);
     return 0;
 }
 

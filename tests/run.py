@@ -51,11 +51,14 @@ def main():
     for name, argv in collect(flt):
         t0 = time.time()
         try:
+            # TAP is read from stdout only: servers' stderr can interleave mid-line
             p = subprocess.run(argv, cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=TIMEOUT)
+                               stderr=subprocess.PIPE, timeout=TIMEOUT)
             out, rc = p.stdout.decode("utf-8", "replace"), p.returncode
+            err = p.stderr.decode("utf-8", "replace")
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode("utf-8", "replace") + "\n# TIMEOUT\n"
+            err = (e.stderr or b"").decode("utf-8", "replace")
             rc = -1
         oks = len(re.findall(r"^ok \d+", out, re.M))
         noks = len(re.findall(r"^not ok \d+", out, re.M))
@@ -75,6 +78,8 @@ def main():
                      or "ERROR" in l or "Sanitizer" in l or "runtime error" in l]
             for l in (shown or lines)[-60:]:
                 print("    " + l)
+            for l in err.splitlines()[-40:]:
+                print("    stderr: " + l)
             if rc != 0:
                 print("    exit status %d" % rc)
     print("%d passed, %d failed" % (passed, failed))

@@ -24,6 +24,12 @@ int date_parse(const char *s, size_t len, int *out);
 char *date_format(int days, char out[11]);
 /* 0 = Monday ... 6 = Sunday. */
 int date_weekday(int days);
+/* Days in month m (1..12) of year y; 0 for a bad month. */
+int date_days_in_month(int y, int m);
+/* Day number of the Monday of ISO week `week` of ISO year `iso_year` in
+ * *monday_days. Returns 0, or -1 when the week does not exist (W53 of a
+ * 52-week year) or the arguments are out of range. */
+int date_iso_week_monday(int iso_year, int week, int *monday_days);
 /* "MON".."SUN" (case-insensitive) -> 0..6, else -1. */
 int date_weekday_parse(const char *s, size_t len);
 const char *date_weekday_name(int wd); /* "MON".. */

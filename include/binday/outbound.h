@@ -81,6 +81,8 @@ void outbound_free(outbound_t *ob);
 outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbound_cb cb, void *ud);
 /* Cancel a pending call: its callback will not run. Safe only before the callback ran. */
 void outbound_cancel(outbound_call_t *call);
+/* The loop this client runs on. */
+uv_loop_t *outbound_loop(const outbound_t *ob);
 /* Number of calls in flight on this client. */
 size_t outbound_pending(const outbound_t *ob);
 

@@ -71,6 +71,14 @@ int outbox_retry(store_t *s, const char *id, int attempts, long long next_at_ms,
 typedef void (*outbox_log_fn)(const char *id, size_t id_len, const char *json, size_t len, void *ud);
 int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, size_t err_size);
 
+/* The privacy module (registered in privacy_modules.c): export of queued
+ * messages and case records; forget on email/user consent loss (queued
+ * messages deleted, their records "cancelled"; case records stripped of links,
+ * or deleted by `binday user forget`); purge of case records past the
+ * case-record retention period. */
+struct privacy_module;
+extern const struct privacy_module outbox_privacy_module;
+
 /* Messages still queued (for /healthz and tests). -1 on error. */
 long outbox_pending(store_reader_t *r);
 

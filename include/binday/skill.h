@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "binday/outbound.h"
+#include "binday/privacy.h"
 #include "binday/secret.h"
 #include "binday/store.h"
 
@@ -23,7 +24,8 @@ typedef struct skill_conf {
     store_t *store;          /* the process's store (borrowed) */
     const secret_key_t *user_key; /* for pseudonymous user ids (borrowed) */
     int fixed_today;         /* days since epoch, or 0 for the real Europe/London date */
-    const char *council_url; /* council's bin page, for "see the website" answers; may be NULL */
+    privacy_t *privacy;      /* remembered choices, transcripts, erasure on a 403 (borrowed) */
+    struct transcript_queue *transcripts; /* turn records go here when set, else written directly */
     const struct linkmail_conf *mail; /* emailed links (linkmail.h); NULL when email is not configured */
 } skill_conf_t;
 

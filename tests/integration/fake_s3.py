@@ -84,6 +84,8 @@ def serve(pki, port_file):
     Handler.pki = pki
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
+    # clients that give up mid-download (the oversize case) are expected: stay quiet
+    srv.handle_error = lambda request, client_address: None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)

@@ -30,9 +30,24 @@ def test_health_and_errors(t, d, pki):
         st, h, b = s.request("GET", "/alexa")
         t.ok(st in (404, 405), "GET /alexa is not served")
 
-        st, h, b = s.request("POST", "/alexa", body=b"x" * 70000, headers={"Content-Type": "application/json"})
-        t.eq(st, 413, "70 KB body: 413")
-        t.eq(jbody(b), {"error": "request entity too large"}, "413 body is JSON")
+        # the server answers 413 from the Content-Length alone, before the body
+        # (a client still sending may then see a reset: read the answer raw)
+        ss = s.tls_socket()
+        ss.sendall(b"POST /alexa HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 70000\r\n\r\n" + b"x" * 1000)
+        resp = b""
+        try:
+            while b"}" not in resp:
+                chunk = ss.recv(4096)
+                if not chunk:
+                    break
+                resp += chunk
+        except (ssl.SSLError, OSError):
+            pass
+        ss.close()
+        head, _, body = resp.partition(b"\r\n\r\n")
+        t.ok(head.startswith(b"HTTP/1.1 413"), "70 KB body: 413", head[:200])
+        t.eq(jbody(body), {"error": "request entity too large"}, "413 body is JSON")
 
         big = {"X-Filler-%d" % i: "y" * 900 for i in range(20)}
         st, h, b = s.request("GET", "/healthz", headers=big)

@@ -171,8 +171,20 @@ def run_all(t, env, house, flats, named):
         t.ok(r.status == 200 and "Sorry" in r.speech and r.end is False, "%s: apology, session usable" % tok, r)
     r = env.intent("NextCollectionIntent", token="tok-slow-3000ms")
     t.ok(r.status == 200 and "Sorry" in r.speech, "slow API past 2.5 s: apology in time", r)
+    env.fake.clear()
+    r = env.intent("NextCollectionIntent", token="tok-slow-1400ms")
+    t.contains(r.speech, "Your next collection is", "slow (1.4 s) API: answers")
+    import time as _time
+    for _ in range(40):  # the fake answers the directive after the same delay
+        if any("Just a moment" in sp for sp in env.fake.speech):
+            break
+        _time.sleep(0.1)
+    t.ok(any("Just a moment" in sp for sp in env.fake.speech), "slow API: a progressive response was sent",
+         env.fake.speech)
+    env.fake.clear()
     r = env.intent("NextCollectionIntent", token="tok-slow-200ms")
     t.contains(r.speech, "Your next collection is", "slow (200 ms) API: still answers")
+    t.eq(env.fake.speech, [], "fast enough: no progressive response")
     r = env.intent("NextCollectionIntent", token="tok-forbidden")
     t.ok("isn't set up properly" in r.speech, "FORBIDDEN: deployment error answer", r)
     t.contains(env.server.log(), "level=error", "FORBIDDEN is logged loudly")
@@ -218,6 +230,15 @@ def run_all(t, env, house, flats, named):
     t.ok(r.status == 200 and "can't help" in r.speech, "unknown intent: polite answer", r)
     r = env.post(env.envelope({"type": "SessionEndedRequest", "reason": "USER_INITIATED"}))
     t.eq((r.status, r.json.get("response")), (200, {}), "SessionEndedRequest: empty response")
+    cf = {"type": "CanFulfillIntentRequest", "intent": {"name": "BinTypeIntent", "slots": {"BinType": {
+        "name": "BinType", "value": "black", "resolutions": {"resolutionsPerAuthority": [{
+            "status": {"code": "ER_SUCCESS_MATCH"}, "values": [{"value": {"name": "black", "id": "recycling"}}]}]}}}}}
+    r = env.post(env.envelope(cf))
+    t.eq(r.response.get("canFulfillIntent"), {"canFulfill": "MAYBE", "slots": {"BinType": {
+        "canUnderstand": "YES", "canFulfill": "YES"}}}, "CanFulfillIntentRequest: MAYBE, slot understood")
+    cf["intent"] = {"name": "OrderPizzaIntent", "slots": {}}
+    r = env.post(env.envelope(cf))
+    t.eq(r.response.get("canFulfillIntent", {}).get("canFulfill"), "NO", "CanFulfill: not our intent")
     r = env.post(env.envelope({"type": "Some.FutureRequest"}))
     t.eq(r.status, 200, "unknown request type: 200 with an answer")
     for ev in ("AlexaSkillEvent.SkillEnabled", "AlexaSkillEvent.SkillDisabled"):
@@ -235,7 +256,7 @@ def run_all(t, env, house, flats, named):
             unhandled.append(n)
     t.eq(unhandled, [], "every intent in the model is handled")
     with open(os.path.join(ROOT, "src/skill.c")) as f:
-        handled = set(re.findall(r'"((?:AMAZON\.)?[A-Za-z]+Intent)"', f.read()))
+        handled = set(re.findall(r'"((?:AMAZON\.)?[A-Z][A-Za-z]+Intent)"', f.read()))
     t.eq(sorted(handled - set(names)), [], "every handled intent is in the model")
 
     # unsigned request: 400 before any skill logic

@@ -166,5 +166,19 @@ int main(void)
     is_int(match("1 Main St", NULL, "garbage", "GB"), AM_NONE, "bad postcode");
     NC = 0;
     is_int(match("1 Main St", NULL, "NR19 1AA", NULL), AM_NONE, "no candidates");
+
+    /* a flat number is never a house number: "Flat 2, Church Street" must not
+     * confidently match the house at 2 Church Street (found by the skill tests) */
+    NC = 0;
+    cand(40, 0, NULL, "2", "CHURCH STREET");
+    cand(41, 0, NULL, "7", "CHURCH STREET");
+    cand(42, 41, "FLAT 1", "7", "CHURCH STREET");
+    cand(43, 41, "FLAT 2", "7", "CHURCH STREET");
+    int k = match("Flat 2, Church Street", NULL, "NR19 1AD", NULL);
+    ok(k == AM_AMBIGUOUS || (k == AM_EXACT && got() == 43), "Flat 2, Church St: not the house at number 2");
+    is_int(match("Flat 2, 7 Church Street", NULL, "NR19 1AD", NULL), AM_EXACT, "Flat 2, 7 Church St: exact");
+    is_int(got(), 43, "the flat");
+    is_int(match("2 Church Street", NULL, "NR19 1AD", NULL), AM_EXACT, "2 Church St: the house");
+    is_int(got(), 40, "the house");
     return done_testing();
 }

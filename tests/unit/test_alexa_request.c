@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "binday/alexa_request.h"
-#include "binday/civil.h"
+#include "binday/date.h"
 #include "tap.h"
 
 static const char intent_env[] =
@@ -167,20 +167,20 @@ static void test_events(void)
 
 static void test_dates(void)
 {
-    int today = civil_days(2026, 11, 28), a, b;
+    int today = date_from_ymd(2026, 11, 28), a, b;
     struct {
         const char *in;
         int rc, first, last;
     } t[] = {
-        {"2026-12-02", 0, civil_days(2026, 12, 2), civil_days(2026, 12, 2)},
-        {"2026-W49", 0, civil_days(2026, 11, 30), civil_days(2026, 12, 6)},
-        {"2026-W49-WE", 0, civil_days(2026, 12, 5), civil_days(2026, 12, 6)},
-        {"2026-W53", 0, civil_days(2026, 12, 28), civil_days(2027, 1, 3)},
+        {"2026-12-02", 0, date_from_ymd(2026, 12, 2), date_from_ymd(2026, 12, 2)},
+        {"2026-W49", 0, date_from_ymd(2026, 11, 30), date_from_ymd(2026, 12, 6)},
+        {"2026-W49-WE", 0, date_from_ymd(2026, 12, 5), date_from_ymd(2026, 12, 6)},
+        {"2026-W53", 0, date_from_ymd(2026, 12, 28), date_from_ymd(2027, 1, 3)},
         {"2027-W53", -1, 0, 0},
         {"2026-W00", -1, 0, 0},
-        {"2026-12", 0, civil_days(2026, 12, 1), civil_days(2026, 12, 31)},
-        {"2028-02", 0, civil_days(2028, 2, 1), civil_days(2028, 2, 29)},
-        {"2027", 0, civil_days(2027, 1, 1), civil_days(2027, 12, 31)},
+        {"2026-12", 0, date_from_ymd(2026, 12, 1), date_from_ymd(2026, 12, 31)},
+        {"2028-02", 0, date_from_ymd(2028, 2, 1), date_from_ymd(2028, 2, 29)},
+        {"2027", 0, date_from_ymd(2027, 1, 1), date_from_ymd(2027, 12, 31)},
         {"PRESENT_REF", 0, today, today},
         {"2026-02-29", -1, 0, 0},
         {"2026-13", -1, 0, 0},

@@ -2,41 +2,41 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "binday/civil.h"
+#include "binday/date.h"
 #include "binday/speech.h"
 #include "tap.h"
 
 static void test_civil(void)
 {
     int y, m, d;
-    is_int(civil_days(1970, 1, 1), 0, "epoch is day 0");
-    is_int(civil_days(2026, 12, 1), 20788, "2026-12-01 day number");
-    civil_ymd(20788, &y, &m, &d);
+    is_int(date_from_ymd(1970, 1, 1), 0, "epoch is day 0");
+    is_int(date_from_ymd(2026, 12, 1), 20788, "2026-12-01 day number");
+    date_to_ymd(20788, &y, &m, &d);
     ok(y == 2026 && m == 12 && d == 1, "round trip 2026-12-01");
-    civil_ymd(-1, &y, &m, &d);
+    date_to_ymd(-1, &y, &m, &d);
     ok(y == 1969 && m == 12 && d == 31, "day -1 is 1969-12-31");
-    is_int(civil_weekday(civil_days(2026, 11, 28)), 5, "2026-11-28 is a Saturday");
-    is_int(civil_weekday(civil_days(2025, 12, 2)), 1, "2025-12-02 is a Tuesday");
-    is_int(civil_weekday(civil_days(1969, 12, 29)), 0, "1969-12-29 is a Monday (negative days)");
-    ok(civil_valid(2028, 2, 29), "2028-02-29 valid");
-    ok(!civil_valid(2026, 2, 29), "2026-02-29 invalid");
-    ok(!civil_valid(2100, 2, 29), "2100-02-29 invalid");
-    ok(civil_valid(2000, 2, 29), "2000-02-29 valid");
-    ok(!civil_valid(2026, 13, 1) && !civil_valid(2026, 0, 1) && !civil_valid(2026, 4, 31), "bad months/days");
+    is_int(date_weekday(date_from_ymd(2026, 11, 28)), 5, "2026-11-28 is a Saturday");
+    is_int(date_weekday(date_from_ymd(2025, 12, 2)), 1, "2025-12-02 is a Tuesday");
+    is_int(date_weekday(date_from_ymd(1969, 12, 29)), 0, "1969-12-29 is a Monday (negative days)");
+    ok(date_valid_ymd(2028, 2, 29), "2028-02-29 valid");
+    ok(!date_valid_ymd(2026, 2, 29), "2026-02-29 invalid");
+    ok(!date_valid_ymd(2100, 2, 29), "2100-02-29 invalid");
+    ok(date_valid_ymd(2000, 2, 29), "2000-02-29 valid");
+    ok(!date_valid_ymd(2026, 13, 1) && !date_valid_ymd(2026, 0, 1) && !date_valid_ymd(2026, 4, 31), "bad months/days");
     int mon;
-    ok(civil_iso_week_monday(2026, 49, &mon), "2026-W49 exists");
-    is_int(mon, civil_days(2026, 11, 30), "2026-W49 starts Monday 30 November");
-    ok(civil_iso_week_monday(2026, 53, &mon), "2026 has 53 ISO weeks");
-    is_int(mon, civil_days(2026, 12, 28), "2026-W53 starts 28 December");
-    ok(!civil_iso_week_monday(2027, 53, &mon), "2027 has no W53");
-    ok(civil_iso_week_monday(2027, 1, &mon) && mon == civil_days(2027, 1, 4), "2027-W01 starts 4 January");
+    ok(date_iso_week_monday(2026, 49, &mon) == 0, "2026-W49 exists");
+    is_int(mon, date_from_ymd(2026, 11, 30), "2026-W49 starts Monday 30 November");
+    ok(date_iso_week_monday(2026, 53, &mon) == 0, "2026 has 53 ISO weeks");
+    is_int(mon, date_from_ymd(2026, 12, 28), "2026-W53 starts 28 December");
+    ok(date_iso_week_monday(2027, 53, &mon), "2027 has no W53");
+    ok(date_iso_week_monday(2027, 1, &mon) == 0 && mon == date_from_ymd(2027, 1, 4), "2027-W01 starts 4 January");
     char buf[11];
-    is_str(civil_format(civil_days(2027, 3, 9), buf), "2027-03-09", "format");
+    is_str(date_format(date_from_ymd(2027, 3, 9), buf), "2027-03-09", "format");
     /* every day of a 400-year cycle round-trips */
     int bad = 0;
-    for (int dd = civil_days(1900, 1, 1); dd < civil_days(2300, 1, 1); dd++) {
-        civil_ymd(dd, &y, &m, &d);
-        if (civil_days(y, m, d) != dd || !civil_valid(y, m, d))
+    for (int dd = date_from_ymd(1900, 1, 1); dd < date_from_ymd(2300, 1, 1); dd++) {
+        date_to_ymd(dd, &y, &m, &d);
+        if (date_from_ymd(y, m, d) != dd || !date_valid_ymd(y, m, d))
             bad++;
     }
     is_int(bad, 0, "400 years round-trip");
@@ -61,7 +61,7 @@ static void test_ordinals(void)
 static void test_dates(void)
 {
     char buf[128];
-    int today = civil_days(2025, 12, 1); /* a Monday */
+    int today = date_from_ymd(2025, 12, 1); /* a Monday */
     is_str(speech_date_phrase(buf, sizeof(buf), today, today, SPEECH_DATE_FULL), "today", "today");
     is_str(speech_date_phrase(buf, sizeof(buf), today, today + 1, SPEECH_DATE_FULL),
            "tomorrow, Tuesday the 2nd of December", "tomorrow full");
@@ -69,7 +69,7 @@ static void test_dates(void)
            "on Thursday the 4th of December", "in 3 days full");
     is_str(speech_date_phrase(buf, sizeof(buf), today, today + 15, SPEECH_DATE_FULL),
            "on Tuesday the 16th of December", "in 15 days full");
-    is_str(speech_date_phrase(buf, sizeof(buf), today, civil_days(2026, 1, 1), SPEECH_DATE_FULL),
+    is_str(speech_date_phrase(buf, sizeof(buf), today, date_from_ymd(2026, 1, 1), SPEECH_DATE_FULL),
            "on Thursday the 1st of January 2026", "next year names the year");
     is_str(speech_date_phrase(buf, sizeof(buf), today, today - 1, SPEECH_DATE_FULL),
            "yesterday, Sunday the 30th of November", "yesterday full");
@@ -82,16 +82,16 @@ static void test_dates(void)
            "a weekday of next week");
     is_str(speech_date_phrase(buf, sizeof(buf), today, today + 15, SPEECH_DATE_SHORT), "on the 16th of December",
            "further ahead: the date");
-    int friday = civil_days(2025, 12, 5);
+    int friday = date_from_ymd(2025, 12, 5);
     is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 4, SPEECH_DATE_SHORT), "on Tuesday",
            "Friday -> Tuesday 4 days ahead says the weekday");
     is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 7, SPEECH_DATE_SHORT), "next Friday",
            "Friday -> Friday a week on is next Friday");
     is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 10, SPEECH_DATE_SHORT), "on the 15th of December",
            "Friday -> Monday the week after next gives the date");
-    is_str(speech_date_phrase(buf, sizeof(buf), today, civil_days(2026, 1, 22), SPEECH_DATE_SHORT),
+    is_str(speech_date_phrase(buf, sizeof(buf), today, date_from_ymd(2026, 1, 22), SPEECH_DATE_SHORT),
            "on the 22nd of January 2026", "short next year");
-    is_str(speech_date_plain(buf, sizeof(buf), today, civil_days(2025, 12, 23)), "Tuesday the 23rd of December",
+    is_str(speech_date_plain(buf, sizeof(buf), today, date_from_ymd(2025, 12, 23)), "Tuesday the 23rd of December",
            "plain");
     char small[8];
     speech_date_phrase(small, sizeof(small), today, today + 3, SPEECH_DATE_FULL);

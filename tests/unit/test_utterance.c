@@ -2,7 +2,7 @@
  * real interaction model, and date phrases. Run from the repository root. */
 #include <string.h>
 
-#include "binday/civil.h"
+#include "binday/date.h"
 #include "binday/utterance.h"
 #include "tap.h"
 
@@ -47,7 +47,7 @@ int main(void)
     if (m == NULL)
         return done_testing();
     is_str(utterance_model_invocation(m), "breckland bins", "invocation name");
-    today = civil_days(2026, 11, 28); /* a Saturday */
+    today = date_from_ymd(2026, 11, 28); /* a Saturday */
 
     /* bins by colour and by kind: Breckland's green is rubbish, black is recycling */
     check("when is the black bin", "BinTypeIntent", "BinType", "recycling", "black");
@@ -116,7 +116,7 @@ int main(void)
     }
     ok(utterance_date_value("someday", today, d, sizeof(d)) == -1, "unknown phrase refused");
     ok(utterance_date_value("2026-02-30", today, d, sizeof(d)) == -1, "invalid ISO date refused");
-    int dec31 = civil_days(2026, 12, 31);
+    int dec31 = date_from_ymd(2026, 12, 31);
     ok(utterance_date_value("next week", dec31, d, sizeof(d)) == 0 && strcmp(d, "2027-W01") == 0,
        "next week across the 53-week year end (%s)", d);
 

@@ -1,0 +1,61 @@
+/* transcript.h - a record of each conversation turn (time, request type,
+ * intent, slot values, what the skill said, pseudonymous user), kept for the
+ * notice's purposes (training, monitoring, safeguarding) for the transcript
+ * retention period, then destroyed.
+ *
+ * Storage (DBI "transcript"): key = day (4 bytes BE, UTC day number) | user
+ * tag (16, HMAC under the user's transcript key) | time ms (8 BE) | random (4);
+ * value = the record's JSON sealed (seal.h) under HMAC(day key, user key).
+ * Keys in the vault: "d:<day>" (one per day, shared) and "t:<user>" (per
+ * user, with the last day written). Purge deletes the old days' records and
+ * destroys their day keys; forget deletes the user's records and destroys the
+ * user key; either key alone gone makes a record unreadable.
+ */
+#ifndef BINDAY_TRANSCRIPT_H
+#define BINDAY_TRANSCRIPT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "binday/privacy.h"
+
+#define TRANSCRIPT_DBI_NAME "transcript"
+#define TRANSCRIPT_MAX_RECORD 8192 /* longer records are cut (the speech first) */
+
+typedef struct transcript_turn {
+    int64_t time_ms;          /* when the turn was answered (server clock) */
+    const char *request_type; /* e.g. "IntentRequest" */
+    const char *intent;       /* NULL unless an intent */
+    json_t *slots;            /* borrowed Alexa slots object, or NULL */
+    const char *said;         /* what the skill said, plain text, or NULL */
+} transcript_turn_t;
+
+/* Pure: the record's JSON (malloc'd, caller frees; *len set), bounded by
+ * TRANSCRIPT_MAX_RECORD. Slots become {name: resolved id or spoken value}. */
+char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, size_t *len);
+
+/* Append one turn (one short write txn). 0 or an error with a message. */
+int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t *t, char *err, size_t err_size);
+
+/* The server's path: a bounded queue drained by one writer thread, so a
+ * turn never waits for an fsync on the loop (one write txn per batch; the
+ * measured cost of a txn per turn was ms, see docs/privacy.md). The record
+ * is built at enqueue time (inputs are borrowed only during the call).
+ * Starting registers a flush hook with privacy (privacy_set_before_erase) so
+ * an erasure in this process never races a queued record of the same user. */
+typedef struct transcript_queue transcript_queue_t;
+#define TRANSCRIPT_QUEUE_MAX 1024 /* pending records; beyond that a turn's record is dropped and logged */
+transcript_queue_t *transcript_queue_start(privacy_t *p); /* NULL if the thread cannot start */
+/* 0 queued, -1 dropped (queue full or stopping). Thread-safe, never blocks on I/O. */
+int transcript_enqueue(transcript_queue_t *q, const char *user_hex, const transcript_turn_t *t);
+/* Wait until everything queued before the call is committed. */
+void transcript_queue_flush(transcript_queue_t *q);
+/* Flush, stop the writer, free. NULL is a no-op. */
+void transcript_queue_stop(transcript_queue_t *q);
+
+/* Registered in privacy_modules.c: export = the user's records; forget
+ * (disabled, forget) = all of them; purge = days before the cutoff. */
+extern const privacy_module_t transcript_privacy_module;
+
+#endif

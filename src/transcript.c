@@ -1,0 +1,606 @@
+/* transcript.c - owns the turn transcripts (DBI "transcript") and their vault
+ * keys ("d:<day>", "t:<user>"). */
+#include "binday/transcript.h"
+
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "binday/alexa_request.h"
+#include "binday/date.h"
+#include "binday/log.h"
+#include "binday/seal.h"
+
+static const store_dbi_def_t transcript_dbi_def = {TRANSCRIPT_DBI_NAME, 0};
+
+#define TAG 16
+#define KLEN (4 + TAG + 8 + 4)
+#define META_OLDEST "\0o" /* 2 bytes: oldest day that may have a day key */
+#define USER_VAL (VAULT_KEY_BYTES + 4)
+#define MS_PER_DAY 86400000LL
+
+static int dbi(privacy_t *p, MDB_dbi *d)
+{
+    return store_dbi(privacy_store(p), TRANSCRIPT_DBI_NAME, d) == 0 ? 0 : MDB_BAD_DBI;
+}
+
+static void put32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static int day_of_ms(int64_t ms)
+{
+    return (int)(ms >= 0 ? ms / MS_PER_DAY : -((-ms + MS_PER_DAY - 1) / MS_PER_DAY));
+}
+
+char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, size_t *len)
+{
+    time_t secs = (time_t)(t->time_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char ts[96];
+    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(t->time_ms % 1000));
+    json_t *slots = json_object();
+    const char *name;
+    json_t *s;
+    json_object_foreach(t->slots, name, s)
+    {
+        const char *best = NULL;
+        alexa_request_t fake = {0};
+        alexa_slot_t sl;
+        fake.slots = t->slots;
+        if (alexa_request_slot(&fake, name, &sl))
+            best = alexa_slot_best(&sl);
+        if (best && json_object_size(slots) < 32)
+            json_object_set_new(slots, name, json_stringn(best, strnlen(best, 200)));
+    }
+    const char *said = t->said ? t->said : "";
+    size_t said_len = strlen(said);
+    char *out = NULL;
+    /* bound the record: cut what was said until it fits */
+    for (;;) {
+        json_t *o = json_pack("{s:s,s:s,s:s?,s:O,s:s%,s:s}", "time", ts, "request_type",
+                              t->request_type ? t->request_type : "", "intent", t->intent, "slots", slots, "said",
+                              said, said_len, "user", user_hex);
+        out = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(o);
+        if (out == NULL)
+            abort();
+        if (strlen(out) <= TRANSCRIPT_MAX_RECORD || said_len == 0)
+            break;
+        free(out);
+        said_len = said_len > 1024 ? said_len - 1024 : 0;
+        while (said_len > 0 && ((unsigned char)said[said_len] & 0xC0) == 0x80)
+            said_len--; /* keep whole UTF-8 characters */
+    }
+    json_decref(slots);
+    *len = strlen(out);
+    return out;
+}
+
+/* ---- keys --------------------------------------------------------------------- */
+
+static void day_name(int day, char *out, size_t n)
+{
+    snprintf(out, n, "d:%d", day);
+}
+
+static void user_name(const char *user_hex, char *out, size_t n)
+{
+    snprintf(out, n, "t:%s", user_hex);
+}
+
+static void user_tag(const uint8_t uk[VAULT_KEY_BYTES], uint8_t tag[TAG])
+{
+    uint8_t h[32];
+    seal_derive(uk, "transcript-user", 15, NULL, 0, h);
+    memcpy(tag, h, TAG);
+}
+
+static void record_key(const uint8_t dk[VAULT_KEY_BYTES], const uint8_t uk[VAULT_KEY_BYTES], uint8_t rk[32])
+{
+    seal_derive(dk, "transcript-record", 17, uk, VAULT_KEY_BYTES, rk);
+}
+
+/* The user's key and last day: 0, MDB_NOTFOUND, or an error. */
+static int get_user(privacy_t *p, MDB_txn *txn, const char *user_hex, uint8_t uk[VAULT_KEY_BYTES], int *last_day)
+{
+    char name[80];
+    user_name(user_hex, name, sizeof(name));
+    uint8_t v[VAULT_MAX_VALUE];
+    size_t len = 0;
+    int rc = vault_get(privacy_vault(p), txn, name, v, sizeof(v), &len);
+    if (rc == 0 && len != USER_VAL)
+        rc = MDB_CORRUPTED;
+    if (rc == 0) {
+        memcpy(uk, v, VAULT_KEY_BYTES);
+        *last_day = (int)get32(v + VAULT_KEY_BYTES);
+    }
+    OPENSSL_cleanse(v, sizeof(v));
+    return rc;
+}
+
+static int put_user(privacy_t *p, MDB_txn *txn, const char *user_hex, const uint8_t uk[VAULT_KEY_BYTES], int last_day)
+{
+    char name[80];
+    user_name(user_hex, name, sizeof(name));
+    uint8_t v[USER_VAL];
+    memcpy(v, uk, VAULT_KEY_BYTES);
+    put32(v + VAULT_KEY_BYTES, (uint32_t)last_day);
+    int rc = vault_put(privacy_vault(p), txn, name, v, sizeof(v));
+    OPENSSL_cleanse(v, sizeof(v));
+    return rc;
+}
+
+static int get_oldest(MDB_txn *txn, MDB_dbi d, int *oldest)
+{
+    MDB_val k = {2, (void *)META_OLDEST}, v;
+    int rc = mdb_get(txn, d, &k, &v);
+    if (rc == 0 && v.mv_size == 4)
+        *oldest = (int)get32(v.mv_data);
+    return rc;
+}
+
+static int put_oldest(MDB_txn *txn, MDB_dbi d, int oldest)
+{
+    uint8_t b[4];
+    put32(b, (uint32_t)oldest);
+    MDB_val k = {2, (void *)META_OLDEST}, v = {4, b};
+    return mdb_put(txn, d, &k, &v, 0);
+}
+
+/* ---- write -------------------------------------------------------------------- */
+
+struct write_args {
+    privacy_t *p;
+    const char *user_hex;
+    int64_t time_ms;
+    const char *rec;
+    size_t len;
+};
+
+static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct write_args *a = ud;
+    MDB_dbi d;
+    int rc = dbi(a->p, &d);
+    if (rc)
+        return rc;
+    vault_t *v = privacy_vault(a->p);
+    int day = day_of_ms(a->time_ms), last = 0, oldest = 0;
+    uint8_t uk[VAULT_KEY_BYTES], dk[VAULT_KEY_BYTES], rk[32], key[KLEN];
+    char dname[32];
+    day_name(day, dname, sizeof(dname));
+    rc = get_user(a->p, txn, a->user_hex, uk, &last);
+    if (rc == MDB_NOTFOUND) {
+        rc = RAND_bytes(uk, sizeof(uk)) == 1 ? 0 : MDB_PANIC;
+        last = -1;
+    }
+    if (rc == 0 && day > last) /* the newest day with a record: purge keeps the key until then */
+        rc = put_user(a->p, txn, a->user_hex, uk, day);
+    if (rc == 0)
+        rc = vault_key(v, txn, dname, 1, dk);
+    if (rc == 0) {
+        int r2 = get_oldest(txn, d, &oldest);
+        if (r2 == MDB_NOTFOUND || (r2 == 0 && day < oldest))
+            rc = put_oldest(txn, d, day);
+        else
+            rc = r2;
+    }
+    uint8_t *sealed = NULL;
+    size_t sl = 0;
+    if (rc == 0) {
+        record_key(dk, uk, rk);
+        put32(key, (uint32_t)day);
+        user_tag(uk, key + 4);
+        uint64_t t = (uint64_t)a->time_ms;
+        for (int i = 7; i >= 0; i--, t >>= 8)
+            key[4 + TAG + i] = (uint8_t)t;
+        if (RAND_bytes(key + 4 + TAG + 8, 4) != 1)
+            rc = MDB_PANIC;
+        sealed = malloc(a->len + SEAL_OVERHEAD);
+        if (sealed == NULL)
+            abort();
+        if (rc == 0 && (sl = seal_encrypt(rk, key, KLEN, a->rec, a->len, sealed, a->len + SEAL_OVERHEAD)) == 0)
+            rc = MDB_PANIC;
+    }
+    if (rc == 0) {
+        MDB_val k = {KLEN, key}, val = {sl, sealed};
+        rc = mdb_put(txn, d, &k, &val, 0);
+    }
+    OPENSSL_cleanse(uk, sizeof(uk));
+    OPENSSL_cleanse(dk, sizeof(dk));
+    OPENSSL_cleanse(rk, sizeof(rk));
+    free(sealed);
+    if (rc)
+        snprintf(err, err_size, "transcript write: %s", rc == MDB_PANIC ? "sealing failed" : mdb_strerror(rc));
+    return rc;
+}
+
+int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t *t, char *err, size_t err_size)
+{
+    size_t len;
+    char *rec = transcript_record_json(user_hex, t, &len);
+    struct write_args a = {p, user_hex, t->time_ms, rec, len};
+    int rc = store_write(privacy_store(p), write_fn, &a, err, err_size);
+    OPENSSL_cleanse(rec, len);
+    free(rec);
+    return rc;
+}
+
+/* ---- the server's queue ------------------------------------------------------ */
+
+struct pending {
+    char user[SECRET_HEX_LEN + 1];
+    int64_t time_ms;
+    char *rec;
+    size_t len;
+};
+
+struct transcript_queue {
+    privacy_t *p;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t more, done;
+    struct pending q[TRANSCRIPT_QUEUE_MAX];
+    size_t n;
+    uint64_t enqueued, written; /* sequence numbers for flush */
+    uint64_t dropped;
+    int stopping;
+};
+
+struct batch {
+    privacy_t *p;
+    struct pending *items;
+    size_t n;
+};
+
+static int batch_write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct batch *b = ud;
+    for (size_t i = 0; i < b->n; i++) {
+        struct write_args a = {b->p, b->items[i].user, b->items[i].time_ms, b->items[i].rec, b->items[i].len};
+        int rc = write_fn(txn, &a, err, err_size);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    transcript_queue_t *q = arg;
+    struct pending *items = calloc(TRANSCRIPT_QUEUE_MAX, sizeof(*items));
+    if (items == NULL)
+        abort();
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->n == 0 && !q->stopping)
+            pthread_cond_wait(&q->more, &q->mu);
+        if (q->n == 0 && q->stopping)
+            break;
+        size_t n = q->n;
+        memcpy(items, q->q, n * sizeof(*items));
+        q->n = 0;
+        uint64_t upto = q->enqueued;
+        pthread_mutex_unlock(&q->mu);
+        struct batch b = {q->p, items, n};
+        char err[300];
+        if (store_write(privacy_store(q->p), batch_write_fn, &b, err, sizeof(err)) != 0)
+            log_error("transcript.write", "records=%zu error=\"%s\"", n, err);
+        for (size_t i = 0; i < n; i++) {
+            OPENSSL_cleanse(items[i].rec, items[i].len);
+            free(items[i].rec);
+        }
+        pthread_mutex_lock(&q->mu);
+        q->written = upto;
+        pthread_cond_broadcast(&q->done);
+    }
+    pthread_mutex_unlock(&q->mu);
+    free(items);
+    return NULL;
+}
+
+static void flush_hook(void *ud)
+{
+    transcript_queue_flush(ud);
+}
+
+transcript_queue_t *transcript_queue_start(privacy_t *p)
+{
+    transcript_queue_t *q = calloc(1, sizeof(*q));
+    if (q == NULL)
+        abort();
+    q->p = p;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->more, NULL);
+    pthread_cond_init(&q->done, NULL);
+    if (pthread_create(&q->tid, NULL, writer_main, q) != 0) {
+        pthread_mutex_destroy(&q->mu);
+        pthread_cond_destroy(&q->more);
+        pthread_cond_destroy(&q->done);
+        free(q);
+        return NULL;
+    }
+    privacy_set_before_erase(p, flush_hook, q);
+    return q;
+}
+
+int transcript_enqueue(transcript_queue_t *q, const char *user_hex, const transcript_turn_t *t)
+{
+    size_t len;
+    char *rec = transcript_record_json(user_hex, t, &len);
+    pthread_mutex_lock(&q->mu);
+    int rc = -1;
+    if (q->n < TRANSCRIPT_QUEUE_MAX && !q->stopping) {
+        struct pending *e = &q->q[q->n++];
+        snprintf(e->user, sizeof(e->user), "%s", user_hex);
+        e->time_ms = t->time_ms;
+        e->rec = rec;
+        e->len = len;
+        q->enqueued++;
+        rec = NULL;
+        rc = 0;
+        pthread_cond_signal(&q->more);
+    } else if (q->dropped++ % 100 == 0) {
+        log_warn("transcript.dropped", "total=%llu reason=\"queue full\"", (unsigned long long)q->dropped);
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (rec) {
+        OPENSSL_cleanse(rec, len);
+        free(rec);
+    }
+    return rc;
+}
+
+void transcript_queue_flush(transcript_queue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    uint64_t want = q->enqueued;
+    while (q->written < want)
+        pthread_cond_wait(&q->done, &q->mu);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void transcript_queue_stop(transcript_queue_t *q)
+{
+    if (q == NULL)
+        return;
+    privacy_set_before_erase(q->p, NULL, NULL);
+    pthread_mutex_lock(&q->mu);
+    q->stopping = 1;
+    pthread_cond_signal(&q->more);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->tid, NULL);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->more);
+    pthread_cond_destroy(&q->done);
+    free(q);
+}
+
+/* ---- privacy callbacks ------------------------------------------------------ */
+
+/* Days that may hold records: from the oldest day key to tomorrow (UTC). */
+static void day_span(MDB_txn *txn, MDB_dbi d, int last_day, int *from, int *to)
+{
+    int oldest = 0;
+    if (get_oldest(txn, d, &oldest) != 0)
+        oldest = last_day;
+    int today = day_of_ms((int64_t)time(NULL) * 1000);
+    *from = oldest;
+    *to = (last_day > today ? last_day : today) + 1;
+}
+
+static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t **out, char *err, size_t err_size)
+{
+    MDB_dbi d;
+    uint8_t uk[VAULT_KEY_BYTES], tag[TAG];
+    int last = 0, rc = dbi(p, &d);
+    if (rc == 0)
+        rc = get_user(p, txn, user_hex, uk, &last);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc) {
+        snprintf(err, err_size, "transcript export: %s", mdb_strerror(rc));
+        return rc;
+    }
+    user_tag(uk, tag);
+    int from, to;
+    day_span(txn, d, last, &from, &to);
+    json_t *list = json_array();
+    MDB_cursor *c = NULL;
+    rc = mdb_cursor_open(txn, d, &c);
+    char *plain = malloc(TRANSCRIPT_MAX_RECORD + 1);
+    if (plain == NULL)
+        abort();
+    for (int day = from; rc == 0 && day <= to; day++) {
+        uint8_t dk[VAULT_KEY_BYTES], rk[32], prefix[4 + TAG];
+        char dname[32];
+        day_name(day, dname, sizeof(dname));
+        int r2 = vault_key(privacy_vault(p), txn, dname, 0, dk);
+        if (r2 == MDB_NOTFOUND)
+            continue;
+        if ((rc = r2) != 0)
+            break;
+        record_key(dk, uk, rk);
+        OPENSSL_cleanse(dk, sizeof(dk));
+        put32(prefix, (uint32_t)day);
+        memcpy(prefix + 4, tag, TAG);
+        MDB_val k = {sizeof(prefix), prefix}, v;
+        for (r2 = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); r2 == 0; r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (k.mv_size != KLEN || memcmp(k.mv_data, prefix, sizeof(prefix)) != 0)
+                break;
+            size_t pl = 0;
+            if (seal_decrypt(rk, k.mv_data, KLEN, v.mv_data, v.mv_size, (uint8_t *)plain, TRANSCRIPT_MAX_RECORD,
+                             &pl) != 0) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            json_t *rec = json_loadb(plain, pl, 0, NULL);
+            json_array_append_new(list, rec ? rec : json_string("(unreadable record)"));
+        }
+        OPENSSL_cleanse(rk, sizeof(rk));
+        if (r2 != 0 && r2 != MDB_NOTFOUND)
+            rc = r2;
+    }
+    OPENSSL_cleanse(plain, TRANSCRIPT_MAX_RECORD + 1);
+    free(plain);
+    OPENSSL_cleanse(uk, sizeof(uk));
+    if (c)
+        mdb_cursor_close(c);
+    if (rc) {
+        json_decref(list);
+        snprintf(err, err_size, "transcript export: %s", mdb_strerror(rc));
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+/* Delete every record whose key starts with prefix (plen bytes). */
+static int del_prefix(MDB_cursor *c, const uint8_t *prefix, size_t plen, size_t *n)
+{
+    for (;;) {
+        MDB_val k = {plen, (void *)prefix}, v;
+        int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        if (rc)
+            return rc == MDB_NOTFOUND ? 0 : rc;
+        if (k.mv_size != KLEN || memcmp(k.mv_data, prefix, plen) != 0)
+            return 0;
+        if ((rc = mdb_cursor_del(c, 0)) != 0)
+            return rc;
+        (*n)++;
+    }
+}
+
+static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned what, size_t *n_erased, char *err,
+                  size_t err_size)
+{
+    if (!(what & PRIVACY_ERASE_USER))
+        return 0;
+    MDB_dbi d;
+    uint8_t uk[VAULT_KEY_BYTES], prefix[4 + TAG];
+    int last = 0, rc = dbi(p, &d);
+    if (rc == 0)
+        rc = get_user(p, txn, user_hex, uk, &last);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    MDB_cursor *c = NULL;
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    if (rc == 0) {
+        user_tag(uk, prefix + 4);
+        int from, to;
+        day_span(txn, d, last, &from, &to);
+        for (int day = from; rc == 0 && day <= to; day++) {
+            put32(prefix, (uint32_t)day);
+            rc = del_prefix(c, prefix, sizeof(prefix), n_erased);
+        }
+        mdb_cursor_close(c);
+    }
+    OPENSSL_cleanse(uk, sizeof(uk));
+    if (rc == 0) {
+        char name[80];
+        user_name(user_hex, name, sizeof(name));
+        if ((rc = vault_del(privacy_vault(p), txn, name)) == 0)
+            (*n_erased)++;
+    }
+    if (rc)
+        snprintf(err, err_size, "transcript forget: %s", mdb_strerror(rc));
+    return rc;
+}
+
+struct idle {
+    int cutoff;
+    char (*names)[VAULT_MAX_NAME + 1];
+    size_t n, cap;
+};
+
+static int idle_cb(void *ud, const char *name, const uint8_t *val, size_t len)
+{
+    struct idle *s = ud;
+    if (len != USER_VAL || (int)get32(val + VAULT_KEY_BYTES) >= s->cutoff)
+        return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        void *nn = realloc(s->names, cap * sizeof(*s->names));
+        if (nn == NULL)
+            abort();
+        s->names = nn;
+        s->cap = cap;
+    }
+    snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
+    return 0;
+}
+
+static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size)
+{
+    MDB_dbi d;
+    int rc = dbi(p, &d), oldest = 0;
+    if (rc)
+        return rc;
+    int cutoff = privacy_cutoff(p, PRIVACY_TRANSCRIPTS, as_of_day);
+    rc = get_oldest(txn, d, &oldest);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* nothing was ever written */
+    MDB_cursor *c = NULL;
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    /* records of days before the cutoff (keys sort by day first) */
+    for (MDB_val k, v; rc == 0;) {
+        uint8_t first[4] = {0, 0, 0, 0};
+        k.mv_size = 4;
+        k.mv_data = first;
+        rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        while (rc == 0 && k.mv_size != KLEN)
+            rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+        if (rc || (int)get32(k.mv_data) >= cutoff)
+            break;
+        if ((rc = mdb_cursor_del(c, 0)) == 0)
+            (*n_erased)++;
+    }
+    if (c)
+        mdb_cursor_close(c);
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    /* their day keys */
+    for (int day = oldest; rc == 0 && day < cutoff; day++) {
+        char dname[32];
+        day_name(day, dname, sizeof(dname));
+        rc = vault_del(privacy_vault(p), txn, dname);
+        if (rc == 0)
+            (*n_erased)++;
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    if (rc == 0 && oldest < cutoff)
+        rc = put_oldest(txn, d, cutoff);
+    /* user keys with nothing left to open */
+    struct idle s = {cutoff, NULL, 0, 0};
+    if (rc == 0)
+        rc = vault_foreach(privacy_vault(p), txn, "t:", idle_cb, &s);
+    for (size_t i = 0; rc == 0 && i < s.n; i++)
+        if ((rc = vault_del(privacy_vault(p), txn, s.names[i])) == 0)
+            (*n_erased)++;
+    free(s.names);
+    if (rc)
+        snprintf(err, err_size, "transcript purge: %s", mdb_strerror(rc));
+    return rc;
+}
+
+const privacy_module_t transcript_privacy_module = {"transcripts", &transcript_dbi_def, 1, export_user, forget, purge,
+                                                    NULL};

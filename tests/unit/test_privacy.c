@@ -1,0 +1,400 @@
+/* test_privacy.c - the pure parts of privacy (record sealing, event ordering,
+ * transcript records, retention cut-offs) and the vault on a real LMDB
+ * environment, including the forensic check that a deleted entry stays
+ * recoverable from the raw file until the vault rotates, and not after. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "binday/alexa_request.h"
+#include "binday/date.h"
+#include "binday/privacy.h"
+#include "binday/seal.h"
+#include "binday/transcript.h"
+#include "binday/vault.h"
+#include "tap.h"
+
+static void test_seal(void)
+{
+    uint8_t key[32], other[32], out[128], back[128];
+    memset(key, 7, sizeof(key));
+    memset(other, 8, sizeof(other));
+    const char *msg = "turn: when is my green bin";
+    size_t n = seal_encrypt(key, "aad", 3, msg, strlen(msg), out, sizeof(out));
+    is_int((int)n, (int)(strlen(msg) + SEAL_OVERHEAD), "sealed length = plaintext + 28");
+    ok(memmem(out, n, "green", 5) == NULL, "no plaintext in the sealed record");
+    size_t bl = 0;
+    ok(seal_decrypt(key, "aad", 3, out, n, back, sizeof(back), &bl) == 0 && bl == strlen(msg) &&
+           memcmp(back, msg, bl) == 0,
+       "opens with the key and aad");
+    ok(seal_decrypt(other, "aad", 3, out, n, back, sizeof(back), &bl) != 0, "another key does not open it");
+    ok(seal_decrypt(key, "aae", 3, out, n, back, sizeof(back), &bl) != 0, "another aad (moved record) does not open");
+    out[15] ^= 1;
+    ok(seal_decrypt(key, "aad", 3, out, n, back, sizeof(back), &bl) != 0, "a flipped bit does not open");
+    ok(seal_decrypt(key, "aad", 3, out, 10, back, sizeof(back), &bl) != 0, "too short does not open");
+    ok(seal_encrypt(key, NULL, 0, msg, strlen(msg), out, 10) == 0, "too small an output buffer is refused");
+    uint8_t n2[128];
+    size_t m = seal_encrypt(key, NULL, 0, msg, strlen(msg), n2, sizeof(n2));
+    uint8_t n3[128];
+    seal_encrypt(key, NULL, 0, msg, strlen(msg), n3, sizeof(n3));
+    ok(m > 0 && memcmp(n2, n3, 12) != 0, "fresh nonce per record");
+}
+
+static void test_order(void)
+{
+    privacy_evstate_t cur = {0}, next;
+    unsigned erase;
+    int64_t t0 = 1764000000000;
+    /* first event: full set with address only: email and name lose */
+    ok(privacy_event_decide(&cur, 0, PRIVACY_EV_PERMISSIONS, t0, ALEXA_PERM_ADDRESS, &next, &erase) == 1,
+       "first event applies");
+    ok(erase == (PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_NAME), "address kept; email and name data erased (%u)", erase);
+    cur = next;
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0, 0, &next, &erase) == 0, "redelivery: ignored");
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 - 1000, ALEXA_PERM_EMAIL, &next, &erase) == 0,
+       "older event after newer: ignored");
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 + 1000, 0, &next, &erase) == 1 &&
+           (erase & PRIVACY_ERASE_ADDRESS) && next.perms == 0,
+       "empty set: address data erased");
+    cur = next;
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_DISABLED, t0 + 2000, 0, &next, &erase) == 1 &&
+           (erase & PRIVACY_ERASE_USER) && !(erase & PRIVACY_ERASE_EVENT_STATE) && next.disabled == 1,
+       "disabled: everything but the ordering state");
+    cur = next;
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_ENABLED, t0 + 1500, 0, &next, &erase) == 0,
+       "an older enable does not undo a newer disable");
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_ENABLED, t0 + 3000, 0, &next, &erase) == 1 && erase == 0 &&
+           next.disabled == 0,
+       "a newer enable applies and erases nothing");
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 + 4000,
+                            ALEXA_PERM_ADDRESS | ALEXA_PERM_EMAIL | ALEXA_PERM_GIVEN_NAME, &next, &erase) == 1 &&
+           erase == 0,
+       "everything granted: nothing erased");
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 + 5000, ALEXA_PERM_POSTCODE, &next, &erase) == 1 &&
+           (erase & PRIVACY_ERASE_ADDRESS),
+       "postcode only: choices (from the full address) erased");
+    const char *card = "read::alexa:device:all:address", *manifest = "alexa::devices:all:address:full:read";
+    unsigned a = alexa_perm_from_scope(card, strlen(card)), b = alexa_perm_from_scope(manifest, strlen(manifest));
+    ok(a == ALEXA_PERM_ADDRESS && b == ALEXA_PERM_ADDRESS, "both address scope spellings count");
+}
+
+static void test_record(void)
+{
+    json_error_t je;
+    json_t *slots = json_loads("{\"BinType\":{\"name\":\"BinType\",\"value\":\"green one\",\"resolutions\":{"
+                               "\"resolutionsPerAuthority\":[{\"status\":{\"code\":\"ER_SUCCESS_MATCH\"},\"values\":[{"
+                               "\"value\":{\"name\":\"green\",\"id\":\"refuse\"}}]}]}},\"Date\":{\"name\":\"Date\"}}",
+                               0, &je);
+    transcript_turn_t t = {1764288000123, "IntentRequest", "BinTypeIntent", slots, "Your green bin goes out Monday."};
+    size_t len;
+    char *s = transcript_record_json("0123456789abcdef0123456789abcdef", &t, &len);
+    is_str(s,
+           "{\"intent\":\"BinTypeIntent\",\"request_type\":\"IntentRequest\",\"said\":\"Your green bin goes out "
+           "Monday.\",\"slots\":{\"BinType\":\"refuse\"},\"time\":\"2025-11-28T00:00:00.123Z\",\"user\":"
+           "\"0123456789abcdef0123456789abcdef\"}",
+           "transcript record: resolved slot ids, no empty slots, UTC time");
+    free(s);
+    char *big = malloc(40000);
+    memset(big, 'x', 39999);
+    big[39999] = 0;
+    t.said = big;
+    s = transcript_record_json("u", &t, &len);
+    ok(len <= TRANSCRIPT_MAX_RECORD && strstr(s, "xxxx") != NULL, "an oversize record is cut to the bound (%zu)", len);
+    free(s);
+    free(big);
+    json_decref(slots);
+}
+
+
+/* ---- vault on a real environment ---- */
+
+static char dir[64];
+
+static size_t slurp(const char *path, uint8_t **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)n + 1);
+    size_t r = fread(*out, 1, (size_t)n, f);
+    fclose(f);
+    return r;
+}
+
+/* What an attacker with the directory can do: for each KEK file present,
+ * compute the entry index of `name`, find it in data.mdb, read the node's
+ * value after it and try to open it. 1 when the value is recovered. */
+static int recoverable(const char *name, const uint8_t *want, size_t want_len)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    uint8_t *db = NULL;
+    size_t dn = slurp(path, &db);
+    int found = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "vault-", 6) != 0)
+            continue;
+        uint8_t *kek = NULL;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (slurp(path, &kek) != 32) {
+            free(kek);
+            continue;
+        }
+        uint8_t h[32];
+        seal_derive(kek, "vault-index:", 12, name, strlen(name), h);
+        for (size_t o = 8; o + 16 < dn; o++) {
+            if (memcmp(db + o, h, 16) != 0)
+                continue;
+            size_t dsize = (size_t)db[o - 8] | (size_t)db[o - 7] << 8 | (size_t)db[o - 6] << 16 | (size_t)db[o - 5] << 24;
+            uint8_t plain[256];
+            size_t pl;
+            if (dsize < 256 && o + 16 + dsize <= dn &&
+                seal_decrypt(kek, h, 16, db + o + 16, dsize, plain, sizeof(plain), &pl) == 0 &&
+                pl >= 1 + strlen(name) + want_len && memcmp(plain + 1 + strlen(name), want, want_len) == 0)
+                found = 1;
+        }
+        free(kek);
+    }
+    if (d)
+        closedir(d);
+    free(db);
+    return found;
+}
+
+static int count_keks(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        n += strncmp(e->d_name, "vault-", 6) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+struct op {
+    vault_t *v;
+    const char *name;
+    uint8_t key[32];
+    int rotate;
+};
+
+static int create_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    struct op *o = ud;
+    return vault_key(o->v, txn, o->name, 1, o->key);
+}
+
+static int del_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    struct op *o = ud;
+    int rc = vault_del(o->v, txn, o->name);
+    if (rc == 0 && o->rotate)
+        rc = vault_rotate(o->v, txn, err, n);
+    return rc;
+}
+
+static int get_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    struct op *o = ud;
+    return vault_key(o->v, txn, o->name, 0, o->key);
+}
+
+static void test_vault(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/binday-privacy-XXXXXX");
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    store_set_initial_mapsize(1 << 20);
+    size_t nd;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    store_t *s = NULL;
+    vault_t *v = NULL;
+    char err[300];
+    ok(store_open(dir, defs, nd, &s, err, sizeof(err)) == 0, "store opens with the privacy DBIs");
+    ok(vault_open(s, dir, &v, err, sizeof(err)) == 0, "vault opens (%s)", err);
+    is_int(count_keks(), 1, "one KEK file");
+    char kp[128];
+    snprintf(kp, sizeof(kp), "%s/vault-1.key", dir);
+    struct stat st;
+    ok(stat(kp, &st) == 0 && (st.st_mode & 0777) == 0600, "KEK file mode 0600");
+
+    struct op alice = {v, "t:alice", {0}, 0}, bob = {v, "t:bob", {0}, 0};
+    ok(store_write(s, create_fn, &alice, err, sizeof(err)) == 0, "key for alice");
+    ok(store_write(s, create_fn, &bob, err, sizeof(err)) == 0, "key for bob");
+    uint8_t a_key[32];
+    memcpy(a_key, alice.key, 32);
+    ok(recoverable("t:alice", a_key, 32), "probe has teeth: alice's live key is found with the KEK on disk");
+
+    /* delete without rotating: LMDB keeps the old page, the KEK still opens it */
+    alice.rotate = 0;
+    ok(store_write(s, del_fn, &alice, err, sizeof(err)) == 0, "alice's key deleted (no rotation)");
+    ok(store_write(s, get_fn, &alice, err, sizeof(err)) == MDB_NOTFOUND, "deleted key is gone for lookups");
+    ok(recoverable("t:alice", a_key, 32), "...but still recoverable from free pages: why rotation is needed");
+
+    /* recreate and delete with rotation */
+    ok(store_write(s, create_fn, &alice, err, sizeof(err)) == 0, "alice gets a new key");
+    memcpy(a_key, alice.key, 32);
+    alice.rotate = 1;
+    ok(store_write(s, del_fn, &alice, err, sizeof(err)) == 0, "alice's key deleted with rotation (%s)", err);
+    ok(vault_sweep(v, err, sizeof(err)) == 0, "sweep");
+    is_int(count_keks(), 1, "one KEK file after the sweep");
+    snprintf(kp, sizeof(kp), "%s/vault-1.key", dir);
+    ok(access(kp, F_OK) != 0, "the old generation's KEK file is gone");
+    ok(!recoverable("t:alice", a_key, 32), "alice's key is not recoverable from anything in the directory");
+    uint8_t b_key[32];
+    memcpy(b_key, bob.key, 32);
+    ok(store_write(s, get_fn, &bob, err, sizeof(err)) == 0 && memcmp(bob.key, b_key, 32) == 0,
+       "bob's key survives the rotation unchanged");
+    ok(recoverable("t:bob", b_key, 32), "bob's key is found under the new KEK");
+
+    /* a second process (simulated: a second vault on a second store handle
+     * of the same directory) sees the rotation */
+    vault_close(v);
+    ok(vault_open(s, dir, &v, err, sizeof(err)) == 0, "vault reopens");
+    bob.v = v;
+    ok(store_write(s, get_fn, &bob, err, sizeof(err)) == 0 && memcmp(bob.key, b_key, 32) == 0,
+       "bob's key read after reopening");
+    vault_close(v);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ok(system(cmd) == 0, "cleanup");
+}
+
+/* The server's path in one process: queued turns, export, an erasure that
+ * must see queued records first, purge with a configured period. */
+static void test_queue(void)
+{
+    char qdir[64];
+    snprintf(qdir, sizeof(qdir), "/tmp/binday-privq-XXXXXX");
+    ok(mkdtemp(qdir) != NULL, "temp dir");
+    size_t nd;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    store_t *s = NULL;
+    privacy_t *p = NULL;
+    char err[300];
+    secret_key_t uk;
+    memset(&uk, 3, sizeof(uk));
+    privacy_retention_t ret = {30, 0};
+    ok(store_open(qdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, qdir, &uk, &ret, &p, err, sizeof(err)) == 0,
+       "privacy opens");
+    transcript_queue_t *q = transcript_queue_start(p);
+    ok(q != NULL, "writer thread starts");
+    const char *uid = "amzn1.ask.account.QUEUE";
+    char user[SECRET_HEX_LEN + 1];
+    privacy_user_hex(p, uid, user, sizeof(user));
+    int64_t now = (int64_t)time(NULL) * 1000;
+    int queued = 0;
+    for (int i = 0; i < 50; i++) {
+        transcript_turn_t t = {now - (int64_t)(i % 2) * 40 * 86400000LL, "LaunchRequest", NULL, NULL, "hello"};
+        queued += transcript_enqueue(q, user, &t) == 0;
+    }
+    is_int(queued, 50, "50 turns queued");
+    transcript_queue_flush(q);
+    json_t *e = privacy_export(p, uid, err, sizeof(err));
+    is_int((int)json_array_size(json_object_get(e, "transcripts")), 50, "all 50 exported after a flush");
+    json_decref(e);
+    int today = (int)(now / 86400000);
+    is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, today), today - 30, "configured period: 30 days");
+    privacy_purge_stats_t st;
+    ok(privacy_purge(p, today, &st, err, sizeof(err)) == 0 && st.erased >= 25, "purge erases the 40-day-old half");
+    e = privacy_export(p, uid, err, sizeof(err));
+    is_int((int)json_array_size(json_object_get(e, "transcripts")), 25, "25 recent turns left");
+    json_decref(e);
+    /* queued records of a user are written before that user's erasure runs */
+    for (int i = 0; i < 10; i++) {
+        transcript_turn_t t = {now, "LaunchRequest", NULL, NULL, "again"};
+        transcript_enqueue(q, user, &t);
+    }
+    size_t n = 0;
+    ok(privacy_forget(p, uid, &n, err, sizeof(err)) == 0 && n >= 35, "forget erases queued and stored turns (%zu)", n);
+    transcript_queue_flush(q);
+    e = privacy_export(p, uid, err, sizeof(err));
+    ok(e && json_object_size(e) == 2, "nothing left after forget");
+    json_decref(e);
+    transcript_queue_stop(q);
+    privacy_close(p);
+    store_close(s);
+    /* calendar defaults: six months, six years */
+    ok(store_open(qdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, qdir, &uk, NULL, &p, err, sizeof(err)) == 0,
+       "reopens with defaults");
+    is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, date_from_ymd(2026, 11, 28)), date_from_ymd(2026, 5, 28),
+           "six months before 28 Nov is 28 May");
+    is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, date_from_ymd(2026, 8, 31)), date_from_ymd(2026, 2, 28),
+           "six months before 31 Aug is 28 Feb (clamped)");
+    is_int(privacy_cutoff(p, PRIVACY_CASE_RECORDS, date_from_ymd(2026, 11, 28)), date_from_ymd(2020, 11, 28),
+           "six years before");
+    privacy_close(p);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", qdir);
+    ok(system(cmd) == 0, "cleanup");
+}
+
+static int old_choice_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    MDB_dbi d;
+    int rc = mdb_dbi_open(txn, "address_choice", 0, &d);
+    char key[64];
+    memset(key, 'a', sizeof(key));
+    unsigned char val[8] = {0, 0, 0, 0, 0, 0, 1, 2};
+    MDB_val k = {64, key}, v = {8, val};
+    return rc ? rc : mdb_put(txn, d, &k, &v, 0);
+}
+
+static int count_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    MDB_dbi d;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn, "address_choice", 0, &d);
+    if (rc == 0 && (rc = mdb_stat(txn, d, &st)) == 0)
+        *(size_t *)ud = st.ms_entries;
+    return rc;
+}
+
+/* Choices stored in the first, unsealed layout are dropped at open. */
+static void test_upgrade(void)
+{
+    char udir[64];
+    snprintf(udir, sizeof(udir), "/tmp/binday-privu-XXXXXX");
+    ok(mkdtemp(udir) != NULL, "temp dir");
+    size_t nd, n = 99;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    store_t *s = NULL;
+    privacy_t *p = NULL;
+    char err[300];
+    secret_key_t uk;
+    memset(&uk, 4, sizeof(uk));
+    ok(store_open(udir, defs, nd, &s, err, sizeof(err)) == 0, "store opens");
+    ok(store_write(s, old_choice_fn, NULL, err, sizeof(err)) == 0 && store_write(s, count_fn, &n, err, sizeof(err)) == 0 &&
+           n == 1,
+       "an old-layout choice is stored");
+    ok(privacy_open(s, udir, &uk, NULL, &p, err, sizeof(err)) == 0, "privacy opens");
+    ok(store_write(s, count_fn, &n, err, sizeof(err)) == 0 && n == 0, "the old-layout choice is gone");
+    privacy_close(p);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", udir);
+    ok(system(cmd) == 0, "cleanup");
+}
+
+int main(void)
+{
+    test_seal();
+    test_order();
+    test_record();
+    test_vault();
+    test_queue();
+    test_upgrade();
+    return done_testing();
+}
