@@ -259,6 +259,18 @@ def run_all(t, env, smtp, house):
     t.contains(r.speech, "Done", "cap is per user: another user still gets one")
     t.ok(wait_for(lambda: len(smtp.received()) == 4, 20), "and it is delivered")
 
+    # --- privacy: the case records are part of the user's export, and forget removes them
+    r = run_binday("user", "export", "--data", env.data, "--user-id", capuser)
+    ex = json.loads(r.stdout) if r.returncode == 0 else {}
+    em = json.dumps(ex.get("email", ex))
+    t.ok(r.returncode == 0 and em.count('"status": "sent"') == 3, "user export lists the three case records",
+         r.stdout[:1500] + r.stderr[:500])
+    t.not_contains(em, "jane@example.com", "exported case records hold no address once sent")
+    r = run_binday("user", "forget", "--data", env.data, "--user-id", capuser)
+    t.eq(r.returncode, 0, "user forget exits 0")
+    r = run_binday("user", "export", "--data", env.data, "--user-id", capuser)
+    t.ok(r.returncode == 0 and '"sent"' not in r.stdout, "after forget: no case records", r.stdout[:800])
+
 
 def restart_with_smtp(env, url_from, url_to, rule_from, rule_to):
     env.server.stop()
