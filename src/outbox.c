@@ -164,6 +164,8 @@ void outbox_item_free(outbox_item_t *it)
 {
     if (it->to) /* the address: wipe before free, it must not linger in memory */
         memset(it->to, 0, strlen(it->to));
+    if (it->msg) /* its To: header names the recipient too */
+        memset(it->msg, 0, it->msg_len);
     free(it->to);
     free(it->msg);
     memset(it, 0, sizeof(*it));
