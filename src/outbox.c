@@ -9,12 +9,107 @@
 
 #include "binday/date.h"
 #include "binday/privacy.h"
+#include "binday/b64.h"
+#include "binday/seal.h"
+#include "binday/vault.h"
+#include <openssl/crypto.h>
 
 #define DBI_OUTBOX "mail_outbox"
 #define DBI_LOG "mail_log"
 #define DBI_LIMITS "mail_limits"
 
 const store_dbi_def_t outbox_dbi_defs[OUTBOX_N_DBI] = {{DBI_OUTBOX, 0}, {DBI_LOG, 0}, {DBI_LIMITS, 0}};
+
+/* With a vault (the server's privacy vault), a queued message's address and
+ * text are sealed with a data key of their own, "mail:ID"; deleting that key
+ * (delivery, erasure) makes the record unreadable even from free pages once
+ * the vault rotates (docs/privacy.md). Without one (unit tests), plain. */
+static vault_t *V;
+
+void outbox_set_vault(vault_t *v)
+{
+    V = v;
+}
+
+static void vault_name(const char *id, char *out, size_t n)
+{
+    snprintf(out, n, "mail:%s", id);
+}
+
+/* {"to","msg"} sealed with the message's key, base64 into *out (malloc'd). */
+static int seal_record(MDB_txn *txn, const char *id, const char *to, const char *msg, size_t msg_len, char **out)
+{
+    char name[OUTBOX_ID_MAX + 8];
+    uint8_t key[VAULT_KEY_BYTES];
+    vault_name(id, name, sizeof(name));
+    int rc = vault_key(V, txn, name, 1, key);
+    if (rc)
+        return rc;
+    json_t *o = json_pack("{s:s,s:s%}", "to", to, "msg", msg, msg_len);
+    char *plain = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (plain == NULL)
+        abort();
+    size_t pl = strlen(plain), cap = pl + SEAL_OVERHEAD;
+    uint8_t *ct = malloc(cap);
+    char *b = malloc(4 * (cap / 3 + 1) + 1);
+    if (ct == NULL || b == NULL)
+        abort();
+    size_t cl = seal_encrypt(key, id, strlen(id), plain, pl, ct, cap);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(plain, pl);
+    free(plain);
+    if (cl == 0 || b64_encode(ct, cl, b, 4 * (cap / 3 + 1) + 1) < 0) {
+        free(ct);
+        free(b);
+        return MDB_CORRUPTED;
+    }
+    free(ct);
+    *out = b;
+    return 0;
+}
+
+/* The inverse: a new {"to","msg"} object, or an error (VAULT_STALE: retry). */
+static int open_record(MDB_txn *txn, const char *id, const char *sealed, json_t **out)
+{
+    char name[OUTBOX_ID_MAX + 8];
+    uint8_t key[VAULT_KEY_BYTES];
+    vault_name(id, name, sizeof(name));
+    if (V == NULL)
+        return MDB_NOTFOUND;
+    int rc = vault_key(V, txn, name, 0, key);
+    if (rc)
+        return rc;
+    size_t sl = strlen(sealed), cl = 0, pl = 0;
+    uint8_t *ct = malloc(B64_DECODED_MAX(sl) + 1), *plain = malloc(sl + 1);
+    if (ct == NULL || plain == NULL)
+        abort();
+    rc = MDB_CORRUPTED;
+    if (b64_decode_strict((const uint8_t *)sealed, sl, ct, B64_DECODED_MAX(sl) + 1, &cl) == 0 &&
+        seal_decrypt(key, id, strlen(id), ct, cl, plain, sl + 1, &pl) == 0) {
+        *out = json_loadb((const char *)plain, pl, 0, NULL);
+        rc = *out ? 0 : MDB_CORRUPTED;
+        OPENSSL_cleanse(plain, pl);
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    free(ct);
+    free(plain);
+    return rc;
+}
+
+/* Destroy a message's key (delivery, failure, erasure). */
+static int drop_key(MDB_txn *txn, const char *id, size_t idlen, size_t *n)
+{
+    if (V == NULL)
+        return 0;
+    char sid[OUTBOX_ID_MAX], name[OUTBOX_ID_MAX + 8];
+    snprintf(sid, sizeof(sid), "%.*s", (int)idlen, id);
+    vault_name(sid, name, sizeof(name));
+    int rc = vault_del(V, txn, name);
+    if (rc == 0 && n)
+        (*n)++;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
 
 static int dbi(store_t *s, const char *name, MDB_dbi *out)
 {
@@ -130,8 +225,18 @@ static int enqueue_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     }
     if ((rc = put_count(txn, dlim, ukey, un + 1)) || (rc = put_count(txn, dlim, hkey, hn + 1)))
         return rc;
-    json_t *q = json_pack("{s:s,s:s,s:s%,s:I,s:i,s:I}", "to", e->to, "user", e->user, "msg", e->msg, e->msg_len,
-                          "queued_at", (json_int_t)e->now, "attempts", 0, "next_at_ms", (json_int_t)0);
+    json_t *q;
+    if (V) {
+        char *sealed = NULL;
+        if ((rc = seal_record(txn, e->id, e->to, e->msg, e->msg_len, &sealed)) != 0)
+            return rc;
+        q = json_pack("{s:s,s:s,s:I,s:i,s:I}", "sealed", sealed, "user", e->user, "queued_at", (json_int_t)e->now,
+                      "attempts", 0, "next_at_ms", (json_int_t)0);
+        free(sealed);
+    } else {
+        q = json_pack("{s:s,s:s,s:s%,s:I,s:i,s:I}", "to", e->to, "user", e->user, "msg", e->msg, e->msg_len,
+                      "queued_at", (json_int_t)e->now, "attempts", 0, "next_at_ms", (json_int_t)0);
+    }
     json_t *l = json_pack("{s:s,s:s,s:I,s:s,s:i,s:I,s:O}", "kind", "calendar_link", "user", e->user, "queued_at",
                           (json_int_t)e->now, "status", "queued", "attempts", 0, "updated_at", (json_int_t)e->now,
                           "links", e->links ? e->links : json_null());
@@ -208,6 +313,15 @@ int outbox_next(store_reader_t *r, long long now_ms, outbox_item_t *it, long lon
     if (rc == 0 && best_at >= 0 && best_at <= now_ms) {
         json_t *o = NULL;
         rc = get_json(txn, d, best, &o);
+        const char *sealed = rc == 0 ? json_string_value(json_object_get(o, "sealed")) : NULL;
+        if (sealed) {
+            json_t *inner = NULL;
+            rc = open_record(txn, best, sealed, &inner);
+            if (rc == 0) {
+                json_object_update(o, inner);
+                json_decref(inner);
+            }
+        }
         if (rc == 0) {
             const char *to = json_string_value(json_object_get(o, "to"));
             json_t *m = json_object_get(o, "msg");
@@ -271,7 +385,11 @@ static int update_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
             json_decref(lg);
             return rc;
         }
-        rc = 0;
+        rc = drop_key(txn, u->id, strlen(u->id), NULL);
+        if (rc) {
+            json_decref(lg);
+            return rc;
+        }
     } else {
         json_t *q = NULL;
         rc = get_json(txn, dout, u->id, &q);
@@ -436,6 +554,8 @@ static int cancel_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
     forget_ctx_t *f = ud;
     (void)rec;
     int rc = mdb_cursor_del(c, 0);
+    if (rc == 0)
+        rc = drop_key(f->txn, k->mv_data, k->mv_size, &f->n);
     if (rc)
         return rc;
     f->n++;

@@ -79,6 +79,11 @@ int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, si
 struct privacy_module;
 extern const struct privacy_module outbox_privacy_module;
 
+/* Seal queued messages (address and text) with per-message keys from this
+ * vault (the privacy vault; set once before serving). NULL: stored plain. */
+struct vault;
+void outbox_set_vault(struct vault *v);
+
 /* Messages still queued (for /healthz and tests). -1 on error. */
 long outbox_pending(store_reader_t *r);
 

@@ -210,6 +210,10 @@ def run_all(t, env, smtp, house):
     t.ok(wait_for(lambda: "mail.retry" in env.server.log(), 10), "temporary failure: retry scheduled")
     _, queued, _ = mail_log(env)
     t.eq(queued, 1, "still queued")
+    with open(os.path.join(env.data, "data.mdb"), "rb") as f:
+        raw = f.read()
+    t.ok(b"jane@example.com" not in raw and b"example.com" not in raw,
+         "the queued address is sealed: not in the data file, not even in free pages")
     smtp.start()
     got = wait_for(lambda: smtp.received(), 20)
     time.sleep(2.0)
