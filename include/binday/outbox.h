@@ -2,7 +2,8 @@
  * limits, and the delivery records that stay behind as case records.
  *
  * Three DBIs (pass outbox_dbi_defs to store_open):
- *   mail_outbox  id -> {"to","user","msg","queued_at","attempts","next_at_ms"}
+ *   mail_outbox  id -> {"sealed" (or "to","msg" without a vault),"user",
+ *                "queued_at","attempts","next_at_ms"}
  *                A queued message. It holds the only copy of the email
  *                address, and is deleted in the same txn that records the
  *                outcome once the SMTP server accepted (or refused) it.
