@@ -56,6 +56,7 @@ static void put(cal_occurrence_t *out, size_t max, size_t *n, size_t *total, int
     o->changed = changed;
     o->reason = x ? x->reason : NULL;
     o->reason_len = x ? x->reason_len : 0;
+    o->cancelled = 0;
 }
 
 static void sort_occ(cal_occurrence_t *o, size_t n)
@@ -98,6 +99,14 @@ size_t cal_occurrences(const cal_round_t *r, const cal_exception_t *own, size_t 
                        const cal_exception_t *star, size_t n_star, int from, int to,
                        int eff_from, int eff_to, cal_occurrence_t *out, size_t max)
 {
+    return cal_occurrences_ex(r, own, n_own, star, n_star, from, to, eff_from, eff_to, 0, out, max);
+}
+
+size_t cal_occurrences_ex(const cal_round_t *r, const cal_exception_t *own, size_t n_own,
+                          const cal_exception_t *star, size_t n_star, int from, int to,
+                          int eff_from, int eff_to, int with_cancelled, cal_occurrence_t *out,
+                          size_t max)
+{
     size_t n = 0, total = 0;
     if (from > to || r->interval_weeks < 1)
         return 0;
@@ -115,6 +124,12 @@ size_t cal_occurrences(const cal_round_t *r, const cal_exception_t *own, size_t 
                 put(out, max, &n, &total, d, d, 0, NULL);
             else if (x->action == CAL_MOVED && x->new_date >= from && x->new_date <= to)
                 put(out, max, &n, &total, x->new_date, d, 1, x);
+            else if (x->action == CAL_CANCELLED && with_cancelled) {
+                size_t before = n;
+                put(out, max, &n, &total, d, d, 1, x);
+                if (n > before)
+                    out[n - 1].cancelled = 1;
+            }
             /* cancelled, or moved out of the window: nothing in [from, to] */
         }
     }

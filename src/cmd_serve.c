@@ -7,12 +7,17 @@
 #include <sys/stat.h>
 
 #include "binday/alexa_endpoint.h"
+#include "binday/calfeed.h"
 #include "binday/cli.h"
 #include "binday/config.h"
 #include "binday/date.h"
+#include "binday/linkmail.h"
 #include "binday/log.h"
 #include "binday/lookup.h"
+#include "binday/mailer.h"
+#include "binday/mailmsg.h"
 #include "binday/outbound.h"
+#include "binday/outbox.h"
 #include "binday/privacy.h"
 #include "binday/secret.h"
 #include "binday/server.h"
@@ -23,6 +28,7 @@
 
 static skill_conf_t skill_conf;
 static secret_key_t user_key;
+static linkmail_conf_t mail_conf;
 
 /* ---- retention, applied daily on thread 0 (privacy.h) ---- */
 #define PURGE_FIRST_MS 60000ULL
@@ -77,6 +83,7 @@ static int thread_init(server_thread_t *t, void *ud)
 static void thread_fini(server_thread_t *t, void *ud)
 {
     (void)ud;
+    calfeed_thread_cleanup();
     alexa_endpoint_thread_t *at = t->app;
     purge_timer_stop(t);
     if (at == NULL)
@@ -105,10 +112,13 @@ static void health(server_thread_t *t, json_t *o, void *ud)
                                                 (json_int_t)info.generation, "imported_at",
                                                 (json_int_t)info.imported_at, "addresses", (json_int_t)info.addresses,
                                                 "rounds", (json_int_t)info.rounds));
+    if (mailer_enabled())
+        json_object_set_new(o, "mail", json_pack("{s:I}", "queued", (json_int_t)outbox_pending(at->reader)));
 }
 
 static const server_route_t routes[] = {
     {"/alexa", 0, "POST", alexa_endpoint_handle},
+    {"/calendar/", 1, "GET,HEAD", calfeed_handle},
 };
 
 int cmd_serve(int argc, char **argv)
@@ -156,6 +166,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
+    if (calfeed_global_init(store, conf.data, today, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
     outbound_global_conf_t oc = {conf.upstream_ca, conf.connect_to, conf.n_connect_to};
     if (outbound_global_init(&oc, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
@@ -179,10 +193,42 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "binday serve: cannot start the transcript writer\n");
         goto out;
     }
+    calfeed_links_t probe;
+    if (conf.smtp && (!mailmsg_addr_ok((const uint8_t *)conf.mail_from, strlen(conf.mail_from)) ||
+                      calfeed_links(conf.public_url, "x", &probe) != 0)) {
+        fprintf(stderr, "binday serve: mail_from must be a plain address and public_url https://HOST[/PATH]\n");
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (conf.smtp) {
+        /* email: queued by request threads, sent by the mailer thread */
+        outbox_set_vault(privacy_vault(privacy));
+        mail_conf.store = store;
+        mail_conf.feed_key = calfeed_key();
+        mail_conf.public_url = conf.public_url;
+        mail_conf.from = conf.mail_from;
+        mail_conf.limits.user_daily = conf.mail_user_daily_cap;
+        mail_conf.limits.global_hourly = conf.mail_global_hourly_cap;
+        mailer_conf_t mc = {conf.smtp,
+                            conf.smtp_user,
+                            conf.smtp_password_file,
+                            conf.mail_from,
+                            outbound_ca_file(),
+                            outbound_connect_to_list(),
+                            conf.mail_retry_base_ms,
+                            conf.mail_max_attempts};
+        if (mailer_start(store, &mc, err, sizeof(err)) != 0) {
+            fprintf(stderr, "binday serve: %s\n", err);
+            exit_code = CLI_EXIT_USAGE;
+            goto out;
+        }
+        skill_conf.mail = &mail_conf;
+    }
     server_hooks_t hooks = {thread_init, thread_fini, health, NULL};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:
+    mailer_stop();
     if (verify_ok)
         verify_global_cleanup();
     if (outbound_ok)

@@ -269,6 +269,10 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
     c->smtp_password_file = get_str(doc, "smtp_password_file");
     c->mail_from = get_str(doc, "mail_from");
     c->public_url = get_str(doc, "public_url");
+    c->mail_retry_base_ms = (int)get_int(doc, "mail_retry_base_ms", 60000);
+    c->mail_max_attempts = (int)get_int(doc, "mail_max_attempts", 10);
+    c->mail_user_daily_cap = (int)get_int(doc, "mail_user_daily_cap", 3);
+    c->mail_global_hourly_cap = (int)get_int(doc, "mail_global_hourly_cap", 300);
     c->today = get_str(doc, "today");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = (int)get_int(doc, "threads", ncpu > 0 ? ncpu : 1);
@@ -294,6 +298,10 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
     }
     if (c->public_url != NULL && strncmp(c->public_url, "https://", 8) != 0) {
         snprintf(err, err_size, "public_url: must start with https://");
+        goto out;
+    }
+    if (c->smtp != NULL && (c->mail_from == NULL || c->public_url == NULL)) {
+        snprintf(err, err_size, "smtp: needs mail_from and public_url (the links emailed are built from it)");
         goto out;
     }
     if ((c->smtp_user == NULL) != (c->smtp_password_file == NULL)) {

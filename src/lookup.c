@@ -50,6 +50,7 @@ static void reset(lookup_result_t *res, int from, int days)
     res->days = days;
     res->n_candidates = res->n_collections = res->n_notices = 0;
     res->truncated = 0;
+    res->with_cancelled = 0;
     res->arena_used = 0;
 }
 
@@ -220,14 +221,16 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         if (rc)
             return rc;
         cal_round_t cr = {rr.weekday, rr.interval_weeks, rr.anchor, rr.valid_from, rr.valid_to};
-        size_t n = cal_occurrences(&cr, own, n_own, star, n_star, from, to, a->valid_from,
-                                   a->valid_to, occ, LOOKUP_MAX_COLLECTIONS);
+        size_t n = cal_occurrences_ex(&cr, own, n_own, star, n_star, from, to, a->valid_from,
+                                      a->valid_to, res->with_cancelled, occ, LOOKUP_MAX_COLLECTIONS);
         if (n == 0)
             continue;
         rec_str_t sid = keep(res, a->service_id.p, a->service_id.n);
         rec_str_t name = keep(res, sv.name.p, sv.name.n);
         rec_str_t colour = keep(res, sv.colour.p, sv.colour.n);
         rec_str_t spoken = keep(res, sv.spoken_name.p, sv.spoken_name.n);
+        rec_str_t descr = keep(res, sv.description.p, sv.description.n);
+        rec_str_t link = keep(res, sv.link_url.p, sv.link_url.n);
         for (size_t k = 0; k < n; k++) {
             if (res->n_collections == LOOKUP_MAX_COLLECTIONS) {
                 res->truncated = 1;
@@ -243,6 +246,9 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
             c->spoken_name = spoken;
             c->subscription = sv.subscription;
             c->reason = keep(res, occ[k].reason, occ[k].reason_len);
+            c->cancelled = occ[k].cancelled;
+            c->description = descr;
+            c->link_url = link;
         }
     }
     sort_collections(res);
@@ -316,6 +322,18 @@ static int uprn_answer(store_t *s, MDB_txn *txn, uint64_t uprn, lookup_result_t 
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     return collections_for(s, txn, rc ? NULL : &v, res->postcode, res);
+}
+
+int lookup_uprn_feed_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,
+                         lookup_result_t *res, char *err, size_t err_size)
+{
+    reset(res, from_day, clamp_days(days));
+    res->with_cancelled = 1;
+    res->match = AM_EXACT;
+    int rc = uprn_answer(s, txn, uprn, res);
+    if (rc)
+        snprintf(err, err_size, "lookup: %s", mdb_strerror(rc));
+    return rc;
 }
 
 int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,

@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"purge", cmd_purge, "apply retention now: delete expired transcripts and case records"},
     {"user", cmd_user, "a resident's data: user export|forget --user-id ID"},
     {"bench-lookup", cmd_bench_lookup, "time in-process lookups (benchmarks)"},
+    {"calendar-link", cmd_calendar_link, "print a property's calendar feed links (staff)"},
+    {"mail-log", cmd_mail_log, "list emailed-link case records and the outbox size (staff)"},
 };
 
 static void usage(FILE *out)

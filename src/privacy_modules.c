@@ -2,6 +2,7 @@
  * (privacy.h). Add a store here with one line; its DBIs are then opened by
  * every command that opens the store through privacy_dbi_defs(). */
 #include "binday/choice.h"
+#include "binday/outbox.h"
 #include "binday/privacy.h"
 #include "binday/transcript.h"
 
@@ -11,5 +12,6 @@ const privacy_module_t *const privacy_modules[] = {
     &privacy_events_module,
     &choice_privacy_module,
     &transcript_privacy_module,
+    &outbox_privacy_module,
 };
 const size_t privacy_n_modules = sizeof(privacy_modules) / sizeof(privacy_modules[0]);

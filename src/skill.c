@@ -27,14 +27,18 @@
 #include "binday/privacy.h"
 #include "binday/transcript.h"
 #include "binday/date.h"
+#include "binday/linkmail.h"
 #include "binday/log.h"
 #include "binday/lookup.h"
+#include "binday/mailer.h"
 #include "binday/speech.h"
+#include <time.h>
 
 #define SKILL_DAYS 60        /* how far ahead answers look */
 #define SKILL_MAX_CHOICES 6  /* candidates offered in a "which one?" question */
 #define SKILL_UPCOMING 3     /* dates listed for "what are my next collections" */
 #define PERM_ADDRESS_CARD "read::alexa:device:all:address"
+#define PERM_EMAIL_CARD "alexa::profile:email:read"
 /* If Amazon's APIs have not answered by then, say "just a moment" (a
  * progressive response) so the resident isn't left in silence. */
 #define SKILL_PROGRESSIVE_MS 1000
@@ -47,7 +51,7 @@ struct skill_thread {
     struct skill_call *calls;
 };
 
-typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING } question_t;
+typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING, Q_EMAIL } question_t;
 
 struct skill_call {
     skill_thread_t *st;
@@ -67,6 +71,9 @@ struct skill_call {
     alexa_api_status_t addr_status, name_status;
     alexa_address_t addr;
     char given_name[ALEXA_API_MAX_TEXT];
+    alexa_api_call_t *email_call; /* Q_EMAIL: the address to send the link to */
+    alexa_api_status_t email_status;
+    char email[ALEXA_API_MAX_TEXT + 1];
     struct skill_call *next, *prev;
 };
 
@@ -78,6 +85,12 @@ static int today_of(const skill_thread_t *st)
 }
 
 static void finish(struct skill_call *c, alexa_response_t *r);
+/* emailed link (defined with the email section below) */
+#define EMAIL_OFFER "Shall I email you the link to your collection calendar?"
+static json_t *email_offer(struct skill_call *c, speech_buf_t *sp);
+static void answer_email(struct skill_call *c, const lookup_result_t *res);
+static int email_trouble(struct skill_call *c);
+static void email_start(struct skill_call *c);
 
 static void say(speech_buf_t *sp, const char *text)
 {
@@ -275,7 +288,8 @@ static void answer_ambiguous(struct skill_call *c, const lookup_result_t *res)
     speech_buf_textf(&sp, "Your address matches more than one property: %s. Which one is yours?", list);
     json_t *attrs = json_pack("{s:s,s:o,s:s,s:s,s:i,s:i}", "pending", "choose_property", "candidates", cands,
                               "question", c->q == Q_BIN ? "bin" : c->q == Q_WHEN ? "when"
-                                                          : c->q == Q_UPCOMING ? "upcoming" : "next",
+                                                          : c->q == Q_UPCOMING ? "upcoming"
+                                                          : c->q == Q_EMAIL ? "email" : "next",
                               "bin", c->bin, "first", c->range_first, "last", c->range_last);
     char reprompt[1700];
     snprintf(reprompt, sizeof(reprompt), "Which property is yours: %.1500s?", list);
@@ -416,15 +430,20 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
     if (keep_open)
         say(&sp, "You can also ask about a particular bin, or which bin goes out this week. What "
                              "would you like to know?");
+    json_t *offer = email_offer(c, &sp);
+    if (offer)
+        keep_open = 1;
     char card[4000];
     card_from(&sp, card, sizeof(card));
     alexa_response_t r = {0};
     r.ssml = sp.s;
-    r.reprompt_ssml = keep_open ? "You can ask when your next collection is, or say stop." : NULL;
+    r.reprompt_ssml = offer ? EMAIL_OFFER : keep_open ? "You can ask when your next collection is, or say stop." : NULL;
     r.card_title = "Your bin collections";
     r.card_content = card;
+    r.session_attributes = offer;
     r.should_end_session = keep_open ? ALEXA_END_FALSE : ALEXA_END_TRUE;
     finish(c, &r);
+    json_decref(offer);
 }
 
 /* ---- address lookup ------------------------------------------------------------ */
@@ -488,7 +507,10 @@ static void answer_from_address(struct skill_call *c)
     case AM_EXACT:
     case AM_BUILDING:
     case AM_POSTCODE:
-        answer_collections(c, res);
+        if (c->q == Q_EMAIL)
+            answer_email(c, res);
+        else
+            answer_collections(c, res);
         return;
     case AM_AMBIGUOUS:
         answer_ambiguous(c, res);
@@ -520,6 +542,8 @@ static void answer_from_address(struct skill_call *c)
 static void maybe_answer(struct skill_call *c)
 {
     if (c->waiting > 0)
+        return;
+    if (c->q == Q_EMAIL && email_trouble(c))
         return;
     switch (c->addr_status) {
     case ALEXA_API_OK:
@@ -619,6 +643,8 @@ static int start_lookup(struct skill_call *c)
     uv_timer_init(outbound_loop(st->ob), c->progressive_timer);
     c->progressive_timer->data = c;
     uv_timer_start(c->progressive_timer, on_progressive_timer, SKILL_PROGRESSIVE_MS, 0);
+    if (c->q == Q_EMAIL)
+        email_start(c);
     if (c->q == Q_LAUNCH) {
         c->name_call = alexa_api_given_name(st->ob, c->rq.api_endpoint, c->rq.api_token, on_given_name, c, err,
                                             sizeof(err));
@@ -746,7 +772,7 @@ static int handle_choose(struct skill_call *c)
     const char *u = json_string_value(json_object_get(json_array_get(cands, (size_t)pick), "uprn"));
     c->chosen_uprn = u ? strtoull(u, NULL, 10) : 0;
     const char *q = json_string_value(json_object_get(attrs, "question"));
-    c->q = q && !strcmp(q, "bin") ? Q_BIN : q && !strcmp(q, "when") ? Q_WHEN : q && !strcmp(q, "upcoming") ? Q_UPCOMING
+    c->q = q && !strcmp(q, "email") ? Q_EMAIL : q && !strcmp(q, "bin") ? Q_BIN : q && !strcmp(q, "when") ? Q_WHEN : q && !strcmp(q, "upcoming") ? Q_UPCOMING
                                                                                                         : Q_NEXT;
     snprintf(c->bin, sizeof(c->bin), "%s", json_string_value(json_object_get(attrs, "bin")) ?: "");
     c->range_first = (int)json_integer_value(json_object_get(attrs, "first"));
@@ -754,6 +780,130 @@ static int handle_choose(struct skill_call *c)
     /* The address is read again (Amazon's rule: fresh on every request); the
      * choice is checked against it and remembered in answer_from_address. */
     return 0;
+}
+
+/* ---- emailed link (issue 6; docs/email.md) -------------------------------------- */
+
+/* After an answer, when email is configured: offer the link once per session. */
+static json_t *email_offer(struct skill_call *c, speech_buf_t *sp)
+{
+    if (c->st->conf->mail == NULL || !mailer_enabled() || c->q == Q_LAUNCH || c->q == Q_EMAIL)
+        return NULL;
+    if (json_is_true(json_object_get(c->rq.session_attributes, "email_offered")))
+        return NULL;
+    say(sp, EMAIL_OFFER);
+    return json_pack("{s:s,s:b}", "pending", "email_offer", "email_offered", 1);
+}
+
+/* EmailLinkIntent, or yes to the offer: read the address and the email
+ * (fresh, in parallel), then answer_email. Returns 1 when asynchronous. */
+static int email_intent(struct skill_call *c)
+{
+    if (c->st->conf->mail == NULL || !mailer_enabled()) {
+        answer_simple(c, "Sorry, I can't send emails at the moment. You'll find your collection days on Breckland "
+                         "Council's website, breckland dot gov dot uk, under bins and recycling.",
+                      NULL, 1);
+        return 0;
+    }
+    c->q = Q_EMAIL;
+    return start_lookup(c) == 0;
+}
+
+static void on_email(const alexa_api_result_t *res, void *ud)
+{
+    struct skill_call *c = ud;
+    c->email_call = NULL;
+    c->email_status = res->status;
+    if (res->status == ALEXA_API_OK && res->text)
+        snprintf(c->email, sizeof(c->email), "%s", res->text);
+    c->waiting--;
+    maybe_answer(c);
+}
+
+static void email_start(struct skill_call *c)
+{
+    char err[200];
+    c->email_status = ALEXA_API_UNAVAILABLE;
+    c->email_call = alexa_api_email(c->st->ob, c->rq.api_endpoint, c->rq.api_token, on_email, c, err, sizeof(err));
+    if (c->email_call)
+        c->waiting++;
+    else
+        log_warn("skill.email_api", "user=%s refused=\"%s\"", c->user, err);
+}
+
+/* The email could not be read: say why (and send the card when the resident
+ * can fix it). Returns 1 when answered. */
+static int email_trouble(struct skill_call *c)
+{
+    switch (c->email_status) {
+    case ALEXA_API_OK:
+        return 0;
+    case ALEXA_API_PERMISSION_MISSING: {
+        /* the email permission is gone: so is anything queued with the address */
+        privacy_permission_gone(c, PRIVACY_ERASE_EMAIL, "email_permission_missing");
+        alexa_response_t r = {0};
+        static const char *perms[] = {PERM_EMAIL_CARD};
+        r.ssml = "To email you the link, I need your permission to use your email address. I've sent a card to your "
+                 "Alexa app where you can allow it.";
+        r.permissions = perms;
+        r.n_permissions = 1;
+        r.should_end_session = ALEXA_END_TRUE;
+        finish(c, &r);
+        return 1;
+    }
+    case ALEXA_API_NOT_SET:
+        answer_simple(c, "There's no email address on your Amazon account, so I can't send you the link. You can "
+                         "add one in your Amazon account settings.",
+                      NULL, 1);
+        return 1;
+    default:
+        log_warn("skill.email_api", "user=%s status=%s", c->user, alexa_api_status_name(c->email_status));
+        answer_simple(c, "Sorry, I couldn't read your email address from Amazon just now. Please try again in a "
+                         "moment.",
+                      NULL, 1);
+        return 1;
+    }
+}
+
+static void answer_email(struct skill_call *c, const lookup_result_t *res)
+{
+    const linkmail_conf_t *mc = c->st->conf->mail;
+    if (res->uprn == 0) { /* postcode-only match: no one property to make a feed for */
+        answer_simple(c, "Sorry, I can only send a calendar link when I can find your exact address. Please check "
+                         "the address of this device in the Alexa app.",
+                      NULL, 1);
+        return;
+    }
+    char id[OUTBOX_ID_MAX];
+    linkmail_status_t st = linkmail_queue(mc, res, res->uprn, c->user, c->email, c->today, (long long)time(NULL), id);
+    memset(c->email, 0, sizeof(c->email)); /* handed to the outbox; not kept here */
+    switch (st) {
+    case LINKMAIL_QUEUED:
+        log_info("skill.email_queued", "user=%s id=%s", c->user, id);
+        mailer_wake();
+        answer_simple(c, "Done \xe2\x80\x94 check your inbox. I've emailed you the link to your collection calendar.",
+                      NULL, 1);
+        return;
+    case LINKMAIL_USER_CAPPED:
+        log_info("skill.email_capped", "user=%s cap=user", c->user);
+        answer_simple(c, "I've already sent you the link a few times today, so I haven't sent another. Please check "
+                         "your inbox, or ask me again tomorrow.",
+                      NULL, 1);
+        return;
+    case LINKMAIL_GLOBAL_CAPPED:
+        log_warn("skill.email_capped", "user=%s cap=global", c->user);
+        answer_simple(c, "Sorry, I can't send emails just now. Please try again later.", NULL, 1);
+        return;
+    case LINKMAIL_BAD_ADDRESS:
+        log_info("skill.email_refused", "user=%s reason=unusable_address", c->user);
+        answer_simple(c, "Sorry, I can't send email to the address on your Amazon account. Please check it in your "
+                         "Amazon account settings.",
+                      NULL, 1);
+        return;
+    default:
+        answer_simple(c, "Sorry, something went wrong sending the link. Please try again later.", NULL, 1);
+        return;
+    }
 }
 
 /* ---- request dispatch ---------------------------------------------------------- */
@@ -814,6 +964,9 @@ static void call_free(struct skill_call *c)
         alexa_api_cancel(c->addr_call);
     if (c->name_call)
         alexa_api_cancel(c->name_call);
+    if (c->email_call)
+        alexa_api_cancel(c->email_call);
+    memset(c->email, 0, sizeof(c->email));
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -970,7 +1123,12 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
                           "What would you like to know about your bins?", 0);
         } else if (!strcmp(in, "AMAZON.YesIntent") || !strcmp(in, "AMAZON.NoIntent")) {
             const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
-            if (pending && !strcmp(pending, "choose_property"))
+            if (pending && !strcmp(pending, "email_offer")) {
+                if (!strcmp(in, "AMAZON.NoIntent"))
+                    answer_simple(c, "All right, I won't send it. Goodbye.", NULL, 1);
+                else
+                    async = email_intent(c);
+            } else if (pending && !strcmp(pending, "choose_property"))
                 answer_simple(c, "Please tell me which property is yours, for example: flat two.",
                               "Which property is yours?", 0);
             else if (!strcmp(in, "AMAZON.NoIntent"))
@@ -979,9 +1137,7 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
                 answer_simple(c, "You can ask when your next collection is, or which bin goes out this week.",
                               "What would you like to know?", 0);
         } else if (!strcmp(in, "EmailLinkIntent")) {
-            answer_simple(c, "You'll find your collection calendar on Breckland Council's website, breckland dot gov "
-                             "dot uk, under bins and recycling.",
-                          NULL, 1);
+            async = email_intent(c);
         } else if (!strcmp(in, "ChooseAddressIntent")) {
             const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
             if (!pending || strcmp(pending, "choose_property") != 0) {

@@ -36,6 +36,7 @@ typedef struct cal_occurrence {
     int changed;       /* moved or added by an exception */
     const char *reason; /* from the exception, may be NULL */
     size_t reason_len;
+    int cancelled;     /* only from cal_occurrences_ex(with_cancelled): date == original */
 } cal_occurrence_t;
 
 /* Does the round's schedule (without exceptions) include day? */
@@ -51,5 +52,13 @@ int cal_round_next_on_or_after(const cal_round_t *r, int day);
 size_t cal_occurrences(const cal_round_t *r, const cal_exception_t *own, size_t n_own,
                        const cal_exception_t *star, size_t n_star, int from, int to,
                        int eff_from, int eff_to, cal_occurrence_t *out, size_t max);
+
+/* The same, and when with_cancelled is non-zero also the cancelled
+ * occurrences whose original date is in [from, to] (cancelled = 1,
+ * changed = 1), e.g. so a calendar feed can mark them STATUS:CANCELLED. */
+size_t cal_occurrences_ex(const cal_round_t *r, const cal_exception_t *own, size_t n_own,
+                          const cal_exception_t *star, size_t n_star, int from, int to,
+                          int eff_from, int eff_to, int with_cancelled, cal_occurrence_t *out,
+                          size_t max);
 
 #endif

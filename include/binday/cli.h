@@ -27,5 +27,9 @@ int cmd_bench_lookup(int argc, char **argv); /* src/cmd_bench.c */
 /* privacy (src/cmd_privacy.c) */
 int cmd_purge(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+/* calendar feeds (src/cmd_calendar.c) */
+int cmd_calendar_link(int argc, char **argv);
+/* emailed links (src/cmd_mail.c) */
+int cmd_mail_log(int argc, char **argv);
 
 #endif

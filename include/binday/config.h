@@ -22,6 +22,7 @@ typedef struct config {
     const char **connect_to;
     size_t n_connect_to;
     const char *smtp, *smtp_user, *smtp_password_file, *mail_from, *public_url;
+    int mail_retry_base_ms, mail_max_attempts, mail_user_daily_cap, mail_global_hourly_cap;
     const char *today; /* NULL unless fixed */
     int threads;
     int dev, http2;

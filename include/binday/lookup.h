@@ -30,6 +30,8 @@ typedef struct lookup_collection {
     int changed;
     rec_str_t service_id, name, colour, spoken_name, reason; /* reason.p NULL = none */
     int subscription;
+    int cancelled;          /* only from lookup_uprn_feed_txn: a cancelled occurrence */
+    rec_str_t description, link_url; /* the service's; p NULL when absent */
 } lookup_collection_t;
 
 typedef struct lookup_candidate {
@@ -55,6 +57,7 @@ typedef struct lookup_result {
     int truncated; /* more collections than fit */
     lookup_notice_t notices[LOOKUP_MAX_NOTICES];
     size_t n_notices;
+    int with_cancelled; /* set by lookup_uprn_feed_txn only */
     /* internal scratch and string storage */
     addrmatch_cand_t cands[LOOKUP_MAX_POSTCODE];
     size_t arena_used;
@@ -77,6 +80,11 @@ int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, in
                        int days, lookup_result_t *res, char *err, size_t err_size);
 int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,
                     lookup_result_t *res, char *err, size_t err_size);
+
+/* lookup_uprn_txn that also lists cancelled occurrences (cancelled = 1,
+ * date = original date), for calendar feeds that mark them STATUS:CANCELLED. */
+int lookup_uprn_feed_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,
+                         lookup_result_t *res, char *err, size_t err_size);
 
 /* What is loaded, for /healthz and logs (no personal data). */
 typedef struct lookup_dataset_info {

@@ -13,9 +13,8 @@
  * in the same txn so the destroyed key, and so the records it sealed, cannot
  * be recovered from the files (docs/privacy.md).
  *
- * Registered now: address choices (choice.h) and transcripts
- * (transcript.h). The email outbox registers the same way (docs/privacy.md,
- * "Registering a store").
+ * Registered now: address choices (choice.h), transcripts (transcript.h)
+ * and the email outbox with its case records (outbox.h, docs/email.md).
  *
  * Users are named by their pseudonymous id (SECRET_HEX_LEN hex digits, the
  * keyed hash of the Alexa userId, privacy_user_hex) everywhere below.
