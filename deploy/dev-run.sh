@@ -29,7 +29,16 @@ fi
 
 # The fake Amazon cloud; its flags point binday at it (stopped when we exit).
 FAKE_FLAGS=$(deploy/dev-fake-amazon.sh "$RUN/fake")
-trap 'deploy/dev-fake-amazon.sh --stop "$RUN/fake"' EXIT
+# A local SMTP server (STARTTLS, certificate from the fake cloud's CA) that
+# writes emailed links to run/mail/*.eml instead of sending them anywhere.
+rm -f "$RUN/mail.port"
+/usr/bin/python3 deploy/dev-mail-sink.py --cert "$RUN/fake/certs/server.pem" --key "$RUN/fake/certs/server.key" \
+  --outdir "$RUN/mail" --port-file "$RUN/mail.port" > "$RUN/mail-sink.log" 2>&1 &
+SINK=$!
+trap 'kill $SINK 2>/dev/null; deploy/dev-fake-amazon.sh --stop "$RUN/fake"' EXIT
+for _ in $(seq 100); do [ -s "$RUN/mail.port" ] && break; sleep 0.05; done
+[ -s "$RUN/mail.port" ] || { echo "dev-run.sh: mail sink did not start (see $RUN/mail-sink.log)" >&2; exit 1; }
+MAIL_FLAGS="--smtp smtp://localhost:$(cat "$RUN/mail.port") --mail-from bins@breckland.example --public-url https://localhost:$PORT"
 
 cat <<MSG
 
@@ -41,6 +50,8 @@ cat <<MSG
   (the fake cloud answers the token tok-granted with 12 High Street, Dereham, NR19 1AA;
    try --api-token tok-403, tok-204, tok-20146 or tok-slow-500ms too)
 
+  Emailed links ("email me the link", then "yes") land in $RUN/mail/*.eml.
+
   Staff tools:
     $BIN lookup --data $DATA --postcode "NR19 1AA" --line "12 High Street"
     curl --cacert $DATA/dev-tls.pem https://localhost:$PORT/healthz
@@ -51,4 +62,4 @@ MSG
 # shellcheck disable=SC2086
 $BIN serve --dev --data "$DATA" --listen "127.0.0.1:$PORT" \
   --tls-cert "$DATA/dev-tls.pem" --tls-key "$DATA/dev-tls.key" \
-  --skill-id amzn1.ask.skill.binday-dev --threads 2 $FAKE_FLAGS
+  --skill-id amzn1.ask.skill.binday-dev --threads 2 $FAKE_FLAGS $MAIL_FLAGS
