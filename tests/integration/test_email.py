@@ -223,6 +223,35 @@ def run_all(t, env, smtp, house):
     t.ok(any(r.get("status") == "sent" and r.get("attempts", 0) >= 2 for r in recs), "case record: sent after retries")
     smtp.messages.clear()
 
+    # --- issue 7: grant -> queued; email permission revoked by event before delivery
+    #     -> nothing delivered, the queued address gone
+    smtp.stop()
+    ruser = "amzn1.ask.account.REVOKER"
+    r = env.intent("EmailLinkIntent", token="tok-house", user=ruser)
+    t.contains(r.speech, "Done", "revocation: queued while the SMTP server is down")
+    _, queued, _ = mail_log(env)
+    t.eq(queued, 1, "revocation: one message queued")
+    ev = env.post(env.envelope({"type": "AlexaSkillEvent.SkillPermissionChanged", "body": {
+        "acceptedPermissions": [{"scope": "alexa::devices:all:address:full:read"}]}}, user=ruser, with_session=False))
+    t.eq((ev.status, ev.json), (200, {"version": "1.0", "response": {}}), "revocation event acknowledged")
+    _, queued, _ = mail_log(env)
+    t.eq(queued, 0, "revocation: the queued message is cancelled at once")
+    smtp.start()
+    time.sleep(3.0)
+    t.eq(len(smtp.received()), 0, "revocation: nothing delivered after the SMTP server came up")
+    r = run_binday("user", "export", "--data", env.data, "--user-id", ruser)
+    t.ok(r.returncode == 0 and "jane@example.com" not in r.stdout, "revocation: export holds no address",
+         r.stdout[:800])
+    leaks = []
+    for name in os.listdir(env.data):
+        path = os.path.join(env.data, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                if b"jane@example.com" in f.read():
+                    leaks.append(name)
+    t.eq(leaks, [], "revocation: the address is in no file of the data directory")
+    smtp.messages.clear()
+
     # --- 550: failed, recorded, never retried
     smtp.mode = "550"
     r = env.intent("EmailLinkIntent", token="tok-house", user="amzn1.ask.account.E2EUSER3")
