@@ -231,6 +231,26 @@ def test_config_errors(t, d, pki):
     t.ok(r.returncode == 0 and "serve" in r.stdout, "binday help lists commands")
     r = run_binday("frobnicate")
     t.eq(r.returncode, 2, "unknown command: exit 2")
+    # the shipped example config is valid: it starts with local files swapped in
+    pw = os.path.join(d, "smtp-pw")
+    with open(pw, "w") as f:
+        f.write("pw\n")
+    os.chmod(pw, 0o600)
+    ex_port = os.path.join(d, "export")
+    p = subprocess.Popen([BIN, "serve", "--config", os.path.join(os.environ.get("BINDAY_ROOT", "."),
+                                                                    "deploy/config.example.json"),
+                          "--data", os.path.join(d, "data-ex"), "--listen", "127.0.0.1:0", "--port-file", ex_port,
+                          "--tls-cert", pki["cert"], "--tls-key", pki["key"], "--smtp-password-file", pw,
+                          "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    from harness import wait_port_file as _wpf
+    try:
+        t.ok(_wpf(ex_port, p) > 0, "deploy/config.example.json is accepted")
+    finally:
+        time.sleep(0.3)
+        p.terminate()
+        err = p.communicate(timeout=20)[1].decode()
+    t.eq(p.returncode, 0, "example config: clean exit", )
+
     # a config file providing everything, flags overriding it
     good = {"data": os.path.join(d, "data2"), "listen": "127.0.0.1:0", "tls_cert": pki["cert"], "tls_key": pki["key"],
             "skill_id": ["a"], "threads": 1, "port_file": os.path.join(d, "cfgport")}
