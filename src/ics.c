@@ -9,63 +9,26 @@
 
 #include "binday/date.h"
 
-void ics_buf_init(ics_buf_t *b, size_t max)
-{
-    memset(b, 0, sizeof(*b));
-    b->max = max;
-}
-
-void ics_buf_free(ics_buf_t *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-static void put(ics_buf_t *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->max) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
 /* RFC 5545 §3.1: lines SHOULD NOT be longer than 75 octets excluding the line
  * break; a continuation starts with one space, which counts toward its 75.
  * Never split a UTF-8 sequence: back off to a lead byte. */
-static void put_folded(ics_buf_t *b, const char *s, size_t n)
+static void put_folded(strbuf_t *b, const char *s, size_t n)
 {
     size_t limit = 75, i = 0;
     while (n - i > limit) {
         size_t cut = limit;
         while (cut > 1 && ((unsigned char)s[i + cut] & 0xC0) == 0x80)
             cut--;
-        put(b, s + i, cut);
-        put(b, "\r\n ", 3);
+        strbuf_put(b, s + i, cut);
+        strbuf_put(b, "\r\n ", 3);
         i += cut;
         limit = 74;
     }
-    put(b, s + i, n - i);
-    put(b, "\r\n", 2);
+    strbuf_put(b, s + i, n - i);
+    strbuf_put(b, "\r\n", 2);
 }
 
-void ics_line(ics_buf_t *b, const char *name, const char *value, size_t len)
+void ics_line(strbuf_t *b, const char *name, const char *value, size_t len)
 {
     size_t nl = strlen(name);
     char stackbuf[512];
@@ -150,7 +113,7 @@ size_t ics_escape_text(char *dst, size_t dst_size, const char *src, size_t len)
     return o;
 }
 
-void ics_text(ics_buf_t *b, const char *name, const char *text, size_t len)
+void ics_text(strbuf_t *b, const char *name, const char *text, size_t len)
 {
     size_t cap = 2 * len + 1;
     char stackbuf[1024];
@@ -165,7 +128,7 @@ void ics_text(ics_buf_t *b, const char *name, const char *text, size_t len)
         free(e);
 }
 
-static void put_date(ics_buf_t *b, const char *name, int day)
+static void put_date(strbuf_t *b, const char *name, int day)
 {
     int y, m, d;
     char v[16];
@@ -176,8 +139,8 @@ static void put_date(ics_buf_t *b, const char *name, int day)
 
 char *ics_feed_build(const ics_feed_t *feed, const ics_event_t *ev, size_t n, size_t *len)
 {
-    ics_buf_t b;
-    ics_buf_init(&b, ICS_MAX_BYTES);
+    strbuf_t b;
+    strbuf_init(&b, ICS_MAX_BYTES);
     char stamp[32];
     time_t t = (time_t)feed->dtstamp;
     struct tm tm;
@@ -229,11 +192,11 @@ char *ics_feed_build(const ics_feed_t *feed, const ics_event_t *ev, size_t n, si
     LIT("END", "VCALENDAR");
 #undef LIT
     if (b.failed) {
-        ics_buf_free(&b);
+        strbuf_free(&b);
         return NULL;
     }
     if (b.p == NULL) { /* cannot happen: BEGIN was written */
-        ics_buf_free(&b);
+        strbuf_free(&b);
         return NULL;
     }
     *len = b.len;

@@ -2,6 +2,8 @@
  * MIME structure, and the plain-text and HTML bodies. */
 #include "binday/mailmsg.h"
 
+#include "binday/strbuf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,83 +93,30 @@ size_t mailmsg_header_clean(char *dst, size_t dst_size, const char *src, size_t 
     return o;
 }
 
-/* ---- a bounded string builder ---- */
-
-typedef struct sb {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sb_t;
-
-static void sb_put(sb_t *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > MAILMSG_MAX_BYTES) {
-        b->failed = 1;
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 8192;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sb_t *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sb_t *b, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static void sb_html(sb_t *b, const char *s)
+static void sb_html(strbuf_t *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': sb_str(b, "&amp;"); break;
-        case '<': sb_str(b, "&lt;"); break;
-        case '>': sb_str(b, "&gt;"); break;
-        case '"': sb_str(b, "&quot;"); break;
-        case '\'': sb_str(b, "&#39;"); break;
-        default: sb_put(b, s, 1);
+        case '&': strbuf_puts(b, "&amp;"); break;
+        case '<': strbuf_puts(b, "&lt;"); break;
+        case '>': strbuf_puts(b, "&gt;"); break;
+        case '"': strbuf_puts(b, "&quot;"); break;
+        case '\'': strbuf_puts(b, "&#39;"); break;
+        default: strbuf_put(b, s, 1);
         }
     }
 }
 
 /* A header line "Name: value" with the value cleaned. */
-static void header(sb_t *b, const char *name, const char *value)
+static void header(strbuf_t *b, const char *name, const char *value)
 {
     char v[1024];
     mailmsg_header_clean(v, sizeof(v), value, strlen(value));
-    sb_printf(b, "%s: %s\r\n", name, v);
+    strbuf_printf(b, "%s: %s\r\n", name, v);
 }
 
 /* body as base64 in 76-column lines */
-static void put_b64(sb_t *b, const char *body, size_t len)
+static void put_b64(strbuf_t *b, const char *body, size_t len)
 {
     for (size_t i = 0; i < len; i += 57) {
         size_t n = len - i < 57 ? len - i : 57;
@@ -176,88 +125,88 @@ static void put_b64(sb_t *b, const char *body, size_t len)
             b->failed = 1;
             return;
         }
-        sb_str(b, line);
-        sb_str(b, "\r\n");
+        strbuf_puts(b, line);
+        strbuf_puts(b, "\r\n");
     }
 }
 
-static void text_body(sb_t *t, const mailmsg_t *m)
+static void text_body(strbuf_t *t, const mailmsg_t *m)
 {
     /* lines end CRLF even inside base64: the decoded text is a text/plain part */
-    sb_str(t, "Hello,\r\n\r\nYou asked Breckland bins on Alexa to send you the link to your bin collection "
+    strbuf_puts(t, "Hello,\r\n\r\nYou asked Breckland bins on Alexa to send you the link to your bin collection "
               "calendar.\r\n\r\n");
-    sb_printf(t, "Address: %s\r\n\r\n", m->address);
+    strbuf_printf(t, "Address: %s\r\n\r\n", m->address);
     if (m->n_cols) {
-        sb_str(t, "Your next collections:\r\n");
+        strbuf_puts(t, "Your next collections:\r\n");
         for (size_t i = 0; i < m->n_cols; i++) {
-            sb_printf(t, "  %s: %s", m->cols[i].when, m->cols[i].what);
+            strbuf_printf(t, "  %s: %s", m->cols[i].when, m->cols[i].what);
             if (m->cols[i].note[0])
-                sb_printf(t, " (%s)", m->cols[i].note);
-            sb_str(t, "\r\n");
+                strbuf_printf(t, " (%s)", m->cols[i].note);
+            strbuf_puts(t, "\r\n");
         }
-        sb_str(t, "Put your bins out by 6:30 in the morning on collection day.\r\n\r\n");
+        strbuf_puts(t, "Put your bins out by 6:30 in the morning on collection day.\r\n\r\n");
     }
-    sb_str(t, "Add your collections to your calendar - it keeps itself up to date when collections move:\r\n");
-    sb_printf(t, "  Apple Calendar and others: %s\r\n", m->links->webcal);
-    sb_printf(t, "  Google Calendar: %s\r\n", m->links->google);
-    sb_printf(t, "  Outlook: %s\r\n", m->links->outlook);
-    sb_printf(t, "  Calendar file (iCalendar): %s\r\n\r\n", m->links->https);
+    strbuf_puts(t, "Add your collections to your calendar - it keeps itself up to date when collections move:\r\n");
+    strbuf_printf(t, "  Apple Calendar and others: %s\r\n", m->links->webcal);
+    strbuf_printf(t, "  Google Calendar: %s\r\n", m->links->google);
+    strbuf_printf(t, "  Outlook: %s\r\n", m->links->outlook);
+    strbuf_printf(t, "  Calendar file (iCalendar): %s\r\n\r\n", m->links->https);
     if (m->n_services) {
-        sb_str(t, "More about each service on the council's website:\r\n");
+        strbuf_puts(t, "More about each service on the council's website:\r\n");
         for (size_t i = 0; i < m->n_services; i++)
-            sb_printf(t, "  %s: %s\r\n", m->services[i].name, m->services[i].url);
-        sb_str(t, "\r\n");
+            strbuf_printf(t, "  %s: %s\r\n", m->services[i].name, m->services[i].url);
+        strbuf_puts(t, "\r\n");
     }
-    sb_str(t, "The calendar link is personal to your address: anyone with it can see your collection days, "
+    strbuf_puts(t, "The calendar link is personal to your address: anyone with it can see your collection days, "
               "nothing else.\r\n\r\nBreckland Council\r\n");
 }
 
-static void html_link(sb_t *h, const char *label, const char *url)
+static void html_link(strbuf_t *h, const char *label, const char *url)
 {
-    sb_str(h, "<li><a href=\"");
+    strbuf_puts(h, "<li><a href=\"");
     sb_html(h, url);
-    sb_str(h, "\">");
+    strbuf_puts(h, "\">");
     sb_html(h, label);
-    sb_str(h, "</a></li>\r\n");
+    strbuf_puts(h, "</a></li>\r\n");
 }
 
-static void html_body(sb_t *h, const mailmsg_t *m)
+static void html_body(strbuf_t *h, const mailmsg_t *m)
 {
-    sb_str(h, "<!DOCTYPE html>\r\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Your bin collection "
+    strbuf_puts(h, "<!DOCTYPE html>\r\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Your bin collection "
               "calendar</title></head>\r\n<body>\r\n<p>Hello,</p>\r\n<p>You asked Breckland bins on Alexa to send you "
               "the link to your bin collection calendar.</p>\r\n<p><strong>Address:</strong> ");
     sb_html(h, m->address);
-    sb_str(h, "</p>\r\n");
+    strbuf_puts(h, "</p>\r\n");
     if (m->n_cols) {
-        sb_str(h, "<h2>Your next collections</h2>\r\n<ul>\r\n");
+        strbuf_puts(h, "<h2>Your next collections</h2>\r\n<ul>\r\n");
         for (size_t i = 0; i < m->n_cols; i++) {
-            sb_str(h, "<li>");
+            strbuf_puts(h, "<li>");
             sb_html(h, m->cols[i].when);
-            sb_str(h, ": ");
+            strbuf_puts(h, ": ");
             sb_html(h, m->cols[i].what);
             if (m->cols[i].note[0]) {
-                sb_str(h, " (");
+                strbuf_puts(h, " (");
                 sb_html(h, m->cols[i].note);
-                sb_str(h, ")");
+                strbuf_puts(h, ")");
             }
-            sb_str(h, "</li>\r\n");
+            strbuf_puts(h, "</li>\r\n");
         }
-        sb_str(h, "</ul>\r\n<p>Put your bins out by 6:30 in the morning on collection day.</p>\r\n");
+        strbuf_puts(h, "</ul>\r\n<p>Put your bins out by 6:30 in the morning on collection day.</p>\r\n");
     }
-    sb_str(h, "<h2>Add your collections to your calendar</h2>\r\n<p>It keeps itself up to date when collections "
+    strbuf_puts(h, "<h2>Add your collections to your calendar</h2>\r\n<p>It keeps itself up to date when collections "
               "move.</p>\r\n<ul>\r\n");
     html_link(h, "Apple Calendar and others (webcal)", m->links->webcal);
     html_link(h, "Google Calendar", m->links->google);
     html_link(h, "Outlook", m->links->outlook);
     html_link(h, "Calendar file (iCalendar)", m->links->https);
-    sb_str(h, "</ul>\r\n");
+    strbuf_puts(h, "</ul>\r\n");
     if (m->n_services) {
-        sb_str(h, "<h2>More about each service</h2>\r\n<ul>\r\n");
+        strbuf_puts(h, "<h2>More about each service</h2>\r\n<ul>\r\n");
         for (size_t i = 0; i < m->n_services; i++)
             html_link(h, m->services[i].name, m->services[i].url);
-        sb_str(h, "</ul>\r\n");
+        strbuf_puts(h, "</ul>\r\n");
     }
-    sb_str(h, "<p>The calendar link is personal to your address: anyone with it can see your collection days, "
+    strbuf_puts(h, "<p>The calendar link is personal to your address: anyone with it can see your collection days, "
               "nothing else.</p>\r\n<p>Breckland Council</p>\r\n</body></html>\r\n");
 }
 
@@ -271,7 +220,10 @@ char *mailmsg_build(const mailmsg_t *m, size_t *len, char *err, size_t err_size)
         snprintf(err, err_size, "mail_from is not a plain email address");
         return NULL;
     }
-    sb_t msg = {0}, txt = {0}, html = {0};
+    strbuf_t msg, txt, html;
+    strbuf_init(&msg, MAILMSG_MAX_BYTES);
+    strbuf_init(&txt, MAILMSG_MAX_BYTES);
+    strbuf_init(&html, MAILMSG_MAX_BYTES);
     text_body(&txt, m);
     html_body(&html, m);
     char date[64], boundary[96];
@@ -290,17 +242,17 @@ char *mailmsg_build(const mailmsg_t *m, size_t *len, char *err, size_t err_size)
     header(&msg, "Message-ID", m->message_id);
     header(&msg, "MIME-Version", "1.0");
     header(&msg, "Auto-Submitted", "auto-generated");
-    sb_printf(&msg, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
-    sb_str(&msg, "This is a message in MIME format.\r\n");
-    sb_printf(&msg, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+    strbuf_printf(&msg, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
+    strbuf_puts(&msg, "This is a message in MIME format.\r\n");
+    strbuf_printf(&msg, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
               boundary);
     if (!txt.failed)
         put_b64(&msg, txt.p, txt.len);
-    sb_printf(&msg, "--%s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+    strbuf_printf(&msg, "--%s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
               boundary);
     if (!html.failed)
         put_b64(&msg, html.p, html.len);
-    sb_printf(&msg, "--%s--\r\n", boundary);
+    strbuf_printf(&msg, "--%s--\r\n", boundary);
     int failed = msg.failed || txt.failed || html.failed;
     free(txt.p);
     free(html.p);

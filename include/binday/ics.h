@@ -12,25 +12,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binday/strbuf.h"
+
 /* Hard cap on a feed body; a property has at most a few hundred events. */
 #define ICS_MAX_BYTES (4u * 1024u * 1024u)
 
-/* A growable output buffer with a hard cap. On OOM or overflow `failed` is
- * set and further writes are ignored. */
-typedef struct ics_buf {
-    char *p;
-    size_t len, cap, max;
-    int failed;
-} ics_buf_t;
-
-void ics_buf_init(ics_buf_t *b, size_t max);
-void ics_buf_free(ics_buf_t *b);
 /* One content line "NAME:VALUE" (name may carry parameters, e.g.
  * "DTSTART;VALUE=DATE"); `value` is written as is (already valid for the
  * property's type), folded, CRLF-terminated. */
-void ics_line(ics_buf_t *b, const char *name, const char *value, size_t len);
+void ics_line(strbuf_t *b, const char *name, const char *value, size_t len);
 /* One TEXT property: the value is escaped per RFC 5545 §3.3.11. */
-void ics_text(ics_buf_t *b, const char *name, const char *text, size_t len);
+void ics_text(strbuf_t *b, const char *name, const char *text, size_t len);
 /* Escape TEXT into dst (NUL-terminated, truncated at a UTF-8 boundary).
  * Returns the length written. */
 size_t ics_escape_text(char *dst, size_t dst_size, const char *src, size_t len);

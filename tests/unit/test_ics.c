@@ -52,8 +52,8 @@ int main(void)
     is_str(e, "caf\xc3\xa9 !", "invalid UTF-8 dropped, valid kept");
 
     /* folding: a long value with multi-byte characters */
-    ics_buf_t b;
-    ics_buf_init(&b, 1 << 20);
+    strbuf_t b;
+    strbuf_init(&b, 1 << 20);
     char longv[600];
     size_t o = 0;
     while (o + 2 < 400) {
@@ -71,7 +71,7 @@ int main(void)
     char *u = unfold(b.p);
     ok(strncmp(u, "DESCRIPTION:", 12) == 0 && memcmp(u + 12, longv, o) == 0, "unfolds to the original value");
     free(u);
-    ics_buf_free(&b);
+    strbuf_free(&b);
 
     /* a feed */
     ics_event_t ev[2] = {
