@@ -365,40 +365,18 @@ static int ev_forget(privacy_t *p, MDB_txn *txn, const char *user, unsigned what
     return rc;
 }
 
-struct stale {
-    int64_t before_ms;
-    char (*names)[VAULT_MAX_NAME + 1];
-    size_t n, cap;
-};
-
-static int stale_cb(void *ud, const char *name, const uint8_t *val, size_t len)
+/* event state older than the cut-off (ts_ms in *ud) */
+static int stale(void *ud, const char *name, const uint8_t *val, size_t len)
 {
-    struct stale *s = ud;
+    (void)name;
     privacy_evstate_t st;
-    if (ev_unpack(val, len, &st) != 0 || st.ts_ms >= s->before_ms)
-        return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        void *nn = realloc(s->names, cap * sizeof(*s->names));
-        if (nn == NULL)
-            abort();
-        s->names = nn;
-        s->cap = cap;
-    }
-    snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
-    return 0;
+    return ev_unpack(val, len, &st) == 0 && st.ts_ms < *(const int64_t *)ud;
 }
 
 static int ev_purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n, char *err, size_t err_size)
 {
-    struct stale s = {(int64_t)(as_of_day - PRIVACY_EVSTATE_DAYS) * 86400000, NULL, 0, 0};
-    int rc = vault_foreach(p->vault, txn, EV_PREFIX, stale_cb, &s);
-    for (size_t i = 0; rc == 0 && i < s.n; i++) {
-        rc = vault_del(p->vault, txn, s.names[i]);
-        if (rc == 0)
-            (*n)++;
-    }
-    free(s.names);
+    int64_t before_ms = (int64_t)(as_of_day - PRIVACY_EVSTATE_DAYS) * 86400000;
+    int rc = vault_del_if(p->vault, txn, EV_PREFIX, stale, &before_ms, n);
     if (rc)
         snprintf(err, err_size, "event state purge: %s", mdb_strerror(rc));
     return rc;

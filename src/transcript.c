@@ -524,27 +524,11 @@ static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned wha
     return rc;
 }
 
-struct idle {
-    int cutoff;
-    char (*names)[VAULT_MAX_NAME + 1];
-    size_t n, cap;
-};
-
-static int idle_cb(void *ud, const char *name, const uint8_t *val, size_t len)
+/* a user key whose newest record is older than the cut-off (int in *ud) */
+static int idle(void *ud, const char *name, const uint8_t *val, size_t len)
 {
-    struct idle *s = ud;
-    if (len != USER_VAL || (int)get32(val + VAULT_KEY_BYTES) >= s->cutoff)
-        return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        void *nn = realloc(s->names, cap * sizeof(*s->names));
-        if (nn == NULL)
-            abort();
-        s->names = nn;
-        s->cap = cap;
-    }
-    snprintf(s->names[s->n++], sizeof(s->names[0]), "%s", name);
-    return 0;
+    (void)name;
+    return len == USER_VAL && (int)get32(val + VAULT_KEY_BYTES) < *(const int *)ud;
 }
 
 static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size)
@@ -590,13 +574,8 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
     if (rc == 0 && oldest < cutoff)
         rc = put_oldest(txn, d, cutoff);
     /* user keys with nothing left to open */
-    struct idle s = {cutoff, NULL, 0, 0};
     if (rc == 0)
-        rc = vault_foreach(privacy_vault(p), txn, "t:", idle_cb, &s);
-    for (size_t i = 0; rc == 0 && i < s.n; i++)
-        if ((rc = vault_del(privacy_vault(p), txn, s.names[i])) == 0)
-            (*n_erased)++;
-    free(s.names);
+        rc = vault_del_if(privacy_vault(p), txn, "t:", idle, &cutoff, n_erased);
     if (rc)
         snprintf(err, err_size, "transcript purge: %s", mdb_strerror(rc));
     return rc;

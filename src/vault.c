@@ -241,30 +241,47 @@ static int walk(vault_t *v, MDB_txn *txn, const uint8_t kek[VAULT_KEY_BYTES], ra
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-struct each {
+/* Names to delete are collected first: deleting under the walk's cursor
+ * would disturb the walk. */
+struct doomed {
     const char *prefix;
     size_t plen;
-    vault_each_fn fn;
+    vault_pred_fn pred;
     void *ud;
+    char (*names)[VAULT_MAX_NAME + 1];
+    size_t n, cap;
 };
 
-static int each_cb(void *ud, const char *name, const uint8_t *val, size_t len)
+static int doomed_cb(void *ud, const char *name, const uint8_t *val, size_t len)
 {
-    struct each *e = ud;
-    if (strncmp(name, e->prefix, e->plen) != 0)
+    struct doomed *d = ud;
+    if (strncmp(name, d->prefix, d->plen) != 0 || !d->pred(d->ud, name, val, len))
         return 0;
-    return e->fn(e->ud, name, val, len);
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? 2 * d->cap : 64;
+        void *nn = realloc(d->names, cap * sizeof(*d->names));
+        if (nn == NULL)
+            abort();
+        d->names = nn;
+        d->cap = cap;
+    }
+    snprintf(d->names[d->n++], sizeof(d->names[0]), "%s", name);
+    return 0;
 }
 
-int vault_foreach(vault_t *v, MDB_txn *txn, const char *prefix, vault_each_fn fn, void *ud)
+int vault_del_if(vault_t *v, MDB_txn *txn, const char *prefix, vault_pred_fn pred, void *ud, size_t *n_deleted)
 {
     uint8_t kek[VAULT_KEY_BYTES];
     int rc = kek_for(v, txn, kek, NULL);
     if (rc)
         return rc == MDB_NOTFOUND ? 0 : rc;
-    struct each e = {prefix, strlen(prefix), fn, ud};
-    rc = walk(v, txn, kek, each_cb, &e);
+    struct doomed d = {prefix, strlen(prefix), pred, ud, NULL, 0, 0};
+    rc = walk(v, txn, kek, doomed_cb, &d);
     OPENSSL_cleanse(kek, sizeof(kek));
+    for (size_t i = 0; rc == 0 && i < d.n; i++)
+        if ((rc = vault_del(v, txn, d.names[i])) == 0 && n_deleted)
+            (*n_deleted)++;
+    free(d.names);
     return rc;
 }
 

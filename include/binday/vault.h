@@ -59,10 +59,11 @@ int vault_del(vault_t *v, MDB_txn *txn, const char *name);
  * create; VAULT_STALE; or an MDB error. */
 int vault_key(vault_t *v, MDB_txn *txn, const char *name, int create, uint8_t key[VAULT_KEY_BYTES]);
 
-/* Call fn for every entry whose name starts with prefix; fn returns 0 to go on.
- * Do not modify the vault from fn (collect names, then delete). */
-typedef int (*vault_each_fn)(void *ud, const char *name, const uint8_t *val, size_t len);
-int vault_foreach(vault_t *v, MDB_txn *txn, const char *prefix, vault_each_fn fn, void *ud);
+/* Delete (as vault_del) every entry whose name starts with prefix and for
+ * which pred returns non-zero (write txn); *n_deleted counts them. 0 or an
+ * MDB error. pred must not touch the vault. */
+typedef int (*vault_pred_fn)(void *ud, const char *name, const uint8_t *val, size_t len);
+int vault_del_if(vault_t *v, MDB_txn *txn, const char *prefix, vault_pred_fn pred, void *ud, size_t *n_deleted);
 
 /* Re-seal every entry under a new KEK written to a new generation's file
  * (write txn). After the txn commits call vault_sweep. 0 or an error
