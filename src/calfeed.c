@@ -263,16 +263,6 @@ void calfeed_summary(const lookup_collection_t *c, char *dst, size_t n)
         snprintf(dst, n, "%s%s - %s", colour, container ? "" : " bin", name);
 }
 
-static const char *const MONTHS[12] = {"January", "February", "March",     "April",   "May",      "June",
-                                       "July",    "August",   "September", "October", "November", "December"};
-
-static void long_date(int day, char *dst, size_t n)
-{
-    int y, m, d;
-    date_to_ymd(day, &y, &m, &d);
-    snprintf(dst, n, "%s %d %s %d", date_weekday_long(date_weekday(day)), d, MONTHS[m - 1], y);
-}
-
 typedef struct feed_event {
     char uid[128];
     char summary[192];
@@ -325,7 +315,7 @@ static void describe(feed_event_t *e, const lookup_collection_t *c)
         append(d, n, &o, "Put it out by 6:30 in the morning.");
         if (c->changed && c->original != c->date) {
             char od[64];
-            long_date(c->original, od, sizeof(od));
+            date_long(c->original, od, sizeof(od));
             append(d, n, &o, "\nMoved from %s", od);
             if (c->reason.p && c->reason.n)
                 append(d, n, &o, " (%.*s)", (int)c->reason.n, c->reason.p);

@@ -140,6 +140,22 @@ const char *date_weekday_long(int wd)
     return wd >= 0 && wd < 7 ? wd_long[wd] : "?";
 }
 
+static const char *const month_long[12] = {"January", "February", "March",     "April",   "May",      "June",
+                                           "July",    "August",   "September", "October", "November", "December"};
+
+const char *date_month_long(int m)
+{
+    return m >= 1 && m <= 12 ? month_long[m - 1] : "?";
+}
+
+char *date_long(int days, char *dst, size_t dst_size)
+{
+    int y, m, d;
+    date_to_ymd(days, &y, &m, &d);
+    snprintf(dst, dst_size, "%s %d %s %d", date_weekday_long(date_weekday(days)), d, date_month_long(m), y);
+    return dst;
+}
+
 /* The last Sunday of a month, as days since epoch. */
 static int last_sunday(int y, int m)
 {

@@ -13,16 +13,6 @@
 #include "binday/log.h"
 #include "binday/mailmsg.h"
 
-static const char *const MONTHS[12] = {"January", "February", "March",     "April",   "May",      "June",
-                                       "July",    "August",   "September", "October", "November", "December"};
-
-static void long_date(int day, char *dst, size_t n)
-{
-    int y, m, d;
-    date_to_ymd(day, &y, &m, &d);
-    snprintf(dst, n, "%s %d %s %d", date_weekday_long(date_weekday(day)), d, MONTHS[m - 1], y);
-}
-
 /* The host of an https base URL, for the Message-ID's right-hand side. */
 static void host_of(const char *url, char *dst, size_t n)
 {
@@ -61,11 +51,11 @@ linkmail_status_t linkmail_queue(const linkmail_conf_t *conf, const lookup_resul
         if (c->date < today || c->cancelled)
             continue;
         mailmsg_collection_t *mc = &m->cols[m->n_cols++];
-        long_date(c->date, mc->when, sizeof(mc->when));
+        date_long(c->date, mc->when, sizeof(mc->when));
         calfeed_summary(c, mc->what, sizeof(mc->what));
         if (c->changed && c->original != c->date) {
             char od[64];
-            long_date(c->original, od, sizeof(od));
+            date_long(c->original, od, sizeof(od));
             if (c->reason.p && c->reason.n)
                 snprintf(mc->note, sizeof(mc->note), "moved from %s because of %.*s", od, (int)c->reason.n,
                          c->reason.p);

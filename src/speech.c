@@ -8,19 +8,14 @@
 #include "binday/date.h"
 #include "binday/speech.h"
 
-static const char *const weekdays[7] = {"Monday", "Tuesday", "Wednesday", "Thursday",
-                                        "Friday", "Saturday", "Sunday"};
-static const char *const months[12] = {"January", "February", "March",     "April",   "May",      "June",
-                                       "July",    "August",   "September", "October", "November", "December"};
-
 const char *speech_weekday_name(int wd)
 {
-    return wd >= 0 && wd < 7 ? weekdays[wd] : "";
+    return wd >= 0 && wd < 7 ? date_weekday_long(wd) : "";
 }
 
 const char *speech_month_name(int m)
 {
-    return m >= 1 && m <= 12 ? months[m - 1] : "";
+    return m >= 1 && m <= 12 ? date_month_long(m) : "";
 }
 
 /* The escaped form of one byte: NULL = copy it, "" = drop it. */
@@ -184,9 +179,9 @@ const char *speech_date_plain(char *dst, size_t dst_size, int today, int date)
     date_to_ymd(today, &ty, &tm, &td);
     speech_ordinal(d, ord, sizeof(ord));
     if (y != ty)
-        snprintf(dst, dst_size, "%s the %s of %s %d", weekdays[date_weekday(date)], ord, months[m - 1], y);
+        snprintf(dst, dst_size, "%s the %s of %s %d", date_weekday_long(date_weekday(date)), ord, date_month_long(m), y);
     else
-        snprintf(dst, dst_size, "%s the %s of %s", weekdays[date_weekday(date)], ord, months[m - 1]);
+        snprintf(dst, dst_size, "%s the %s of %s", date_weekday_long(date_weekday(date)), ord, date_month_long(m));
     return dst;
 }
 
@@ -208,17 +203,17 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
         else if (delta == -1)
             snprintf(dst, dst_size, "yesterday");
         else if (delta >= 2 && delta <= 6)
-            snprintf(dst, dst_size, "on %s", weekdays[date_weekday(date)]);
+            snprintf(dst, dst_size, "on %s", date_weekday_long(date_weekday(date)));
         else if (delta >= 7 && date_monday == this_monday + 7)
-            snprintf(dst, dst_size, "next %s", weekdays[date_weekday(date)]);
+            snprintf(dst, dst_size, "next %s", date_weekday_long(date_weekday(date)));
         else {
             date_to_ymd(date, &y, &m, &d);
             date_to_ymd(today, &ty, &tm, &td);
             speech_ordinal(d, ord, sizeof(ord));
             if (y != ty)
-                snprintf(dst, dst_size, "on the %s of %s %d", ord, months[m - 1], y);
+                snprintf(dst, dst_size, "on the %s of %s %d", ord, date_month_long(m), y);
             else
-                snprintf(dst, dst_size, "on the %s of %s", ord, months[m - 1]);
+                snprintf(dst, dst_size, "on the %s of %s", ord, date_month_long(m));
         }
         return dst;
     }

@@ -34,6 +34,9 @@ int date_iso_week_monday(int iso_year, int week, int *monday_days);
 int date_weekday_parse(const char *s, size_t len);
 const char *date_weekday_name(int wd); /* "MON".. */
 const char *date_weekday_long(int wd); /* "Monday".. */
+const char *date_month_long(int m);   /* "January".."December" for 1..12, "?" otherwise */
+/* "Monday 30 November 2026" into dst. Returns dst. */
+char *date_long(int days, char *dst, size_t dst_size);
 /* The Europe/London local date at a Unix time (GMT, BST from 01:00 UTC on the
  * last Sunday of March to 01:00 UTC on the last Sunday of October). */
 int date_london_from_unix(time_t t);
