@@ -3,31 +3,10 @@ CSV files, snapshot an LMDB environment with mdb_dump, speak TAP."""
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
-BIN = os.environ.get("BINDAY_BIN") or os.path.join(os.path.dirname(__file__), "..", "..", "build", "asan", "binday")
-ROOT = os.environ.get("BINDAY_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name), flush=True)
-        if not cond:
-            self.failed += 1
-            if diag:
-                for line in str(diag).splitlines()[:40]:
-                    print("#   " + line)
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.failed else 0)
+from harness import BIN, ROOT  # noqa: F401  (re-exported for the data tests)
+from tap import Tap  # noqa: F401
 
 
 def run(*args, input=None, timeout=300):
