@@ -143,26 +143,44 @@ static int collections_on(const lookup_result_t *res, int date, size_t *idx, siz
     return (int)n;
 }
 
-/* Speak the collections of one date: "Tomorrow, Tuesday the 2nd of December:
- * the green bin for household rubbish and the food caddy." plus moved notes. */
-static void say_date(speech_buf_t *sp, const lookup_result_t *res, int today, int date, int full)
+/* "That's not the usual day: it has moved from Monday because of the bank
+ * holiday." for a collection moved off its original date. */
+static void say_moved(speech_buf_t *sp, int today, const lookup_collection_t *col)
 {
-    size_t idx[16];
-    int n = collections_on(res, date, idx, 16);
-    char phrases[16][160];
-    const char *items[16];
+    char orig[96];
+    speech_date_phrase(orig, sizeof(orig), today, col->original, SPEECH_DATE_SHORT);
+    if (!strncmp(orig, "on ", 3))
+        memmove(orig, orig + 3, strlen(orig + 3) + 1);
+    if (col->reason.p)
+        speech_buf_textf(sp, "That's not the usual day: it has moved from %s because of %.*s. ", orig,
+                         (int)col->reason.n, col->reason.p);
+    else
+        speech_buf_textf(sp, "That's not the usual day: it has moved from %s. ", orig);
+}
+
+#define SKILL_MAX_BINS 16 /* collections of one date spoken at most */
+
+/* The bins collected on one date, joined ("the green bin for household rubbish
+ * and the food caddy") into list; their indexes into idx. Returns how many. */
+static int bins_on(const lookup_result_t *res, int date, char *list, size_t list_size,
+                   size_t idx[SKILL_MAX_BINS])
+{
+    int n = collections_on(res, date, idx, SKILL_MAX_BINS);
+    char phrases[SKILL_MAX_BINS][160];
+    const char *items[SKILL_MAX_BINS];
     for (int i = 0; i < n; i++) {
         bin_phrase(&res->collections[idx[i]], phrases[i], sizeof(phrases[i]));
         items[i] = phrases[i];
     }
-    char list[1200], when[96];
-    speech_join(list, sizeof(list), items, (size_t)n);
-    speech_date_phrase(when, sizeof(when), today, date, full ? SPEECH_DATE_FULL : SPEECH_DATE_SHORT);
-    if (when[0] && !strncmp(when, "on ", 3))
-        memmove(when, when + 3, strlen(when + 3) + 1);
-    when[0] = (char)toupper((unsigned char)when[0]);
-    speech_buf_textf(sp, "%s: %s. ", when, list);
-    /* not the usual day? say so, once per original date */
+    speech_join(list, list_size, items, (size_t)n);
+    return n;
+}
+
+/* After naming a date's bins: say which moved (once per original date), and
+ * remind about 6:30 when the date is tomorrow. */
+static void say_date_notes(speech_buf_t *sp, const lookup_result_t *res, int today, int date, const size_t *idx,
+                           int n)
+{
     for (int i = 0; i < n; i++) {
         const lookup_collection_t *col = &res->collections[idx[i]];
         if (!col->changed || col->original == col->date)
@@ -170,20 +188,26 @@ static void say_date(speech_buf_t *sp, const lookup_result_t *res, int today, in
         int dup = 0;
         for (int j = 0; j < i; j++)
             dup |= res->collections[idx[j]].changed && res->collections[idx[j]].original == col->original;
-        if (dup)
-            continue;
-        char orig[96];
-        speech_date_phrase(orig, sizeof(orig), today, col->original, SPEECH_DATE_SHORT);
-        if (!strncmp(orig, "on ", 3))
-            memmove(orig, orig + 3, strlen(orig + 3) + 1);
-        if (col->reason.p)
-            speech_buf_textf(sp, "That's not the usual day: it has moved from %s because of %.*s. ", orig,
-                             (int)col->reason.n, col->reason.p);
-        else
-            speech_buf_textf(sp, "That's not the usual day: it has moved from %s. ", orig);
+        if (!dup)
+            say_moved(sp, today, col);
     }
     if (date == today + 1)
         say(sp, "Remember to put your bins out by 6:30 in the morning. ");
+}
+
+/* Speak the collections of one date: "Tomorrow, Tuesday the 2nd of December:
+ * the green bin for household rubbish and the food caddy." plus its notes. */
+static void say_date(speech_buf_t *sp, const lookup_result_t *res, int today, int date, int full)
+{
+    size_t idx[SKILL_MAX_BINS];
+    char list[1200], when[96];
+    int n = bins_on(res, date, list, sizeof(list), idx);
+    speech_date_phrase(when, sizeof(when), today, date, full ? SPEECH_DATE_FULL : SPEECH_DATE_SHORT);
+    if (when[0] && !strncmp(when, "on ", 3))
+        memmove(when, when + 3, strlen(when + 3) + 1);
+    when[0] = (char)toupper((unsigned char)when[0]);
+    speech_buf_textf(sp, "%s: %s. ", when, list);
+    say_date_notes(sp, res, today, date, idx, n);
 }
 
 static void say_notices(speech_buf_t *sp, const lookup_result_t *res)
@@ -355,17 +379,8 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
             phrase[0] = (char)toupper((unsigned char)phrase[0]);
             speech_buf_textf(&sp, "%s is next collected %s. ", phrase, when);
             const lookup_collection_t *col = &res->collections[at];
-            if (col->changed && col->original != col->date) {
-                char orig[96];
-                speech_date_phrase(orig, sizeof(orig), today, col->original, SPEECH_DATE_SHORT);
-                if (!strncmp(orig, "on ", 3))
-                    memmove(orig, orig + 3, strlen(orig + 3) + 1);
-                if (col->reason.p)
-                    speech_buf_textf(&sp, "That's not the usual day: it has moved from %s because of %.*s. ", orig,
-                                     (int)col->reason.n, col->reason.p);
-                else
-                    speech_buf_textf(&sp, "That's not the usual day: it has moved from %s. ", orig);
-            }
+            if (col->changed && col->original != col->date)
+                say_moved(&sp, today, col);
             if (date == today + 1)
                 say(&sp, "Remember to put it out by 6:30 in the morning. ");
         }
@@ -402,27 +417,12 @@ static void answer_collections(struct skill_call *c, const lookup_result_t *res)
         if (d < 0) {
             say(&sp, "I can't find any collections for your address in the next few weeks. ");
         } else {
-            say(&sp, "Your next collection is ");
-            char when[96];
+            size_t idx[SKILL_MAX_BINS];
+            char list[1200], when[96];
+            int n = bins_on(res, d, list, sizeof(list), idx);
             speech_date_phrase(when, sizeof(when), today, d, SPEECH_DATE_FULL);
-            size_t idx[8];
-            int n = collections_on(res, d, idx, 8);
-            char phrases[8][160];
-            const char *items[8];
-            for (int i = 0; i < n; i++) {
-                bin_phrase(&res->collections[idx[i]], phrases[i], sizeof(phrases[i]));
-                items[i] = phrases[i];
-            }
-            char list[1200];
-            speech_join(list, sizeof(list), items, (size_t)n);
-            speech_buf_textf(&sp, "%s: %s. ", when, list);
-            /* moved? tomorrow? reuse the date sentence's notes without repeating the list */
-            speech_buf_t notes;
-            speech_buf_init(&notes);
-            say_date(&notes, res, today, d, 1);
-            char *dot = strstr(notes.s, ". ");
-            if (dot)
-                speech_buf_markup(&sp, dot + 2);
+            speech_buf_textf(&sp, "Your next collection is %s: %s. ", when, list);
+            say_date_notes(&sp, res, today, d, idx, n);
         }
     }
     say_notices(&sp, res);
