@@ -1100,7 +1100,7 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
         return NULL;
     }
     if (c->rq.user_id)
-        secret_hmac_hex(st->conf->user_key, c->rq.user_id, strlen(c->rq.user_id), c->user, sizeof(c->user));
+        privacy_user_hex(st->conf->privacy, c->rq.user_id, c->user, sizeof(c->user));
     else
         snprintf(c->user, sizeof(c->user), "-");
 
