@@ -26,11 +26,6 @@ __asm__(".section .rodata\n"
         ".previous\n");
 extern const char binday_config_schema[];
 
-const char *config_schema_text(void)
-{
-    return binday_config_schema;
-}
-
 static json_t *load_schema(void)
 {
     json_error_t e;

@@ -8,16 +8,10 @@
 #include <unistd.h>
 
 static log_level_t min_level = LOG_INFO;
-static int out_fd = 2;
 
 void log_set_level(log_level_t level)
 {
     min_level = level;
-}
-
-void log_set_fd(int fd)
-{
-    out_fd = fd;
 }
 
 void log_write(log_level_t level, const char *event, const char *fmt, ...)
@@ -51,7 +45,7 @@ void log_write(log_level_t level, const char *event, const char *fmt, ...)
         if (line[i] == '\n' || line[i] == '\r')
             line[i] = ' ';
     line[n++] = '\n';
-    ssize_t w = write(out_fd, line, (size_t)n);
+    ssize_t w = write(2, line, (size_t)n);
     (void)w;
 }
 

@@ -77,7 +77,7 @@ struct server {
 static long g_inflight;
 static long g_connections;
 
-long server_inflight(void)
+static long server_inflight(void)
 {
     return __atomic_load_n(&g_inflight, __ATOMIC_SEQ_CST);
 }

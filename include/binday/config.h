@@ -40,7 +40,5 @@ int config_parse_serve(int argc, char **argv, config_t *out, char *err, size_t e
 void config_free(config_t *c);
 /* Print `binday serve --help` (generated from the schema's descriptions). */
 void config_print_help(void);
-/* The embedded schema text (NUL-terminated). */
-const char *config_schema_text(void);
 
 #endif

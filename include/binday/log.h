@@ -14,8 +14,6 @@ typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
 
 /* Lines below this level are dropped (default LOG_INFO). */
 void log_set_level(log_level_t level);
-/* Redirect output to fd (default 2). */
-void log_set_fd(int fd);
 
 /* Write one line. `fmt` formats the key=value part (may be NULL). */
 void log_write(log_level_t level, const char *event, const char *fmt, ...)

@@ -88,7 +88,5 @@ typedef struct server_pending server_pending_t;
 server_pending_t *server_pending_begin(h2o_req_t *req, void (*on_gone)(void *ud), void *ud);
 void server_pending_end(server_pending_t *p);
 
-/* Requests currently being handled, across all threads. */
-long server_inflight(void);
 
 #endif
