@@ -124,19 +124,16 @@ typedef struct errs {
     int buffering;
 } errs_t;
 
-static void err_add(errs_t *e, const char *file, size_t line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void err_add(errs_t *e, const char *file, size_t line, const char *fmt, ...)
+static void err_vadd(errs_t *e, const char *file, size_t line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void err_vadd(errs_t *e, const char *file, size_t line, const char *fmt, va_list ap)
 {
     e->total++;
     if (e->total > e->max)
         return;
     char msg[1400];
     int n = snprintf(msg, sizeof(msg), "%s:%zu: ", file, line);
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
-    va_end(ap);
     if (e->buffering) {
         GROW(e->buf, e->nbuf, e->capbuf);
         e->buf[e->nbuf++] = strdup(msg);
@@ -145,6 +142,16 @@ static void err_add(errs_t *e, const char *file, size_t line, const char *fmt, .
     } else if (e->fn) {
         e->fn(msg, e->ud);
     }
+}
+
+static void err_add(errs_t *e, const char *file, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void err_add(errs_t *e, const char *file, size_t line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vadd(e, file, line, fmt, ap);
+    va_end(ap);
 }
 
 static void err_clear_buffer(errs_t *e)
@@ -292,6 +299,17 @@ typedef struct rowctx {
     int bad;
 } rowctx_t;
 
+/* A problem with the row being read: report it and keep the row out. */
+static void row_err(rowctx_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void row_err(rowctx_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vadd(&r->c->errs, r->file, r->line, fmt, ap);
+    va_end(ap);
+    r->bad = 1;
+}
+
 static int valid_utf8(const uint8_t *s, size_t n)
 {
     size_t i = 0;
@@ -348,22 +366,17 @@ static str_t fld(rowctx_t *r, int fi, int multiline)
     if (n == 0)
         return s;
     if (n > MAX_FIELD) {
-        err_add(&r->c->errs, r->file, r->line, "%s: value longer than %d bytes",
-                r->cols[fi].name, MAX_FIELD);
-        r->bad = 1;
+        row_err(r, "%s: value longer than %d bytes", r->cols[fi].name, MAX_FIELD);
         return s;
     }
     if (!valid_utf8((const uint8_t *)p, n)) {
-        err_add(&r->c->errs, r->file, r->line, "%s: not valid UTF-8", r->cols[fi].name);
-        r->bad = 1;
+        row_err(r, "%s: not valid UTF-8", r->cols[fi].name);
         return s;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
         if ((ch < 0x20 && !(multiline && (ch == '\n' || ch == '\r' || ch == '\t'))) || ch == 0x7f) {
-            err_add(&r->c->errs, r->file, r->line, "%s: control character in value",
-                    r->cols[fi].name);
-            r->bad = 1;
+            row_err(r, "%s: control character in value", r->cols[fi].name);
             return s;
         }
     }
@@ -379,8 +392,7 @@ static str_t need(rowctx_t *r, int fi, int multiline)
 {
     str_t s = fld(r, fi, multiline);
     if (s.p == NULL && !r->bad) {
-        err_add(&r->c->errs, r->file, r->line, "%s: required value is missing", r->cols[fi].name);
-        r->bad = 1;
+        row_err(r, "%s: required value is missing", r->cols[fi].name);
     }
     return s;
 }
@@ -407,9 +419,7 @@ static uint64_t uprn_field(rowctx_t *r, int fi, int required)
     uint64_t v = 0;
     if (s.p && parse_uprn_str(s, &v) != 0) {
         char b[64];
-        err_add(&r->c->errs, r->file, r->line, "%s: %s is not a UPRN (1-12 digits, not zero)",
-                r->cols[fi].name, q(b, sizeof(b), s));
-        r->bad = 1;
+        row_err(r, "%s: %s is not a UPRN (1-12 digits, not zero)", r->cols[fi].name, q(b, sizeof(b), s));
     }
     return v;
 }
@@ -423,9 +433,7 @@ static int date_field(rowctx_t *r, int fi, int required, int dflt)
     int d;
     if (date_parse(s.p, s.n, &d) != 0) {
         char b[64];
-        err_add(&r->c->errs, r->file, r->line, "%s: %s is not a date (YYYY-MM-DD)",
-                r->cols[fi].name, q(b, sizeof(b), s));
-        r->bad = 1;
+        row_err(r, "%s: %s is not a date (YYYY-MM-DD)", r->cols[fi].name, q(b, sizeof(b), s));
         return dflt;
     }
     return d;
@@ -450,10 +458,8 @@ static str_t id_field(rowctx_t *r, int fi)
     str_t s = need(r, fi, 0);
     if (s.p && !valid_id(s)) {
         char b[100];
-        err_add(&r->c->errs, r->file, r->line,
-                "%s: %s is not a valid id (letters, digits, _ - . ; at most 64)",
-                r->cols[fi].name, q(b, sizeof(b), s));
-        r->bad = 1;
+        row_err(r, "%s: %s is not a valid id (letters, digits, _ - . ; at most 64)", r->cols[fi].name,
+                q(b, sizeof(b), s));
         s.p = NULL;
     }
     return s;
@@ -462,8 +468,7 @@ static str_t id_field(rowctx_t *r, int fi)
 static void check_range(rowctx_t *r, int from, int to, const char *a, const char *b)
 {
     if (from > to) {
-        err_add(&r->c->errs, r->file, r->line, "%s is after %s", a, b);
-        r->bad = 1;
+        row_err(r, "%s is after %s", a, b);
     }
 }
 
@@ -486,13 +491,10 @@ static void row_address(rowctx_t *r)
     str_t pc = need(r, A_POSTCODE, 0);
     if (pc.p && postcode_normalize((const uint8_t *)pc.p, pc.n, a.pc) < 0) {
         char b[64];
-        err_add(&r->c->errs, r->file, r->line, "postcode: %s is not a UK postcode",
-                q(b, sizeof(b), pc));
-        r->bad = 1;
+        row_err(r, "postcode: %s is not a UK postcode", q(b, sizeof(b), pc));
     }
     if (a.parent && a.parent == a.uprn) {
-        err_add(&r->c->errs, r->file, r->line, "parent_uprn is the property's own uprn");
-        r->bad = 1;
+        row_err(r, "parent_uprn is the property's own uprn");
     }
     if (r->bad)
         return;
@@ -518,13 +520,10 @@ static void row_service(rowctx_t *r)
         s.sub = 1;
     } else {
         char b[64];
-        err_add(&r->c->errs, r->file, r->line, "subscription: %s is not yes or no",
-                q(b, sizeof(b), sub));
-        r->bad = 1;
+        row_err(r, "subscription: %s is not yes or no", q(b, sizeof(b), sub));
     }
     if (s.link.p && !(s.link.n > 8 && strncmp(s.link.p, "https://", 8) == 0)) {
-        err_add(&r->c->errs, r->file, r->line, "link_url: must be an https:// URL");
-        r->bad = 1;
+        row_err(r, "link_url: must be an https:// URL");
     }
     if (r->bad)
         return;
@@ -543,9 +542,7 @@ static void row_round(rowctx_t *r)
     x.wd = -1;
     if (wd.p && (x.wd = date_weekday_parse(wd.p, wd.n)) < 0) {
         char b[64];
-        err_add(&r->c->errs, r->file, r->line, "weekday: %s is not one of MON..SUN",
-                q(b, sizeof(b), wd));
-        r->bad = 1;
+        row_err(r, "weekday: %s is not one of MON..SUN", q(b, sizeof(b), wd));
     }
     str_t iv = need(r, R_INTERVAL, 0);
     if (iv.p) {
@@ -553,9 +550,7 @@ static void row_round(rowctx_t *r)
             x.interval = iv.p[0] - '0';
         } else {
             char b[64];
-            err_add(&r->c->errs, r->file, r->line, "interval_weeks: %s is not a number 1-8",
-                    q(b, sizeof(b), iv));
-            r->bad = 1;
+            row_err(r, "interval_weeks: %s is not a number 1-8", q(b, sizeof(b), iv));
         }
     }
     x.anchor = date_field(r, R_ANCHOR, 1, 0);
@@ -563,10 +558,8 @@ static void row_round(rowctx_t *r)
     x.to = date_field(r, R_TO, 0, DATE_NONE_HI);
     if (!r->bad && date_weekday(x.anchor) != x.wd) {
         char d[11];
-        err_add(&r->c->errs, r->file, r->line, "anchor_date %s is a %s, not a %s",
-                date_format(x.anchor, d), date_weekday_long(date_weekday(x.anchor)),
-                date_weekday_long(x.wd));
-        r->bad = 1;
+        row_err(r, "anchor_date %s is a %s, not a %s", date_format(x.anchor, d),
+                date_weekday_long(date_weekday(x.anchor)), date_weekday_long(x.wd));
     }
     if (!r->bad)
         check_range(r, x.from, x.to, "valid_from", "valid_to");
@@ -602,9 +595,7 @@ static void row_exception(rowctx_t *r)
     e.round = need(r, E_ROUND, 0);
     if (e.round.p && !str_eq(e.round, "*") && !valid_id(e.round)) {
         char b[100];
-        err_add(&r->c->errs, r->file, r->line, "round_id: %s is not a round id or *",
-                q(b, sizeof(b), e.round));
-        r->bad = 1;
+        row_err(r, "round_id: %s is not a round id or *", q(b, sizeof(b), e.round));
     }
     str_t act = need(r, E_ACTION, 0);
     if (act.p) {
@@ -616,9 +607,7 @@ static void row_exception(rowctx_t *r)
             e.action = CAL_ADDED;
         else {
             char b[64];
-            err_add(&r->c->errs, r->file, r->line,
-                    "action: %s is not moved, cancelled or added", q(b, sizeof(b), act));
-            r->bad = 1;
+            row_err(r, "action: %s is not moved, cancelled or added", q(b, sizeof(b), act));
         }
     }
     e.orig = date_field(r, E_ORIG, 0, DATE_NONE_LO);
@@ -627,22 +616,15 @@ static void row_exception(rowctx_t *r)
     if (!r->bad) {
         int has_o = e.orig != DATE_NONE_LO, has_n = e.newd != DATE_NONE_LO;
         if (e.action == CAL_MOVED && (!has_o || !has_n)) {
-            err_add(&r->c->errs, r->file, r->line, "moved needs original_date and new_date");
-            r->bad = 1;
+            row_err(r, "moved needs original_date and new_date");
         } else if (e.action == CAL_MOVED && e.orig == e.newd) {
-            err_add(&r->c->errs, r->file, r->line, "moved to the same date");
-            r->bad = 1;
+            row_err(r, "moved to the same date");
         } else if (e.action == CAL_CANCELLED && (!has_o || has_n)) {
-            err_add(&r->c->errs, r->file, r->line,
-                    "cancelled needs original_date and no new_date");
-            r->bad = 1;
+            row_err(r, "cancelled needs original_date and no new_date");
         } else if (e.action == CAL_ADDED && (!has_n || has_o)) {
-            err_add(&r->c->errs, r->file, r->line, "added needs new_date and no original_date");
-            r->bad = 1;
+            row_err(r, "added needs new_date and no original_date");
         } else if (e.action == CAL_ADDED && str_eq(e.round, "*")) {
-            err_add(&r->c->errs, r->file, r->line,
-                    "added needs a specific round_id (* only selects rounds by original_date)");
-            r->bad = 1;
+            row_err(r, "added needs a specific round_id (* only selects rounds by original_date)");
         }
     }
     if (r->bad)
@@ -699,10 +681,7 @@ static void row_notice(rowctx_t *r)
         }
         if (!okk) {
             char b[100];
-            err_add(&r->c->errs, r->file, r->line,
-                    "scope: %s is not all, service:ID, round:ID or postcode:PREFIX",
-                    q(b, sizeof(b), x.scope));
-            r->bad = 1;
+            row_err(r, "scope: %s is not all, service:ID, round:ID or postcode:PREFIX", q(b, sizeof(b), x.scope));
         }
     }
     if (!r->bad)
