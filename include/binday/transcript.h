@@ -40,12 +40,16 @@ int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t
 
 /* The server's path: a bounded queue drained by one writer thread, so a
  * turn never waits for an fsync on the loop (one write txn per batch; the
- * measured cost of a txn per turn was ms, see docs/privacy.md). The record
+ * measured cost of a txn per turn was ms, see docs/privacy.md); records
+ * are committed in batches at most TRANSCRIPT_COMMIT_MS apart, so a crash
+ * can lose that window's turns. The record
  * is built at enqueue time (inputs are borrowed only during the call).
  * Starting registers a flush hook with privacy (privacy_set_before_erase) so
  * an erasure in this process never races a queued record of the same user. */
 typedef struct transcript_queue transcript_queue_t;
-#define TRANSCRIPT_QUEUE_MAX 1024 /* pending records; beyond that a turn's record is dropped and logged */
+#define TRANSCRIPT_QUEUE_MAX 4096  /* pending records; beyond that a turn's record is dropped and logged */
+#define TRANSCRIPT_BATCH_HIGH 1024 /* this many pending commit at once, */
+#define TRANSCRIPT_COMMIT_MS 200   /* else the oldest waits at most this long */
 transcript_queue_t *transcript_queue_start(privacy_t *p); /* NULL if the thread cannot start */
 /* 0 queued, -1 dropped (queue full or stopping). Thread-safe, never blocks on I/O. */
 int transcript_enqueue(transcript_queue_t *q, const char *user_hex, const transcript_turn_t *t);

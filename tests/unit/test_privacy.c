@@ -322,6 +322,21 @@ static void test_queue(void)
     e = privacy_export(p, uid, err, sizeof(err));
     ok(e && json_object_size(e) == 2, "nothing left after forget");
     json_decref(e);
+    /* without a flush, the commit window ends on its own: the record is
+     * readable after a few windows (polled, up to 5 s) */
+    {
+        transcript_turn_t t = {now, "LaunchRequest", NULL, NULL, "windowed"};
+        ok(transcript_enqueue(q, user, &t) == 0, "one more turn queued");
+        size_t seen = 0;
+        for (int tries = 0; tries < 50 && seen == 0; tries++) {
+            struct timespec nap = {0, 100 * 1000000L};
+            nanosleep(&nap, NULL);
+            json_t *x = privacy_export(p, uid, err, sizeof(err));
+            seen = json_array_size(json_object_get(x, "transcripts"));
+            json_decref(x);
+        }
+        is_int((int)seen, 1, "a queued turn is committed by the writer's timer, no flush needed");
+    }
     transcript_queue_stop(q);
     privacy_close(p);
     store_close(s);
