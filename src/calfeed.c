@@ -7,12 +7,12 @@
 #include <stdarg.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "binday/algo.h"
 #include "binday/date.h"
 #include "binday/ics.h"
 #include "binday/log.h"
@@ -23,11 +23,10 @@
  * keys for separate jobs. */
 static void tag_of(const secret_key_t *key, const uint8_t be[8], uint8_t tag[8])
 {
-    uint8_t msg[13], mac[EVP_MAX_MD_SIZE];
-    unsigned int mlen = 0;
+    uint8_t msg[13], mac[ALGO_HMAC_BYTES];
     memcpy(msg, "feed:", 5);
     memcpy(msg + 5, be, 8);
-    HMAC(EVP_sha256(), key->k + 16, 16, msg, sizeof(msg), mac, &mlen);
+    algo_hmac_sha256(key->k + 16, 16, msg, sizeof(msg), mac);
     memcpy(tag, mac, 8);
     OPENSSL_cleanse(mac, sizeof(mac));
 }

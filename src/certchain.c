@@ -10,25 +10,21 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-/* SHA-256 fetched from the provider once: OpenSSL 3's implicit fetch behind
- * EVP_sha256() costs several microseconds per verification. A fetched
- * EVP_MD is immutable and may be shared between threads. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
+#include "binday/algo.h"
 
 struct certchain {
     X509 *leaf;
     STACK_OF(X509) *untrusted; /* intermediates as sent (may be empty) */
     STACK_OF(X509) *verified;  /* leaf..anchor once certchain_verify succeeded */
+    /* The verified path's common validity window, [valid_from, valid_until):
+     * the latest notBefore and the earliest notAfter, as seconds. Checked on
+     * every use by comparing two integers, where comparing the six ASN.1
+     * times (X509_cmp_time) was ~50,000 instructions per request. */
+    time_t valid_from, valid_until;
     size_t count;
 };
 
@@ -114,6 +110,36 @@ static verify_status_t check_dates(X509 *x, time_t now)
     return VERIFY_OK;
 }
 
+/* An ASN.1 time as seconds since the epoch (UTC). */
+static int asn1_seconds(const ASN1_TIME *t, time_t *out)
+{
+    struct tm tm;
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return -1;
+    *out = timegm(&tm);
+    return 0;
+}
+
+/* [latest notBefore, earliest notAfter) of a path; -1 if a time is unreadable. */
+static int window(STACK_OF(X509) *path, time_t *from, time_t *until)
+{
+    time_t lo = 0, hi = 0;
+    for (int i = 0; i < sk_X509_num(path); i++) {
+        X509 *x = sk_X509_value(path, i);
+        time_t nb, na;
+        if (asn1_seconds(X509_get0_notBefore(x), &nb) != 0 || asn1_seconds(X509_get0_notAfter(x), &na) != 0)
+            return -1;
+        /* X509_cmp_time passes notBefore <= now < notAfter; so does [from, until) */
+        if (i == 0 || nb > lo)
+            lo = nb;
+        if (i == 0 || na < hi)
+            hi = na;
+    }
+    *from = lo;
+    *until = hi;
+    return sk_X509_num(path) > 0 ? 0 : -1;
+}
+
 static int has_dns_san(X509 *x, const char *want)
 {
     GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
@@ -161,7 +187,8 @@ verify_status_t certchain_verify(certchain_t *c, X509_STORE *store, time_t now)
     if (X509_verify_cert(ctx) == 1) {
         sk_X509_pop_free(c->verified, X509_free);
         c->verified = X509_STORE_CTX_get1_chain(ctx);
-        st = c->verified ? VERIFY_OK : VERIFY_E_INTERNAL;
+        st = c->verified && window(c->verified, &c->valid_from, &c->valid_until) == 0 ? VERIFY_OK
+                                                                                      : VERIFY_E_INTERNAL;
     } else {
         int e = X509_STORE_CTX_get_error(ctx);
         st = (e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID)
@@ -178,14 +205,8 @@ verify_status_t certchain_check_dates(const certchain_t *c, time_t now)
 {
     if (c == NULL || c->verified == NULL)
         return VERIFY_E_CERT_CHAIN;
-    for (int i = 0; i < sk_X509_num(c->verified); i++) {
-        verify_status_t st = check_dates(sk_X509_value(c->verified, i), now);
-        if (st != VERIFY_OK) {
-            ERR_clear_error();
-            return st;
-        }
-    }
-    return VERIFY_OK;
+    /* the same rule as check_dates, for every certificate of the path at once */
+    return now >= c->valid_from && now < c->valid_until ? VERIFY_OK : VERIFY_E_CERT_EXPIRED;
 }
 
 verify_status_t certchain_verify_signature(const certchain_t *c, const uint8_t *sig, size_t sig_len,
@@ -201,8 +222,7 @@ verify_status_t certchain_verify_signature(const certchain_t *c, const uint8_t *
         abort();
     EVP_PKEY_CTX *pctx = NULL;
     verify_status_t st = VERIFY_E_INTERNAL;
-    pthread_once(&sha256_once, sha256_fetch);
-    if (sha256_md != NULL && EVP_DigestVerifyInit(md, &pctx, sha256_md, NULL, pk) == 1 &&
+    if (EVP_DigestVerifyInit(md, &pctx, algo_sha256(), NULL, pk) == 1 &&
         EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1) {
         int r = EVP_DigestVerify(md, sig, sig_len, body, body_len);
         st = r == 1 ? VERIFY_OK : VERIFY_E_SIGNATURE_MISMATCH;

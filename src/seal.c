@@ -2,10 +2,11 @@
 #include "binday/seal.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "binday/algo.h"
 
 #define NONCE 12
 #define TAG 16
@@ -18,7 +19,7 @@ size_t seal_encrypt(const uint8_t key[SEAL_KEY_BYTES], const void *aad, size_t a
     EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
     if (cx == NULL)
         return 0;
-    int n = 0, f = 0, ok = EVP_EncryptInit_ex(cx, EVP_aes_256_gcm(), NULL, key, out) == 1 &&
+    int n = 0, f = 0, ok = EVP_EncryptInit_ex(cx, algo_aes256_gcm(), NULL, key, out) == 1 &&
                             (aad_len == 0 || EVP_EncryptUpdate(cx, NULL, &n, aad, (int)aad_len) == 1) &&
                             EVP_EncryptUpdate(cx, out + NONCE, &n, in, (int)len) == 1 &&
                             EVP_EncryptFinal_ex(cx, out + NONCE + n, &f) == 1 &&
@@ -38,7 +39,7 @@ int seal_decrypt(const uint8_t key[SEAL_KEY_BYTES], const void *aad, size_t aad_
         return -1;
     uint8_t tag[TAG];
     memcpy(tag, in + NONCE + clen, TAG);
-    int n = 0, f = 0, ok = EVP_DecryptInit_ex(cx, EVP_aes_256_gcm(), NULL, key, in) == 1 &&
+    int n = 0, f = 0, ok = EVP_DecryptInit_ex(cx, algo_aes256_gcm(), NULL, key, in) == 1 &&
                             (aad_len == 0 || EVP_DecryptUpdate(cx, NULL, &n, aad, (int)aad_len) == 1) &&
                             EVP_DecryptUpdate(cx, out, &n, in + NONCE, (int)clen) == 1 &&
                             EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_SET_TAG, TAG, tag) == 1 &&
@@ -62,7 +63,5 @@ void seal_derive(const uint8_t key[SEAL_KEY_BYTES], const void *a, size_t a_len,
     memcpy(buf, a, a_len);
     if (b_len)
         memcpy(buf + a_len, b, b_len);
-    unsigned int n = 32;
-    if (HMAC(EVP_sha256(), key, SEAL_KEY_BYTES, buf, a_len + b_len, out, &n) == NULL)
-        abort();
+    algo_hmac_sha256(key, SEAL_KEY_BYTES, buf, a_len + b_len, out);
 }

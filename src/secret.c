@@ -1,10 +1,10 @@
 /* secret.c - owns the data directory's secret key files and keyed hashing. */
 #include "binday/secret.h"
 
+#include "binday/algo.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -78,10 +78,8 @@ int secret_load_or_create(const char *dir, const char *name, secret_key_t *out, 
 void secret_hmac_hex(const secret_key_t *key, const void *msg, size_t len, char *out, size_t out_size)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (HMAC(EVP_sha256(), key->k, SECRET_KEY_BYTES, msg, len, md, &mdlen) == NULL)
-        abort();
+    uint8_t md[ALGO_HMAC_BYTES];
+    algo_hmac_sha256(key->k, SECRET_KEY_BYTES, msg, len, md);
     size_t n = SECRET_HEX_LEN / 2;
     if (out_size < SECRET_HEX_LEN + 1)
         abort(); /* a caller bug */

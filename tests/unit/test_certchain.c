@@ -5,6 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "binday/certchain.h"
 #include "pki_helper.h"
 #include "tap.h"
@@ -100,6 +104,39 @@ int main(void)
                "  dates re-checked on use: expired in 20 years");
         is_int(certchain_check_dates(c, now - 2 * 86400), VERIFY_E_CERT_EXPIRED,
                "  dates re-checked on use: not yet valid 2 days ago");
+        /* the edges, to the second, agree with X509_cmp_time on every cert of
+         * the verified path (leaf, intermediate, root): notBefore <= now < notAfter */
+        {
+            time_t lo = 0, hi = 0;
+            int first = 1;
+            const char *files[] = {"chain_good.pem", "root.pem"};
+            for (int f = 0; f < 2; f++) {
+                size_t fl;
+                unsigned char *fp = pki_read(files[f], &fl);
+                BIO *bio = BIO_new_mem_buf(fp, (int)fl);
+                X509 *x;
+                while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+                    struct tm tb, ta;
+                    ASN1_TIME_to_tm(X509_get0_notBefore(x), &tb);
+                    ASN1_TIME_to_tm(X509_get0_notAfter(x), &ta);
+                    time_t nb = timegm(&tb), na = timegm(&ta);
+                    if (first || nb > lo)
+                        lo = nb;
+                    if (first || na < hi)
+                        hi = na;
+                    first = 0;
+                    X509_free(x);
+                }
+                ERR_clear_error();
+                BIO_free(bio);
+                free(fp);
+            }
+            ok(lo > 0 && hi > lo, "  validity window read from the three certificates");
+            is_int(certchain_check_dates(c, hi - 1), VERIFY_OK, "  valid one second before the earliest notAfter");
+            is_int(certchain_check_dates(c, hi), VERIFY_E_CERT_EXPIRED, "  expired at the earliest notAfter");
+            is_int(certchain_check_dates(c, lo), VERIFY_OK, "  valid from the latest notBefore");
+            is_int(certchain_check_dates(c, lo - 1), VERIFY_E_CERT_EXPIRED, "  not valid one second before it");
+        }
 
         /* the signature over the raw body */
         const char body[] = "{\"version\":\"1.0\",\"request\":{\"type\":\"LaunchRequest\"}}";
