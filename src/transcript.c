@@ -165,13 +165,37 @@ static int put_oldest(MDB_txn *txn, MDB_dbi d, int oldest)
 
 /* ---- write -------------------------------------------------------------------- */
 
+/* A batch's day key, looked up once per day in the batch rather than per
+ * record (each lookup is an HMAC of the name, an LMDB get and a decryption). */
+struct day_cache {
+    int day; /* -1: empty */
+    uint8_t dk[VAULT_KEY_BYTES];
+};
+
 struct write_args {
     privacy_t *p;
     const char *user_hex;
     int64_t time_ms;
     const char *rec;
     size_t len;
+    struct day_cache *dc; /* NULL: no cache */
 };
+
+static int day_key(vault_t *v, MDB_txn *txn, int day, struct day_cache *dc, uint8_t dk[VAULT_KEY_BYTES])
+{
+    if (dc && dc->day == day) {
+        memcpy(dk, dc->dk, VAULT_KEY_BYTES);
+        return 0;
+    }
+    char dname[32];
+    day_name(day, dname, sizeof(dname));
+    int rc = vault_key(v, txn, dname, 1, dk);
+    if (rc == 0 && dc) {
+        dc->day = day;
+        memcpy(dc->dk, dk, VAULT_KEY_BYTES);
+    }
+    return rc;
+}
 
 static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 {
@@ -183,8 +207,6 @@ static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     vault_t *v = privacy_vault(a->p);
     int day = day_of_ms(a->time_ms), last = 0, oldest = 0;
     uint8_t uk[VAULT_KEY_BYTES], dk[VAULT_KEY_BYTES], rk[32], key[KLEN];
-    char dname[32];
-    day_name(day, dname, sizeof(dname));
     rc = get_user(a->p, txn, a->user_hex, uk, &last);
     if (rc == MDB_NOTFOUND) {
         rc = RAND_bytes(uk, sizeof(uk)) == 1 ? 0 : MDB_PANIC;
@@ -193,7 +215,7 @@ static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     if (rc == 0 && day > last) /* the newest day with a record: purge keeps the key until then */
         rc = put_user(a->p, txn, a->user_hex, uk, day);
     if (rc == 0)
-        rc = vault_key(v, txn, dname, 1, dk);
+        rc = day_key(v, txn, day, a->dc, dk);
     if (rc == 0) {
         int r2 = get_oldest(txn, d, &oldest);
         if (r2 == MDB_NOTFOUND || (r2 == 0 && day < oldest))
@@ -235,7 +257,7 @@ int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t
 {
     size_t len;
     char *rec = transcript_record_json(user_hex, t, &len);
-    struct write_args a = {p, user_hex, t->time_ms, rec, len};
+    struct write_args a = {p, user_hex, t->time_ms, rec, len, NULL};
     int rc = store_write(privacy_store(p), write_fn, &a, err, err_size);
     OPENSSL_cleanse(rec, len);
     free(rec);
@@ -273,13 +295,14 @@ struct batch {
 static int batch_write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 {
     struct batch *b = ud;
-    for (size_t i = 0; i < b->n; i++) {
-        struct write_args a = {b->p, b->items[i].user, b->items[i].time_ms, b->items[i].rec, b->items[i].len};
-        int rc = write_fn(txn, &a, err, err_size);
-        if (rc)
-            return rc;
+    struct day_cache dc = {.day = -1};
+    int rc = 0;
+    for (size_t i = 0; i < b->n && rc == 0; i++) {
+        struct write_args a = {b->p, b->items[i].user, b->items[i].time_ms, b->items[i].rec, b->items[i].len, &dc};
+        rc = write_fn(txn, &a, err, err_size);
     }
-    return 0;
+    OPENSSL_cleanse(dc.dk, sizeof(dc.dk));
+    return rc;
 }
 
 /* Deadline for a batch that started now: TRANSCRIPT_COMMIT_MS on the
