@@ -7,6 +7,8 @@
 
 #include "binday/alexa_response.h"
 
+#include "binday/jsonout.h"
+
 #define SPEAK_OPEN "<speak>"
 #define SPEAK_CLOSE "</speak>"
 
@@ -228,13 +230,13 @@ char *alexa_response_build(const alexa_response_t *r, size_t *len, char *err, si
         json_t *root = build_once(r, max_inner_speech() / steps[s].speech_div, steps[s].card, err, err_size);
         if (root == NULL)
             return NULL;
-        char *out = json_dumps(root, JSON_COMPACT);
+        size_t n = 0;
+        char *out = jsonout_dump(root, 0, &n);
         json_decref(root);
         if (out == NULL) {
             set_err(err, err_size, "out of memory");
             return NULL;
         }
-        size_t n = strlen(out);
         if (n <= ALEXA_RESPONSE_MAX_BYTES) {
             if (len)
                 *len = n;

@@ -12,6 +12,7 @@
 
 #include "binday/alexa_request.h"
 #include "binday/date.h"
+#include "binday/jsonout.h"
 #include "binday/log.h"
 #include "binday/seal.h"
 
@@ -71,16 +72,17 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
     const char *said = t->said ? t->said : "";
     size_t said_len = strlen(said);
     char *out = NULL;
+    size_t n = 0;
     /* bound the record: cut what was said until it fits */
     for (;;) {
         json_t *o = json_pack("{s:s,s:s,s:s?,s:O,s:s%,s:s}", "time", ts, "request_type",
                               t->request_type ? t->request_type : "", "intent", t->intent, "slots", slots, "said",
                               said, said_len, "user", user_hex);
-        out = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        out = o ? jsonout_dump(o, JSON_SORT_KEYS, &n) : NULL;
         json_decref(o);
         if (out == NULL)
-            abort();
-        if (strlen(out) <= TRANSCRIPT_MAX_RECORD || said_len == 0)
+            abort(); /* every string here was checked as UTF-8 when the tree was built */
+        if (n <= TRANSCRIPT_MAX_RECORD || said_len == 0)
             break;
         free(out);
         said_len = said_len > 1024 ? said_len - 1024 : 0;
@@ -88,7 +90,7 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
             said_len--; /* keep whole UTF-8 characters */
     }
     json_decref(slots);
-    *len = strlen(out);
+    *len = n;
     return out;
 }
 
