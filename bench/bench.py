@@ -768,7 +768,51 @@ def callgrind(e, batch):
     lines_f = ["%5.1f%% %10.0f instr/req  %s" % (100.0 * n / total, n / reqs,
                                                  re.sub(r"^\S*/(\S+:)", r"\1", w))
                for n, w in funcs[:22]]
-    return {"cg_requests": reqs, "cg_instr_per_req": total / reqs, "cg_objs": lines_o, "cg_funcs": lines_f}
+    stages = cg_stages(sorted(dumps)[-1], reqs, total)
+    return {"cg_requests": reqs, "cg_instr_per_req": total / reqs, "cg_objs": lines_o, "cg_funcs": lines_f,
+            "cg_stages": stages}
+
+
+# The request's stages, as inclusive costs of binday's own functions (the
+# library split alone cannot say *which work* the libraries do: libcrypto is
+# both the RSA check and the transcript sealing; jansson both parsing and
+# writing). (label, [functions added], [functions subtracted]).
+STAGES = [
+    ("RSA-SHA256 signature check of the body (the floor: one RSA-2048 verify)",
+     ["certchain_verify_signature"], []),
+    ("envelope JSON parse", ["envelope_parse"], []),
+    ("rest of verification (URL, cache, timestamp, ids)", ["verify_start"],
+     ["certchain_verify_signature", "envelope_parse"]),
+    ("Device Address API call: libcurl, TLS and socket work on our side", ["on_poll", "on_timer", "outbound_start"],
+     ["on_done"]),
+    ("Address API answer parse", ["alexa_api_parse_address"], []),
+    ("address match + 28-day calendar (LMDB)", ["lookup_address_txn"], []),
+    ("answer: speech + response JSON + send", ["answer_from_address"],
+     ["lookup_address_txn", "transcript_enqueue"]),
+    ("transcript record built on the loop", ["transcript_enqueue"], []),
+    ("transcript writer thread (seal + LMDB commit)", ["writer_main"], []),
+]
+
+
+def cg_stages(dump, reqs, total):
+    rep = run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no", dump], check=False)
+    incl = {}
+    for line in rep.stdout.splitlines():
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*?:(\w+)(?:\.part\.\d+|\.constprop\.\d+)? \[", line)
+        if m and m.group(2) not in incl:  # the first (largest) entry of a name
+            incl[m.group(2)] = int(m.group(1).replace(",", ""))
+    out, seen = [], 0
+    for label, plus, minus in STAGES:
+        if not all(f in incl for f in plus):
+            continue
+        n = sum(incl[f] for f in plus) - sum(incl.get(f, 0) for f in minus)
+        seen += n
+        out.append("%5.1f%% %10.0f instr/req  %s" % (100.0 * n / total, n / reqs, label))
+    if out:
+        rest = total - seen
+        out.append("%5.1f%% %10.0f instr/req  everything else (HTTP/TLS server, event loop, logging, malloc "
+                   "outside the stages)" % (100.0 * rest / total, rest / reqs))
+    return out
 
 
 # ---- report ------------------------------------------------------------------------------------
@@ -992,6 +1036,14 @@ def report(R, e, started):
         L.extend(prof["cg_objs"])
         A("```")
         A("")
+        if prof.get("cg_stages"):
+            A("By stage of the request (inclusive instructions of binday's own functions, so each line counts the "
+              "library work done on its behalf):")
+            A("")
+            A("```")
+            L.extend(prof["cg_stages"])
+            A("```")
+            A("")
         A("By function (self; `???` = a library without debug symbols, e.g. libcrypto's RSA/bignum code):")
         A("")
         A("```")
