@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "binday/alexa_request.h"
 #include "binday/date.h"
@@ -331,6 +335,12 @@ static void *writer_main(void *arg)
     struct pending *items = calloc(TRANSCRIPT_QUEUE_MAX, sizeof(*items));
     if (items == NULL)
         abort();
+    /* Background work: a batch (sealing a few hundred records) must not
+     * delay the loop threads' answers when they share a core. Nice 10 gives
+     * this thread about a tenth of a contended core, which still drains the
+     * queue at full load. (Linux applies nice per thread; failure is harmless.) */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
+        log_debug("transcript.nice", "errno=%d", errno);
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (q->n == 0 && !q->stopping)
