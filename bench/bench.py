@@ -1180,6 +1180,53 @@ def main():
     return 0
 
 
+def budget(R, us_binday, us_target):
+    """What 10x the Node peer leaves per request, against where binday's
+    time goes: the kernel's share (perf) and each stage's share of the user
+    space instructions (callgrind), both turned into µs of this run."""
+    prof = R.get("profile") or {}
+    kshare = None
+    for line in prof.get("perf_dsos") or []:
+        m = re.match(r"^([\d.]+)% \[kernel", line)
+        if m:
+            kshare = float(m.group(1)) / 100.0
+    if kshare is None:
+        return []
+    user_us = us_binday * (1 - kshare)
+    out = ["- **The 10x budget.** 10x the Node peer is **%.0f µs of CPU per request**; binday spends %.0f µs: "
+           "%.0f µs in the kernel (%.0f%% in perf: its own socket calls and the loopback TCP delivery they drive, "
+           "for the client connection and the Address API connection) and %.0f µs in user space." %
+           (us_target, us_binday, us_binday * kshare, 100 * kshare, user_us)]
+    stages = []
+    for line in prof.get("cg_stages") or []:
+        m = re.match(r"^\s*([\d.]+)%\s+\d+ instr/req\s+(.*)$", line)
+        if m:
+            stages.append((float(m.group(1)) / 100.0, m.group(2)))
+    if stages:
+        out.append("  Split of the user-space part by stage (callgrind's instruction shares applied to it; a rough "
+                   "guide, as bignum code runs more instructions per cycle than parsing does): " +
+                   "; ".join("%s ~%.0f µs" % (label, share * user_us) for share, label in stages) + ".")
+        api = [sh for sh, label in stages if label.startswith("Device Address API call")]
+        if api and api[0] > 0.08:
+            out.append("  The Address API call's share (%.0f%%) is mostly libcurl itself: curl 7.88 writes each "
+                       "custom request header through its printf engine one byte at a time (lib/http.c, "
+                       "Curl_add_custom_headers: Curl_dyn_addf(req, \"%%s\\r\\n\", header)), so the ~1 KB "
+                       "`Authorization: Bearer` token costs about 100,000 instructions per call (callgrind: ~1,400 "
+                       "one-byte buffer appends per request), plus its per-transfer state machine and timers. An "
+                       "HTTP/1.1 client built on h2o's sockets (which binday already links) for the three Alexa API "
+                       "calls would remove most of this stage." % (100 * api[0]))
+    s5 = R.get("s5") or {}
+    if "verify" in s5:
+        rsa_us = 1e6 / s5["verify"]
+        if us_binday * kshare + rsa_us > us_target * 0.8:
+            out.append("  The kernel's share plus one RSA-2048 verify (%.1f µs by `openssl speed`) come to %.0f µs, "
+                       "%.0f%% of the budget before any parsing, lookup or TLS record work: the 10x target needs "
+                       "fewer system calls per request (each request is socket work on two TLS connections, the "
+                       "client's and the Address API's) as well as less user-space work." %
+                       (rsa_us, us_binday * kshare + rsa_us, 100 * (us_binday * kshare + rsa_us) / us_target))
+    return out
+
+
 def analysis(R):
     """Plain-words reading of the figures, derived from the measurements."""
     out = []
@@ -1210,6 +1257,9 @@ def analysis(R):
         if us2:
             out.append("- The Node.js SDK peer spends **%.0f µs of CPU per request** (%.2f cores / %.0f req/s)." %
                        (us2, s2["max"]["cpu"]["server"], s2["max"]["rps"]))
+            us1 = cpu_us(t1) if t1 else None
+            if us1:
+                out.extend(budget(R, us1, us2 / 10.0))
     if s3:
         bound = 20000.0
         txt = "- S3: %.0f answered req/s = %.0f%% of 1000 / 0.05 s" % (s3["max"]["good_rps"],
