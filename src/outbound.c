@@ -15,8 +15,8 @@
  *   closed a socket from its close-socket callback (we open and close connection
  *   sockets ourselves), never by guessing;
  * - every new connection's SSL_CTX gets the shared store (no re-parse of the CA
- *   file per connection) and SSL_MODE_RELEASE_BUFFERS (idle connections do not
- *   hold OpenSSL's 2 x ~17 KB record buffers).
+ *   file per connection);
+ * - smaller libcurl receive and upload buffers.
  */
 #include "binday/outbound.h"
 
@@ -153,10 +153,7 @@ static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *ud)
     SSL_CTX *ctx = ssl_ctx;
     if (G.store == NULL || !SSL_CTX_set1_verify_cert_store(ctx, G.store))
         return CURLE_SSL_CACERT_BADFILE;
-    /* OpenSSL frees a connection's read/write buffers while they are empty: the
-     * h2o side does the same; here it is what 1,000 upstream connections waiting
-     * on a slow Address API would otherwise hold (2 x ~17 KB each). */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* (SSL_MODE_RELEASE_BUFFERS: libcurl 7.88 already sets it on every SSL_CTX.) */
     return CURLE_OK;
 }
 
