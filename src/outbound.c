@@ -401,6 +401,7 @@ static void release_call(struct outbound_call *c)
 {
     outbound_t *ob = c->ob;
     curl_multi_remove_handle(ob->multi, c->easy);
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL); /* no dangling list */
     curl_slist_free_all(c->headers);
     c->headers = NULL;
     if (c->cap > OUTBOUND_KEEP_BODY_CAP) {
