@@ -1,9 +1,10 @@
 /* outbound.h - the asynchronous outbound HTTPS client (libcurl multi on libuv).
  *
  * One outbound_t per event-loop thread; every call runs on that loop and never
- * blocks it. Connections are reused per thread; DNS and TLS session caches are
- * shared between threads. TLS verification is always on (trust anchors from
- * --upstream-ca or the system bundle), redirects are never followed, and every
+ * blocks it. Connections, libcurl easy handles and socket watches are reused per
+ * thread; DNS and TLS session caches and the trust store are shared between
+ * threads. TLS verification is always on (trust anchors from --upstream-ca only,
+ * or else libcurl's system bundle and directory), redirects are never followed, and every
  * --connect-to rule applies to every connection, so tests and deployments reach
  * the same URLs. Also used for SMTP by the mailer (same CA and connect-to).
  */
@@ -21,7 +22,8 @@ typedef struct outbound_global_conf {
     size_t n_connect_to;
 } outbound_global_conf_t;
 
-/* Call once from the main thread before creating any outbound_t.
+/* Call once from the main thread before creating any outbound_t. Loads the trust
+ * anchors (an unreadable or empty ca_file is an error here, not on every call).
  * Returns 0, or -1 with a message in err. */
 int outbound_global_init(const outbound_global_conf_t *conf, char *err, size_t err_size);
 void outbound_global_cleanup(void);
@@ -85,5 +87,20 @@ void outbound_cancel(outbound_call_t *call);
 uv_loop_t *outbound_loop(const outbound_t *ob);
 /* Number of calls in flight on this client. */
 size_t outbound_pending(const outbound_t *ob);
+
+/* Counters of one client, for tests and diagnostics (how well connections, easy
+ * handles and socket watches are reused). */
+typedef struct outbound_stats {
+    uint64_t calls;          /* calls started */
+    uint64_t easy_created;   /* libcurl easy handles created (the rest were reused) */
+    uint64_t sockets_opened; /* connection sockets opened (new upstream connections) */
+    uint64_t sockets_closed; /* ... and closed by libcurl */
+    uint64_t polls_created;  /* uv_poll_t handles initialised */
+    uint64_t idle_wakeups;   /* a cached connection became readable while idle (peer closed it) */
+    uint64_t stale_watches;  /* watches found on a descriptor closed behind our back (expect 0) */
+    size_t idle_calls;       /* easy handles kept for reuse now */
+    size_t sockets_tracked;  /* sockets with a watch now (connections in use or cached) */
+} outbound_stats_t;
+void outbound_get_stats(const outbound_t *ob, outbound_stats_t *out);
 
 #endif

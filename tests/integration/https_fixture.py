@@ -7,7 +7,9 @@ Makes its own CA and certificates in --dir (ca.pem is the trust anchor; the
 "GOODPORT ROGUEPORT\\n" to --port-file and serves until killed.
 
 Routes: /status/NNN, /json, /slow/MS, /big/BYTES, /echo (any method),
-/redirect, /html403 (HTML body with status 403).
+/redirect, /html403 (HTML body with status 403), /close-later/MS (a normal
+keep-alive answer, then the server closes the idle connection after MS ms
+without having said so: what an idle timeout on the far side looks like).
 """
 import argparse
 import json
@@ -68,6 +70,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(302, "moved", extra={"Location": "/json"})
         if p == "/html403":
             return self.send(403, "<html><body>Forbidden</body></html>", "text/html")
+        if p.startswith("/close-later/"):
+            self.send(200, "bye later")
+            self.wfile.flush()
+            time.sleep(int(p.split("/")[2]) / 1000.0)
+            self.close_connection = True
+            return None
         return self.send(404, "no route")
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
