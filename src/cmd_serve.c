@@ -170,7 +170,7 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
-    outbound_global_conf_t oc = {conf.upstream_ca, conf.connect_to, conf.n_connect_to};
+    outbound_global_conf_t oc = {.ca_file = conf.upstream_ca, .connect_to = conf.connect_to, .n_connect_to = conf.n_connect_to};
     if (outbound_global_init(&oc, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         exit_code = CLI_EXIT_USAGE;

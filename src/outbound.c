@@ -62,6 +62,7 @@ static struct {
     struct curl_slist *connect_to;
     CURLSH *share;
     X509_STORE *store; /* trust anchors for every connection; read-only once built */
+    long max_host_connections;
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 } G;
 
@@ -208,6 +209,7 @@ int outbound_global_init(const outbound_global_conf_t *conf, char *err, size_t e
         outbound_global_cleanup();
         return -1;
     }
+    G.max_host_connections = conf->max_host_connections > 0 ? conf->max_host_connections : OUTBOUND_MAX_HOST_CONNECTIONS;
     G.initialized = 1;
     return 0;
 }
@@ -681,6 +683,7 @@ outbound_t *outbound_new(uv_loop_t *loop)
      * the 16th concurrent one into a new TLS handshake (make bench: 5x the CPU
      * per request at 32 concurrent requests, Address API timeouts at 1,000). */
     curl_multi_setopt(ob->multi, CURLMOPT_MAXCONNECTS, (long)OUTBOUND_MAX_CONNECTS);
+    curl_multi_setopt(ob->multi, CURLMOPT_MAX_HOST_CONNECTIONS, G.max_host_connections);
     return ob;
 }
 

@@ -20,7 +20,16 @@ typedef struct outbound_global_conf {
     const char *ca_file;           /* NULL = system bundle */
     const char *const *connect_to; /* "HOST:PORT:HOST2:PORT2" rules, curl syntax */
     size_t n_connect_to;
+    long max_host_connections;     /* per thread and host; 0 = OUTBOUND_MAX_HOST_CONNECTIONS */
 } outbound_global_conf_t;
+
+/* Connections one thread opens to one host at most. Calls beyond it wait
+ * (within their own total timeout) for a connection to come free rather than
+ * open another: a burst of a thousand concurrent calls no longer means a
+ * thousand TLS handshakes at once, all racing the 1 s connect timeout (make
+ * bench S3), nor a thousand connections' memory. 256 calls in flight per
+ * thread and host is ~5,000 calls/s at Amazon's 50 ms. */
+#define OUTBOUND_MAX_HOST_CONNECTIONS 256
 
 /* Call once from the main thread before creating any outbound_t. Loads the trust
  * anchors (an unreadable or empty ca_file is an error here, not on every call).

@@ -68,10 +68,10 @@ int main(void)
     snprintf(rule3, sizeof(rule3), "down.test:443:127.0.0.1:1");
     const char *rules[] = {rule1, rule2, rule3};
     char err[256];
-    outbound_global_conf_t bad = {NULL, (const char *[]){"nonsense"}, 1};
+    outbound_global_conf_t bad = {.connect_to = (const char *[]){"nonsense"}, .n_connect_to = 1};
     ok(outbound_global_init(&bad, err, sizeof(err)) == -1 && strstr(err, "HOST:PORT") != NULL,
        "a malformed --connect-to rule is refused: %s", err);
-    outbound_global_conf_t gc = {ca, rules, 3};
+    outbound_global_conf_t gc = {.ca_file = ca, .connect_to = rules, .n_connect_to = 3};
     is_int(outbound_global_init(&gc, err, sizeof(err)), 0, "global init");
     uv_loop_init(&loop);
     ob = outbound_new(&loop);

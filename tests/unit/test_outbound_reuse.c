@@ -94,7 +94,7 @@ static const char *json_str(const char *body, const char *key)
 static int init_global(const char *ca, const char *const *rules, size_t n)
 {
     char err[256];
-    outbound_global_conf_t gc = {ca, rules, n};
+    outbound_global_conf_t gc = {.ca_file = ca, .connect_to = rules, .n_connect_to = n};
     return outbound_global_init(&gc, err, sizeof(err));
 }
 
@@ -113,12 +113,12 @@ int main(void)
 
     /* trust anchors are loaded at start: a bad --upstream-ca is an error there */
     char err[256];
-    outbound_global_conf_t missing = {"/nonexistent/ca.pem", NULL, 0};
+    outbound_global_conf_t missing = {.ca_file = "/nonexistent/ca.pem"};
     ok(outbound_global_init(&missing, err, sizeof(err)) == -1 && strstr(err, "/nonexistent/ca.pem") != NULL,
        "an unreadable CA file is refused at start: %s", err);
     char notpem[300];
     snprintf(notpem, sizeof(notpem), "%s/ports", fx.dir); /* exists, holds no certificate */
-    outbound_global_conf_t empty = {notpem, NULL, 0};
+    outbound_global_conf_t empty = {.ca_file = notpem};
     ok(outbound_global_init(&empty, err, sizeof(err)) == -1, "a CA file without certificates is refused: %s", err);
 
     is_int(init_global(ca, rules, 3), 0, "global init with the fixture CA");
@@ -240,6 +240,38 @@ int main(void)
     uv_run(&loop, UV_RUN_DEFAULT);
     is_int(uv_loop_close(&loop), 0, "loop closes again");
     outbound_global_cleanup();
+
+    /* the per-host connection cap: calls beyond it wait for a free connection
+     * instead of opening (and handshaking) one each */
+    {
+        outbound_global_conf_t gc = {.ca_file = ca, .connect_to = rules, .n_connect_to = 3, .max_host_connections = 4};
+        is_int(outbound_global_init(&gc, err, sizeof(err)), 0, "global init with at most 4 connections per host");
+        uv_loop_init(&loop);
+        ob = outbound_new(&loop);
+        enum { N = 12 };
+        static struct result capped[N];
+        memset(capped, 0, sizeof(capped));
+        for (int i = 0; i < N; i++) {
+            outbound_req_t q = {.method = "GET",
+                                .url = "https://api.test/slow/150",
+                                .connect_timeout_ms = 20000,
+                                .timeout_ms = 30000};
+            outbound_start(ob, &q, on_done, &capped[i]);
+        }
+        int good = 0;
+        for (int i = 0; i < N; i++) {
+            run_until(&capped[i]);
+            good += capped[i].err == OUTBOUND_OK && capped[i].status == 200;
+        }
+        is_int(good, N, "12 concurrent calls all complete through 4 connections");
+        s = stats();
+        ok(s.sockets_opened >= 1 && s.sockets_opened <= 4, "no more than 4 connections opened (%llu)",
+           (unsigned long long)s.sockets_opened);
+        outbound_free(ob);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        is_int(uv_loop_close(&loop), 0, "loop closes after the capped run");
+        outbound_global_cleanup();
+    }
 
     fixture_stop(&fx);
     return done_testing();
