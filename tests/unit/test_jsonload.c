@@ -360,6 +360,55 @@ static void generated(void)
     ok(bad == 0, "%d long numbers agree", cases + 1);
 }
 
+/* Exhaustive small spaces: every 2-byte string content (UTF-8 leads,
+ * continuation bytes, control characters, quotes and escapes in every
+ * combination) and every byte after prefixes that stop mid-token. A one-off
+ * run of all 3-byte contents (16.7M) agreed too; it is too slow for here. */
+static void exhaustive(void)
+{
+    uint8_t d[32];
+    int bad = 0, n = 0;
+    for (unsigned a = 0; a < 256; a++) {
+        for (unsigned b = 0; b < 256; b++) {
+            d[0] = '[';
+            d[1] = '"';
+            d[2] = (uint8_t)a;
+            d[3] = (uint8_t)b;
+            d[4] = '"';
+            d[5] = ']';
+            n++;
+            if (jld_diff(d, 6, 0, NULL) != NULL && bad++ < 5)
+                printf("#   string bytes %02x %02x disagree\n", a, b);
+        }
+    }
+    ok(bad == 0, "all %d two-byte string contents agree", n);
+    static const char *pre[] = {"",      "[",         "[1",      "[-",     "[1.",        "[1e",     "[1e+",
+                                "[0",    "[t",        "[true",   "[nul",   "{",          "{\"a\"",  "{\"a\":",
+                                "[\"\\", "[\"\\u00", "[\"\\ud800", "[\"\xf0", "[\"\xe0\xa0", "1",       "\"",
+                                "[1,",   "{\"a\":1,", "[[]",     "[\"a\""};
+    bad = 0;
+    n = 0;
+    for (size_t k = 0; k < sizeof(pre) / sizeof(pre[0]); k++) {
+        size_t m = strlen(pre[k]);
+        memcpy(d, pre[k], m);
+        for (unsigned a = 0; a < 256; a++) {
+            for (int close = 0; close < 3; close++) {
+                size_t l = m;
+                d[l++] = (uint8_t)a;
+                if (close == 1)
+                    d[l++] = ']';
+                else if (close == 2)
+                    d[l++] = '}';
+                n++;
+                if (!agree(d, l, pre[k]))
+                    bad++;
+            }
+        }
+    }
+    ok(bad == 0, "every byte after %zu prefixes, x 3 closings x 3 flag sets: %d cases agree",
+       sizeof(pre) / sizeof(pre[0]), n);
+}
+
 static uint8_t *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -490,6 +539,7 @@ int main(void)
     hand_cases();
     flag_specific();
     generated();
+    exhaustive();
     corpus_dir("tests/fuzz/corpus/fuzz_jsonload");
     corpus_dir("tests/fuzz/corpus/fuzz_envelope");
     corpus_dir("tests/fuzz/corpus/fuzz_alexa_request");
