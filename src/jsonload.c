@@ -307,7 +307,7 @@ static long decode_string(jl_t *jl, const uint8_t *s, size_t len, uint8_t *d, in
         if (c != 'u') {
             static const uint8_t simple[128] = {['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b',
                                                 ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
-            *d++ = simple[c];
+            *d++ = simple[c & 0x7F];
             s += 2;
             continue;
         }
