@@ -1096,7 +1096,7 @@ def report(R, e, started):
 LIB_ROLE = {
     "libcrypto": "RSA-2048 signature check, SHA-256 of the body, TLS record encryption, certificate dates",
     "libssl": "TLS record layer (inbound and to the Address API)",
-    "libjansson": "JSON: parsing the ~2.3 KB envelope and the Address API answer, building the response",
+    "libjansson": "JSON: building the trees of the ~2.3 KB envelope and the Address API answer (parsed by src/jsonload.c), building the response",
     "libc": "malloc/free and memcpy (mostly on behalf of jansson, curl and OpenSSL)",
     "kernel": "socket system calls and loopback TCP (client, server and Address API traffic)",
     "libcurl": "the Device Address API client (libcurl multi)",

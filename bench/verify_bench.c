@@ -185,7 +185,7 @@ int main(int argc, char **argv)
     printf("body_bytes=%d iterations=%d\n", bl, iters);
     printf("verify_start_cached_us=%.1f (%.0f verifications/s on one thread)\n", full, 1e6 / full);
     printf("rsa2048_sha256_verify_us=%.1f (%.0f/s)\n", rsa, 1e6 / rsa);
-    printf("envelope_parse_us=%.1f (jansson json_loadb of the body)\n", jparse);
+    printf("envelope_parse_us=%.1f (envelope_parse: jsonload of the body, docs/jsonload.md)\n", jparse);
     printf("dates_recheck_us=%.1f (notBefore/notAfter of the 3-cert path, every use)\n", dates);
     printf("cache_miss_cpu_us=%.1f (PEM parse + chain verification, excluding the download)\n", miss);
 

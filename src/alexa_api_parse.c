@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "binday/alexa_api.h"
+#include "binday/jsonload.h"
 
 static const char *const api_hosts[] = {
     "https://api.amazonalexa.com",
@@ -154,7 +155,7 @@ int alexa_api_parse_string(const uint8_t *body, size_t len, char *out, size_t ou
     out[0] = '\0';
     if (body == NULL)
         return -1;
-    json_t *j = json_loadb((const char *)body, len, JSON_DECODE_ANY, &e);
+    json_t *j = jsonload(body, len, JSON_DECODE_ANY, &e);
     if (j == NULL)
         return -1;
     int rc;
@@ -189,7 +190,7 @@ int alexa_api_parse_address(const uint8_t *body, size_t len, alexa_address_t *ou
     memset(out, 0, sizeof(*out));
     if (body == NULL)
         return -1;
-    json_t *j = json_loadb((const char *)body, len, 0, &e);
+    json_t *j = jsonload(body, len, 0, &e);
     if (!json_is_object(j)) {
         json_decref(j);
         return -1;

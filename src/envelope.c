@@ -3,6 +3,7 @@
 #include "binday/envelope.h"
 
 #include "binday/date.h"
+#include "binday/jsonload.h"
 
 #include <string.h>
 
@@ -24,8 +25,10 @@ verify_status_t envelope_parse(const uint8_t *body, size_t len, envelope_t *env)
         return VERIFY_E_BAD_ENVELOPE;
     json_error_t jerr;
     /* Duplicate keys would let two JSON readers disagree on which value was
-     * signed; Amazon never sends them. jansson rejects "\u0000" by default. */
-    json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+     * signed; Amazon never sends them. "\u0000" is rejected (as jansson does).
+     * jsonload builds the same tree as json_loadb, several times faster
+     * (docs/jsonload.md): this parse was a fifth of the server's work. */
+    json_t *root = jsonload(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
         return VERIFY_E_BAD_ENVELOPE;
     if (!json_is_object(root))
