@@ -47,7 +47,9 @@ int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t
  * Starting registers a flush hook with privacy (privacy_set_before_erase) so
  * an erasure in this process never races a queued record of the same user. */
 typedef struct transcript_queue transcript_queue_t;
-#define TRANSCRIPT_QUEUE_MAX 4096  /* pending records; beyond that a turn's record is dropped and logged */
+/* Pending records (at most 16 MB at the 8 KB cap); beyond that a turn's
+ * record is dropped and logged. */
+#define TRANSCRIPT_QUEUE_MAX 2048
 #define TRANSCRIPT_BATCH_HIGH 1024 /* this many pending commit at once, */
 #define TRANSCRIPT_COMMIT_MS 200   /* else the oldest waits at most this long */
 transcript_queue_t *transcript_queue_start(privacy_t *p); /* NULL if the thread cannot start */
