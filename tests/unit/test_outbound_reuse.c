@@ -27,6 +27,10 @@ static void on_done(const outbound_res_t *r, void *ud)
 {
     struct result *out = ud;
     out->done++;
+    /* make the loop's current iteration return: a call can complete in the timer
+     * phase of a UV_RUN_ONCE iteration, which would then block in epoll with
+     * nothing left to wake it (seen under CPU load) */
+    uv_stop(&loop);
     out->err = r->err;
     out->status = r->status;
     size_t n = r->body_len < sizeof(out->body) - 1 ? r->body_len : sizeof(out->body) - 1;
