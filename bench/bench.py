@@ -1268,9 +1268,20 @@ def analysis(R):
             ratio = s3["max"]["good_rps"] / max(1.0, tN["max"]["rps"])
             txt += ("; binday's own all-core maximum with an instant Address API was %.0f req/s (S1), so at 50 ms it "
                     "kept %.0f%% of what this machine's CPU allows" % (tN["max"]["rps"], 100 * ratio))
+            c3, cN = s3["max"].get("cpu"), tN["max"].get("cpu")
+            busy = c3 and (c3["server"] + c3["client"] + c3["other"]) >= 0.9 * NCPU
             if ratio >= 0.8:
                 txt += (": no thread waits on Amazon; the bound needs more CPU than %d cores shared by server, wrk and "
                         "the fake API give" % NCPU)
+            elif busy and cN and tN["max"]["rps"] > 0 and s3["max"]["rps"] > 0:
+                us3 = c3["server"] * 1e6 / s3["max"]["rps"]
+                usN = cN["server"] * 1e6 / tN["max"]["rps"]
+                txt += (": the machine's %d cores were saturated (server, wrk and the fake API together), so S3 is "
+                        "CPU-bound here, and binday spent %.0f µs of CPU per request at 1,000 connections against "
+                        "%.0f µs at 64 in S1: the cost of concurrency itself (a TLS connection and an upstream "
+                        "connection per conversation, bigger epoll sets, colder caches), not threads waiting on "
+                        "Amazon. The bound (20,000 req/s) would need about %.0f cores at this cost per request"
+                        % (NCPU, us3, usN, 20000 * us3 / 1e6))
             else:
                 txt += (": the 50 ms waits themselves cost throughput (look at per-thread limits on concurrent "
                         "upstream calls, connection reuse to the API, and the p99 %.0f ms)" % (s3["max"]["p99_us"] / 1e3))
