@@ -1,5 +1,6 @@
 """The HTTPS endpoint: health, errors, limits, timeouts, TLS settings, config."""
 import json
+import re
 import os
 import socket
 import ssl
@@ -270,12 +271,34 @@ def test_config_errors(t, d, pki):
     t.contains(err, "threads=2", "flags override the config file")
 
 
+def test_connections_spread_over_threads(t, d, pki):
+    """Each thread has its own listening socket (SO_REUSEPORT): a crowd of
+    clients connecting at once is shared out, not accepted by whichever
+    loop woke first."""
+    with Server(d, pki, threads=2) as s:
+        raw = []
+        for _ in range(40):  # all connected (in the backlog) before any TLS
+            raw.append(socket.create_connection(("127.0.0.1", s.port), timeout=10))
+        ctx = ssl.create_default_context(cafile=pki["ca"])
+        served = 0
+        for r in raw:
+            c = ctx.wrap_socket(r, server_hostname="localhost")
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            served += c.recv(64).startswith(b"HTTP/1.1 200")
+            c.close()
+        t.eq(served, 40, "40 connections served")
+        time.sleep(0.3)
+        threads = [int(m) for m in re.findall(r"event=http\.request .*? thread=(\d+)", s.log())]
+        per = [threads.count(0), threads.count(1)]
+        t.ok(min(per) >= 5, "both threads took connections (%s)" % per)
+
+
 def main():
     t = Tap()
     with tempdir() as d:
         pki = server_cert(d)
         for fn in (test_health_and_errors, test_big_body_does_not_harm_others, test_slow_headers_cut_off,
-                   test_tls_settings, test_max_connections, test_config_errors):
+                   test_tls_settings, test_max_connections, test_connections_spread_over_threads, test_config_errors):
             t.run(fn, d, pki)
     t.done()
 
