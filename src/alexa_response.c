@@ -8,6 +8,7 @@
 #include "binday/alexa_response.h"
 
 #include "binday/jsonout.h"
+#include "binday/utf8.h"
 
 #define SPEAK_OPEN "<speak>"
 #define SPEAK_CLOSE "</speak>"
@@ -16,35 +17,6 @@ static void set_err(char *err, size_t err_size, const char *msg)
 {
     if (err && err_size)
         snprintf(err, err_size, "%s", msg);
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t need;
-    unsigned int cp;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xe0) == 0xc0)
-        need = 2, cp = s[0] & 0x1f;
-    else if ((s[0] & 0xf0) == 0xe0)
-        need = 3, cp = s[0] & 0x0f;
-    else if ((s[0] & 0xf8) == 0xf0)
-        need = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    /* overlong forms, surrogates and values past U+10FFFF are invalid */
-    if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-        return 0;
-    return need;
 }
 
 /* Plain text for a card: valid UTF-8 only, control characters except '\n'

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "binday/date.h"
+#include "binday/utf8.h"
 
 /* RFC 5545 §3.1: lines SHOULD NOT be longer than 75 octets excluding the line
  * break; a continuation starts with one space, which counts toward its 75.
@@ -43,33 +44,6 @@ void ics_line(strbuf_t *b, const char *name, const char *value, size_t len)
     put_folded(b, line, nl + 1 + len);
     if (line != stackbuf)
         free(line);
-}
-
-/* Length of a valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t k;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        k = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        k = 4;
-    else
-        return 0;
-    if (k > n)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    if (k == 3 && ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0)))
-        return 0;
-    if (k == 4 && ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90)))
-        return 0;
-    return k;
 }
 
 size_t ics_escape_text(char *dst, size_t dst_size, const char *src, size_t len)

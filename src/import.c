@@ -29,6 +29,7 @@
 #include "binday/log.h"
 #include "binday/postcode.h"
 #include "binday/records.h"
+#include "binday/utf8.h"
 
 #define MAX_FIELD 1000   /* bytes; longer values are an error */
 #define IMPORT_ABORT (-3) /* store_write callback: rejected, do not commit */
@@ -310,42 +311,6 @@ static void row_err(rowctx_t *r, const char *fmt, ...)
     r->bad = 1;
 }
 
-static int valid_utf8(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp;
-        if ((c & 0xE0) == 0xC0) {
-            k = 1;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            k = 2;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
 /* The value of field `fi`: trimmed, NULL when empty/absent. Validates UTF-8,
  * length, and (unless multiline) the absence of control characters. */
 static str_t fld(rowctx_t *r, int fi, int multiline)
@@ -369,7 +334,7 @@ static str_t fld(rowctx_t *r, int fi, int multiline)
         row_err(r, "%s: value longer than %d bytes", r->cols[fi].name, MAX_FIELD);
         return s;
     }
-    if (!valid_utf8((const uint8_t *)p, n)) {
+    if (!utf8_valid((const uint8_t *)p, n)) {
         row_err(r, "%s: not valid UTF-8", r->cols[fi].name);
         return s;
     }

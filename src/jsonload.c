@@ -3,6 +3,8 @@
  * with the same flags; every rule below names the jansson behaviour it mirrors. */
 #include "binday/jsonload.h"
 
+#include "binday/utf8.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <locale.h>
@@ -112,37 +114,6 @@ static inline uint64_t word_special(uint64_t w)
     return (w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGH;
 }
 
-/* Length of the well-formed UTF-8 sequence at p, or 0. The same rules as
- * jansson's utf8_check_first + utf8_check_full: no C0/C1 or F5+ leads, no
- * overlongs (E0 80-9F, F0 80-8F), no surrogates (ED A0-BF), nothing above
- * U+10FFFF (F4 90+), and a sequence cut short by the end of input is bad. */
-static size_t utf8_seq(const uint8_t *p, const uint8_t *end)
-{
-    uint8_t c = p[0];
-    size_t avail = (size_t)(end - p);
-    if (c < 0xC2)
-        return 0;
-    if (c < 0xE0)
-        return avail >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (c < 0xF0) {
-        if (avail < 3)
-            return 0;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (c > 0xF4 || avail < 4)
-        return 0;
-    if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
-}
-
 /* First byte at or after p that is not plain_byte (or end): 16 bytes at a
  * time with SSE2 (on every x86-64), else 8 at a time in a 64-bit word. The
  * ~1.3 KB apiAccessToken of every envelope is one long plain run. */
@@ -244,7 +215,7 @@ static int scan_string(jl_t *jl, const uint8_t **raw, size_t *raw_len, int *esca
                 jl_fail(jl, p, json_error_invalid_syntax, "control character 0x%x", c);
             return -1;
         } else {
-            size_t n = utf8_seq(p, end);
+            size_t n = utf8_seq(p, (size_t)(end - p));
             if (n == 0) {
                 jl_fail(jl, p, json_error_invalid_utf8, "unable to decode byte 0x%x", c);
                 return -1;

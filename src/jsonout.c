@@ -7,39 +7,7 @@
 #include <string.h>
 
 #include "binday/strbuf.h"
-
-/* Length of the valid UTF-8 sequence starting at s (lead byte >= 0x80), or
- * 0: the same rules as jansson's utf8 check (no overlong forms, no
- * surrogates, nothing above U+10FFFF). *cp gets the code point. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        v = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
+#include "binday/utf8.h"
 
 static int put_string(strbuf_t *b, const char *str, size_t n)
 {
@@ -53,8 +21,7 @@ static int put_string(strbuf_t *b, const char *str, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            uint32_t cp;
-            size_t l = utf8_seq(s + i, n - i, &cp);
+            size_t l = utf8_seq(s + i, n - i);
             if (l == 0)
                 return -1; /* json_dumps fails on invalid UTF-8 too */
             i += l;
