@@ -842,6 +842,11 @@ def cpu_model():
 def report(R, e, started):
     L = []
     A = L.append
+
+    def block(lines):
+        """A fenced block of lines, then a blank line."""
+        L.extend(["```"] + list(lines) + ["```", ""])
+
     t1, tN, s2, s3, s4, s5 = (R.get(k) for k in ("s1_t1", "s1_tN", "s2", "s3", "s4", "s5"))
     A("# binday benchmarks (`make bench`)")
     A("")
@@ -941,10 +946,7 @@ def report(R, e, started):
             A("| in-process lookup (match + 28 days) | **p50 %.1f µs, p99 %.1f µs** (%s%% matched to their own "
               "property) |" % (s4["p50_us"], s4["p99_us"] or -1, s4["matched"]))
         A("")
-        A("```")
-        L.extend(s4["out"].splitlines())
-        A("```")
-        A("")
+        block(s4["out"].splitlines())
     elif s4:
         A("S4: skipped (%s)." % s4.get("skipped"))
         A("")
@@ -958,10 +960,7 @@ def report(R, e, started):
         A("Verification detail (`bench/verify_bench.sh 20000`, exit %d): in-process cost on a cached chain and "
           "the latency of a certificate cache miss:" % vd["rc"])
         A("")
-        A("```")
-        L.extend(vd["out"].splitlines())
-        A("```")
-        A("")
+        block(vd["out"].splitlines())
 
     # targets
     A("## Targets")
@@ -1017,39 +1016,24 @@ def report(R, e, started):
         A("`perf record` (%s sampling, 999 Hz, 6 s) of the running server, self time by library:" %
           prof["perf_event"])
         A("")
-        A("```")
-        L.extend(prof["perf_dsos"])
-        A("```")
-        A("")
+        block(prof["perf_dsos"])
         A("Top symbols (perf):")
         A("")
-        A("```")
-        L.extend(prof["perf_symbols"])
-        A("```")
-        A("")
+        block(prof["perf_symbols"])
     if prof.get("cg_objs"):
         A("`valgrind --tool=callgrind`, %d requests after warm-up: **%.0f instructions per request** (user space; "
           "the kernel's share is in the perf split above). By library:" %
           (prof["cg_requests"], prof["cg_instr_per_req"]))
         A("")
-        A("```")
-        L.extend(prof["cg_objs"])
-        A("```")
-        A("")
+        block(prof["cg_objs"])
         if prof.get("cg_stages"):
             A("By stage of the request (inclusive instructions of binday's own functions, so each line counts the "
               "library work done on its behalf):")
             A("")
-            A("```")
-            L.extend(prof["cg_stages"])
-            A("```")
-            A("")
+            block(prof["cg_stages"])
         A("By function (self; `???` = a library without debug symbols, e.g. libcrypto's RSA/bignum code):")
         A("")
-        A("```")
-        L.extend(prof["cg_funcs"])
-        A("```")
-        A("")
+        block(prof["cg_funcs"])
     elif prof.get("cg_skipped"):
         A("callgrind: %s." % prof["cg_skipped"])
     A("")
