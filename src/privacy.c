@@ -94,7 +94,7 @@ static int upgrade_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
         if (rc)
             return rc;
         if (k > 0)
-            log_warn("privacy.upgrade", "store=%s records=%zu note=\"dropped records of an older layout\"",
+            log_warn("privacy.upgrade", "store=%s records=%zu note=\"records of an older layout converted or dropped (docs/privacy.md)\"",
                      privacy_modules[i]->name, k);
     }
     return 0;

@@ -1,5 +1,5 @@
-/* transcript.c - owns the turn transcripts (DBI "transcript") and their vault
- * keys ("d:<day>", "t:<user>"). */
+/* transcript.c - owns the turn transcripts (DBI "transcript.bytime") and their
+ * vault keys ("d:<day>", "t:<user>"). */
 #include "binday/transcript.h"
 
 #include <openssl/crypto.h>
@@ -24,7 +24,19 @@
 static const store_dbi_def_t transcript_dbi_def = {TRANSCRIPT_DBI_NAME, 0};
 
 #define TAG 16
-#define KLEN (4 + TAG + 8 + 4)
+#define KLEN (4 + 8 + 4 + TAG)
+/* Record key: day (4, BE) | time ms (8, BE) | random (4) | user tag (16).
+ * Time first: the writer appends at the right edge of the tree, so a commit
+ * reads (maps) only that edge's pages. With the user tag first (the layout
+ * until 2026-11, DBI "transcript") each batch of a thousand users' turns
+ * touched a thousand leaves spread over the whole day, and the server's
+ * resident memory grew with the stored transcripts (make bench S3: ~150 MB of
+ * mapped LMDB pages). Export and forget now scan the user's days instead of
+ * seeking to a prefix: they are rare, and a day is a few thousand records. */
+#define K_TIME 4
+#define K_RAND 12
+#define K_TAG 16
+#define OLD_DBI_NAME "transcript"
 #define META_OLDEST "\0o" /* 2 bytes: oldest day that may have a day key */
 #define USER_VAL (VAULT_KEY_BYTES + 4)
 #define MS_PER_DAY 86400000LL
@@ -118,6 +130,25 @@ static void user_tag(const uint8_t uk[VAULT_KEY_BYTES], uint8_t tag[TAG])
     memcpy(tag, h, TAG);
 }
 
+/* The sealed record's associated data: its identity (day, user tag, time,
+ * random) in the first layout's order, whatever the key's order. A record
+ * therefore moved from the old layout to this one without being re-sealed
+ * (upgrade below), and a record copied under another key still fails to open. */
+static void record_aad(const uint8_t key[KLEN], uint8_t aad[KLEN])
+{
+    memcpy(aad, key, 4);
+    memcpy(aad + 4, key + K_TAG, TAG);
+    memcpy(aad + 4 + TAG, key + K_TIME, 12); /* time and random */
+}
+
+/* The inverse: the key of a record whose first-layout key (= aad) is old. */
+static void key_of_old(const uint8_t old[KLEN], uint8_t key[KLEN])
+{
+    memcpy(key, old, 4);
+    memcpy(key + K_TIME, old + 4 + TAG, 12);
+    memcpy(key + K_TAG, old + 4, TAG);
+}
+
 static void record_key(const uint8_t dk[VAULT_KEY_BYTES], const uint8_t uk[VAULT_KEY_BYTES], uint8_t rk[32])
 {
     seal_derive(dk, "transcript-record", 17, uk, VAULT_KEY_BYTES, rk);
@@ -177,6 +208,7 @@ static int put_oldest(MDB_txn *txn, MDB_dbi d, int oldest)
 struct day_cache {
     int day; /* -1: empty */
     uint8_t dk[VAULT_KEY_BYTES];
+    int oldest_ok, oldest; /* the "oldest day" meta as this batch left it */
 };
 
 struct write_args {
@@ -223,28 +255,36 @@ static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
         rc = put_user(a->p, txn, a->user_hex, uk, day);
     if (rc == 0)
         rc = day_key(v, txn, day, a->dc, dk);
-    if (rc == 0) {
+    if (rc == 0 && !(a->dc && a->dc->oldest_ok && day >= a->dc->oldest)) {
         int r2 = get_oldest(txn, d, &oldest);
-        if (r2 == MDB_NOTFOUND || (r2 == 0 && day < oldest))
+        if (r2 == MDB_NOTFOUND || (r2 == 0 && day < oldest)) {
             rc = put_oldest(txn, d, day);
-        else
+            oldest = day;
+        } else {
             rc = r2;
+        }
+        if (rc == 0 && a->dc) { /* once per batch, not per record */
+            a->dc->oldest = oldest;
+            a->dc->oldest_ok = 1;
+        }
     }
     uint8_t *sealed = NULL;
     size_t sl = 0;
     if (rc == 0) {
+        uint8_t aad[KLEN];
         record_key(dk, uk, rk);
         put32(key, (uint32_t)day);
-        user_tag(uk, key + 4);
         uint64_t t = (uint64_t)a->time_ms;
         for (int i = 7; i >= 0; i--, t >>= 8)
-            key[4 + TAG + i] = (uint8_t)t;
-        if (RAND_bytes(key + 4 + TAG + 8, 4) != 1)
+            key[K_TIME + i] = (uint8_t)t;
+        if (RAND_bytes(key + K_RAND, 4) != 1)
             rc = MDB_PANIC;
+        user_tag(uk, key + K_TAG);
+        record_aad(key, aad);
         sealed = malloc(a->len + SEAL_OVERHEAD);
         if (sealed == NULL)
             abort();
-        if (rc == 0 && (sl = seal_encrypt(rk, key, KLEN, a->rec, a->len, sealed, a->len + SEAL_OVERHEAD)) == 0)
+        if (rc == 0 && (sl = seal_encrypt(rk, aad, KLEN, a->rec, a->len, sealed, a->len + SEAL_OVERHEAD)) == 0)
             rc = MDB_PANIC;
     }
     if (rc == 0) {
@@ -480,6 +520,20 @@ static void day_span(MDB_txn *txn, MDB_dbi d, int last_day, int *from, int *to)
     *to = (last_day > today ? last_day : today) + 1;
 }
 
+/* Position c at the first record of day `from` or later; 0, MDB_NOTFOUND
+ * (none), or an error. Skips the meta keys (shorter than a record key). */
+static int first_record(MDB_cursor *c, int from, MDB_val *k, MDB_val *v)
+{
+    uint8_t start[4];
+    put32(start, (uint32_t)from);
+    k->mv_size = sizeof(start);
+    k->mv_data = start;
+    int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+    while (rc == 0 && k->mv_size != KLEN)
+        rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+    return rc;
+}
+
 static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t **out, char *err, size_t err_size)
 {
     MDB_dbi d;
@@ -502,36 +556,48 @@ static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t 
     char *plain = malloc(TRANSCRIPT_MAX_RECORD + 1);
     if (plain == NULL)
         abort();
-    for (int day = from; rc == 0 && day <= to; day++) {
-        uint8_t dk[VAULT_KEY_BYTES], rk[32], prefix[4 + TAG];
-        char dname[32];
-        day_name(day, dname, sizeof(dname));
-        int r2 = vault_key(privacy_vault(p), txn, dname, 0, dk);
-        if (r2 == MDB_NOTFOUND)
+    /* every record of the user's days, in time order; the day's record key
+     * is derived when the day first has one of the user's records */
+    uint8_t rk[32];
+    MDB_val k, v;
+    int rk_day = -1, r2 = rc ? rc : first_record(c, from, &k, &v);
+    for (; rc == 0 && r2 == 0; r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != KLEN)
             continue;
-        if ((rc = r2) != 0)
+        const uint8_t *key = k.mv_data;
+        int day = (int)get32(key);
+        if (day > to)
             break;
-        record_key(dk, uk, rk);
-        OPENSSL_cleanse(dk, sizeof(dk));
-        put32(prefix, (uint32_t)day);
-        memcpy(prefix + 4, tag, TAG);
-        MDB_val k = {sizeof(prefix), prefix}, v;
-        for (r2 = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); r2 == 0; r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (k.mv_size != KLEN || memcmp(k.mv_data, prefix, sizeof(prefix)) != 0)
-                break;
-            size_t pl = 0;
-            if (seal_decrypt(rk, k.mv_data, KLEN, v.mv_data, v.mv_size, (uint8_t *)plain, TRANSCRIPT_MAX_RECORD,
-                             &pl) != 0) {
-                rc = MDB_CORRUPTED;
-                break;
+        if (memcmp(key + K_TAG, tag, TAG) != 0)
+            continue;
+        if (day != rk_day) {
+            uint8_t dk[VAULT_KEY_BYTES];
+            char dname[32];
+            day_name(day, dname, sizeof(dname));
+            r2 = vault_key(privacy_vault(p), txn, dname, 0, dk);
+            if (r2 == MDB_NOTFOUND) { /* the day's key is gone: its records cannot be opened */
+                r2 = 0;
+                continue;
             }
-            json_t *rec = json_loadb(plain, pl, 0, NULL);
-            json_array_append_new(list, rec ? rec : json_string("(unreadable record)"));
+            if (r2 != 0)
+                break;
+            record_key(dk, uk, rk);
+            OPENSSL_cleanse(dk, sizeof(dk));
+            rk_day = day;
         }
-        OPENSSL_cleanse(rk, sizeof(rk));
-        if (r2 != 0 && r2 != MDB_NOTFOUND)
-            rc = r2;
+        uint8_t aad[KLEN];
+        record_aad(key, aad);
+        size_t pl = 0;
+        if (seal_decrypt(rk, aad, KLEN, v.mv_data, v.mv_size, (uint8_t *)plain, TRANSCRIPT_MAX_RECORD, &pl) != 0) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        json_t *rec = json_loadb(plain, pl, 0, NULL);
+        json_array_append_new(list, rec ? rec : json_string("(unreadable record)"));
     }
+    if (rc == 0 && r2 != 0 && r2 != MDB_NOTFOUND)
+        rc = r2;
+    OPENSSL_cleanse(rk, sizeof(rk));
     OPENSSL_cleanse(plain, TRANSCRIPT_MAX_RECORD + 1);
     free(plain);
     OPENSSL_cleanse(uk, sizeof(uk));
@@ -546,29 +612,13 @@ static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t 
     return 0;
 }
 
-/* Delete every record whose key starts with prefix (plen bytes). */
-static int del_prefix(MDB_cursor *c, const uint8_t *prefix, size_t plen, size_t *n)
-{
-    for (;;) {
-        MDB_val k = {plen, (void *)prefix}, v;
-        int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-        if (rc)
-            return rc == MDB_NOTFOUND ? 0 : rc;
-        if (k.mv_size != KLEN || memcmp(k.mv_data, prefix, plen) != 0)
-            return 0;
-        if ((rc = mdb_cursor_del(c, 0)) != 0)
-            return rc;
-        (*n)++;
-    }
-}
-
 static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned what, size_t *n_erased, char *err,
                   size_t err_size)
 {
     if (!(what & PRIVACY_ERASE_USER))
         return 0;
     MDB_dbi d;
-    uint8_t uk[VAULT_KEY_BYTES], prefix[4 + TAG];
+    uint8_t uk[VAULT_KEY_BYTES], tag[TAG];
     int last = 0, rc = dbi(p, &d);
     if (rc == 0)
         rc = get_user(p, txn, user_hex, uk, &last);
@@ -578,13 +628,39 @@ static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned wha
     if (rc == 0)
         rc = mdb_cursor_open(txn, d, &c);
     if (rc == 0) {
-        user_tag(uk, prefix + 4);
+        user_tag(uk, tag);
         int from, to;
         day_span(txn, d, last, &from, &to);
-        for (int day = from; rc == 0 && day <= to; day++) {
-            put32(prefix, (uint32_t)day);
-            rc = del_prefix(c, prefix, sizeof(prefix), n_erased);
+        /* collect, then delete: a cursor walk that deletes as it goes is
+         * easy to get wrong at page edges, and one user's keys are few */
+        uint8_t *gone = NULL;
+        size_t n = 0, cap = 0;
+        MDB_val k, v;
+        for (rc = first_record(c, from, &k, &v); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (k.mv_size != KLEN)
+                continue;
+            if ((int)get32(k.mv_data) > to)
+                break;
+            if (memcmp((const uint8_t *)k.mv_data + K_TAG, tag, TAG) != 0)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                gone = realloc(gone, cap * KLEN);
+                if (gone == NULL)
+                    abort();
+            }
+            memcpy(gone + n++ * KLEN, k.mv_data, KLEN);
         }
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            MDB_val dk = {KLEN, gone + i * KLEN};
+            if ((rc = mdb_del(txn, d, &dk, NULL)) == 0)
+                (*n_erased)++;
+        }
+        free(gone);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
         mdb_cursor_close(c);
     }
     OPENSSL_cleanse(uk, sizeof(uk));
@@ -656,5 +732,48 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
     return rc;
 }
 
+/* Records of the first layout (DBI "transcript": day | tag | time | random)
+ * move to this one with their sealed values untouched (the associated data is
+ * that first-layout key, record_aad), together with the "oldest day" meta key;
+ * then the old DBI is deleted. One transaction: all or nothing. */
+static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size)
+{
+    MDB_dbi d, old;
+    int rc = mdb_dbi_open(txn, OLD_DBI_NAME, 0, &old);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* nothing of the old layout (a new store, or already moved) */
+    MDB_cursor *c = NULL;
+    if (rc == 0)
+        rc = dbi(p, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, old, &c);
+    MDB_val k, v;
+    for (int r2 = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (r2) {
+            rc = r2 == MDB_NOTFOUND ? 0 : r2;
+            break;
+        }
+        uint8_t key[KLEN];
+        MDB_val nk = k;
+        if (k.mv_size == KLEN) {
+            key_of_old(k.mv_data, key);
+            nk.mv_data = key;
+        } else if (k.mv_size != 2) {
+            continue; /* not ours: left behind, and gone with the DBI */
+        }
+        if ((rc = mdb_put(txn, d, &nk, &v, 0)) == 0 && k.mv_size == KLEN)
+            (*n_changed)++;
+    }
+    if (c)
+        mdb_cursor_close(c);
+    if (rc == 0)
+        rc = mdb_drop(txn, old, 1);
+    if (rc)
+        snprintf(err, err_size, "transcript upgrade (moving records to the time-ordered layout): %s",
+                 mdb_strerror(rc));
+    return rc;
+}
+
 const privacy_module_t transcript_privacy_module = {"transcripts", &transcript_dbi_def, 1, export_user, forget, purge,
-                                                    NULL};
+                                                    upgrade};

@@ -3,9 +3,13 @@
  * notice's purposes (training, monitoring, safeguarding) for the transcript
  * retention period, then destroyed.
  *
- * Storage (DBI "transcript"): key = day (4 bytes BE, UTC day number) | user
- * tag (16, HMAC under the user's transcript key) | time ms (8 BE) | random (4);
- * value = the record's JSON sealed (seal.h) under HMAC(day key, user key).
+ * Storage (DBI "transcript.bytime"): key = day (4 bytes BE, UTC day number) |
+ * time ms (8 BE) | random (4) | user tag (16, HMAC under the user's
+ * transcript key), so new records append at the end of the tree; value = the
+ * record's JSON sealed (seal.h) under HMAC(day key, user key), with the key's
+ * fields in the order day | tag | time | random as associated data (the first
+ * layout's key: privacy_open moves records of that layout, DBI "transcript",
+ * without re-sealing them).
  * Keys in the vault: "d:<day>" (one per day, shared) and "t:<user>" (per
  * user, with the last day written). Purge deletes the old days' records and
  * destroys their day keys; forget deletes the user's records and destroys the
@@ -20,7 +24,7 @@
 
 #include "binday/privacy.h"
 
-#define TRANSCRIPT_DBI_NAME "transcript"
+#define TRANSCRIPT_DBI_NAME "transcript.bytime"
 #define TRANSCRIPT_MAX_RECORD 8192 /* longer records are cut (the speech first) */
 
 typedef struct transcript_turn {

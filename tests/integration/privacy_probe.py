@@ -83,7 +83,8 @@ def probe(data_dir, user_hex, days):
         uk = v[:32]
         found["user_keys"] += 1
         tag = _h(uk, b"transcript-user")[:16]
-        for k, val in _nodes(blobs, tag, 32, before=4):
+        # key: day | time (8) | random (4) | tag; associated data: day | tag | time | random
+        for k, val in _nodes(blobs, tag, 32, before=16):
             d = struct.unpack(">I", k[:4])[0]
             for dk in day_keys.get(d, ()):
                 p = _open(_h(dk, b"transcript-record", uk), k, val)

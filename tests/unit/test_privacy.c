@@ -403,6 +403,130 @@ static void test_upgrade(void)
     ok(system(cmd) == 0, "cleanup");
 }
 
+/* Rewrite every record of "transcript.bytime" into the first layout (DBI
+ * "transcript", key day | tag | time | random), as a store written before
+ * the time-ordered layout holds them. */
+static int to_old_layout_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    MDB_dbi nd, od;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = mdb_dbi_open(txn, TRANSCRIPT_DBI_NAME, 0, &nd);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "transcript", MDB_CREATE, &od);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, nd, &c);
+    if (rc)
+        return rc;
+    size_t moved = 0;
+    for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && rc == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint8_t old[32];
+        const uint8_t *key = k.mv_data;
+        MDB_val ok_ = k;
+        if (k.mv_size == 32) { /* day | time(8) | random(4) | tag(16) -> day | tag | time | random */
+            memcpy(old, key, 4);
+            memcpy(old + 4, key + 16, 16);
+            memcpy(old + 20, key + 4, 12);
+            ok_.mv_data = old;
+            moved++;
+        }
+        rc = mdb_put(txn, od, &ok_, &v, 0);
+    }
+    mdb_cursor_close(c);
+    if (rc == 0)
+        rc = mdb_drop(txn, nd, 0);
+    *(size_t *)ud = moved;
+    return rc;
+}
+
+static int count_transcripts_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    size_t *out = ud; /* [0] records in the new DBI, [1] 1 if the old DBI exists */
+    MDB_dbi d;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn, TRANSCRIPT_DBI_NAME, 0, &d);
+    if (rc == 0 && (rc = mdb_stat(txn, d, &st)) == 0)
+        out[0] = st.ms_entries;
+    out[1] = mdb_dbi_open(txn, "transcript", 0, &d) == 0;
+    return rc;
+}
+
+static const char *said_of(json_t *list, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(list, i), "said"));
+}
+
+/* Transcripts of the first (user-ordered) layout move to the time-ordered
+ * one at open and still open; export lists a user's turns in time order and
+ * forget takes exactly that user's, with other users' turns interleaved. */
+static void test_transcript_layout(void)
+{
+    char tdir[64];
+    snprintf(tdir, sizeof(tdir), "/tmp/binday-privt-XXXXXX");
+    ok(mkdtemp(tdir) != NULL, "temp dir");
+    size_t nd, moved = 0, cnt[2] = {0, 0};
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    store_t *s = NULL;
+    privacy_t *p = NULL;
+    char err[300];
+    secret_key_t uk;
+    memset(&uk, 5, sizeof(uk));
+    ok(store_open(tdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, tdir, &uk, NULL, &p, err, sizeof(err)) == 0,
+       "privacy opens");
+    const char *uid_a = "amzn1.ask.account.LAYOUT-A", *uid_b = "amzn1.ask.account.LAYOUT-B";
+    char a[SECRET_HEX_LEN + 1], b[SECRET_HEX_LEN + 1];
+    privacy_user_hex(p, uid_a, a, sizeof(a));
+    privacy_user_hex(p, uid_b, b, sizeof(b));
+    int64_t now = (int64_t)time(NULL) * 1000;
+    /* A and B interleaved in time, over yesterday and today */
+    const struct { const char *user; int64_t t; const char *said; } turns[] = {
+        {a, now - 86400000LL - 5000, "a1"}, {b, now - 86400000LL - 4000, "b1"}, {a, now - 3000, "a2"},
+        {b, now - 2000, "b2"},              {a, now - 1000, "a3"},
+    };
+    int wrote = 0;
+    for (size_t i = 0; i < sizeof(turns) / sizeof(turns[0]); i++) {
+        transcript_turn_t t = {turns[i].t, "LaunchRequest", NULL, NULL, turns[i].said};
+        wrote += transcript_write(p, turns[i].user, &t, err, sizeof(err)) == 0;
+    }
+    is_int(wrote, 5, "five turns written");
+    json_t *e = privacy_export(p, uid_a, err, sizeof(err));
+    json_t *l = json_object_get(e, "transcripts");
+    ok(json_array_size(l) == 3 && strcmp(said_of(l, 0), "a1") == 0 && strcmp(said_of(l, 1), "a2") == 0 &&
+           strcmp(said_of(l, 2), "a3") == 0,
+       "export: A's three turns, oldest first, none of B's");
+    json_decref(e);
+    privacy_close(p);
+    ok(store_write(s, to_old_layout_fn, &moved, err, sizeof(err)) == 0 && moved == 5,
+       "the five records rewritten in the first layout (%zu)", moved);
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[0] == 0 && cnt[1] == 1,
+       "old DBI present, new one empty");
+    ok(privacy_open(s, tdir, &uk, NULL, &p, err, sizeof(err)) == 0, "privacy reopens (upgrade runs)");
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[0] == 6 && cnt[1] == 0,
+       "records and the oldest-day mark moved; the old DBI is gone (%zu entries)", cnt[0]);
+    e = privacy_export(p, uid_a, err, sizeof(err));
+    l = json_object_get(e, "transcripts");
+    ok(json_array_size(l) == 3 && strcmp(said_of(l, 0), "a1") == 0 && strcmp(said_of(l, 2), "a3") == 0,
+       "moved records open without re-sealing (same associated data)");
+    json_decref(e);
+    size_t n = 0;
+    ok(privacy_forget(p, uid_a, &n, err, sizeof(err)) == 0 && n >= 3, "forget A (%zu erased)", n);
+    e = privacy_export(p, uid_a, err, sizeof(err));
+    ok(e && json_object_get(e, "transcripts") == NULL, "A: nothing left");
+    json_decref(e);
+    e = privacy_export(p, uid_b, err, sizeof(err));
+    l = json_object_get(e, "transcripts");
+    ok(json_array_size(l) == 2 && strcmp(said_of(l, 0), "b1") == 0 && strcmp(said_of(l, 1), "b2") == 0,
+       "B's interleaved turns untouched");
+    json_decref(e);
+    privacy_close(p);
+    ok(privacy_open(s, tdir, &uk, NULL, &p, err, sizeof(err)) == 0, "a second open has nothing to move");
+    privacy_close(p);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tdir);
+    ok(system(cmd) == 0, "cleanup");
+}
+
 int main(void)
 {
     test_seal();
@@ -411,5 +535,6 @@ int main(void)
     test_vault();
     test_queue();
     test_upgrade();
+    test_transcript_layout();
     return done_testing();
 }
