@@ -26,12 +26,20 @@ struct certchain {
      * times (X509_cmp_time) was ~50,000 instructions per request. */
     time_t valid_from, valid_until;
     size_t count;
+    /* The signature check's contexts, made on first use and kept: a
+     * verify-initialised key context and a digest context. Setting them up
+     * per request (EVP_DigestVerifyInit: key-management, signature and digest
+     * look-ups) was 3-4 µs of a ~20 µs check. A chain belongs to one thread. */
+    EVP_PKEY_CTX *vctx;
+    EVP_MD_CTX *hctx;
 };
 
 void certchain_free(certchain_t *c)
 {
     if (c == NULL)
         return;
+    EVP_PKEY_CTX_free(c->vctx);
+    EVP_MD_CTX_free(c->hctx);
     X509_free(c->leaf);
     sk_X509_pop_free(c->untrusted, X509_free);
     sk_X509_pop_free(c->verified, X509_free);
@@ -209,25 +217,33 @@ verify_status_t certchain_check_dates(const certchain_t *c, time_t now)
     return now >= c->valid_from && now < c->valid_until ? VERIFY_OK : VERIFY_E_CERT_EXPIRED;
 }
 
-verify_status_t certchain_verify_signature(const certchain_t *c, const uint8_t *sig, size_t sig_len,
-                                           const uint8_t *body, size_t body_len)
+verify_status_t certchain_verify_signature(certchain_t *c, const uint8_t *sig, size_t sig_len, const uint8_t *body,
+                                           size_t body_len)
 {
     EVP_PKEY *pk = X509_get0_pubkey(c->leaf);
     if (pk == NULL || !EVP_PKEY_is_a(pk, "RSA"))
         return VERIFY_E_CERT_KEY;
     if (sig_len != (size_t)EVP_PKEY_get_size(pk))
         return VERIFY_E_BAD_SIGNATURE_LENGTH;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL)
-        abort();
-    EVP_PKEY_CTX *pctx = NULL;
-    verify_status_t st = VERIFY_E_INTERNAL;
-    if (EVP_DigestVerifyInit(md, &pctx, algo_sha256(), NULL, pk) == 1 &&
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1) {
-        int r = EVP_DigestVerify(md, sig, sig_len, body, body_len);
-        st = r == 1 ? VERIFY_OK : VERIFY_E_SIGNATURE_MISMATCH;
+    if (c->vctx == NULL) {
+        EVP_PKEY_CTX *v = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+        if (v == NULL || EVP_PKEY_verify_init(v) != 1 || EVP_PKEY_CTX_set_rsa_padding(v, RSA_PKCS1_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_signature_md(v, algo_sha256()) != 1) {
+            EVP_PKEY_CTX_free(v);
+            ERR_clear_error();
+            return VERIFY_E_INTERNAL;
+        }
+        c->vctx = v;
     }
-    EVP_MD_CTX_free(md);
+    if (c->hctx == NULL && (c->hctx = EVP_MD_CTX_new()) == NULL)
+        abort();
+    uint8_t digest[32];
+    unsigned dl = 0;
+    verify_status_t st = VERIFY_E_INTERNAL;
+    if (EVP_DigestInit_ex2(c->hctx, algo_sha256(), NULL) == 1 && EVP_DigestUpdate(c->hctx, body, body_len) == 1 &&
+        EVP_DigestFinal_ex(c->hctx, digest, &dl) == 1 && dl == sizeof(digest))
+        st = EVP_PKEY_verify(c->vctx, sig, sig_len, digest, sizeof(digest)) == 1 ? VERIFY_OK
+                                                                                  : VERIFY_E_SIGNATURE_MISMATCH;
     ERR_clear_error();
     return st;
 }

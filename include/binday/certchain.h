@@ -52,9 +52,11 @@ verify_status_t certchain_check_dates(const certchain_t *c, time_t now);
 
 /* RSA PKCS#1 v1.5 with SHA-256 of body[0..body_len) against the signing
  * cert's key. VERIFY_E_BAD_SIGNATURE_LENGTH when sig_len differs from the key
- * size, VERIFY_E_SIGNATURE_MISMATCH when it does not verify. */
-verify_status_t certchain_verify_signature(const certchain_t *c, const uint8_t *sig, size_t sig_len,
-                                           const uint8_t *body, size_t body_len);
+ * size, VERIFY_E_SIGNATURE_MISMATCH when it does not verify. Keeps its
+ * OpenSSL contexts in c between calls: not for two threads at once (verify.c's
+ * chain caches are per thread). */
+verify_status_t certchain_verify_signature(certchain_t *c, const uint8_t *sig, size_t sig_len, const uint8_t *body,
+                                           size_t body_len);
 
 /* A trust store from a PEM file of anchors, or the system store when ca_file
  * is NULL. Returns NULL with a message in err on failure. X509_STORE_free it. */

@@ -158,6 +158,16 @@ int main(void)
         sig[100] ^= 0x80;
         is_int(certchain_verify_signature(c, sig, sl - 1, (const uint8_t *)body, sizeof(body) - 1),
                VERIFY_E_BAD_SIGNATURE_LENGTH, "signature one byte short: length error");
+        /* the chain keeps its verification contexts between calls: a good
+         * signature still verifies after failures, and a bad one still fails
+         * after successes */
+        int again = 0;
+        for (int i = 0; i < 4; i++) {
+            again += certchain_verify_signature(c, sig, sl, (const uint8_t *)body, sizeof(body) - 1) == VERIFY_OK;
+            again += certchain_verify_signature(c, sig, sl, (const uint8_t *)body2, sizeof(body) - 1) ==
+                     VERIFY_E_SIGNATURE_MISMATCH;
+        }
+        is_int(again, 8, "alternating good and bad bodies: every answer right (reused contexts)");
         sl = pki_sign("other.key", body, sizeof(body) - 1, sig, sizeof(sig));
         is_int(certchain_verify_signature(c, sig, sl, (const uint8_t *)body, sizeof(body) - 1),
                VERIFY_E_SIGNATURE_MISMATCH, "signed by another key: mismatch");
