@@ -1274,18 +1274,16 @@ def analysis(R):
             txt += "; CPU: server %.2f, wrk+fakes %.2f, others %.2f cores" % (c["server"], c["client"], c["other"])
         out.append(txt + ".")
         mem = s3.get("mem") or {}
-        if s3.get("hwm_kb", 0) > 200 * 1024 and "RssAnon" in mem and "RssFile" in mem:
+        if "RssAnon" in mem and "RssFile" in mem:
             out.append("- S3 memory: peak RSS %.0f MB; at the end %.0f MB heap/anonymous (~%.0f KB per concurrent "
                        "conversation: the client's TLS connection and h2o buffers, the request's JSON tree while "
-                       "it waits, an in-flight libcurl transfer, and up to 256 upstream connections per thread) and "
-                       "%.0f MB file-backed: LMDB pages mapped into the process. That part grows with the "
-                       "transcripts the run writes (measured: the mapped part of data.mdb tracks the store's page "
-                       "count, 41 -> 55 -> 76 MB over three 10 s S1 runs): transcript keys (day, then a per-user "
-                       "tag) put each insert at a random place in the day's B-tree, so a long run reads every "
-                       "page of it through the map. File-backed pages are shared page cache the kernel can "
-                       "reclaim; a time-ordered transcript key would likely keep them to the tree's right edge "
-                       "(at the cost of per-user erasure scanning whole days)." %
-                       (s3["hwm_kb"] / 1024.0, mem["RssAnon"] / 1024.0, mem["RssAnon"] / 1000.0,
+                       "it waits, its upstream call, and the upstream connections, at most %d per thread) and "
+                       "%.0f MB file-backed: the shared libraries and the LMDB pages the process read through the "
+                       "map (the address index, and only the right edge of the transcript tree: transcript keys "
+                       "are time-ordered, so a commit does not read the whole day's tree; with the earlier "
+                       "per-user key order this part grew with every run, 41 -> 55 -> 76 MB over three 10 s S1 "
+                       "runs, docs/privacy.md)." %
+                       (s3["hwm_kb"] / 1024.0, mem["RssAnon"] / 1024.0, mem["RssAnon"] / 1000.0, 256,
                         mem["RssFile"] / 1024.0))
         if s3["max"].get("app_failures") or any(f for _, _, f in s3.get("ramp", [])):
             out.append("- S3 failures are Address API calls that failed (binday's log: `event=alexa_api`, e.g. "
