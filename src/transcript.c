@@ -21,7 +21,7 @@
 #include "binday/log.h"
 #include "binday/seal.h"
 
-static const store_dbi_def_t transcript_dbi_def = {TRANSCRIPT_DBI_NAME, 0};
+static const store_dbi_def_t transcript_dbi_defs[] = {{TRANSCRIPT_DBI_NAME, 0}, {TRANSCRIPT_DAYS_DBI_NAME, 0}};
 
 #define TAG 16
 #define KLEN (4 + 8 + 4 + TAG)
@@ -44,6 +44,15 @@ static const store_dbi_def_t transcript_dbi_def = {TRANSCRIPT_DBI_NAME, 0};
 static int dbi(privacy_t *p, MDB_dbi *d)
 {
     return store_dbi(privacy_store(p), TRANSCRIPT_DBI_NAME, d) == 0 ? 0 : MDB_BAD_DBI;
+}
+
+/* The days index: key = user tag (16) | day (4 BE), empty value; one entry
+ * per user and day with records, so export and forget visit only the user's
+ * days (the records of a day are in time order, not by user). */
+#define DLEN (TAG + 4)
+static int days_dbi(privacy_t *p, MDB_dbi *d)
+{
+    return store_dbi(privacy_store(p), TRANSCRIPT_DAYS_DBI_NAME, d) == 0 ? 0 : MDB_BAD_DBI;
 }
 
 static void put32(uint8_t *b, uint32_t v)
@@ -184,6 +193,63 @@ static int put_user(privacy_t *p, MDB_txn *txn, const char *user_hex, const uint
     return rc;
 }
 
+static void day_entry(const uint8_t tag[TAG], int day, uint8_t out[DLEN])
+{
+    memcpy(out, tag, TAG);
+    put32(out + TAG, (uint32_t)day);
+}
+
+/* Note in the days index that the user has records on `day` (idempotent). */
+static int put_user_day(privacy_t *p, MDB_txn *txn, const uint8_t uk[VAULT_KEY_BYTES], int day)
+{
+    MDB_dbi dd;
+    uint8_t tag[TAG], e[DLEN];
+    int rc = days_dbi(p, &dd);
+    if (rc)
+        return rc;
+    user_tag(uk, tag);
+    day_entry(tag, day, e);
+    MDB_val k = {DLEN, e}, v = {0, ""};
+    return mdb_put(txn, dd, &k, &v, 0);
+}
+
+/* The days (ascending) on which the user with this tag has records, from the
+ * days index: a malloc'd array (*n entries; NULL when none), or an error. */
+static int user_days(privacy_t *p, MDB_txn *txn, const uint8_t tag[TAG], int **days, size_t *n)
+{
+    MDB_dbi dd;
+    MDB_cursor *c = NULL;
+    *days = NULL;
+    *n = 0;
+    int rc = days_dbi(p, &dd);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, dd, &c);
+    size_t cap = 0;
+    MDB_val k = {TAG, (void *)tag}, v;
+    for (int r = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (r || k.mv_size != DLEN || memcmp(k.mv_data, tag, TAG) != 0) {
+            rc = r == MDB_NOTFOUND ? 0 : r;
+            break;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            int *nd = realloc(*days, cap * sizeof(int));
+            if (nd == NULL)
+                abort();
+            *days = nd;
+        }
+        (*days)[(*n)++] = (int)get32((const uint8_t *)k.mv_data + TAG);
+    }
+    if (c)
+        mdb_cursor_close(c);
+    if (rc) {
+        free(*days);
+        *days = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 static int get_oldest(MDB_txn *txn, MDB_dbi d, int *oldest)
 {
     MDB_val k = {2, (void *)META_OLDEST}, v;
@@ -253,6 +319,8 @@ static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     }
     if (rc == 0 && day > last) /* the newest day with a record: purge keeps the key until then */
         rc = put_user(a->p, txn, a->user_hex, uk, day);
+    if (rc == 0 && day != last) /* the user's first record of this day (or a late one of an earlier day) */
+        rc = put_user_day(a->p, txn, uk, day);
     if (rc == 0)
         rc = day_key(v, txn, day, a->dc, dk);
     if (rc == 0 && !(a->dc && a->dc->oldest_ok && day >= a->dc->oldest)) {
@@ -509,38 +577,84 @@ void transcript_queue_stop(transcript_queue_t *q)
 
 /* ---- privacy callbacks ------------------------------------------------------ */
 
-/* Days that may hold records: from the oldest day key to tomorrow (UTC). */
-static void day_span(MDB_txn *txn, MDB_dbi d, int last_day, int *from, int *to)
+/* Calls fn for each of the user's records (key and sealed value), day by day
+ * from the days index, in time order; fn returns 0 to go on. */
+typedef int (*each_record_fn)(void *ud, int day, const uint8_t *key, const MDB_val *val);
+
+static int each_user_record(privacy_t *p, MDB_txn *txn, const uint8_t tag[TAG], each_record_fn fn, void *ud)
 {
-    int oldest = 0;
-    if (get_oldest(txn, d, &oldest) != 0)
-        oldest = last_day;
-    int today = day_of_ms((int64_t)time(NULL) * 1000);
-    *from = oldest;
-    *to = (last_day > today ? last_day : today) + 1;
+    MDB_dbi d;
+    int *days = NULL;
+    size_t nd = 0;
+    int rc = dbi(p, &d);
+    if (rc == 0)
+        rc = user_days(p, txn, tag, &days, &nd);
+    MDB_cursor *c = NULL;
+    if (rc == 0 && nd > 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    for (size_t i = 0; rc == 0 && i < nd; i++) {
+        uint8_t start[4];
+        put32(start, (uint32_t)days[i]);
+        MDB_val k = {sizeof(start), start}, v;
+        int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+        for (; r == 0 && rc == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (k.mv_size != KLEN)
+                continue;
+            if ((int)get32(k.mv_data) != days[i])
+                break;
+            if (memcmp((const uint8_t *)k.mv_data + K_TAG, tag, TAG) == 0)
+                rc = fn(ud, days[i], k.mv_data, &v);
+        }
+        if (rc == 0 && r != 0 && r != MDB_NOTFOUND)
+            rc = r;
+    }
+    if (c)
+        mdb_cursor_close(c);
+    free(days);
+    return rc;
 }
 
-/* Position c at the first record of day `from` or later; 0, MDB_NOTFOUND
- * (none), or an error. Skips the meta keys (shorter than a record key). */
-static int first_record(MDB_cursor *c, int from, MDB_val *k, MDB_val *v)
+struct export_ctx {
+    privacy_t *p;
+    MDB_txn *txn;
+    const uint8_t *uk;
+    uint8_t rk[32];
+    int rk_day; /* the day rk opens; -2: that day's key is gone */
+    char *plain;
+    json_t *list;
+};
+
+static int export_one(void *ud, int day, const uint8_t *key, const MDB_val *val)
 {
-    uint8_t start[4];
-    put32(start, (uint32_t)from);
-    k->mv_size = sizeof(start);
-    k->mv_data = start;
-    int rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
-    while (rc == 0 && k->mv_size != KLEN)
-        rc = mdb_cursor_get(c, k, v, MDB_NEXT);
-    return rc;
+    struct export_ctx *x = ud;
+    if (day != x->rk_day) {
+        uint8_t dk[VAULT_KEY_BYTES];
+        char dname[32];
+        day_name(day, dname, sizeof(dname));
+        int rc = vault_key(privacy_vault(x->p), x->txn, dname, 0, dk);
+        if (rc == MDB_NOTFOUND) /* the day's key is gone: its records cannot be opened */
+            return 0;
+        if (rc)
+            return rc;
+        record_key(dk, x->uk, x->rk);
+        OPENSSL_cleanse(dk, sizeof(dk));
+        x->rk_day = day;
+    }
+    uint8_t aad[KLEN];
+    record_aad(key, aad);
+    size_t pl = 0;
+    if (seal_decrypt(x->rk, aad, KLEN, val->mv_data, val->mv_size, (uint8_t *)x->plain, TRANSCRIPT_MAX_RECORD, &pl) !=
+        0)
+        return MDB_CORRUPTED;
+    json_t *rec = json_loadb(x->plain, pl, 0, NULL);
+    json_array_append_new(x->list, rec ? rec : json_string("(unreadable record)"));
+    return 0;
 }
 
 static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t **out, char *err, size_t err_size)
 {
-    MDB_dbi d;
     uint8_t uk[VAULT_KEY_BYTES], tag[TAG];
-    int last = 0, rc = dbi(p, &d);
-    if (rc == 0)
-        rc = get_user(p, txn, user_hex, uk, &last);
+    int last = 0, rc = get_user(p, txn, user_hex, uk, &last);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc) {
@@ -548,67 +662,40 @@ static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t 
         return rc;
     }
     user_tag(uk, tag);
-    int from, to;
-    day_span(txn, d, last, &from, &to);
-    json_t *list = json_array();
-    MDB_cursor *c = NULL;
-    rc = mdb_cursor_open(txn, d, &c);
-    char *plain = malloc(TRANSCRIPT_MAX_RECORD + 1);
-    if (plain == NULL)
+    struct export_ctx x = {p, txn, uk, {0}, -1, malloc(TRANSCRIPT_MAX_RECORD + 1), json_array()};
+    if (x.plain == NULL)
         abort();
-    /* every record of the user's days, in time order; the day's record key
-     * is derived when the day first has one of the user's records */
-    uint8_t rk[32];
-    MDB_val k, v;
-    int rk_day = -1, r2 = rc ? rc : first_record(c, from, &k, &v);
-    for (; rc == 0 && r2 == 0; r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != KLEN)
-            continue;
-        const uint8_t *key = k.mv_data;
-        int day = (int)get32(key);
-        if (day > to)
-            break;
-        if (memcmp(key + K_TAG, tag, TAG) != 0)
-            continue;
-        if (day != rk_day) {
-            uint8_t dk[VAULT_KEY_BYTES];
-            char dname[32];
-            day_name(day, dname, sizeof(dname));
-            r2 = vault_key(privacy_vault(p), txn, dname, 0, dk);
-            if (r2 == MDB_NOTFOUND) { /* the day's key is gone: its records cannot be opened */
-                r2 = 0;
-                continue;
-            }
-            if (r2 != 0)
-                break;
-            record_key(dk, uk, rk);
-            OPENSSL_cleanse(dk, sizeof(dk));
-            rk_day = day;
-        }
-        uint8_t aad[KLEN];
-        record_aad(key, aad);
-        size_t pl = 0;
-        if (seal_decrypt(rk, aad, KLEN, v.mv_data, v.mv_size, (uint8_t *)plain, TRANSCRIPT_MAX_RECORD, &pl) != 0) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-        json_t *rec = json_loadb(plain, pl, 0, NULL);
-        json_array_append_new(list, rec ? rec : json_string("(unreadable record)"));
-    }
-    if (rc == 0 && r2 != 0 && r2 != MDB_NOTFOUND)
-        rc = r2;
-    OPENSSL_cleanse(rk, sizeof(rk));
-    OPENSSL_cleanse(plain, TRANSCRIPT_MAX_RECORD + 1);
-    free(plain);
+    rc = each_user_record(p, txn, tag, export_one, &x);
+    OPENSSL_cleanse(x.rk, sizeof(x.rk));
+    OPENSSL_cleanse(x.plain, TRANSCRIPT_MAX_RECORD + 1);
+    free(x.plain);
     OPENSSL_cleanse(uk, sizeof(uk));
-    if (c)
-        mdb_cursor_close(c);
     if (rc) {
-        json_decref(list);
+        json_decref(x.list);
         snprintf(err, err_size, "transcript export: %s", mdb_strerror(rc));
         return rc;
     }
-    *out = list;
+    *out = x.list;
+    return 0;
+}
+
+struct key_list {
+    uint8_t *keys;
+    size_t n, cap;
+};
+
+static int collect_key(void *ud, int day, const uint8_t *key, const MDB_val *val)
+{
+    (void)day;
+    (void)val;
+    struct key_list *l = ud;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->keys = realloc(l->keys, l->cap * KLEN);
+        if (l->keys == NULL)
+            abort();
+    }
+    memcpy(l->keys + l->n++ * KLEN, key, KLEN);
     return 0;
 }
 
@@ -617,52 +704,39 @@ static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned wha
 {
     if (!(what & PRIVACY_ERASE_USER))
         return 0;
-    MDB_dbi d;
+    MDB_dbi d, dd;
     uint8_t uk[VAULT_KEY_BYTES], tag[TAG];
-    int last = 0, rc = dbi(p, &d);
-    if (rc == 0)
-        rc = get_user(p, txn, user_hex, uk, &last);
+    int last = 0, rc = get_user(p, txn, user_hex, uk, &last);
     if (rc == MDB_NOTFOUND)
         return 0;
-    MDB_cursor *c = NULL;
     if (rc == 0)
-        rc = mdb_cursor_open(txn, d, &c);
+        rc = dbi(p, &d);
+    if (rc == 0)
+        rc = days_dbi(p, &dd);
+    /* collect, then delete: a cursor walk that deletes as it goes is easy to
+     * get wrong at page edges, and one user's records are few */
+    struct key_list l = {0};
+    int *days = NULL;
+    size_t nd = 0;
     if (rc == 0) {
         user_tag(uk, tag);
-        int from, to;
-        day_span(txn, d, last, &from, &to);
-        /* collect, then delete: a cursor walk that deletes as it goes is
-         * easy to get wrong at page edges, and one user's keys are few */
-        uint8_t *gone = NULL;
-        size_t n = 0, cap = 0;
-        MDB_val k, v;
-        for (rc = first_record(c, from, &k, &v); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (k.mv_size != KLEN)
-                continue;
-            if ((int)get32(k.mv_data) > to)
-                break;
-            if (memcmp((const uint8_t *)k.mv_data + K_TAG, tag, TAG) != 0)
-                continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                gone = realloc(gone, cap * KLEN);
-                if (gone == NULL)
-                    abort();
-            }
-            memcpy(gone + n++ * KLEN, k.mv_data, KLEN);
-        }
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            MDB_val dk = {KLEN, gone + i * KLEN};
-            if ((rc = mdb_del(txn, d, &dk, NULL)) == 0)
-                (*n_erased)++;
-        }
-        free(gone);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-        mdb_cursor_close(c);
+        rc = each_user_record(p, txn, tag, collect_key, &l);
     }
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        MDB_val k = {KLEN, l.keys + i * KLEN};
+        if ((rc = mdb_del(txn, d, &k, NULL)) == 0)
+            (*n_erased)++;
+    }
+    free(l.keys);
+    if (rc == 0)
+        rc = user_days(p, txn, tag, &days, &nd);
+    for (size_t i = 0; rc == 0 && i < nd; i++) {
+        uint8_t e[DLEN];
+        day_entry(tag, days[i], e);
+        MDB_val k = {DLEN, e};
+        rc = mdb_del(txn, dd, &k, NULL);
+    }
+    free(days);
     OPENSSL_cleanse(uk, sizeof(uk));
     if (rc == 0) {
         char name[80];
@@ -722,6 +796,35 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
         if (rc == MDB_NOTFOUND)
             rc = 0;
     }
+    /* the days index's entries of those days (the index is keyed by user
+     * first, so this walks it all: one entry per user and day) */
+    if (rc == 0 && oldest < cutoff) {
+        MDB_dbi dd;
+        MDB_cursor *dc = NULL;
+        MDB_val k, v;
+        rc = days_dbi(p, &dd);
+        if (rc == 0)
+            rc = mdb_cursor_open(txn, dd, &dc);
+        for (int r = rc ? rc : mdb_cursor_get(dc, &k, &v, MDB_FIRST); rc == 0;) {
+            if (r) {
+                rc = r == MDB_NOTFOUND ? 0 : r;
+                break;
+            }
+            if (k.mv_size == DLEN && (int)get32((const uint8_t *)k.mv_data + TAG) < cutoff) {
+                uint8_t gone[DLEN];
+                memcpy(gone, k.mv_data, DLEN);
+                if ((rc = mdb_cursor_del(dc, 0)) != 0)
+                    break;
+                k.mv_size = DLEN; /* the entry after the deleted one */
+                k.mv_data = gone;
+                r = mdb_cursor_get(dc, &k, &v, MDB_SET_RANGE);
+            } else {
+                r = mdb_cursor_get(dc, &k, &v, MDB_NEXT);
+            }
+        }
+        if (dc)
+            mdb_cursor_close(dc);
+    }
     if (rc == 0 && oldest < cutoff)
         rc = put_oldest(txn, d, cutoff);
     /* user keys with nothing left to open */
@@ -738,13 +841,15 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
  * then the old DBI is deleted. One transaction: all or nothing. */
 static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size)
 {
-    MDB_dbi d, old;
+    MDB_dbi d, dd, old;
     int rc = mdb_dbi_open(txn, OLD_DBI_NAME, 0, &old);
     if (rc == MDB_NOTFOUND)
         return 0; /* nothing of the old layout (a new store, or already moved) */
     MDB_cursor *c = NULL;
     if (rc == 0)
         rc = dbi(p, &d);
+    if (rc == 0)
+        rc = days_dbi(p, &dd);
     if (rc == 0)
         rc = mdb_cursor_open(txn, old, &c);
     MDB_val k, v;
@@ -762,8 +867,13 @@ static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, siz
         } else if (k.mv_size != 2) {
             continue; /* not ours: left behind, and gone with the DBI */
         }
-        if ((rc = mdb_put(txn, d, &nk, &v, 0)) == 0 && k.mv_size == KLEN)
+        if ((rc = mdb_put(txn, d, &nk, &v, 0)) == 0 && k.mv_size == KLEN) {
+            uint8_t e[DLEN];
+            day_entry(key + K_TAG, (int)get32(key), e);
+            MDB_val ek = {DLEN, e}, ev = {0, ""};
+            rc = mdb_put(txn, dd, &ek, &ev, 0);
             (*n_changed)++;
+        }
     }
     if (c)
         mdb_cursor_close(c);
@@ -775,5 +885,5 @@ static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, siz
     return rc;
 }
 
-const privacy_module_t transcript_privacy_module = {"transcripts", &transcript_dbi_def, 1, export_user, forget, purge,
+const privacy_module_t transcript_privacy_module = {"transcripts", transcript_dbi_defs, 2, export_user, forget, purge,
                                                     upgrade};

@@ -9,7 +9,9 @@
  * record's JSON sealed (seal.h) under HMAC(day key, user key), with the key's
  * fields in the order day | tag | time | random as associated data (the first
  * layout's key: privacy_open moves records of that layout, DBI "transcript",
- * without re-sealing them).
+ * without re-sealing them). DBI "transcript.days": user tag | day, one
+ * entry per user and day with records, so export and forget visit only the
+ * user's days.
  * Keys in the vault: "d:<day>" (one per day, shared) and "t:<user>" (per
  * user, with the last day written). Purge deletes the old days' records and
  * destroys their day keys; forget deletes the user's records and destroys the
@@ -25,6 +27,7 @@
 #include "binday/privacy.h"
 
 #define TRANSCRIPT_DBI_NAME "transcript.bytime"
+#define TRANSCRIPT_DAYS_DBI_NAME "transcript.days" /* user tag | day: the days a user has records */
 #define TRANSCRIPT_MAX_RECORD 8192 /* longer records are cut (the speech first) */
 
 typedef struct transcript_turn {

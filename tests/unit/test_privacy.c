@@ -273,6 +273,8 @@ static void test_vault(void)
 
 /* The server's path in one process: queued turns, export, an erasure that
  * must see queued records first, purge with a configured period. */
+static int count_transcripts_fn(MDB_txn *txn, void *ud, char *err, size_t n);
+
 static void test_queue(void)
 {
     char qdir[64];
@@ -307,7 +309,12 @@ static void test_queue(void)
     int today = (int)(now / 86400000);
     is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, today), today - 30, "configured period: 30 days");
     privacy_purge_stats_t st;
+    size_t cnt[3] = {0, 0, 0};
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[2] == 2,
+       "days index: the user on two days (%zu)", cnt[2]);
     ok(privacy_purge(p, today, &st, err, sizeof(err)) == 0 && st.erased >= 25, "purge erases the 40-day-old half");
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[2] == 1,
+       "purge drops the old day's days-index entry (%zu left)", cnt[2]);
     e = privacy_export(p, uid, err, sizeof(err));
     is_int((int)json_array_size(json_object_get(e, "transcripts")), 25, "25 recent turns left");
     json_decref(e);
@@ -435,19 +442,24 @@ static int to_old_layout_fn(MDB_txn *txn, void *ud, char *err, size_t n)
     mdb_cursor_close(c);
     if (rc == 0)
         rc = mdb_drop(txn, nd, 0);
+    MDB_dbi dd; /* the first layout had no days index */
+    if (rc == 0 && (rc = mdb_dbi_open(txn, TRANSCRIPT_DAYS_DBI_NAME, 0, &dd)) == 0)
+        rc = mdb_drop(txn, dd, 0);
     *(size_t *)ud = moved;
     return rc;
 }
 
 static int count_transcripts_fn(MDB_txn *txn, void *ud, char *err, size_t n)
 {
-    size_t *out = ud; /* [0] records in the new DBI, [1] 1 if the old DBI exists */
+    size_t *out = ud; /* [0] entries in the new DBI, [1] 1 if the old DBI exists, [2] days-index entries */
     MDB_dbi d;
     MDB_stat st;
     int rc = mdb_dbi_open(txn, TRANSCRIPT_DBI_NAME, 0, &d);
     if (rc == 0 && (rc = mdb_stat(txn, d, &st)) == 0)
         out[0] = st.ms_entries;
     out[1] = mdb_dbi_open(txn, "transcript", 0, &d) == 0;
+    if (rc == 0 && (rc = mdb_dbi_open(txn, TRANSCRIPT_DAYS_DBI_NAME, 0, &d)) == 0 && (rc = mdb_stat(txn, d, &st)) == 0)
+        out[2] = st.ms_entries;
     return rc;
 }
 
@@ -464,7 +476,7 @@ static void test_transcript_layout(void)
     char tdir[64];
     snprintf(tdir, sizeof(tdir), "/tmp/binday-privt-XXXXXX");
     ok(mkdtemp(tdir) != NULL, "temp dir");
-    size_t nd, moved = 0, cnt[2] = {0, 0};
+    size_t nd, moved = 0, cnt[3] = {0, 0, 0};
     const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
     store_t *s = NULL;
     privacy_t *p = NULL;
@@ -488,31 +500,39 @@ static void test_transcript_layout(void)
         transcript_turn_t t = {turns[i].t, "LaunchRequest", NULL, NULL, turns[i].said};
         wrote += transcript_write(p, turns[i].user, &t, err, sizeof(err)) == 0;
     }
-    is_int(wrote, 5, "five turns written");
+    {   /* a late record of an earlier day than the user's last: still indexed */
+        transcript_turn_t t = {now - 2 * 86400000LL, "LaunchRequest", NULL, NULL, "a0"};
+        wrote += transcript_write(p, a, &t, err, sizeof(err)) == 0;
+    }
+    is_int(wrote, 6, "six turns written");
     json_t *e = privacy_export(p, uid_a, err, sizeof(err));
     json_t *l = json_object_get(e, "transcripts");
-    ok(json_array_size(l) == 3 && strcmp(said_of(l, 0), "a1") == 0 && strcmp(said_of(l, 1), "a2") == 0 &&
-           strcmp(said_of(l, 2), "a3") == 0,
-       "export: A's three turns, oldest first, none of B's");
+    ok(json_array_size(l) == 4 && strcmp(said_of(l, 0), "a0") == 0 && strcmp(said_of(l, 1), "a1") == 0 &&
+           strcmp(said_of(l, 2), "a2") == 0 && strcmp(said_of(l, 3), "a3") == 0,
+       "export: A's four turns, oldest first (the late one too), none of B's");
     json_decref(e);
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[2] == 5,
+       "days index: A on 3 days, B on 2 (%zu)", cnt[2]);
     privacy_close(p);
-    ok(store_write(s, to_old_layout_fn, &moved, err, sizeof(err)) == 0 && moved == 5,
-       "the five records rewritten in the first layout (%zu)", moved);
-    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[0] == 0 && cnt[1] == 1,
-       "old DBI present, new one empty");
+    ok(store_write(s, to_old_layout_fn, &moved, err, sizeof(err)) == 0 && moved == 6,
+       "the six records rewritten in the first layout (%zu)", moved);
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[0] == 0 && cnt[1] == 1 && cnt[2] == 0,
+       "old DBI present, new one and the days index empty");
     ok(privacy_open(s, tdir, &uk, NULL, &p, err, sizeof(err)) == 0, "privacy reopens (upgrade runs)");
-    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[0] == 6 && cnt[1] == 0,
-       "records and the oldest-day mark moved; the old DBI is gone (%zu entries)", cnt[0]);
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[0] == 7 && cnt[1] == 0 && cnt[2] == 5,
+       "records and the oldest-day mark moved, days index rebuilt, the old DBI gone (%zu, %zu)", cnt[0], cnt[2]);
     e = privacy_export(p, uid_a, err, sizeof(err));
     l = json_object_get(e, "transcripts");
-    ok(json_array_size(l) == 3 && strcmp(said_of(l, 0), "a1") == 0 && strcmp(said_of(l, 2), "a3") == 0,
+    ok(json_array_size(l) == 4 && strcmp(said_of(l, 0), "a0") == 0 && strcmp(said_of(l, 3), "a3") == 0,
        "moved records open without re-sealing (same associated data)");
     json_decref(e);
     size_t n = 0;
-    ok(privacy_forget(p, uid_a, &n, err, sizeof(err)) == 0 && n >= 3, "forget A (%zu erased)", n);
+    ok(privacy_forget(p, uid_a, &n, err, sizeof(err)) == 0 && n >= 4, "forget A (%zu erased)", n);
     e = privacy_export(p, uid_a, err, sizeof(err));
     ok(e && json_object_get(e, "transcripts") == NULL, "A: nothing left");
     json_decref(e);
+    ok(store_write(s, count_transcripts_fn, cnt, err, sizeof(err)) == 0 && cnt[0] == 3 && cnt[2] == 2,
+       "A's records and days-index entries gone, B's kept (%zu, %zu)", cnt[0], cnt[2]);
     e = privacy_export(p, uid_b, err, sizeof(err));
     l = json_object_get(e, "transcripts");
     ok(json_array_size(l) == 2 && strcmp(said_of(l, 0), "b1") == 0 && strcmp(said_of(l, 1), "b2") == 0,
