@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "binday/b64.h"
+#include "binday/utf8.h"
 
 int mailmsg_addr_ok(const uint8_t *s, size_t len)
 {
@@ -74,11 +75,11 @@ size_t mailmsg_header_clean(char *dst, size_t dst_size, const char *src, size_t 
             i++;
             continue;
         }
-        size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        int valid = k > 0 && i + k <= len;
-        for (size_t j = 1; valid && j < k; j++)
-            valid = (s[i + j] & 0xC0) == 0x80;
-        if (!valid) {
+        /* the one strict rule (utf8.h): overlongs, surrogates and code points
+         * past U+10FFFF are ill-formed; C1 controls (U+0080..U+009F) are
+         * controls like the C0 ones above */
+        size_t k = utf8_seq(s + i, len - i);
+        if (k == 0 || (k == 2 && c == 0xC2 && s[i + 1] < 0xA0)) {
             dst[o++] = ' ';
             i++;
             continue;

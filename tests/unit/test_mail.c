@@ -73,6 +73,10 @@ static void test_addresses(void)
     is_str(h, "a  Bcc: x y", "header clean: CR/LF and controls become spaces");
     mailmsg_header_clean(h, sizeof(h), "caf\xc3\xa9\xff", 6);
     is_str(h, "caf\xc3\xa9 ", "header clean: valid UTF-8 kept, invalid replaced");
+    mailmsg_header_clean(h, sizeof(h), "a\xc0\xaf" "b\xe0\x80\xaf" "c\xed\xa0\x80" "d\xf4\x90\x80\x80" "e", 17);
+    is_str(h, "a  b   c   d    e", "header clean: overlongs, a surrogate and > U+10FFFF become spaces");
+    mailmsg_header_clean(h, sizeof(h), "x\xc2\x85y\xc2\xa0z\xe2\x82\xac", 10);
+    is_str(h, "x  y\xc2\xa0z\xe2\x82\xac", "header clean: C1 control (NEL) replaced; NBSP and euro kept");
 }
 
 static void test_message(void)
