@@ -97,18 +97,19 @@ uv_loop_t *outbound_loop(const outbound_t *ob);
 /* Number of calls in flight on this client. */
 size_t outbound_pending(const outbound_t *ob);
 
-/* Counters of one client, for tests and diagnostics (how well connections, easy
- * handles and socket watches are reused). */
+/* Counters of one client, for tests and diagnostics: how well kept-alive
+ * connections are reused, and how many calls wait for a connection. */
 typedef struct outbound_stats {
-    uint64_t calls;          /* calls started */
-    uint64_t easy_created;   /* libcurl easy handles created (the rest were reused) */
-    uint64_t sockets_opened; /* connection sockets opened (new upstream connections) */
-    uint64_t sockets_closed; /* ... and closed by libcurl */
-    uint64_t polls_created;  /* uv_poll_t handles initialised */
-    uint64_t idle_wakeups;   /* a cached connection became readable while idle (peer closed it) */
-    uint64_t stale_watches;  /* watches found on a descriptor closed behind our back (expect 0) */
-    size_t idle_calls;       /* easy handles kept for reuse now */
-    size_t sockets_tracked;  /* sockets with a watch now (connections in use or cached) */
+    uint64_t calls;              /* calls started */
+    uint64_t connections_opened; /* new connections made ready (TCP connected, TLS verified) */
+    uint64_t connections_reused; /* call attempts served by a kept-alive connection from a pool */
+    uint64_t retries;            /* attempts repeated because a reused connection died unanswered */
+    uint64_t waited;             /* calls that had to wait for a free connection slot */
+    uint64_t dns_lookups;        /* host name lookups started (--connect-to hosts need none) */
+    size_t in_flight;            /* calls holding a connection slot now */
+    size_t waiting;              /* calls waiting now (for a slot, or for the name lookup) */
+    size_t hosts;                /* connection pools (host:port) now */
+    size_t idle_connections;     /* kept-alive connections waiting in the pools now */
 } outbound_stats_t;
 void outbound_get_stats(const outbound_t *ob, outbound_stats_t *out);
 
