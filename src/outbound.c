@@ -33,10 +33,12 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -75,6 +77,9 @@
  * the far side's idle close. */
 #define OUTBOUND_IDLE_CONN_MS 50000u
 #define OUTBOUND_MAX_HOST_LEN 253
+/* Addresses kept from a lookup: a refused connection moves on to the next one
+ * (an IPv6 address without IPv6 routing, one dead front end). */
+#define OUTBOUND_MAX_ADDRS 4
 #define OUTBOUND_MAX_CONTENT_TYPE 256
 
 /* ---- process-wide state ------------------------------------------------------ */
@@ -199,6 +204,34 @@ static const struct connect_rule *find_rule(const char *host, uint16_t port)
     return NULL;
 }
 
+/* The certificate names the host we asked for (SNI, which h2o sets to the pool's
+ * peer.host on every connection). h2o 2.2.5 checks the name itself only when
+ * the handshake ends with nothing left to send, which is never the case in
+ * TLS 1.3 (the client's Finished goes last): a certificate for another name
+ * was accepted (tests/unit/test_outbound_reuse.c). So the check is ours, in
+ * OpenSSL's verification of the leaf, and a mismatch fails the handshake. */
+static int verify_cb(int preverify_ok, X509_STORE_CTX *xs)
+{
+    if (!preverify_ok || X509_STORE_CTX_get_error_depth(xs) != 0)
+        return preverify_ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const char *name = ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(xs);
+    if (name == NULL || cert == NULL) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_HOSTNAME_MISMATCH);
+        return 0;
+    }
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+    int match = is_ip ? X509_check_ip_asc(cert, name, 0) == 1
+                      : X509_check_host(cert, name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+    if (!match) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_HOSTNAME_MISMATCH);
+        return 0;
+    }
+    return 1;
+}
+
 /* The client TLS context, shared by every thread (OpenSSL makes SSL_new from one
  * context thread-safe). Trust: exactly the certificates of --upstream-ca when
  * given, else OpenSSL's system default paths (Debian: /etc/ssl/certs). Flags as
@@ -212,7 +245,7 @@ static SSL_CTX *build_ssl_ctx(const char *ca_file, char *err, size_t err_size)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     /* SSL_VERIFY_PEER also makes h2o fail a host-name mismatch (http1client.c
      * ignores a mismatch only when peer verification is off) */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     X509_STORE *st = SSL_CTX_get_cert_store(ctx);
     if (ca_file != NULL) {
@@ -349,6 +382,8 @@ struct outbound_call {
     int in_connect;    /* inside h2o_http1client_connect_with_pool (a pooled socket answers synchronously) */
     int reused;        /* this attempt got a kept-alive connection */
     int retries;
+    int addr_tries;      /* addresses tried after the first for this call */
+    unsigned attempt;    /* connection attempts made (tells a nested start from ours) */
     uint64_t started_ms, deadline_ms, connect_timeout_ms;
     uint64_t started_ns;
     struct outbound_call *next, *prev; /* host FIFO, delivery list or free list */
@@ -368,6 +403,9 @@ struct host {
     int fixed;      /* a --connect-to target: the address never changes */
     int has_addr;   /* pool.peer.sockaddr holds a usable address */
     uint64_t resolved_ms;
+    struct sockaddr_storage addrs[OUTBOUND_MAX_ADDRS];
+    socklen_t addrlens[OUTBOUND_MAX_ADDRS];
+    size_t n_addrs, addr_idx;
     struct resolve *resolving;
     h2o_socketpool_t pool;
     size_t active; /* calls holding a slot (CONNECTING / IN_FLIGHT) */
@@ -564,11 +602,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     struct host *h = r->host;
     if (h != NULL) {
         h->resolving = NULL;
-        if (status == 0 && res != NULL && res->ai_addrlen <= sizeof(h->pool.peer.sockaddr.bytes)) {
+        size_t n = 0;
+        for (const struct addrinfo *ai = status == 0 ? res : NULL; ai != NULL && n < OUTBOUND_MAX_ADDRS; ai = ai->ai_next) {
+            if (ai->ai_addrlen > sizeof(h->addrs[0]) || ai->ai_addrlen > sizeof(h->pool.peer.sockaddr.bytes))
+                continue;
+            memcpy(&h->addrs[n], ai->ai_addr, ai->ai_addrlen);
+            h->addrlens[n++] = ai->ai_addrlen;
+        }
+        if (n > 0) {
             /* a SOCKADDR pool connects to peer.sockaddr as it is at each new
              * connection; connections already pooled keep their address */
-            memcpy(&h->pool.peer.sockaddr.bytes, res->ai_addr, res->ai_addrlen);
-            h->pool.peer.sockaddr.len = res->ai_addrlen;
+            h->n_addrs = n;
+            h->addr_idx = 0;
+            memcpy(&h->pool.peer.sockaddr.bytes, &h->addrs[0], h->addrlens[0]);
+            h->pool.peer.sockaddr.len = h->addrlens[0];
             h->has_addr = 1;
             h->resolved_ms = now_ms(ob);
             pump(h);
@@ -784,10 +831,12 @@ static void start_connect(struct outbound_call *c)
     /* A kept-alive connection from the pool answers synchronously (on_connect
      * runs before this returns); a new one answers later from the loop. */
     c->in_connect = 1;
+    unsigned attempt = ++c->attempt;
     h2o_http1client_t *client = NULL;
     h2o_http1client_connect_with_pool(&client, c, &c->ob->ctx, &h->pool, on_connect);
     c->in_connect = 0;
-    if (c->state == CALL_CONNECTING || c->state == CALL_IN_FLIGHT)
+    /* unless it already failed (or failed over to a nested attempt) */
+    if (c->attempt == attempt && (c->state == CALL_CONNECTING || c->state == CALL_IN_FLIGHT))
         c->client = client;
 }
 
@@ -896,6 +945,17 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
          * mismatch, or the peer broke the handshake off). */
         int tls = client->sock != NULL;
         detach_socket(client);
+        struct host *h = c->host;
+        if (!tls && !h->fixed && h->n_addrs > 1 && (size_t)c->addr_tries + 1 < h->n_addrs) {
+            /* the next address of the name, for this call and the ones after */
+            c->addr_tries++;
+            h->addr_idx = (h->addr_idx + 1) % h->n_addrs;
+            memcpy(&h->pool.peer.sockaddr.bytes, &h->addrs[h->addr_idx], h->addrlens[h->addr_idx]);
+            h->pool.peer.sockaddr.len = h->addrlens[h->addr_idx];
+            h->active--; /* start_connect takes the slot again */
+            start_connect(c);
+            return NULL;
+        }
         if (strcmp(errstr, "connection timeout") == 0)
             finish(c, OUTBOUND_E_TIMEOUT, "connect timed out");
         else if (tls)
@@ -1132,6 +1192,7 @@ outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbo
     c->err = OUTBOUND_OK;
     c->errtext = NULL;
     c->retries = 0;
+    c->addr_tries = 0;
     c->reused = 0;
     long total = req->timeout_ms > 0 ? req->timeout_ms : OUTBOUND_DEFAULT_TIMEOUT_MS;
     long conn = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : OUTBOUND_DEFAULT_CONNECT_MS;
