@@ -105,6 +105,41 @@ static int run_for(int ms)
     return iterations;
 }
 
+/* A chain of calls, each started from the previous one's callback (what the
+ * skill does: one API call after another). */
+struct chain {
+    int left, done, failed;
+};
+
+static void on_chain(const outbound_res_t *r, void *ud)
+{
+    struct chain *ch = ud;
+    if (r->err != OUTBOUND_OK || r->status != 200)
+        ch->failed++;
+    if (--ch->left == 0) {
+        ch->done = 1;
+        uv_stop(&loop);
+        return;
+    }
+    outbound_req_t q = {.method = "GET", .url = "https://api.test/json"};
+    if (outbound_start(ob, &q, on_chain, ch) == NULL)
+        ch->failed++;
+}
+
+/* A callback that frees the whole client while another call is in flight. */
+struct freer {
+    int called;
+};
+
+static void on_free_client(const outbound_res_t *r, void *ud)
+{
+    (void)r;
+    ((struct freer *)ud)->called++;
+    outbound_free(ob);
+    ob = NULL;
+    uv_stop(&loop);
+}
+
 static const char *json_str(const char *body, const char *key)
 {
     static char out[256];
@@ -192,6 +227,18 @@ int main(void)
        "host name case and the default port do not matter: %s", r.body);
     s = stats();
     ok(s.connections_opened == 1 && s.hosts == 1, "still one connection and one pool after 7 more calls");
+
+    /* the next call started from a callback finds the connection back in the pool */
+    outbound_stats_t b0 = stats();
+    struct chain ch = {.left = 5};
+    outbound_req_t first = {.method = "GET", .url = "https://api.test/json"};
+    outbound_start(ob, &first, on_chain, &ch);
+    while (!ch.done)
+        uv_run(&loop, UV_RUN_ONCE);
+    s = stats();
+    ok(ch.failed == 0, "5 calls, each started from the previous callback, succeed");
+    is_int((int)(s.connections_opened - b0.connections_opened), 0, "... all on the pooled connection");
+    is_int((int)(s.connections_reused - b0.connections_reused), 5, "... reused 5 times");
 
     /* chunked and close-delimited bodies */
     r = call("GET", "https://api.test/chunked/40", NULL);
@@ -390,13 +437,47 @@ int main(void)
         ok(capped[4].err == OUTBOUND_E_TIMEOUT && capped[0].done == 0,
            "a waiting call times out while the slots stay busy (%s)", outbound_strerror(capped[4].err));
 
+        /* a callback that frees the client while another call is in flight and
+         * others wait: no other callback, nothing leaks (ASan) */
+        {
+            struct freer fr = {0};
+            struct result other = {0}, waiting = {0};
+            outbound_req_t q1 = {.method = "GET", .url = "https://api.test/json"};
+            outbound_req_t q2 = {.method = "GET", .url = "https://api.test/slow/300"};
+            for (int i = 0; i < 4; i++)
+                if (capped[i].done == 0)
+                    run_until(&capped[i]); /* the 1.5 s calls: slots free again */
+            outbound_start(ob, &q1, on_free_client, &fr);
+            outbound_start(ob, &q2, on_done, &other);
+            outbound_start(ob, &q2, on_done, &other);
+            outbound_start(ob, &q2, on_done, &other);
+            outbound_start(ob, &q2, on_done, &waiting); /* the fifth waits */
+            while (fr.called == 0)
+                uv_run(&loop, UV_RUN_ONCE);
+            uv_run(&loop, UV_RUN_DEFAULT);
+            ok(fr.called == 1 && other.done == 0 && waiting.done == 0,
+               "freeing from a callback: the other calls never call back");
+            is_int(uv_loop_close(&loop), 0, "loop closes after a free from a callback");
+            uv_loop_init(&loop);
+            ob = outbound_new(&loop);
+        }
+
         /* freeing with calls in flight and waiting: no callback, nothing left */
         outbound_req_t q = {.method = "GET", .url = "https://api.test/slow/200"};
-        struct result late = {0};
-        outbound_start(ob, &q, on_done, &late);
+        struct result late[6];
+        memset(late, 0, sizeof(late));
+        for (int i = 0; i < 6; i++) /* 4 in flight, 2 waiting */
+            outbound_start(ob, &q, on_done, &late[i]);
+        run_for(50);
+        s = stats();
+        ok(s.in_flight == 4 && s.waiting == 2, "4 in flight and 2 waiting before the free (%zu, %zu)", s.in_flight,
+           s.waiting);
         outbound_free(ob);
         uv_run(&loop, UV_RUN_DEFAULT);
-        ok(capped[0].done == 0 && late.done == 0, "free cancels calls in flight and waiting");
+        int any = 0;
+        for (int i = 0; i < 6; i++)
+            any |= late[i].done;
+        ok(!any, "free cancels calls in flight and waiting");
         is_int(uv_loop_close(&loop), 0, "loop closes after the capped run");
         outbound_global_cleanup();
     }
