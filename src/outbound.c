@@ -776,6 +776,13 @@ static void on_deliver(uv_idle_t *idle)
         c->state = CALL_IDLE;
         c->cb(&res, c->ud);
         recycle_call(c);
+        if (ob->done_head == NULL && !ob->closing) {
+            /* slots the callbacks freed (cancels) go to waiting calls now:
+             * this handle stops below and would not run for them */
+            for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
+                if (ob->hosts[i].used && ob->hosts[i].wait_head != NULL)
+                    pump(&ob->hosts[i]);
+        }
     }
     if (ob->done_head == NULL && ob->deliver_active && !ob->closing) {
         uv_idle_stop(&ob->deliver);

@@ -126,6 +126,15 @@ static void on_chain(const outbound_res_t *r, void *ud)
         ch->failed++;
 }
 
+/* A callback that cancels another call in flight (freeing its slot). */
+static outbound_call_t *to_cancel;
+
+static void on_done_cancel_other(const outbound_res_t *r, void *ud)
+{
+    on_done(r, ud);
+    outbound_cancel(to_cancel);
+}
+
 /* A callback that frees the whole client while another call is in flight. */
 struct freer {
     int called;
@@ -436,6 +445,38 @@ int main(void)
         run_until(&capped[4]);
         ok(capped[4].err == OUTBOUND_E_TIMEOUT && capped[0].done == 0,
            "a waiting call times out while the slots stay busy (%s)", outbound_strerror(capped[4].err));
+
+        /* a slot freed by a cancel inside a callback goes to a waiting call at
+         * once (not when some other call ends) */
+        for (int i = 0; i < 4; i++)
+            if (capped[i].done == 0)
+                run_until(&capped[i]);
+        {
+            static struct result a, b, c3, d, w1, w2;
+            memset(&a, 0, sizeof(a));
+            memset(&b, 0, sizeof(b));
+            memset(&c3, 0, sizeof(c3));
+            memset(&d, 0, sizeof(d));
+            memset(&w1, 0, sizeof(w1));
+            memset(&w2, 0, sizeof(w2));
+            outbound_req_t fastish = {.method = "GET", .url = "https://api.test/slow/100", .timeout_ms = 10000};
+            outbound_req_t slow15 = {.method = "GET", .url = "https://api.test/slow/1500", .timeout_ms = 10000};
+            outbound_req_t quick = {.method = "GET", .url = "https://api.test/json", .timeout_ms = 800};
+            outbound_start(ob, &fastish, on_done_cancel_other, &a);
+            to_cancel = outbound_start(ob, &slow15, on_done, &b);
+            outbound_start(ob, &slow15, on_done, &c3);
+            outbound_start(ob, &slow15, on_done, &d);
+            outbound_start(ob, &slow15, on_done, &w1); /* waits; gets a's slot */
+            outbound_start(ob, &quick, on_done, &w2);  /* waits; gets b's slot when a's callback cancels b */
+            run_until(&w2);
+            ok(a.done == 1 && b.done == 0 && w2.err == OUTBOUND_OK,
+               "the slot of a call cancelled from a callback goes to a waiting call at once (%s)",
+               outbound_strerror(w2.err));
+            run_until(&w1);
+            run_until(&c3);
+            run_until(&d);
+            ok(w1.err == OUTBOUND_OK && c3.err == OUTBOUND_OK && d.err == OUTBOUND_OK, "... and the others complete");
+        }
 
         /* a callback that frees the client while another call is in flight and
          * others wait: no other callback, nothing leaks (ASan) */
