@@ -378,6 +378,7 @@ struct outbound_call {
     int has_content_type;
     outbound_err_t err;
     const char *errtext;
+    char errbuf[128]; /* errtext when it carries OpenSSL's reason */
     /* connection attempt */
     int in_connect;    /* inside h2o_http1client_connect_with_pool (a pooled socket answers synchronously) */
     int reused;        /* this attempt got a kept-alive connection */
@@ -965,8 +966,12 @@ static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char 
         }
         if (strcmp(errstr, "connection timeout") == 0)
             finish(c, OUTBOUND_E_TIMEOUT, "connect timed out");
-        else if (tls)
-            finish(c, OUTBOUND_E_TLS, "TLS handshake or certificate verification failed");
+        else if (tls) {
+            /* h2o's reason: OpenSSL's verification result ("certificate has
+             * expired", "hostname mismatch", ...) or a handshake failure */
+            snprintf(c->errbuf, sizeof(c->errbuf), "TLS handshake failed: %.100s", errstr);
+            finish(c, OUTBOUND_E_TLS, c->errbuf);
+        }
         else
             finish(c, OUTBOUND_E_CONNECT, "connection failed");
         return NULL;

@@ -75,7 +75,8 @@ typedef struct outbound_res {
     const uint8_t *body;    /* valid only during the callback; NUL-terminated */
     size_t body_len;
     const char *content_type; /* may be NULL; valid only during the callback */
-    const char *errtext;    /* a short fixed description when err != OK (no token, URL or body) */
+    const char *errtext;    /* short description when err != OK (for E_TLS with OpenSSL's
+                             * reason); never a token, URL or body; valid during the callback */
     uint64_t elapsed_us;
 } outbound_res_t;
 

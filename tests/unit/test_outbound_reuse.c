@@ -25,6 +25,7 @@ struct result {
     long status;
     size_t body_len;
     uint64_t elapsed_us;
+    char errtext[160];
     char body[2048];
 };
 
@@ -40,6 +41,7 @@ static void on_done(const outbound_res_t *r, void *ud)
     out->status = r->status;
     out->body_len = r->body_len;
     out->elapsed_us = r->elapsed_us;
+    snprintf(out->errtext, sizeof(out->errtext), "%s", r->errtext ? r->errtext : "");
     size_t n = r->body_len < sizeof(out->body) - 1 ? r->body_len : sizeof(out->body) - 1;
     memcpy(out->body, r->body, n);
     out->body[n] = 0;
@@ -324,8 +326,10 @@ int main(void)
     is_int(r.err, OUTBOUND_E_TLS, "certificate from another CA refused");
     r = call("GET", "https://wrongname.test/json", NULL);
     is_int(r.err, OUTBOUND_E_TLS, "certificate for another host name refused");
+    ok(strstr(r.errtext, "hostname mismatch") != NULL, "... reason given: %s", r.errtext);
     r = call("GET", "https://expired.test/json", NULL);
     is_int(r.err, OUTBOUND_E_TLS, "expired certificate refused");
+    ok(strstr(r.errtext, "expired") != NULL, "... reason given: %s", r.errtext);
     r = call("GET", "https://api.test/json", NULL);
     ok(r.err == OUTBOUND_OK && r.status == 200, "the right host still verifies afterwards");
 
