@@ -1,161 +1,270 @@
-/* outbound.c - owns outbound HTTPS: libcurl's multi interface driven by a libuv loop.
+/* outbound.c - owns outbound HTTPS: h2o's HTTP/1.1 client and socket pools on
+ * each worker's libuv loop.
  *
- * Pattern: curl tells us which sockets to watch (socket callback) and when to wake
- * up (timer callback); libuv polls and times; we hand events back with
- * curl_multi_socket_action and collect finished transfers. One CURLM per loop
- * thread (curl handles must never cross threads); the DNS cache and TLS sessions
- * are shared process-wide through a locked CURLSH, and so is one X509_STORE of
- * trust anchors, built once at start.
+ * Pattern: one outbound_t per loop thread; per (host, port) one h2o_socketpool_t
+ * (keep-alive connections, TLS state included) and a FIFO of calls waiting for
+ * one of the host's max_host_connections slots. A call builds its whole request
+ * (request line, Host, caller headers, Content-Length, body) into one buffer,
+ * hands it to h2o_http1client, and collects the body (Content-Length, chunked or
+ * close-delimited: h2o decodes) into a buffer bounded by max_bytes. One uv_timer
+ * per call enforces the connect timeout while connecting, then the total.
  *
- * What makes a call cheap (docs/server.md, "Outbound client", has the numbers):
- * - easy handles are reused from a bounded per-client free list, with the options
- *   that never change set once;
- * - a connection socket keeps its uv_poll_t while the connection sits in curl's
- *   cache, so reusing a cached connection costs no epoll_ctl; we learn that curl
- *   closed a socket from its close-socket callback (we open and close connection
- *   sockets ourselves), never by guessing;
- * - every new connection's SSL_CTX gets the shared store (no re-parse of the CA
- *   file per connection);
- * - smaller libcurl receive and upload buffers.
+ * Process-wide: one client SSL_CTX (TLS >= 1.2, SSL_VERIFY_PEER, the trust
+ * anchors loaded once); h2o checks the host name against the certificate when
+ * it has a server name, which every pool here has (peer.host).
+ *
+ * Every pool is a SOCKADDR pool: a --connect-to target is resolved at start; any
+ * other host is resolved here with uv_getaddrinfo (libuv's thread pool, its
+ * result cached per host for OUTBOUND_DNS_TTL_MS and refreshed in the
+ * background). h2o's own resolver (h2o_hostinfo) would post results from its
+ * thread to a queue on our loop even after a cancel, so the queue could never
+ * be closed safely while a lookup is in flight; libuv's request lives on the
+ * loop and completes before the loop can close. The pool's peer.host is the
+ * URL's host name: h2o uses it for SNI and the name check (docs/server.md,
+ * "Outbound client").
+ *
+ * Completions are delivered from a uv_idle handle, never from inside an h2o
+ * callback: h2o returns a kept-alive socket to its pool only after our body
+ * callback returns, so a caller starting its next call from the callback (or a
+ * waiting call started then) finds the connection in the pool; and a callback
+ * may cancel calls or free the client without h2o still holding our objects.
  */
 #include "binday/outbound.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
-#include <pthread.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include <h2o.h>
+#include <h2o/http1client.h>
+#include <h2o/socketpool.h>
 
 #include "binday/log.h"
 
 #define OUTBOUND_DEFAULT_CONNECT_MS 1000L
 #define OUTBOUND_DEFAULT_TIMEOUT_MS 3000L
 #define OUTBOUND_DEFAULT_MAX_BYTES (64u * 1024u)
-#define OUTBOUND_MAX_CONNECTS 1024 /* per thread; ~50 KB each when idle */
-/* Easy handles kept for reuse per thread. In a steady state calls finish as fast
- * as new ones start, so a few suffice; the bound caps what a burst leaves behind
- * (each idle one is ~20 KB: curl's handle, its receive buffer, our body buffer). */
+/* Pools (distinct host:port) per client. binday talks to the Alexa API regions
+ * and the certificate host; an unused pool is dropped for a new host beyond this. */
+#define OUTBOUND_MAX_HOSTS 16
+/* How long a resolved address is used for new connections before it is looked
+ * up again (in the background; calls keep using the old one meanwhile). */
+#define OUTBOUND_DNS_TTL_MS 60000u
+/* Calls kept for reuse (their timer handle and buffers) per client. */
 #define OUTBOUND_IDLE_CALLS_MAX 64
-/* curl's receive buffer per easy handle (its default is 16 KB, allocated for every
- * handle in flight). The answers we fetch are < 1 KB (Address API) to a few KB
- * (certificate chains); a smaller buffer only means more reads for big bodies. */
-#define OUTBOUND_RECV_BUFFER 4096L
-/* libcurl 7.88 copies every HTTPS request into an "upload buffer" of this size
- * (default 64 KB, minimum 16 KB), malloc'ed per transfer and held until it ends:
- * at 1,000 calls waiting on a slow API that was 64 MB of mostly untouched heap.
- * Our requests (headers and body) are ~1.5 KB; a bigger one is sent in pieces. */
-#define OUTBOUND_UPLOAD_BUFFER 16384L
-/* A reused call keeps its body buffer up to this size; bigger ones are freed. */
-#define OUTBOUND_KEEP_BODY_CAP 4096u
+/* A reused call keeps its buffers up to this size; bigger ones are freed. */
+#define OUTBOUND_KEEP_BUF_CAP 8192u
+/* h2o's own per-I/O timeout: never the one that fires (our timers bound every
+ * call, see OUTBOUND_MAX_TIMEOUT_MS), it only has to exist. */
+#define OUTBOUND_H2O_IO_TIMEOUT_MS (10u * 60u * 1000u)
+#define OUTBOUND_MAX_TIMEOUT_MS (5L * 60L * 1000L)
+/* A reused connection that dies before the first response byte is retried on
+ * another; each failure consumes that connection, so this only bounds a pool
+ * full of connections the server closed all at once. */
+#define OUTBOUND_MAX_RETRIES 4
+/* A kept-alive connection idle longer than this is closed rather than reused
+ * (checked whenever its pool is used): servers drop idle connections after a
+ * while (curl's default limit is 118 s), and a fresh connection beats racing
+ * the far side's idle close. */
+#define OUTBOUND_IDLE_CONN_MS 50000u
+#define OUTBOUND_MAX_HOST_LEN 253
+/* Addresses kept from a lookup: a refused connection moves on to the next one
+ * (an IPv6 address without IPv6 routing, one dead front end). */
+#define OUTBOUND_MAX_ADDRS 4
+#define OUTBOUND_MAX_CONTENT_TYPE 256
 
 /* ---- process-wide state ------------------------------------------------------ */
 
+struct connect_rule {
+    char *host; /* lower case */
+    uint16_t port;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+};
+
 static struct {
     int initialized;
+    int curl_inited;
     char *ca_file;
-    struct curl_slist *connect_to;
-    CURLSH *share;
-    X509_STORE *store; /* trust anchors for every connection; read-only once built */
+    struct curl_slist *connect_to; /* the rules as given, for the mailer's libcurl */
+    struct connect_rule *rules;
+    size_t n_rules;
+    SSL_CTX *ssl_ctx;
     long max_host_connections;
-    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 } G;
 
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+/* A --connect-to rule is HOST:PORT:HOST2:PORT2 (curl's syntax). We insist on four
+ * non-empty fields (a bracketed IPv6 address counts as one) and no control
+ * characters, so a typo is reported at start instead of silently connecting
+ * somewhere unexpected. Splits into the four fields on success. */
+static int split_rule(const char *s, char f[4][OUTBOUND_MAX_HOST_LEN + 3])
 {
-    (void)h;
-    (void)access;
-    (void)ud;
-    pthread_mutex_lock(&G.locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *ud)
-{
-    (void)h;
-    (void)ud;
-    pthread_mutex_unlock(&G.locks[data]);
-}
-
-/* A --connect-to rule is HOST:PORT:HOST2:PORT2 (curl also allows empty parts). We
- * insist on exactly four fields and no control characters, so a typo is reported
- * at start instead of silently connecting somewhere unexpected. */
-static int connect_to_valid(const char *s)
-{
-    int colons = 0;
-    for (const char *p = s; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+    const char *p = s;
+    for (int i = 0; i < 4; i++) {
+        const char *start = p, *end;
+        if (*p == '[' && (i == 0 || i == 2)) {
+            end = strchr(p, ']');
+            if (end == NULL)
+                return 0;
+            start = p + 1;
+            p = end + 1;
+        } else {
+            p += strcspn(p, ":");
+            end = p;
+        }
+        size_t n = (size_t)(end - start);
+        if (n == 0 || n > OUTBOUND_MAX_HOST_LEN)
             return 0;
-        if (*p == ':')
-            colons++;
+        for (const char *q = start; q < end; q++)
+            if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+                return 0;
+        memcpy(f[i], start, n);
+        f[i][n] = 0;
+        if (i < 3) {
+            if (*p != ':')
+                return 0;
+            p++;
+        } else if (*p != 0) {
+            return 0;
+        }
     }
-    return colons == 3 || (s[0] == '[' && colons >= 3);
+    return 1;
 }
 
-/* The trust anchors, built once. libcurl 7.88 otherwise builds a store per new
- * connection: its CA cache is off whenever a CA directory is configured, which
- * Debian's build always does (/etc/ssl/certs), so every connection re-parsed the
- * CA file (the whole system bundle in production) - the cost that made a burst
- * of new upstream connections miss the 1 s connect timeout.
- * --upstream-ca FILE: exactly the certificates of FILE (as documented).
- * Otherwise: what libcurl itself would use - its built-in CA bundle and CA
- * directory. Flags as libcurl sets them on its own stores (trusted-first, and
- * intermediates in the store accepted as anchors). */
-static X509_STORE *build_store(const char *ca_file, char *err, size_t err_size)
+static int parse_port(const char *s, uint16_t *out)
 {
-    X509_STORE *st = X509_STORE_new();
-    if (st == NULL)
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != 0 || v < 1 || v > 65535 || s[0] == '+' || s[0] == '-')
+        return 0;
+    *out = (uint16_t)v;
+    return 1;
+}
+
+static void lower(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+static int add_rule(const char *s, char *err, size_t err_size)
+{
+    char f[4][OUTBOUND_MAX_HOST_LEN + 3];
+    struct connect_rule r = {0};
+    if (!split_rule(s, f) || !parse_port(f[1], &r.port)) {
+        snprintf(err, err_size, "--connect-to '%.200s': want HOST:PORT:HOST2:PORT2", s);
+        return -1;
+    }
+    uint16_t port2;
+    if (!parse_port(f[3], &port2)) {
+        snprintf(err, err_size, "--connect-to '%.200s': want HOST:PORT:HOST2:PORT2", s);
+        return -1;
+    }
+    /* resolved now, at configuration time: a rule names a fixed target */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res;
+    int rc = getaddrinfo(f[2], f[3], &hints, &res);
+    if (rc != 0) {
+        snprintf(err, err_size, "--connect-to '%.200s': cannot resolve '%.100s': %s", s, f[2], gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&r.addr, res->ai_addr, res->ai_addrlen);
+    r.addrlen = res->ai_addrlen;
+    freeaddrinfo(res);
+    lower(f[0]);
+    if ((r.host = strdup(f[0])) == NULL)
         abort();
+    struct connect_rule *n = realloc(G.rules, (G.n_rules + 1) * sizeof(*n));
+    if (n == NULL)
+        abort();
+    G.rules = n;
+    G.rules[G.n_rules++] = r;
+    struct curl_slist *l = curl_slist_append(G.connect_to, s);
+    if (l == NULL)
+        abort();
+    G.connect_to = l;
+    return 0;
+}
+
+static const struct connect_rule *find_rule(const char *host, uint16_t port)
+{
+    for (size_t i = 0; i < G.n_rules; i++)
+        if (G.rules[i].port == port && strcmp(G.rules[i].host, host) == 0)
+            return &G.rules[i];
+    return NULL;
+}
+
+/* The certificate names the host we asked for (SNI, which h2o sets to the pool's
+ * peer.host on every connection). h2o 2.2.5 checks the name itself only when
+ * the handshake ends with nothing left to send, which is never the case in
+ * TLS 1.3 (the client's Finished goes last): a certificate for another name
+ * was accepted (tests/unit/test_outbound_reuse.c). So the check is ours, in
+ * OpenSSL's verification of the leaf, and a mismatch fails the handshake. */
+static int verify_cb(int preverify_ok, X509_STORE_CTX *xs)
+{
+    if (!preverify_ok || X509_STORE_CTX_get_error_depth(xs) != 0)
+        return preverify_ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+    const char *name = ssl != NULL ? SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(xs);
+    if (name == NULL || cert == NULL) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_HOSTNAME_MISMATCH);
+        return 0;
+    }
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+    int match = is_ip ? X509_check_ip_asc(cert, name, 0) == 1
+                      : X509_check_host(cert, name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+    if (!match) {
+        X509_STORE_CTX_set_error(xs, X509_V_ERR_HOSTNAME_MISMATCH);
+        return 0;
+    }
+    return 1;
+}
+
+/* The client TLS context, shared by every thread (OpenSSL makes SSL_new from one
+ * context thread-safe). Trust: exactly the certificates of --upstream-ca when
+ * given, else OpenSSL's system default paths (Debian: /etc/ssl/certs). Flags as
+ * before with libcurl's stores (trusted-first; an intermediate in the store
+ * accepted as anchor). */
+static SSL_CTX *build_ssl_ctx(const char *ca_file, char *err, size_t err_size)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL)
+        abort();
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* SSL_VERIFY_PEER also makes h2o fail a host-name mismatch (http1client.c
+     * ignores a mismatch only when peer verification is off) */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    X509_STORE *st = SSL_CTX_get_cert_store(ctx);
     if (ca_file != NULL) {
         if (!X509_STORE_load_file(st, ca_file)) {
             const char *why = ERR_reason_error_string(ERR_peek_last_error());
             snprintf(err, err_size, "cannot load CA certificates from '%.200s': %s", ca_file,
                      why ? why : "no certificate found");
             ERR_clear_error();
-            X509_STORE_free(st);
+            SSL_CTX_free(ctx);
             return NULL;
         }
-    } else {
-        CURL *e = curl_easy_init();
-        if (e == NULL)
-            abort();
-        char *cainfo = NULL, *capath = NULL;
-        curl_easy_getinfo(e, CURLINFO_CAINFO, &cainfo);
-        curl_easy_getinfo(e, CURLINFO_CAPATH, &capath);
-        int ok_file = cainfo != NULL && X509_STORE_load_file(st, cainfo);
-        int ok_dir = capath != NULL && X509_STORE_load_path(st, capath);
-        if (!ok_file && !ok_dir)
-            /* as with libcurl's own loading: every TLS connection will fail
-             * verification until the system bundle is installed */
-            log_warn("outbound.ca", "system_bundle=missing cainfo=%s capath=%s", cainfo ? cainfo : "none",
-                     capath ? capath : "none");
-        ERR_clear_error();
-        curl_easy_cleanup(e);
+    } else if (!SSL_CTX_set_default_verify_paths(ctx)) {
+        /* every TLS connection will fail verification until the system
+         * bundle is installed; the service itself can still start */
+        log_warn("outbound.ca", "system_bundle=missing");
     }
+    ERR_clear_error();
     X509_STORE_set_flags(st, X509_V_FLAG_TRUSTED_FIRST | X509_V_FLAG_PARTIAL_CHAIN);
-    return st;
-}
-
-/* CURLOPT_SSL_CTX_FUNCTION: runs once per new connection, on its fresh SSL_CTX.
- * The shared store becomes the verification store (SSL_CTX_set1_verify_cert_store,
- * not set1_cert_store): libcurl 7.88 later sets flags on the SSL_CTX's own cert
- * store, which must therefore not be the shared one. Verification itself is
- * libcurl's as before: peer verified (SSL_VERIFY_PEER) against this store, host
- * name checked by libcurl, TLS >= 1.2. If this fails the connection fails: the
- * SSL_CTX's own store is empty, so nothing unverified can get through. */
-static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *ud)
-{
-    (void)easy;
-    (void)ud;
-    SSL_CTX *ctx = ssl_ctx;
-    if (G.store == NULL || !SSL_CTX_set1_verify_cert_store(ctx, G.store))
-        return CURLE_SSL_CACERT_BADFILE;
-    /* (SSL_MODE_RELEASE_BUFFERS: libcurl 7.88 already sets it on every SSL_CTX.) */
-    return CURLE_OK;
+    return ctx;
 }
 
 int outbound_global_init(const outbound_global_conf_t *conf, char *err, size_t err_size)
@@ -164,66 +273,43 @@ int outbound_global_init(const outbound_global_conf_t *conf, char *err, size_t e
         snprintf(err, err_size, "outbound client initialized twice");
         return -1;
     }
+    /* the mailer stays on libcurl (SMTP) */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(err, err_size, "curl_global_init failed");
         return -1;
     }
-    curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
-    if (!(vi->features & CURL_VERSION_SSL)) {
-        snprintf(err, err_size, "libcurl was built without TLS support");
-        curl_global_cleanup();
-        return -1;
-    }
-    /* the SSL_CTX callback hands OpenSSL objects to libcurl's TLS backend */
-    if (vi->ssl_version == NULL || strncmp(vi->ssl_version, "OpenSSL/", 8) != 0) {
-        snprintf(err, err_size, "libcurl must use OpenSSL (it uses %.60s)", vi->ssl_version ? vi->ssl_version : "?");
-        curl_global_cleanup();
-        return -1;
-    }
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_init(&G.locks[i], NULL);
-    G.share = curl_share_init();
-    if (G.share == NULL)
-        abort();
-    curl_share_setopt(G.share, CURLSHOPT_LOCKFUNC, share_lock);
-    curl_share_setopt(G.share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    curl_share_setopt(G.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(G.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    G.curl_inited = 1;
     if (conf != NULL) {
         if (conf->ca_file != NULL && (G.ca_file = strdup(conf->ca_file)) == NULL)
             abort();
         for (size_t i = 0; i < conf->n_connect_to; i++) {
-            if (!connect_to_valid(conf->connect_to[i])) {
-                snprintf(err, err_size, "--connect-to '%.200s': want HOST:PORT:HOST2:PORT2", conf->connect_to[i]);
+            if (add_rule(conf->connect_to[i], err, err_size) != 0) {
                 outbound_global_cleanup();
                 return -1;
             }
-            struct curl_slist *n = curl_slist_append(G.connect_to, conf->connect_to[i]);
-            if (n == NULL)
-                abort();
-            G.connect_to = n;
         }
     }
-    G.store = build_store(G.ca_file, err, err_size);
-    if (G.store == NULL) {
+    G.ssl_ctx = build_ssl_ctx(G.ca_file, err, err_size);
+    if (G.ssl_ctx == NULL) {
         outbound_global_cleanup();
         return -1;
     }
-    G.max_host_connections = conf->max_host_connections > 0 ? conf->max_host_connections : OUTBOUND_MAX_HOST_CONNECTIONS;
+    G.max_host_connections =
+        conf != NULL && conf->max_host_connections > 0 ? conf->max_host_connections : OUTBOUND_MAX_HOST_CONNECTIONS;
     G.initialized = 1;
     return 0;
 }
 
 void outbound_global_cleanup(void)
 {
-    if (G.share != NULL)
-        curl_share_cleanup(G.share);
     curl_slist_free_all(G.connect_to);
+    for (size_t i = 0; i < G.n_rules; i++)
+        free(G.rules[i].host);
+    free(G.rules);
     free(G.ca_file);
-    X509_STORE_free(G.store);
-    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-        pthread_mutex_destroy(&G.locks[i]);
-    curl_global_cleanup();
+    SSL_CTX_free(G.ssl_ctx);
+    if (G.curl_inited)
+        curl_global_cleanup();
     memset(&G, 0, sizeof(G));
 }
 
@@ -260,51 +346,89 @@ const char *outbound_strerror(outbound_err_t e)
 
 /* ---- per-loop client ------------------------------------------------------------ */
 
-/* One per socket that curl asked us to watch, and one per connection socket we
- * opened for curl (created with the socket, its uv_poll_t initialised on the
- * first watch request). Found through ob->fdmap[fd]. */
-struct sock_watch {
-    uv_poll_t poll; /* first member: the close callback frees through it */
-    curl_socket_t fd;
-    outbound_t *ob;
-    ino_t ino;       /* owned sockets: identity when opened (fstat), to recheck once */
-    int owned;       /* we opened it for curl: curl closes it through close_socket_cb */
-    int established; /* owned, and curl waited to read from it: a connected socket
-                      * that curl will only ever close through close_socket_cb */
-    int poll_inited; /* poll is a live libuv handle */
-    int active;      /* poll started, with `events` */
-    int events;
-    int in_use;      /* curl wants events (between a watch request and CURL_POLL_REMOVE) */
+enum call_state {
+    CALL_IDLE,       /* in the free list */
+    CALL_WAITING,    /* in its host's FIFO: no slot free, or the name not resolved yet */
+    CALL_CONNECTING, /* holds a slot; h2o is connecting (TCP, TLS) or took a pooled connection */
+    CALL_IN_FLIGHT,  /* holds a slot; request being sent, response being read */
+    CALL_DONE        /* result recorded, in the delivery list */
 };
 
+struct host;
+struct resolve;
+
 struct outbound_call {
+    uv_timer_t timer; /* first member: the close callback frees through it */
     outbound_t *ob;
-    CURL *easy;
-    struct curl_slist *headers;
+    struct host *host;
+    enum call_state state;
+    h2o_http1client_t *client; /* while CONNECTING / IN_FLIGHT */
     outbound_cb cb;
     void *ud;
-    uint8_t *buf;
-    size_t len, cap, max;
-    int too_large;
-    int has_body; /* the handle carries request body options from its last call */
-    int custom;   /* ... and a custom method */
+    /* the request, built once */
+    char *req;
+    size_t req_len, req_cap;
+    h2o_iovec_t reqvec;
+    int is_head, idempotent;
+    /* the response */
+    uint8_t *body;
+    size_t body_len, body_cap, max;
+    long status;
+    char content_type[OUTBOUND_MAX_CONTENT_TYPE];
+    int has_content_type;
+    outbound_err_t err;
+    const char *errtext;
+    char errbuf[128]; /* errtext when it carries OpenSSL's reason */
+    /* connection attempt */
+    int in_connect;    /* inside h2o_http1client_connect_with_pool (a pooled socket answers synchronously) */
+    int reused;        /* this attempt got a kept-alive connection */
+    int retries;
+    int addr_tries;      /* addresses tried after the first for this call */
+    unsigned attempt;    /* connection attempts made (tells a nested start from ours) */
+    uint64_t started_ms, deadline_ms, connect_timeout_ms;
     uint64_t started_ns;
-    char errbuf[CURL_ERROR_SIZE];
-    struct outbound_call *next, *prev; /* in flight (doubly) or idle (next only) */
+    struct outbound_call *next, *prev; /* host FIFO, delivery list or free list */
+    struct outbound_call *all_next, *all_prev; /* every live call of the client */
+};
+
+struct resolve {
+    uv_getaddrinfo_t req;
+    outbound_t *ob;
+    struct host *host; /* NULL once the host is gone (the client is closing) */
+};
+
+struct host {
+    int used;
+    char name[OUTBOUND_MAX_HOST_LEN + 3];
+    uint16_t port;
+    int fixed;      /* a --connect-to target: the address never changes */
+    int has_addr;   /* pool.peer.sockaddr holds a usable address */
+    uint64_t resolved_ms;
+    struct sockaddr_storage addrs[OUTBOUND_MAX_ADDRS];
+    socklen_t addrlens[OUTBOUND_MAX_ADDRS];
+    size_t n_addrs, addr_idx;
+    struct resolve *resolving;
+    h2o_socketpool_t pool;
+    size_t active; /* calls holding a slot (CONNECTING / IN_FLIGHT) */
+    size_t n_waiting;
+    struct outbound_call *wait_head, *wait_tail;
+    uint64_t last_used_ms;
 };
 
 struct outbound {
     uv_loop_t *loop;
-    CURLM *multi;
-    uv_timer_t timer;
-    struct outbound_call *calls; /* in flight */
-    struct outbound_call *idle;  /* reusable, at most OUTBOUND_IDLE_CALLS_MAX */
+    h2o_http1client_ctx_t ctx;
+    h2o_timeout_t io_timeout;
+    uv_idle_t deliver;
+    int deliver_active;
+    struct host hosts[OUTBOUND_MAX_HOSTS];
+    struct outbound_call *all;       /* every call not in the free list */
+    struct outbound_call *done_head, *done_tail;
+    struct outbound_call *idle;      /* free list */
     size_t n_idle;
-    struct sock_watch **fdmap; /* fd -> watch; grows to the highest fd seen */
-    size_t fdmap_len;
-    size_t pending;
+    size_t pending;                  /* calls started and not yet delivered or cancelled */
     outbound_stats_t stats;
-    int open_handles; /* libuv handles not yet closed; freed at zero once closing */
+    int open_handles;                /* libuv handles and requests not yet closed or completed */
     int closing;
 };
 
@@ -317,347 +441,560 @@ static void maybe_free(outbound_t *ob)
 static void on_handle_closed(uv_handle_t *h)
 {
     outbound_t *ob = h->data;
-    if ((void *)h != (void *)&ob->timer)
-        free(h); /* a sock_watch; its poll is its first member */
     ob->open_handles--;
     maybe_free(ob);
 }
 
-static struct sock_watch *watch_of(const outbound_t *ob, curl_socket_t fd)
+static void on_call_closed(uv_handle_t *h)
 {
-    return fd >= 0 && (size_t)fd < ob->fdmap_len ? ob->fdmap[fd] : NULL;
+    struct outbound_call *c = (struct outbound_call *)h;
+    outbound_t *ob = c->ob;
+    free(c->req);
+    free(c->body);
+    free(c);
+    ob->open_handles--;
+    maybe_free(ob);
 }
 
-static void fdmap_set(outbound_t *ob, curl_socket_t fd, struct sock_watch *w)
+static uint64_t now_ms(const outbound_t *ob)
 {
-    if ((size_t)fd >= ob->fdmap_len) {
-        size_t n = ob->fdmap_len ? ob->fdmap_len : 64;
-        while (n <= (size_t)fd)
-            n *= 2;
-        struct sock_watch **m = realloc(ob->fdmap, n * sizeof(*m));
-        if (m == NULL)
-            abort();
-        memset(m + ob->fdmap_len, 0, (n - ob->fdmap_len) * sizeof(*m));
-        ob->fdmap = m;
-        ob->fdmap_len = n;
-    }
-    ob->fdmap[fd] = w;
+    return uv_now(ob->loop);
 }
 
-/* Forget a watch. uv_close stops the poll and removes the fd from epoll at once,
- * so this must run before the fd is closed (libuv must never watch a closed or
- * reused descriptor). */
-static void close_watch(struct sock_watch *w)
+/* ---- call lists ----------------------------------------------------------------- */
+
+static void all_link(struct outbound_call *c)
 {
-    outbound_t *ob = w->ob;
-    if (watch_of(ob, w->fd) == w)
-        ob->fdmap[w->fd] = NULL;
-    if (w->poll_inited) {
-        w->poll.data = ob;
-        uv_close((uv_handle_t *)&w->poll, on_handle_closed);
-    } else {
-        free(w);
-        ob->open_handles--;
-    }
+    outbound_t *ob = c->ob;
+    c->all_prev = NULL;
+    c->all_next = ob->all;
+    if (ob->all)
+        ob->all->all_prev = c;
+    ob->all = c;
 }
 
-static struct sock_watch *new_watch(outbound_t *ob, curl_socket_t fd, int owned)
+static void all_unlink(struct outbound_call *c)
 {
-    struct sock_watch *w = calloc(1, sizeof(*w));
-    if (w == NULL)
-        abort();
-    w->fd = fd;
-    w->ob = ob;
-    w->owned = owned;
-    ob->open_handles++;
-    fdmap_set(ob, fd, w);
-    return w;
+    outbound_t *ob = c->ob;
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        ob->all = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    c->all_next = c->all_prev = NULL;
 }
 
-/* ---- calls -------------------------------------------------------------------- */
+static void wait_push(struct host *h, struct outbound_call *c)
+{
+    c->next = NULL;
+    c->prev = h->wait_tail;
+    if (h->wait_tail)
+        h->wait_tail->next = c;
+    else
+        h->wait_head = c;
+    h->wait_tail = c;
+    h->n_waiting++;
+}
 
-static void unlink_call(struct outbound_call *c)
+static void wait_remove(struct host *h, struct outbound_call *c)
 {
     if (c->prev)
         c->prev->next = c->next;
     else
-        c->ob->calls = c->next;
+        h->wait_head = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    else
+        h->wait_tail = c->prev;
     c->next = c->prev = NULL;
-    c->ob->pending--;
+    h->n_waiting--;
 }
 
-static void destroy_call(struct outbound_call *c)
+static void done_remove(outbound_t *ob, struct outbound_call *c)
 {
-    curl_easy_cleanup(c->easy);
-    curl_slist_free_all(c->headers);
-    free(c->buf);
-    free(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ob->done_head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        ob->done_tail = c->prev;
+    c->next = c->prev = NULL;
 }
 
-/* A finished or cancelled call: its easy handle leaves the multi (a transfer cut
- * short closes its connection; a finished one leaves it in curl's cache) and goes
- * to the free list, unless that is full or the client is closing. */
-static void release_call(struct outbound_call *c)
+/* A call whose life on the client is over (delivered, cancelled): to the free
+ * list, or closed (its timer handle) when the list is full or the client closes. */
+static void recycle_call(struct outbound_call *c)
 {
     outbound_t *ob = c->ob;
-    curl_multi_remove_handle(ob->multi, c->easy);
-    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL); /* no dangling list */
-    curl_slist_free_all(c->headers);
-    c->headers = NULL;
-    if (c->cap > OUTBOUND_KEEP_BODY_CAP) {
-        free(c->buf);
-        c->buf = NULL;
-        c->cap = 0;
-    }
-    c->len = 0;
-    c->too_large = 0;
+    uv_timer_stop(&c->timer);
+    c->state = CALL_IDLE;
+    c->host = NULL;
+    c->client = NULL;
     c->cb = NULL;
     c->ud = NULL;
     if (ob->closing || ob->n_idle >= OUTBOUND_IDLE_CALLS_MAX) {
-        destroy_call(c);
+        uv_close((uv_handle_t *)&c->timer, on_call_closed);
         return;
     }
+    if (c->req_cap > OUTBOUND_KEEP_BUF_CAP) {
+        free(c->req);
+        c->req = NULL;
+        c->req_cap = 0;
+    }
+    if (c->body_cap > OUTBOUND_KEEP_BUF_CAP) {
+        free(c->body);
+        c->body = NULL;
+        c->body_cap = 0;
+    }
     c->next = ob->idle;
+    c->prev = NULL;
     ob->idle = c;
     ob->n_idle++;
 }
 
-static outbound_err_t map_curl_error(CURLcode rc, int too_large)
+/* ---- hosts ---------------------------------------------------------------------- */
+
+/* Forget the pool's claim on a socket we are about to let h2o close: h2o's pool
+ * counts its sockets through an on_close callback pointing at the pool, and a
+ * TLS socket closes asynchronously (close_notify), possibly after the pool is
+ * gone (outbound_free). The count is informational in h2o 2.2.5 (the pool's
+ * capacity is not enforced; we enforce ours). A socket returned to the pool
+ * keeps on_close.data, which h2o_socketpool_return asserts. */
+static void detach_socket(h2o_http1client_t *client)
 {
-    switch (rc) {
-    case CURLE_OK:
-        return OUTBOUND_OK;
-    case CURLE_OPERATION_TIMEDOUT:
-        return OUTBOUND_E_TIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-        return OUTBOUND_E_CONNECT;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        return OUTBOUND_E_TLS;
-    case CURLE_FILESIZE_EXCEEDED:
-        return OUTBOUND_E_TOO_LARGE;
-    case CURLE_WRITE_ERROR:
-        return too_large ? OUTBOUND_E_TOO_LARGE : OUTBOUND_E_OTHER;
-    default:
-        return OUTBOUND_E_OTHER;
+    if (client != NULL && client->sock != NULL)
+        client->sock->on_close.cb = NULL;
+}
+
+static void host_dispose(struct host *h)
+{
+    if (h->resolving != NULL) {
+        h->resolving->host = NULL;
+        uv_cancel((uv_req_t *)&h->resolving->req);
+        h->resolving = NULL;
+    }
+    /* not a timer of h2o's (see host_init): nothing for dispose to stop */
+    h->pool._interval_cb.loop = NULL;
+    /* closes the kept-alive connections (idle: no libuv handle, plain fds) */
+    h2o_socketpool_dispose(&h->pool);
+    memset(h, 0, sizeof(*h));
+}
+
+static void start_connect(struct outbound_call *c);
+static void finish(struct outbound_call *c, outbound_err_t err, const char *errtext);
+
+/* Start waiting calls while the host has a free slot and an address. */
+static void pump(struct host *h)
+{
+    while (h->has_addr && h->wait_head != NULL && h->active < (size_t)G.max_host_connections) {
+        struct outbound_call *c = h->wait_head;
+        wait_remove(h, c);
+        start_connect(c);
     }
 }
 
-static void check_multi_info(outbound_t *ob)
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(ob->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
+    struct resolve *r = (struct resolve *)req;
+    outbound_t *ob = r->ob;
+    struct host *h = r->host;
+    if (h != NULL) {
+        h->resolving = NULL;
+        size_t n = 0;
+        for (const struct addrinfo *ai = status == 0 ? res : NULL; ai != NULL && n < OUTBOUND_MAX_ADDRS; ai = ai->ai_next) {
+            if (ai->ai_addrlen > sizeof(h->addrs[0]) || ai->ai_addrlen > sizeof(h->pool.peer.sockaddr.bytes))
+                continue;
+            memcpy(&h->addrs[n], ai->ai_addr, ai->ai_addrlen);
+            h->addrlens[n++] = ai->ai_addrlen;
+        }
+        if (n > 0) {
+            /* a SOCKADDR pool connects to peer.sockaddr as it is at each new
+             * connection; connections already pooled keep their address */
+            h->n_addrs = n;
+            h->addr_idx = 0;
+            memcpy(&h->pool.peer.sockaddr.bytes, &h->addrs[0], h->addrlens[0]);
+            h->pool.peer.sockaddr.len = h->addrlens[0];
+            h->has_addr = 1;
+            h->resolved_ms = now_ms(ob);
+            pump(h);
+        } else if (!h->has_addr) {
+            /* the calls waiting for this name fail; the next call tries again */
+            while (h->wait_head != NULL) {
+                struct outbound_call *c = h->wait_head;
+                wait_remove(h, c);
+                finish(c, OUTBOUND_E_CONNECT, "host name lookup failed");
+            }
+        }
+        /* a failed refresh keeps the old address */
+    }
+    if (res != NULL)
+        uv_freeaddrinfo(res);
+    free(r);
+    ob->open_handles--;
+    maybe_free(ob);
+}
+
+static int start_resolve(outbound_t *ob, struct host *h)
+{
+    struct resolve *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        abort();
+    r->ob = ob;
+    r->host = h;
+    char serv[8];
+    snprintf(serv, sizeof(serv), "%u", (unsigned)h->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP,
+                             .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV};
+    if (uv_getaddrinfo(ob->loop, &r->req, on_resolved, h->name, serv, &hints) != 0) {
+        free(r);
+        return -1;
+    }
+    ob->open_handles++;
+    ob->stats.dns_lookups++;
+    h->resolving = r;
+    return 0;
+}
+
+static void host_init(outbound_t *ob, struct host *h, const char *name, uint16_t port)
+{
+    memset(h, 0, sizeof(*h));
+    const struct connect_rule *rule = find_rule(name, port);
+    struct sockaddr_in placeholder = {.sin_family = AF_INET, .sin_port = htons(port)};
+    if (rule != NULL)
+        h2o_socketpool_init_by_address(&h->pool, (struct sockaddr *)&rule->addr, rule->addrlen, 1, SIZE_MAX);
+    else /* the address comes from the lookup before any connection is made */
+        h2o_socketpool_init_by_address(&h->pool, (struct sockaddr *)&placeholder, sizeof(placeholder), 1, SIZE_MAX);
+    /* For a SOCKADDR pool h2o uses peer.host as the TLS server name (SNI and the
+     * certificate check), not for connecting: make it the URL's host. The pool
+     * frees peer.host.base (malloc'ed, as h2o_strdup(NULL, ...) does). */
+    /* The idle limit, enforced by h2o whenever the pool hands out or takes back
+     * a connection. h2o_socketpool_connect reads the clock of
+     * _interval_cb.loop unconditionally; h2o_socketpool_set_timeout would also
+     * start a 1 s interval timer per pool whose handle h2o closes without a
+     * callback (we could not know when to free the pool), so only the two
+     * fields it needs are set. */
+    h->pool.timeout = OUTBOUND_IDLE_CONN_MS;
+    h->pool._interval_cb.loop = ob->loop;
+    free(h->pool.peer.host.base);
+    h->pool.peer.host = h2o_strdup(NULL, name, SIZE_MAX);
+    snprintf(h->name, sizeof(h->name), "%s", name);
+    h->port = port;
+    h->fixed = rule != NULL;
+    h->has_addr = rule != NULL;
+    h->used = 1;
+}
+
+/* The host entry for name:port, made if needed (evicting the least recently
+ * used host with nothing in progress when all are taken). NULL if all are busy. */
+static struct host *get_host(outbound_t *ob, const char *name, uint16_t port)
+{
+    struct host *free_slot = NULL, *lru = NULL;
+    for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++) {
+        struct host *h = &ob->hosts[i];
+        if (!h->used) {
+            if (free_slot == NULL)
+                free_slot = h;
             continue;
-        struct outbound_call *c = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-        CURLcode rc = msg->data.result;
-        outbound_res_t res = {0};
-        res.err = map_curl_error(rc, c->too_large);
-        if (res.err == OUTBOUND_OK) {
-            curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &res.status);
-            char *ct = NULL;
-            curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &ct);
-            res.content_type = ct;
-        } else {
-            res.errtext = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
         }
-        if (c->buf == NULL) {
-            static const uint8_t empty[1] = {0};
-            res.body = empty;
-        } else {
-            c->buf[c->len] = 0;
-            res.body = c->buf;
-        }
-        res.body_len = c->len;
-        res.elapsed_us = (uv_hrtime() - c->started_ns) / 1000;
-        /* unlink first: the callback may start or cancel other calls */
-        unlink_call(c);
-        c->cb(&res, c->ud);
-        release_call(c);
+        if (h->port == port && strcmp(h->name, name) == 0)
+            return h;
+        if (h->active == 0 && h->n_waiting == 0 && h->resolving == NULL &&
+            (lru == NULL || h->last_used_ms < lru->last_used_ms))
+            lru = h;
     }
+    if (free_slot == NULL && lru != NULL) {
+        host_dispose(lru);
+        free_slot = lru;
+    }
+    if (free_slot == NULL)
+        return NULL;
+    host_init(ob, free_slot, name, port);
+    return free_slot;
 }
 
-/* ---- sockets ------------------------------------------------------------------- */
+/* ---- the state machine ------------------------------------------------------------ */
 
-static void on_poll(uv_poll_t *p, int status, int events)
+static void on_deliver(uv_idle_t *idle);
+
+/* Record the result; the callback runs from the idle handle (see the top). The
+ * call must not be in a host FIFO and its h2o client must be gone (or about to be
+ * closed by h2o as our callback returns). */
+static void finish(struct outbound_call *c, outbound_err_t err, const char *errtext)
 {
-    struct sock_watch *w = (struct sock_watch *)p;
-    outbound_t *ob = w->ob;
-    if (!w->in_use) {
-        /* An idle cached connection became readable: the server closed it (or
-         * sent something unasked). Stop watching it, so that level-triggered
-         * epoll does not wake us for it again; curl's liveness check finds it
-         * dead at its next use (or its periodic sweep) and closes it. */
-        uv_poll_stop(&w->poll);
-        w->active = 0;
-        ob->stats.idle_wakeups++;
-        return;
+    outbound_t *ob = c->ob;
+    uv_timer_stop(&c->timer);
+    c->client = NULL;
+    c->err = err;
+    c->errtext = errtext;
+    if (c->state == CALL_CONNECTING || c->state == CALL_IN_FLIGHT)
+        c->host->active--; /* the slot is freed now; waiters start at delivery */
+    c->state = CALL_DONE;
+    c->next = NULL;
+    c->prev = ob->done_tail;
+    if (ob->done_tail)
+        ob->done_tail->next = c;
+    else
+        ob->done_head = c;
+    ob->done_tail = c;
+    if (!ob->deliver_active) {
+        uv_idle_start(&ob->deliver, on_deliver);
+        ob->deliver_active = 1;
     }
-    int flags = 0, running;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    curl_multi_socket_action(ob->multi, w->fd, flags, &running);
-    check_multi_info(ob);
 }
+
+static void on_deliver(uv_idle_t *idle)
+{
+    outbound_t *ob = idle->data;
+    /* Start the calls that waited for the slots freed since the last round
+     * first (FIFO, and their connections are back in the pools now), then run
+     * the callbacks. A callback may start, cancel or free anything. */
+    for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
+        if (ob->hosts[i].used && ob->hosts[i].wait_head != NULL)
+            pump(&ob->hosts[i]);
+    while (ob->done_head != NULL && !ob->closing) {
+        struct outbound_call *c = ob->done_head;
+        done_remove(ob, c);
+        outbound_res_t res = {.err = c->err,
+                              .status = c->err == OUTBOUND_OK ? c->status : 0,
+                              .content_type = c->err == OUTBOUND_OK && c->has_content_type ? c->content_type : NULL,
+                              .errtext = c->err == OUTBOUND_OK ? NULL : c->errtext,
+                              .elapsed_us = (uv_hrtime() - c->started_ns) / 1000};
+        static const uint8_t empty[1] = {0};
+        if (c->err == OUTBOUND_OK && c->body != NULL) {
+            c->body[c->body_len] = 0;
+            res.body = c->body;
+            res.body_len = c->body_len;
+        } else {
+            res.body = empty;
+        }
+        ob->pending--;
+        /* off every list first: the callback may free the client, which must
+         * then not see this call (it is recycled right after) */
+        all_unlink(c);
+        c->state = CALL_IDLE;
+        c->cb(&res, c->ud);
+        recycle_call(c);
+        if (ob->done_head == NULL && !ob->closing) {
+            /* slots the callbacks freed (cancels) go to waiting calls now:
+             * this handle stops below and would not run for them */
+            for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
+                if (ob->hosts[i].used && ob->hosts[i].wait_head != NULL)
+                    pump(&ob->hosts[i]);
+        }
+    }
+    if (ob->done_head == NULL && ob->deliver_active && !ob->closing) {
+        uv_idle_stop(&ob->deliver);
+        ob->deliver_active = 0;
+    }
+}
+
+static void arm_timer(struct outbound_call *c);
 
 static void on_timer(uv_timer_t *t)
 {
-    outbound_t *ob = t->data;
-    int running;
-    curl_multi_socket_action(ob->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_multi_info(ob);
+    struct outbound_call *c = (struct outbound_call *)t;
+    switch (c->state) {
+    case CALL_WAITING:
+        wait_remove(c->host, c);
+        finish(c, OUTBOUND_E_TIMEOUT, c->host->has_addr ? "timed out waiting for a connection"
+                                                        : "timed out resolving the host name");
+        return;
+    case CALL_CONNECTING:
+    case CALL_IN_FLIGHT: {
+        int connecting = c->state == CALL_CONNECTING;
+        detach_socket(c->client);
+        h2o_http1client_cancel(c->client);
+        finish(c, OUTBOUND_E_TIMEOUT, connecting ? "connect timed out" : "timed out");
+        return;
+    }
+    case CALL_IDLE:
+    case CALL_DONE:
+        break;
+    }
 }
 
-/* Is w still the socket we opened? Asked once per connection, when it is about to
- * be trusted to outlive CURL_POLL_REMOVE. */
-static int same_socket(const struct sock_watch *w)
+/* The timer: the nearer of the connect deadline (while connecting) and the total. */
+static void arm_timer(struct outbound_call *c)
 {
-    struct stat st;
-    return fstat(w->fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == w->ino;
+    uint64_t now = now_ms(c->ob), due = c->deadline_ms;
+    if (c->state == CALL_CONNECTING && now + c->connect_timeout_ms < due)
+        due = now + c->connect_timeout_ms;
+    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
-/* CURLMOPT_SOCKETFUNCTION. The life of a connection socket (owned):
- *   opened by open_socket_cb -> watched for writing while TCP connects -> watched
- *   for reading (TLS, response): from now on "established" -> CURL_POLL_REMOVE when
- *   its transfer ends and the connection goes to curl's cache: we keep the watch
- *   (still polling for readability, so a server-side close is noticed) -> reused by
- *   a later transfer: same fd, same watch, and if the event mask is unchanged no
- *   system call at all -> closed by curl through close_socket_cb, which closes the
- *   watch first.
- * Every other socket (a connection still connecting, curl's resolver socketpair)
- * loses its watch at CURL_POLL_REMOVE: curl may close such a socket without
- * telling us (libcurl 7.88 closes a connect attempt it abandons, and the resolver
- * pipe, directly), so no watch may outlive its REMOVE. */
-static int socket_cb(CURL *easy, curl_socket_t s, int action, void *userp, void *socketp)
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
+                                          size_t *reqbufcnt, int *method_is_head);
+
+static void start_connect(struct outbound_call *c)
 {
-    (void)easy;
-    outbound_t *ob = userp;
-    struct sock_watch *w = socketp ? socketp : watch_of(ob, s);
-    if (action == CURL_POLL_REMOVE) {
-        if (w == NULL)
-            return 0;
-        if (!w->established) {
-            close_watch(w);
-            return 0;
-        }
-        w->in_use = 0;
-        if (w->active && w->events != UV_READABLE) {
-            uv_poll_start(&w->poll, UV_READABLE, on_poll);
-            w->events = UV_READABLE;
-        }
+    struct host *h = c->host;
+    h->active++;
+    h->last_used_ms = now_ms(c->ob);
+    c->state = CALL_CONNECTING;
+    c->reused = 0;
+    arm_timer(c);
+    /* A kept-alive connection from the pool answers synchronously (on_connect
+     * runs before this returns); a new one answers later from the loop. */
+    c->in_connect = 1;
+    unsigned attempt = ++c->attempt;
+    h2o_http1client_t *client = NULL;
+    h2o_http1client_connect_with_pool(&client, c, &c->ob->ctx, &h->pool, on_connect);
+    c->in_connect = 0;
+    /* unless it already failed (or failed over to a nested attempt) */
+    if (c->attempt == attempt && (c->state == CALL_CONNECTING || c->state == CALL_IN_FLIGHT))
+        c->client = client;
+}
+
+static int retry_on_fresh(struct outbound_call *c, h2o_http1client_t *client)
+{
+    /* a reused connection that failed before any response byte: the server
+     * closed it while it sat in the pool (our request raced its idle close) */
+    if (!c->reused || !c->idempotent || c->retries >= OUTBOUND_MAX_RETRIES)
         return 0;
-    }
-    if (w != NULL && socketp == NULL && w->established && w->in_use) {
-        /* curl never asks twice for a socket it has not removed: w is stale */
-        close_watch(w);
-        w = NULL;
-    }
-    if (w == NULL)
-        w = new_watch(ob, s, 0);
-    if (!w->poll_inited) {
-        if (uv_poll_init_socket(ob->loop, &w->poll, s) != 0) {
-            close_watch(w);
-            return -1;
+    if (client->sock != NULL && client->sock->input != NULL && client->sock->input->size != 0)
+        return 0;
+    c->retries++;
+    c->ob->stats.retries++;
+    c->host->active--; /* start_connect takes the slot again */
+    start_connect(c);
+    return 1;
+}
+
+static int on_body(h2o_http1client_t *client, const char *errstr)
+{
+    struct outbound_call *c = client->data;
+    h2o_buffer_t *in = client->sock != NULL ? client->sock->input : NULL;
+    if (in != NULL && in->size != 0) {
+        if (in->size > c->max - c->body_len) {
+            detach_socket(client);
+            finish(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
+            return -1; /* h2o closes the connection: nothing more is read */
         }
-        w->poll_inited = 1;
-        ob->stats.polls_created++;
+        if (c->body_len + in->size + 1 > c->body_cap) {
+            size_t cap = c->body_cap ? c->body_cap : 4096;
+            while (cap < c->body_len + in->size + 1)
+                cap *= 2;
+            if (cap > c->max + 1)
+                cap = c->max + 1;
+            uint8_t *nb = realloc(c->body, cap);
+            if (nb == NULL)
+                abort();
+            c->body = nb;
+            c->body_cap = cap;
+        }
+        memcpy(c->body + c->body_len, in->bytes, in->size);
+        c->body_len += in->size;
+        /* h2o leaves the decoded body in the socket's input buffer: consume it
+         * so the buffer does not grow with the body */
+        h2o_buffer_consume(&client->sock->input, in->size);
     }
-    if (socketp == NULL)
-        curl_multi_assign(ob->multi, s, w);
-    w->in_use = 1;
-    int ev = 0;
-    if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
-        ev |= UV_READABLE;
-    if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
-        ev |= UV_WRITABLE;
-    if ((ev & UV_READABLE) && w->owned && !w->established) {
-        /* curl reads only from a connected socket, which it has made the
-         * connection's own; from then on it closes it only through
-         * close_socket_cb. The fstat guards against our record being older than
-         * the descriptor (a number reused after a close we were not told of). */
-        if (same_socket(w))
-            w->established = 1;
+    if (errstr == NULL)
+        return 0;
+    if (errstr == h2o_http1client_error_is_eos) {
+        finish(c, OUTBOUND_OK, NULL);
+    } else {
+        detach_socket(client);
+        finish(c, OUTBOUND_E_OTHER, "connection failed while reading the response body");
+    }
+    return 0;
+}
+
+static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
+                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+{
+    (void)minor_version;
+    (void)msg;
+    (void)rlen;
+    struct outbound_call *c = client->data;
+    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
+        detach_socket(client);
+        if (retry_on_fresh(c, client))
+            return NULL;
+        int is_parse = strncmp(errstr, "failed to parse", 15) == 0 || strncmp(errstr, "unexpected", 10) == 0 ||
+                       strncmp(errstr, "invalid", 7) == 0;
+        finish(c, OUTBOUND_E_OTHER, is_parse ? "malformed response" : "connection failed before the response");
+        return NULL;
+    }
+    c->status = status;
+    for (size_t i = 0; i < num_headers; i++) {
+        if (headers[i].name == &H2O_TOKEN_CONTENT_TYPE->buf) {
+            size_t n = headers[i].value.len < sizeof(c->content_type) - 1 ? headers[i].value.len
+                                                                          : sizeof(c->content_type) - 1;
+            memcpy(c->content_type, headers[i].value.base, n);
+            c->content_type[n] = 0;
+            c->has_content_type = 1;
+        } else if (headers[i].name == &H2O_TOKEN_CONTENT_LENGTH->buf && errstr == NULL) {
+            size_t len = h2o_strtosize(headers[i].value.base, headers[i].value.len);
+            if (len != SIZE_MAX && len > c->max) {
+                /* refused before reading a byte of it */
+                detach_socket(client);
+                finish(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
+                return NULL;
+            }
+        }
+    }
+    if (errstr == h2o_http1client_error_is_eos) { /* HEAD, 204, 304: no body */
+        finish(c, OUTBOUND_OK, NULL);
+        return NULL;
+    }
+    return on_body;
+}
+
+static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
+                                          size_t *reqbufcnt, int *method_is_head)
+{
+    struct outbound_call *c = client->data;
+    if (errstr != NULL) {
+        /* With a pool, h2o reports a failed TCP connect before it has a socket;
+         * with a socket, the TLS handshake failed (bad certificate, name
+         * mismatch, or the peer broke the handshake off). */
+        int tls = client->sock != NULL;
+        detach_socket(client);
+        struct host *h = c->host;
+        if (!tls && !h->fixed && h->n_addrs > 1 && (size_t)c->addr_tries + 1 < h->n_addrs) {
+            /* the next address of the name, for this call and the ones after */
+            c->addr_tries++;
+            h->addr_idx = (h->addr_idx + 1) % h->n_addrs;
+            memcpy(&h->pool.peer.sockaddr.bytes, &h->addrs[h->addr_idx], h->addrlens[h->addr_idx]);
+            h->pool.peer.sockaddr.len = h->addrlens[h->addr_idx];
+            h->active--; /* start_connect takes the slot again */
+            start_connect(c);
+            return NULL;
+        }
+        if (strcmp(errstr, "connection timeout") == 0)
+            finish(c, OUTBOUND_E_TIMEOUT, "connect timed out");
+        else if (tls) {
+            /* h2o's reason: OpenSSL's verification result ("certificate has
+             * expired", "hostname mismatch", ...) or a handshake failure */
+            snprintf(c->errbuf, sizeof(c->errbuf), "TLS handshake failed: %.100s", errstr);
+            finish(c, OUTBOUND_E_TLS, c->errbuf);
+        }
         else
-            w->owned = 0;
+            finish(c, OUTBOUND_E_CONNECT, "connection failed");
+        return NULL;
     }
-    if (!w->active || ev != w->events) {
-        /* libuv's uv_poll_start removes and re-adds the fd to epoll even when
-         * nothing changes, hence the check */
-        uv_poll_start(&w->poll, ev, on_poll);
-        w->active = 1;
-        w->events = ev;
+    /* from here on the socket closes without the pool's callback (see detach_socket) */
+    detach_socket(client);
+    if (c->in_connect) {
+        c->reused = 1;
+        c->ob->stats.connections_reused++;
+    } else {
+        c->ob->stats.connections_opened++;
     }
-    return 0;
+    c->state = CALL_IN_FLIGHT;
+    c->client = client;
+    arm_timer(c);
+    c->reqvec = h2o_iovec_init(c->req, c->req_len);
+    *reqbufs = &c->reqvec;
+    *reqbufcnt = 1;
+    *method_is_head = c->is_head;
+    return on_head;
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: connection sockets are ours to create (and, below,
- * to close), so that a watch can safely outlive CURL_POLL_REMOVE. */
-static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-    outbound_t *ob = clientp;
-    if (purpose != CURLSOCKTYPE_IPCXN)
-        return CURL_SOCKET_BAD;
-    int fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-    if (fd < 0)
-        return CURL_SOCKET_BAD;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return CURL_SOCKET_BAD;
-    }
-    struct sock_watch *old = watch_of(ob, fd);
-    if (old != NULL) {
-        /* its descriptor was closed without our knowing (see socket_cb); the fd is
-         * not in epoll any more, so closing the watch cannot disturb anyone */
-        ob->stats.stale_watches++;
-        close_watch(old);
-    }
-    struct sock_watch *w = new_watch(ob, fd, 1);
-    w->ino = st.st_ino;
-    ob->stats.sockets_opened++;
-    return fd;
-}
-
-/* CURLOPT_CLOSESOCKETFUNCTION: curl is done with a connection socket. */
-static int close_socket_cb(void *clientp, curl_socket_t fd)
-{
-    outbound_t *ob = clientp;
-    struct sock_watch *w = watch_of(ob, fd);
-    if (w != NULL)
-        close_watch(w);
-    ob->stats.sockets_closed++;
-    return close(fd);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    outbound_t *ob = userp;
-    if (timeout_ms < 0)
-        uv_timer_stop(&ob->timer);
-    else
-        uv_timer_start(&ob->timer, on_timer, (uint64_t)timeout_ms, 0);
-    return 0;
-}
+/* ---- public --------------------------------------------------------------------- */
 
 outbound_t *outbound_new(uv_loop_t *loop)
 {
@@ -665,25 +1002,16 @@ outbound_t *outbound_new(uv_loop_t *loop)
     if (ob == NULL)
         return NULL;
     ob->loop = loop;
-    ob->multi = curl_multi_init();
-    if (ob->multi == NULL) {
-        free(ob);
-        return NULL;
-    }
-    uv_timer_init(loop, &ob->timer);
-    ob->timer.data = ob;
-    ob->open_handles = 1;
-    curl_multi_setopt(ob->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(ob->multi, CURLMOPT_SOCKETDATA, ob);
-    curl_multi_setopt(ob->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(ob->multi, CURLMOPT_TIMERDATA, ob);
-    /* Bound the per-thread connection cache, but above the number of calls a
-     * thread has in flight: curl closes connections beyond this limit as
-     * transfers finish, so a small cache (it was 16) turned every call past
-     * the 16th concurrent one into a new TLS handshake (make bench: 5x the CPU
-     * per request at 32 concurrent requests, Address API timeouts at 1,000). */
-    curl_multi_setopt(ob->multi, CURLMOPT_MAXCONNECTS, (long)OUTBOUND_MAX_CONNECTS);
-    curl_multi_setopt(ob->multi, CURLMOPT_MAX_HOST_CONNECTIONS, G.max_host_connections);
+    h2o_timeout_init(loop, &ob->io_timeout, OUTBOUND_H2O_IO_TIMEOUT_MS);
+    ob->io_timeout._backend.timer.data = ob;
+    ob->ctx.loop = loop;
+    ob->ctx.getaddr_receiver = NULL; /* SOCKADDR pools only: h2o never resolves */
+    ob->ctx.io_timeout = &ob->io_timeout;
+    ob->ctx.websocket_timeout = NULL;
+    ob->ctx.ssl_ctx = G.ssl_ctx;
+    uv_idle_init(loop, &ob->deliver);
+    ob->deliver.data = ob;
+    ob->open_handles = 2; /* io_timeout's timer, deliver */
     return ob;
 }
 
@@ -691,29 +1019,23 @@ void outbound_free(outbound_t *ob)
 {
     if (ob == NULL)
         return;
-    ob->closing = 1; /* released calls are destroyed, not kept */
-    while (ob->calls != NULL) {
-        struct outbound_call *c = ob->calls;
-        unlink_call(c);
-        release_call(c);
+    ob->closing = 1; /* recycled calls are closed, not kept */
+    while (ob->all != NULL) {
+        struct outbound_call *c = ob->all;
+        outbound_cancel(c);
     }
     while (ob->idle != NULL) {
         struct outbound_call *c = ob->idle;
         ob->idle = c->next;
-        destroy_call(c);
+        uv_close((uv_handle_t *)&c->timer, on_call_closed);
     }
     ob->n_idle = 0;
-    /* closes the cached connections, through close_socket_cb */
-    curl_multi_cleanup(ob->multi);
-    ob->multi = NULL;
-    for (size_t fd = 0; fd < ob->fdmap_len; fd++)
-        if (ob->fdmap[fd] != NULL)
-            close_watch(ob->fdmap[fd]);
-    free(ob->fdmap);
-    ob->fdmap = NULL;
-    ob->fdmap_len = 0;
-    uv_timer_stop(&ob->timer);
-    uv_close((uv_handle_t *)&ob->timer, on_handle_closed);
+    for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
+        if (ob->hosts[i].used)
+            host_dispose(&ob->hosts[i]);
+    /* every h2o client is gone, so no timeout entry is linked */
+    uv_close((uv_handle_t *)&ob->io_timeout._backend.timer, on_handle_closed);
+    uv_close((uv_handle_t *)&ob->deliver, on_handle_closed);
 }
 
 uv_loop_t *outbound_loop(const outbound_t *ob)
@@ -729,167 +1051,223 @@ size_t outbound_pending(const outbound_t *ob)
 void outbound_get_stats(const outbound_t *ob, outbound_stats_t *out)
 {
     *out = ob->stats;
-    out->idle_calls = ob->n_idle;
-    size_t watched = 0;
-    for (size_t fd = 0; fd < ob->fdmap_len; fd++)
-        watched += ob->fdmap[fd] != NULL;
-    out->sockets_tracked = watched;
+    out->in_flight = out->waiting = out->hosts = out->idle_connections = 0;
+    for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++) {
+        const struct host *h = &ob->hosts[i];
+        if (!h->used)
+            continue;
+        out->hosts++;
+        out->in_flight += h->active;
+        out->waiting += h->n_waiting;
+        for (const h2o_linklist_t *l = h->pool._shared.sockets.next; l != &h->pool._shared.sockets; l = l->next)
+            out->idle_connections++;
+    }
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+/* A "Name: value" line with no CR or LF (a NUL ends it): nothing a caller
+ * passes can add a header or end the head early. Its length, or 0 if unsafe.
+ * (strcspn: the bearer token makes this the longest line, ~1 KB.) */
+static size_t header_line_len(const char *h)
 {
-    struct outbound_call *c = ud;
-    size_t n = size * nmemb;
-    if (n > c->max - c->len) {
-        c->too_large = 1;
-        return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
-    }
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        if (cap > c->max + 1)
-            cap = c->max + 1;
-        uint8_t *nb = realloc(c->buf, cap);
-        if (nb == NULL)
-            abort();
-        c->buf = nb;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, ptr, n);
-    c->len += n;
+    size_t n = strcspn(h, "\r\n");
+    if (h[n] != 0 || n == 0 || h[0] == ':' || h[0] == ' ' || h[0] == '\t' || memchr(h, ':', n) == NULL)
+        return 0;
     return n;
 }
 
-static int header_value_safe(const char *h)
+/* https://HOST[:PORT][/path][?query] (no user info, no IPv6 literal; a fragment is
+ * not sent). HOST is lower-cased into host; path points into url ("" = "/"). */
+static int parse_url(const char *url, char *host, size_t host_size, uint16_t *port, const char **path,
+                     size_t *path_len)
 {
-    for (const char *p = h; *p; p++)
-        if (*p == '\r' || *p == '\n' || *p == '\0')
+    if (strncasecmp(url, "https://", 8) != 0)
+        return 0;
+    const char *a = url + 8, *end = a + strcspn(a, "/?#");
+    const char *colon = memchr(a, ':', (size_t)(end - a));
+    const char *hend = colon ? colon : end;
+    size_t hl = (size_t)(hend - a);
+    if (hl == 0 || hl >= host_size || hl > OUTBOUND_MAX_HOST_LEN)
+        return 0;
+    for (const char *p = a; p < hend; p++) {
+        char ch = *p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+              ch == '.' || ch == '_'))
+            return 0; /* also refuses user info ('@') */
+    }
+    memcpy(host, a, hl);
+    host[hl] = 0;
+    lower(host);
+    *port = 443;
+    if (colon != NULL) {
+        char pb[8];
+        size_t pl = (size_t)(end - colon - 1);
+        if (pl == 0 || pl >= sizeof(pb))
             return 0;
-    return strchr(h, ':') != NULL;
+        memcpy(pb, colon + 1, pl);
+        pb[pl] = 0;
+        for (size_t i = 0; i < pl; i++)
+            if (pb[i] < '0' || pb[i] > '9')
+                return 0;
+        if (!parse_port(pb, port))
+            return 0;
+    }
+    size_t pl = strcspn(end, "#");
+    for (size_t i = 0; i < pl; i++)
+        if ((unsigned char)end[i] <= 0x20 || end[i] == 0x7f)
+            return 0;
+    *path = end;
+    *path_len = pl;
+    return 1;
 }
 
-/* A new call with its easy handle and every option that is the same for all calls
- * of this client. */
-static struct outbound_call *new_call(outbound_t *ob)
+static void req_append(struct outbound_call *c, const void *p, size_t n)
 {
-    struct outbound_call *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
-    c->ob = ob;
-    c->easy = curl_easy_init();
-    if (c->easy == NULL)
-        abort();
-    ob->stats.easy_created++;
-    CURL *e = c->easy;
-    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    /* trust comes from the shared store (ssl_ctx_cb) only: no CA file or
-     * directory for libcurl to load into each connection's own store */
-    curl_easy_setopt(e, CURLOPT_CAINFO, (char *)NULL);
-    curl_easy_setopt(e, CURLOPT_CAPATH, (char *)NULL);
-    curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-    if (G.connect_to)
-        curl_easy_setopt(e, CURLOPT_CONNECT_TO, G.connect_to);
-    if (G.share)
-        curl_easy_setopt(e, CURLOPT_SHARE, G.share);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, OUTBOUND_RECV_BUFFER);
-    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, OUTBOUND_UPLOAD_BUFFER);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "binday/" BINDAY_VERSION);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, ob);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket_cb);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, ob);
-    return c;
+    if (c->req_len + n > c->req_cap) {
+        size_t cap = c->req_cap ? c->req_cap : 2048;
+        while (cap < c->req_len + n)
+            cap *= 2;
+        char *nb = realloc(c->req, cap);
+        if (nb == NULL)
+            abort();
+        c->req = nb;
+        c->req_cap = cap;
+    }
+    memcpy(c->req + c->req_len, p, n);
+    c->req_len += n;
+}
+
+static void req_str(struct outbound_call *c, const char *s)
+{
+    req_append(c, s, strlen(s));
+}
+
+static int method_ok(const char *m)
+{
+    if (*m == 0 || strlen(m) > 16)
+        return 0;
+    for (const char *p = m; *p; p++)
+        if (*p < 'A' || *p > 'Z')
+            return 0;
+    return 1;
 }
 
 outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbound_cb cb, void *ud)
 {
-    if (ob == NULL || ob->closing || req == NULL || req->url == NULL || cb == NULL)
+    if (ob == NULL || ob->closing || req == NULL || req->url == NULL || cb == NULL || !G.initialized)
         return NULL;
-    if (strncasecmp(req->url, "https://", 8) != 0)
+    char host[OUTBOUND_MAX_HOST_LEN + 3];
+    uint16_t port;
+    const char *path;
+    size_t path_len;
+    if (!parse_url(req->url, host, sizeof(host), &port, &path, &path_len))
         return NULL;
     const char *method = req->method ? req->method : "GET";
+    if (!method_ok(method))
+        return NULL;
     int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
     if ((is_get || is_head) && req->body_len != 0)
         return NULL; /* CloudFront rejects a GET with a body; so do we */
+    if (req->body_len != 0 && req->body == NULL)
+        return NULL;
+    enum { MAX_HEADERS = 64 };
+    size_t hlen[MAX_HEADERS];
+    if (req->n_headers > MAX_HEADERS)
+        return NULL;
     for (size_t i = 0; i < req->n_headers; i++)
-        if (!header_value_safe(req->headers[i]))
+        if (req->headers[i] == NULL || (hlen[i] = header_line_len(req->headers[i])) == 0)
             return NULL;
+    struct host *h = get_host(ob, host, port);
+    if (h == NULL) {
+        log_warn("outbound.hosts", "result=full max=%d", OUTBOUND_MAX_HOSTS);
+        return NULL;
+    }
 
     struct outbound_call *c = ob->idle;
     if (c != NULL) {
         ob->idle = c->next;
         ob->n_idle--;
-        c->next = NULL;
     } else {
-        c = new_call(ob);
+        c = calloc(1, sizeof(*c));
+        if (c == NULL)
+            abort();
+        c->ob = ob;
+        uv_timer_init(ob->loop, &c->timer);
+        ob->open_handles++;
     }
-    ob->stats.calls++;
+    c->next = c->prev = NULL;
+    c->host = h;
     c->cb = cb;
     c->ud = ud;
+    c->client = NULL;
+    c->is_head = is_head;
+    /* safe to send again after a reused connection died unanswered */
+    c->idempotent = is_get || is_head || strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
+                    strcmp(method, "OPTIONS") == 0;
     c->max = req->max_bytes ? req->max_bytes : OUTBOUND_DEFAULT_MAX_BYTES;
-    c->errbuf[0] = 0;
-    CURL *e = c->easy;
-    curl_easy_setopt(e, CURLOPT_URL, req->url);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     req->connect_timeout_ms > 0 ? req->connect_timeout_ms : OUTBOUND_DEFAULT_CONNECT_MS);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : OUTBOUND_DEFAULT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max);
-    /* The method. A reused handle carries its last call's: drop a copied body
-     * first (setting it makes curl POST), then HTTPGET resets the method to GET
-     * and switches NOBODY off, then whatever this call needs. */
-    if (c->has_body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
-        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, (char *)NULL);
-        c->has_body = 0;
+    c->body_len = 0;
+    c->status = 0;
+    c->has_content_type = 0;
+    c->content_type[0] = 0;
+    c->err = OUTBOUND_OK;
+    c->errtext = NULL;
+    c->retries = 0;
+    c->addr_tries = 0;
+    c->reused = 0;
+    long total = req->timeout_ms > 0 ? req->timeout_ms : OUTBOUND_DEFAULT_TIMEOUT_MS;
+    long conn = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : OUTBOUND_DEFAULT_CONNECT_MS;
+    if (total > OUTBOUND_MAX_TIMEOUT_MS)
+        total = OUTBOUND_MAX_TIMEOUT_MS;
+    c->started_ms = now_ms(ob);
+    c->started_ns = uv_hrtime();
+    c->deadline_ms = c->started_ms + (uint64_t)total;
+    c->connect_timeout_ms = (uint64_t)conn;
+
+    /* the request: one buffer, written in one go */
+    c->req_len = 0;
+    req_str(c, method);
+    req_str(c, " ");
+    if (path_len == 0 || path[0] != '/')
+        req_str(c, "/"); /* "https://h" and "https://h?q" */
+    req_append(c, path, path_len);
+    req_str(c, " HTTP/1.1\r\nHost: ");
+    req_str(c, host);
+    if (port != 443) {
+        char pb[8];
+        snprintf(pb, sizeof(pb), ":%u", (unsigned)port);
+        req_str(c, pb);
     }
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    if (c->custom) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-        c->custom = 0;
+    req_str(c, "\r\nUser-Agent: binday/" BINDAY_VERSION "\r\n");
+    for (size_t i = 0; i < req->n_headers; i++) {
+        req_append(c, req->headers[i], hlen[i]);
+        req_append(c, "\r\n", 2);
     }
-    if (is_head) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (!is_get) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
-        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body_len ? (const char *)req->body : "");
-        c->has_body = 1;
-        if (strcmp(method, "POST") != 0) {
-            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-            c->custom = 1;
+    if (!is_get && !is_head) {
+        char cl[40];
+        snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", req->body_len);
+        req_str(c, cl);
+    }
+    req_str(c, "\r\n");
+    if (req->body_len != 0)
+        req_append(c, req->body, req->body_len);
+
+    all_link(c);
+    ob->pending++;
+    ob->stats.calls++;
+    h->last_used_ms = c->started_ms;
+    c->state = CALL_WAITING;
+    if (!h->fixed && h->resolving == NULL && (!h->has_addr || c->started_ms - h->resolved_ms >= OUTBOUND_DNS_TTL_MS)) {
+        if (start_resolve(ob, h) != 0 && !h->has_addr) {
+            finish(c, OUTBOUND_E_CONNECT, "host name lookup failed");
+            return c;
         }
     }
-    /* no "Expect: 100-continue" round trip on small bodies */
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    for (size_t i = 0; h != NULL && i < req->n_headers; i++)
-        h = curl_slist_append(h, req->headers[i]);
-    if (h == NULL)
-        abort();
-    c->headers = h;
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    c->started_ns = uv_hrtime();
-
-    c->prev = NULL;
-    c->next = ob->calls;
-    if (c->next)
-        c->next->prev = c;
-    ob->calls = c;
-    ob->pending++;
-    if (curl_multi_add_handle(ob->multi, e) != CURLM_OK) {
-        unlink_call(c);
-        release_call(c);
-        return NULL;
+    if (h->has_addr && h->active < (size_t)G.max_host_connections && h->wait_head == NULL) {
+        start_connect(c);
+    } else {
+        if (h->has_addr)
+            ob->stats.waited++;
+        wait_push(h, c);
+        arm_timer(c);
     }
     return c;
 }
@@ -898,6 +1276,32 @@ void outbound_cancel(outbound_call_t *c)
 {
     if (c == NULL)
         return;
-    unlink_call(c);
-    release_call(c);
+    outbound_t *ob = c->ob;
+    switch (c->state) {
+    case CALL_WAITING:
+        wait_remove(c->host, c);
+        break;
+    case CALL_CONNECTING:
+    case CALL_IN_FLIGHT:
+        detach_socket(c->client);
+        if (c->client != NULL)
+            h2o_http1client_cancel(c->client);
+        c->client = NULL;
+        c->host->active--;
+        /* a waiter can have the slot: started from the idle handle, not from
+         * inside the caller's stack */
+        if (c->host->wait_head != NULL && !ob->closing && !ob->deliver_active) {
+            uv_idle_start(&ob->deliver, on_deliver);
+            ob->deliver_active = 1;
+        }
+        break;
+    case CALL_DONE:
+        done_remove(ob, c);
+        break;
+    case CALL_IDLE:
+        return; /* not a live call: ignore */
+    }
+    ob->pending--;
+    all_unlink(c);
+    recycle_call(c);
 }

@@ -1,12 +1,14 @@
-/* outbound.h - the asynchronous outbound HTTPS client (libcurl multi on libuv).
+/* outbound.h - the asynchronous outbound HTTPS client (h2o's HTTP/1.1 client on libuv).
  *
  * One outbound_t per event-loop thread; every call runs on that loop and never
- * blocks it. Connections, libcurl easy handles and socket watches are reused per
- * thread; DNS and TLS session caches and the trust store are shared between
+ * blocks it. Kept-alive connections (with their TLS state) are pooled per thread
+ * and host; the client TLS context and its trust anchors are shared between
  * threads. TLS verification is always on (trust anchors from --upstream-ca only,
- * or else libcurl's system bundle and directory), redirects are never followed, and every
- * --connect-to rule applies to every connection, so tests and deployments reach
- * the same URLs. Also used for SMTP by the mailer (same CA and connect-to).
+ * or else the system's default paths; the host name is checked), redirects are
+ * never followed, and every --connect-to rule applies to every connection, so
+ * tests and deployments reach the same URLs. docs/server.md, "Outbound client".
+ * The mailer's SMTP stays on libcurl: it gets the CA file and the rules as a
+ * curl_slist from here.
  */
 #ifndef BINDAY_OUTBOUND_H
 #define BINDAY_OUTBOUND_H
@@ -18,7 +20,8 @@
 /* Process-wide settings, fixed before any thread starts. Strings are copied. */
 typedef struct outbound_global_conf {
     const char *ca_file;           /* NULL = system bundle */
-    const char *const *connect_to; /* "HOST:PORT:HOST2:PORT2" rules, curl syntax */
+    const char *const *connect_to; /* "HOST:PORT:HOST2:PORT2" rules (curl syntax, all four
+                                    * fields given); HOST2 is resolved at init */
     size_t n_connect_to;
     long max_host_connections;     /* per thread and host; 0 = OUTBOUND_MAX_HOST_CONNECTIONS */
 } outbound_global_conf_t;
@@ -32,8 +35,9 @@ typedef struct outbound_global_conf {
 #define OUTBOUND_MAX_HOST_CONNECTIONS 256
 
 /* Call once from the main thread before creating any outbound_t. Loads the trust
- * anchors (an unreadable or empty ca_file is an error here, not on every call).
- * Returns 0, or -1 with a message in err. */
+ * anchors (an unreadable or empty ca_file is an error here, not on every call)
+ * and resolves the --connect-to targets (a malformed or unresolvable rule is an
+ * error). Returns 0, or -1 with a message in err. */
 int outbound_global_init(const outbound_global_conf_t *conf, char *err, size_t err_size);
 void outbound_global_cleanup(void);
 /* The curl_slist of --connect-to rules (owned by the module; NULL when none)
@@ -55,13 +59,13 @@ const char *outbound_strerror(outbound_err_t e);
 
 typedef struct outbound_req {
     const char *method;             /* "GET", "POST"...; GET sends no body */
-    const char *url;                /* absolute https:// URL */
-    const char *const *headers;     /* "Name: value" lines (caller sanitizes) */
+    const char *url;                /* absolute https:// URL (host name or IPv4; no user info) */
+    const char *const *headers;     /* "Name: value" lines, at most 64; CR/LF refused */
     size_t n_headers;
     const void *body;               /* request body (copied), may be NULL */
     size_t body_len;
     long connect_timeout_ms;        /* 0 = 1000 */
-    long timeout_ms;                /* total; 0 = 3000 */
+    long timeout_ms;                /* total, waiting for a connection included; 0 = 3000; max 300000 */
     size_t max_bytes;               /* response body cap; 0 = 64 KiB */
 } outbound_req_t;
 
@@ -71,7 +75,8 @@ typedef struct outbound_res {
     const uint8_t *body;    /* valid only during the callback; NUL-terminated */
     size_t body_len;
     const char *content_type; /* may be NULL; valid only during the callback */
-    const char *errtext;    /* curl's description when err != OK */
+    const char *errtext;    /* short description when err != OK (for E_TLS with OpenSSL's
+                             * reason); never a token, URL or body; valid during the callback */
     uint64_t elapsed_us;
 } outbound_res_t;
 
@@ -87,28 +92,32 @@ outbound_t *outbound_new(uv_loop_t *loop);
  * running the loop afterwards (uv_run until it returns). */
 void outbound_free(outbound_t *ob);
 
-/* Start a request. `cb` runs later on the loop, exactly once, unless the call
- * is cancelled first. Returns NULL (and does not call cb) on invalid input. */
+/* Start a request. `cb` runs later on the loop (never from inside this call),
+ * exactly once, unless the call is cancelled first. Returns NULL (and does not
+ * call cb) on invalid input, or when 16 other hosts all have calls in progress. */
 outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbound_cb cb, void *ud);
-/* Cancel a pending call: its callback will not run. Safe only before the callback ran. */
+/* Cancel a pending call in any phase (waiting for a connection, connecting, in
+ * flight, answered but not yet delivered): its callback will not run and its
+ * connection is closed. Safe only before the callback ran. */
 void outbound_cancel(outbound_call_t *call);
 /* The loop this client runs on. */
 uv_loop_t *outbound_loop(const outbound_t *ob);
 /* Number of calls in flight on this client. */
 size_t outbound_pending(const outbound_t *ob);
 
-/* Counters of one client, for tests and diagnostics (how well connections, easy
- * handles and socket watches are reused). */
+/* Counters of one client, for tests and diagnostics: how well kept-alive
+ * connections are reused, and how many calls wait for a connection. */
 typedef struct outbound_stats {
-    uint64_t calls;          /* calls started */
-    uint64_t easy_created;   /* libcurl easy handles created (the rest were reused) */
-    uint64_t sockets_opened; /* connection sockets opened (new upstream connections) */
-    uint64_t sockets_closed; /* ... and closed by libcurl */
-    uint64_t polls_created;  /* uv_poll_t handles initialised */
-    uint64_t idle_wakeups;   /* a cached connection became readable while idle (peer closed it) */
-    uint64_t stale_watches;  /* watches found on a descriptor closed behind our back (expect 0) */
-    size_t idle_calls;       /* easy handles kept for reuse now */
-    size_t sockets_tracked;  /* sockets with a watch now (connections in use or cached) */
+    uint64_t calls;              /* calls started */
+    uint64_t connections_opened; /* new connections made ready (TCP connected, TLS verified) */
+    uint64_t connections_reused; /* call attempts served by a kept-alive connection from a pool */
+    uint64_t retries;            /* attempts repeated because a reused connection died unanswered */
+    uint64_t waited;             /* calls that had to wait for a free connection slot */
+    uint64_t dns_lookups;        /* host name lookups started (--connect-to hosts need none) */
+    size_t in_flight;            /* calls holding a connection slot now */
+    size_t waiting;              /* calls waiting now (for a slot, or for the name lookup) */
+    size_t hosts;                /* connection pools (host:port) now */
+    size_t idle_connections;     /* kept-alive connections waiting in the pools now */
 } outbound_stats_t;
 void outbound_get_stats(const outbound_t *ob, outbound_stats_t *out);
 

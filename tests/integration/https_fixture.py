@@ -3,17 +3,26 @@
 
 Makes its own CA and certificates in --dir (ca.pem is the trust anchor; the
 "good" port serves a certificate for api.test/localhost signed by it, the
-"rogue" port a self-signed one for the same names), then writes
-"GOODPORT ROGUEPORT\\n" to --port-file and serves until killed.
+"rogue" port one for the same names from another CA, the "expired" port one
+from the right CA that expired in 2020; the "silent" port accepts TCP
+connections and never says a word), then writes
+"GOODPORT ROGUEPORT EXPIREDPORT SILENTPORT\\n" to --port-file and serves until
+killed.
 
 Routes: /status/NNN, /json, /slow/MS, /big/BYTES, /echo (any method),
 /redirect, /html403 (HTML body with status 403), /close-later/MS (a normal
 keep-alive answer, then the server closes the idle connection after MS ms
-without having said so: what an idle timeout on the far side looks like).
+without having said so: what an idle timeout on the far side looks like),
+/drop-next (a normal keep-alive answer; the next request on the same
+connection is dropped: the connection closes without a byte of answer, what
+a request racing the far side's idle close sees), /chunked/N (N chunks of
+"chunk-I;" with Transfer-Encoding: chunked), /until-close/BYTES (no length:
+the body ends when the server closes the connection).
 """
 import argparse
 import json
 import os
+import socket
 import ssl
 import sys
 import threading
@@ -53,6 +62,32 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
         p = self.path
+        if getattr(self, "drop_this", False):
+            self.drop_this = False
+            self.close_connection = True
+            return None
+        if p == "/drop-next":
+            self.drop_this = True
+            return self.send(200, "dropping the next one")
+        if p.startswith("/chunked/"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(int(p.split("/")[2])):
+                c = ("chunk-%d;" % i).encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            return None
+        if p.startswith("/until-close/"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"u" * int(p.split("/")[2]))
+            self.close_connection = True
+            return None
         if p.startswith("/status/"):
             code = int(p.split("/")[2])
             return self.send(code, "status %d" % code)
@@ -100,10 +135,16 @@ def main():
     good = make_cert(a.dir, "good", ca, sans=SANS, cn="api.test")
     rogue_ca = make_ca(a.dir, "Rogue CA", basename="rogue-ca")
     rogue = make_cert(a.dir, "rogue", rogue_ca, sans=SANS, cn="api.test")
-    s1, s2 = serve(*good), serve(*rogue)
+    expired = make_cert(a.dir, "expired", ca, sans=SANS, cn="api.test", start="20190101000000Z",
+                        end="20200101000000Z")
+    s1, s2, s3 = serve(*good), serve(*rogue), serve(*expired)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # the kernel completes TCP handshakes; nobody ever reads
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
-        f.write("%d %d\n" % (s1.server_address[1], s2.server_address[1]))
+        f.write("%d %d %d %d\n" % (s1.server_address[1], s2.server_address[1], s3.server_address[1],
+                                   silent.getsockname()[1]))
     os.rename(tmp, a.port_file)
     try:
         while True:

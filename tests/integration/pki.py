@@ -57,7 +57,8 @@ def _make_cert_dated(d, name, ca, csr, ext, key, crt, start, end):
     os.makedirs(db, exist_ok=True)
     open(os.path.join(db, "index.txt"), "w").close()
     with open(os.path.join(db, "serial"), "w") as f:
-        f.write("%x\n" % (abs(hash(name)) % (1 << 60) + 4096))
+        # an even number of hex digits: openssl refuses an odd one
+        f.write("%016x\n" % (abs(hash(name)) % (1 << 60) + 4096))
     cnf = os.path.join(db, "ca.cnf")
     with open(cnf, "w") as f:
         f.write("""[ca]

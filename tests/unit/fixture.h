@@ -15,6 +15,8 @@ typedef struct fixture {
     pid_t pid;
     char dir[256];
     int port_good, port_rogue;
+    int port_expired; /* a certificate from the fixture CA, expired */
+    int port_silent;  /* accepts TCP connections, never answers (no TLS either) */
 } fixture_t;
 
 static inline int fixture_start(fixture_t *f)
@@ -34,9 +36,9 @@ static inline int fixture_start(fixture_t *f)
     for (int i = 0; i < 600; i++) { /* up to 60 s: key generation can be slow under load */
         FILE *pf = fopen(port_file, "r");
         if (pf) {
-            int n = fscanf(pf, "%d %d", &f->port_good, &f->port_rogue);
+            int n = fscanf(pf, "%d %d %d %d", &f->port_good, &f->port_rogue, &f->port_expired, &f->port_silent);
             fclose(pf);
-            if (n == 2)
+            if (n == 4)
                 return 0;
         }
         int st;
