@@ -783,8 +783,8 @@ STAGES = [
     ("envelope JSON parse", ["envelope_parse"], []),
     ("rest of verification (URL, cache, timestamp, ids)", ["verify_start"],
      ["certchain_verify_signature", "envelope_parse"]),
-    ("Device Address API call: libcurl, TLS and socket work on our side", ["on_poll", "on_timer", "outbound_start"],
-     ["on_done"]),
+    ("Device Address API call: binday's client (request, connection pool, delivery; the TLS reads inside "
+     "libh2o fall under 'everything else')", ["outbound_start", "on_deliver"], ["on_done"]),
     ("Address API answer parse", ["alexa_api_parse_address"], []),
     ("address match + 28-day calendar (LMDB)", ["lookup_address_txn"], []),
     ("answer: speech + response JSON + send", ["answer_from_address"],
@@ -1081,12 +1081,12 @@ LIB_ROLE = {
     "libcrypto": "RSA-2048 signature check, SHA-256 of the body, TLS record encryption, certificate dates",
     "libssl": "TLS record layer (inbound and to the Address API)",
     "libjansson": "JSON: building the trees of the ~2.3 KB envelope and the Address API answer (parsed by src/jsonload.c), building the response",
-    "libc": "malloc/free and memcpy (mostly on behalf of jansson, curl and OpenSSL)",
+    "libc": "malloc/free and memcpy (mostly on behalf of jansson, h2o and OpenSSL)",
     "kernel": "socket system calls and loopback TCP (client, server and Address API traffic)",
-    "libcurl": "the Device Address API client (libcurl multi)",
+    "libcurl": "libcurl (the mailer's SMTP only; none expected on the Alexa path)",
     "binday": "binday's own code (routing, verification logic, skill, speech)",
     "liblmdb": "the store (LMDB reads of the lookup)",
-    "libh2o": "HTTP/1.1 server",
+    "libh2o": "HTTP/1.1 server and the Address API client (h2o's HTTP/1.1 client, TLS sockets)",
     "libuv": "event loop",
 }
 
@@ -1190,15 +1190,6 @@ def budget(R, us_binday, us_target):
         out.append("  Split of the user-space part by stage (callgrind's instruction shares applied to it; a rough "
                    "guide, as bignum code runs more instructions per cycle than parsing does): " +
                    "; ".join("%s ~%.0f µs" % (label, share * user_us) for share, label in stages) + ".")
-        api = [sh for sh, label in stages if label.startswith("Device Address API call")]
-        if api and api[0] > 0.08:
-            out.append("  The Address API call's share (%.0f%%) is mostly libcurl itself: curl 7.88 writes each "
-                       "custom request header through its printf engine one byte at a time (lib/http.c, "
-                       "Curl_add_custom_headers: Curl_dyn_addf(req, \"%%s\\r\\n\", header)), so the ~1 KB "
-                       "`Authorization: Bearer` token costs about 100,000 instructions per call (callgrind: ~1,400 "
-                       "one-byte buffer appends per request), plus its per-transfer state machine and timers. An "
-                       "HTTP/1.1 client built on h2o's sockets (which binday already links) for the three Alexa API "
-                       "calls would remove most of this stage." % (100 * api[0]))
     s5 = R.get("s5") or {}
     if "verify" in s5:
         rsa_us = 1e6 / s5["verify"]
@@ -1288,10 +1279,9 @@ def analysis(R):
         if s3["max"].get("app_failures") or any(f for _, _, f in s3.get("ramp", [])):
             out.append("- S3 failures are Address API calls that failed (binday's log: `event=alexa_api`, e.g. "
                        "`net=timeout`), answered with a spoken apology and HTTP 200. Each thread opens at most %d "
-                       "connections per API host (calls beyond wait for a free one) and builds no trust store per "
-                       "connection (docs/server.md), so what is left is the CPU of up to that many TLS handshakes "
-                       "at once (~1.2 ms each, libcurl's SSL_CTX_new per connection) racing the 1 s connect "
-                       "timeout during the cold ramp." % 256)
+                       "connections per API host (calls beyond wait for a free one) and shares one TLS context "
+                       "(docs/server.md), so what is left is the CPU of up to that many TLS handshakes at once "
+                       "racing the 1 s connect timeout during the cold ramp." % 256)
     return out
 
 
