@@ -14,8 +14,18 @@
 size_t seal_encrypt(const uint8_t key[SEAL_KEY_BYTES], const void *aad, size_t aad_len, const void *in, size_t len,
                     uint8_t *out, size_t out_cap)
 {
-    if (out_cap < len + SEAL_OVERHEAD || len > (size_t)1 << 30 || RAND_bytes(out, NONCE) != 1)
+    uint8_t nonce[NONCE];
+    if (RAND_bytes(nonce, NONCE) != 1)
         return 0;
+    return seal_encrypt_nonce(key, nonce, aad, aad_len, in, len, out, out_cap);
+}
+
+size_t seal_encrypt_nonce(const uint8_t key[SEAL_KEY_BYTES], const uint8_t nonce[SEAL_NONCE_BYTES], const void *aad,
+                          size_t aad_len, const void *in, size_t len, uint8_t *out, size_t out_cap)
+{
+    if (out_cap < len + SEAL_OVERHEAD || len > (size_t)1 << 30)
+        return 0;
+    memcpy(out, nonce, NONCE);
     EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
     if (cx == NULL)
         return 0;

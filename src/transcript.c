@@ -37,6 +37,10 @@ static const store_dbi_def_t transcript_dbi_defs[] = {{TRANSCRIPT_DBI_NAME, 0}, 
 #define K_RAND 12
 #define K_TAG 16
 #define OLD_DBI_NAME "transcript"
+/* Random bytes a record needs: 4 for its key, the seal's nonce. A batch draws
+ * them for all its records in one RAND_bytes call: two calls per record were
+ * two DRBG rounds and two getpid() system calls (OpenSSL's fork check). */
+#define RECORD_RANDOM (4 + SEAL_NONCE_BYTES)
 #define META_OLDEST "\0o" /* 2 bytes: oldest day that may have a day key */
 #define USER_VAL (VAULT_KEY_BYTES + 4)
 #define MS_PER_DAY 86400000LL
@@ -284,6 +288,7 @@ struct write_args {
     const char *rec;
     size_t len;
     struct day_cache *dc; /* NULL: no cache */
+    const uint8_t *rnd;   /* RECORD_RANDOM fresh random bytes for this record, or NULL: draw them */
 };
 
 static int day_key(vault_t *v, MDB_txn *txn, int day, struct day_cache *dc, uint8_t dk[VAULT_KEY_BYTES])
@@ -345,14 +350,21 @@ static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
         uint64_t t = (uint64_t)a->time_ms;
         for (int i = 7; i >= 0; i--, t >>= 8)
             key[K_TIME + i] = (uint8_t)t;
-        if (RAND_bytes(key + K_RAND, 4) != 1)
+        uint8_t own[RECORD_RANDOM];
+        const uint8_t *rnd = a->rnd;
+        if (rnd == NULL)
+            rnd = RAND_bytes(own, sizeof(own)) == 1 ? own : NULL;
+        if (rnd == NULL)
             rc = MDB_PANIC;
+        else
+            memcpy(key + K_RAND, rnd, 4);
         user_tag(uk, key + K_TAG);
         record_aad(key, aad);
         sealed = malloc(a->len + SEAL_OVERHEAD);
         if (sealed == NULL)
             abort();
-        if (rc == 0 && (sl = seal_encrypt(rk, aad, KLEN, a->rec, a->len, sealed, a->len + SEAL_OVERHEAD)) == 0)
+        if (rc == 0 && (sl = seal_encrypt_nonce(rk, rnd + 4, aad, KLEN, a->rec, a->len, sealed,
+                                                a->len + SEAL_OVERHEAD)) == 0)
             rc = MDB_PANIC;
     }
     if (rc == 0) {
@@ -372,7 +384,7 @@ int transcript_write(privacy_t *p, const char *user_hex, const transcript_turn_t
 {
     size_t len;
     char *rec = transcript_record_json(user_hex, t, &len);
-    struct write_args a = {p, user_hex, t->time_ms, rec, len, NULL};
+    struct write_args a = {p, user_hex, t->time_ms, rec, len, NULL, NULL};
     int rc = store_write(privacy_store(p), write_fn, &a, err, err_size);
     OPENSSL_cleanse(rec, len);
     free(rec);
@@ -411,9 +423,15 @@ static int batch_write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 {
     struct batch *b = ud;
     struct day_cache dc = {.day = -1};
-    int rc = 0;
+    uint8_t *rnd = malloc(b->n * RECORD_RANDOM + 1);
+    if (rnd == NULL)
+        abort();
+    int rc = RAND_bytes(rnd, (int)(b->n * RECORD_RANDOM)) == 1 ? 0 : MDB_PANIC;
+    if (rc)
+        snprintf(err, err_size, "transcript write: no random bytes");
     for (size_t i = 0; i < b->n && rc == 0; i++) {
-        struct write_args a = {b->p, b->items[i].user, b->items[i].time_ms, b->items[i].rec, b->items[i].len, &dc};
+        struct write_args a = {b->p,   b->items[i].user, b->items[i].time_ms, b->items[i].rec, b->items[i].len,
+                               &dc,    rnd + i * RECORD_RANDOM};
         rc = write_fn(txn, &a, err, err_size);
         /* A batch is a few hundred records of sealing (~30 µs each): give a
          * loop thread sharing this core its turn every 16, so a batch delays
@@ -423,6 +441,7 @@ static int batch_write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
             sched_yield();
     }
     OPENSSL_cleanse(dc.dk, sizeof(dc.dk));
+    free(rnd);
     return rc;
 }
 

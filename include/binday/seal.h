@@ -14,11 +14,17 @@
 
 #define SEAL_KEY_BYTES 32
 #define SEAL_OVERHEAD 28 /* nonce + tag */
+#define SEAL_NONCE_BYTES 12
 
 /* Seal `len` bytes into out (out_cap >= len + SEAL_OVERHEAD). Returns the
  * sealed length, or 0 when the random source or OpenSSL fails. */
 size_t seal_encrypt(const uint8_t key[SEAL_KEY_BYTES], const void *aad, size_t aad_len, const void *in, size_t len,
                     uint8_t *out, size_t out_cap);
+/* The same with a nonce the caller drew from RAND_bytes (e.g. many at once
+ * for a batch of records): it must be fresh random bytes, never a counter and
+ * never used twice. */
+size_t seal_encrypt_nonce(const uint8_t key[SEAL_KEY_BYTES], const uint8_t nonce[SEAL_NONCE_BYTES], const void *aad,
+                          size_t aad_len, const void *in, size_t len, uint8_t *out, size_t out_cap);
 /* Open a sealed record into out (out_cap >= len - SEAL_OVERHEAD). Returns 0
  * and *out_len, or -1 when it is too short, too long or fails authentication
  * (wrong key, wrong aad, tampered). */

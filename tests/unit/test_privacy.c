@@ -42,6 +42,17 @@ static void test_seal(void)
     uint8_t n3[128];
     seal_encrypt(key, NULL, 0, msg, strlen(msg), n3, sizeof(n3));
     ok(m > 0 && memcmp(n2, n3, 12) != 0, "fresh nonce per record");
+    /* a caller-drawn nonce is used as given (so it must be fresh: the output is deterministic) */
+    uint8_t nonce[SEAL_NONCE_BYTES], w1[128], w2[128];
+    memset(nonce, 0x5a, sizeof(nonce));
+    size_t k1 = seal_encrypt_nonce(key, nonce, "aad", 3, msg, strlen(msg), w1, sizeof(w1));
+    size_t k2 = seal_encrypt_nonce(key, nonce, "aad", 3, msg, strlen(msg), w2, sizeof(w2));
+    ok(k1 == strlen(msg) + SEAL_OVERHEAD && memcmp(w1, nonce, sizeof(nonce)) == 0 && k2 == k1 &&
+           memcmp(w1, w2, k1) == 0,
+       "seal_encrypt_nonce: the given nonce leads the record");
+    ok(seal_decrypt(key, "aad", 3, w1, k1, back, sizeof(back), &bl) == 0 && bl == strlen(msg) &&
+           memcmp(back, msg, bl) == 0,
+       "seal_encrypt_nonce: opens like any sealed record");
 }
 
 static void test_order(void)
@@ -275,6 +286,41 @@ static void test_vault(void)
  * must see queued records first, purge with a configured period. */
 static int count_transcripts_fn(MDB_txn *txn, void *ud, char *err, size_t n);
 
+/* [0] distinct 4-byte key suffixes (random | tag ... bytes 12..16), [1]
+ * distinct nonces (first 12 bytes of the sealed values) among the records. */
+static int distinct_random_fn(MDB_txn *txn, void *ud, char *err, size_t n)
+{
+    size_t *out = ud;
+    MDB_dbi d;
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t keys[64][4], nonces[64][12];
+    size_t cnt = 0;
+    int rc = mdb_dbi_open(txn, TRANSCRIPT_DBI_NAME, 0, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    if (rc)
+        return rc;
+    for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0 && cnt < 64; r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        if (k.mv_size == 32 && v.mv_size >= 12) {
+            memcpy(keys[cnt], (const uint8_t *)k.mv_data + 12, 4);
+            memcpy(nonces[cnt], v.mv_data, 12);
+            cnt++;
+        }
+    mdb_cursor_close(c);
+    out[0] = out[1] = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        int dk = 0, dn = 0;
+        for (size_t j = 0; j < i; j++) {
+            dk |= memcmp(keys[i], keys[j], 4) == 0;
+            dn |= memcmp(nonces[i], nonces[j], 12) == 0;
+        }
+        out[0] += !dk;
+        out[1] += !dn;
+    }
+    return 0;
+}
+
 static void test_queue(void)
 {
     char qdir[64];
@@ -303,6 +349,11 @@ static void test_queue(void)
     }
     is_int(queued, 50, "50 turns queued");
     transcript_queue_flush(q);
+    {
+        size_t dist[2] = {0, 0};
+        ok(store_write(s, distinct_random_fn, dist, err, sizeof(err)) == 0 && dist[0] == 50 && dist[1] == 50,
+           "a batch's records: 50 distinct key suffixes and 50 distinct nonces (%zu, %zu)", dist[0], dist[1]);
+    }
     json_t *e = privacy_export(p, uid, err, sizeof(err));
     is_int((int)json_array_size(json_object_get(e, "transcripts")), 50, "all 50 exported after a flush");
     json_decref(e);
