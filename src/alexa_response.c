@@ -30,6 +30,20 @@ static char *clean_text(const char *s, size_t max)
         return NULL;
     for (size_t i = 0; i < n;) {
         const unsigned char *p = (const unsigned char *)s + i;
+        /* a run of printable ASCII (most of every answer) is copied at once */
+        size_t r = 0;
+        while (i + r < n && p[r] >= 0x20 && p[r] < 0x7f)
+            r++;
+        if (r > 0) {
+            if (o + r > max)
+                r = max - o;
+            memcpy(out + o, p, r);
+            o += r;
+            i += r;
+            if (o == max)
+                break;
+            continue;
+        }
         size_t l = utf8_seq(p, n - i);
         if (l == 0) {
             i++;

@@ -86,6 +86,27 @@ static void test_minimal_and_omit(void)
     is_str(json_string_value(json_object_get(card, "content")), "only content", "content only card");
     ok(json_object_get(json_object_get(root, "response"), "outputSpeech") == NULL, "no speech when unset");
     json_decref(root);
+
+    /* the title's 200-byte cap: whole characters only, controls and bad bytes dropped */
+    char t1[300], t2[300];
+    memset(t1, 'a', 199);
+    strcpy(t1 + 199, "\xc3\xa9" "bbb");
+    memset(t2, 'c', 250);
+    t2[250] = '\0';
+    const char *cases[][2] = {{t1, NULL}, {t2, NULL}, {"x\x01y\xffz\xc3\xa9!", "xyz\xc3\xa9!"}};
+    size_t want_len[] = {199, 200, 0};
+    for (size_t i = 0; i < 3; i++) {
+        alexa_response_t rt = {.card_title = cases[i][0], .should_end_session = ALEXA_END_OMIT};
+        root = build_parse(&rt, NULL);
+        const char *got = json_string_value(
+            json_object_get(json_object_get(json_object_get(root, "response"), "card"), "title"));
+        if (cases[i][1])
+            is_str(got, cases[i][1], "title cleaned: control, invalid byte dropped; UTF-8 kept");
+        else
+            ok(got && strlen(got) == want_len[i] && strspn(got, i == 0 ? "a" : "c") == want_len[i],
+               "title cut at 200 bytes on a character boundary (%zu)", got ? strlen(got) : 0);
+        json_decref(root);
+    }
 }
 
 static void test_permissions_card(void)
