@@ -972,7 +972,10 @@ static void on_written(h2o_socket_t *sock, const char *err)
         conn_close(k);
         return;
     }
-    on_read(sock, err);
+    /* before the response: fails (or is retried) as a read error would;
+     * once a head is in, the read side reports how the connection ended */
+    if (!k->call->head_done)
+        on_read(sock, err);
 }
 
 /* The connection is ready (new, or taken from the idle list): send the whole
@@ -1232,6 +1235,10 @@ static void complete(struct outbound_call *c, const char *err)
     struct conn *k = c->conn;
     h2o_socket_t *sock = k->sock;
     c->conn = NULL;
+    /* Still writing: the request's write callback is pending (libuv reports
+     * completion on the next loop iteration) and h2o allows one write at a
+     * time, so such a connection is not handed to the next call. A server
+     * answering before that iteration is rare: it costs a connection. */
     if (err == NULL && c->keep_alive && sock->input->size == 0 && !h2o_socket_is_writing(sock))
         idle_push(c->host, k);
     else
@@ -1278,7 +1285,8 @@ static void on_read(h2o_socket_t *sock, const char *err)
     }
     if (!c->head_done) {
         if (err != NULL)
-            fail_in_flight(c, c->got_bytes ? "malformed response" : "connection failed before the response");
+            fail_in_flight(c, c->got_bytes ? "connection failed inside the response head"
+                                           : "connection failed before the response");
         return;
     }
     switch (c->body_mode) {
