@@ -7,7 +7,7 @@
  * the newest idle connection or opens one (h2o_socket_connect, then
  * h2o_socket_ssl_handshake), writes its whole request (request line, Host,
  * caller headers, Content-Length, body: one buffer) with h2o_socket_write and
- * reads the response from sock->input: phr_parse_response for the head (1xx
+ * reads the response from sock->input: http1resp_head for the head (1xx
  * skipped), then the body by Content-Length, chunked (phr_decode_chunked) or
  * until the server closes, into a buffer bounded by max_bytes. One uv_timer
  * per call enforces the connect timeout (until the handshake is done), then
@@ -55,6 +55,7 @@
 #include <h2o.h>
 #include <h2o/socket.h>
 
+#include "binday/http1resp.h"
 #include "binday/log.h"
 
 #define OUTBOUND_DEFAULT_CONNECT_MS 1000L
@@ -88,10 +89,6 @@
 /* Idle connections kept per host beyond which the oldest is closed (the
  * connection cap bounds them already unless it is configured higher). */
 #define OUTBOUND_MAX_IDLE_CONNS 256
-/* A response head: at most this many header lines and bytes (1xx heads
- * included one at a time); more is a malformed response. */
-#define OUTBOUND_MAX_RESP_HEADERS 100
-#define OUTBOUND_MAX_HEAD_BYTES (64u * 1024u)
 
 /* ---- process-wide state ------------------------------------------------------ */
 
@@ -361,15 +358,7 @@ const char *outbound_strerror(outbound_err_t e)
  * ships no header for it: these declarations are the ones of h2o v2.2.5's
  * deps/picohttpparser/picohttpparser.h. The chunked decoder's layout is the
  * old one (size_t, then three chars), which the exported phr_decode_chunked
- * uses (offsets 0, 8, 9 and 10 only). */
-struct phr_header {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-int phr_parse_response(const char *buf, size_t len, int *minor_version, int *status, const char **msg, size_t *msg_len,
-                       struct phr_header *headers, size_t *num_headers, size_t last_len);
+ * uses (offsets 0, 8, 9 and 10 only). The head is read by src/http1resp.c. */
 struct phr_chunked_decoder {
     size_t bytes_left_in_chunk;
     char consume_trailer;
@@ -1130,104 +1119,6 @@ static int body_append(struct outbound_call *c, const void *p, size_t n)
     return 0;
 }
 
-/* Does a comma-separated header value hold `tok` (case-insensitive)? */
-static int has_token(const char *v, size_t len, const char *tok)
-{
-    size_t tl = strlen(tok), i = 0;
-    while (i < len) {
-        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < len && v[i] != ',')
-            i++;
-        size_t e = i;
-        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-            e--;
-        if (e - s == tl && strncasecmp(v + s, tok, tl) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* Is `tok` the last coding of a Transfer-Encoding value? */
-static int last_token_is(const char *v, size_t len, const char *tok)
-{
-    size_t e = len;
-    while (e > 0 && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-        e--;
-    size_t s = e;
-    while (s > 0 && v[s - 1] != ',' && v[s - 1] != ' ' && v[s - 1] != '\t')
-        s--;
-    size_t tl = strlen(tok);
-    return e - s == tl && strncasecmp(v + s, tok, tl) == 0;
-}
-
-#define NAME_IS(hd, lit) ((hd)->name_len == sizeof(lit) - 1 && strncasecmp((hd)->name, lit, sizeof(lit) - 1) == 0)
-
-/* The final response head: status, Content-Type, how the body is framed and
- * whether the connection may be used again. 0, or -1 with c finished. */
-static int take_head(struct outbound_call *c, int minor, int status, const struct phr_header *hd, size_t n)
-{
-    int conn_close_tok = 0, conn_keep_alive = 0, chunked = 0, has_te = 0, has_cl = 0;
-    size_t cl = 0;
-    c->status = status;
-    for (size_t i = 0; i < n; i++) {
-        const struct phr_header *x = &hd[i];
-        if (x->name == NULL) /* an obsolete folded line: nothing we read */
-            continue;
-        if (NAME_IS(x, "content-type")) {
-            size_t m = x->value_len < sizeof(c->content_type) - 1 ? x->value_len : sizeof(c->content_type) - 1;
-            memcpy(c->content_type, x->value, m);
-            c->content_type[m] = 0;
-            c->has_content_type = 1;
-        } else if (NAME_IS(x, "content-length")) {
-            size_t v = 0;
-            if (x->value_len == 0 || x->value_len > 18)
-                goto Malformed;
-            for (size_t j = 0; j < x->value_len; j++) {
-                if (x->value[j] < '0' || x->value[j] > '9')
-                    goto Malformed;
-                v = v * 10 + (size_t)(x->value[j] - '0');
-            }
-            if (has_cl && v != cl)
-                goto Malformed; /* two lengths: where would the body end? */
-            has_cl = 1;
-            cl = v;
-        } else if (NAME_IS(x, "transfer-encoding")) {
-            has_te = 1;
-            chunked = last_token_is(x->value, x->value_len, "chunked");
-        } else if (NAME_IS(x, "connection")) {
-            conn_close_tok |= has_token(x->value, x->value_len, "close");
-            conn_keep_alive |= has_token(x->value, x->value_len, "keep-alive");
-        }
-    }
-    c->keep_alive = !conn_close_tok && (minor >= 1 || conn_keep_alive);
-    if (c->is_head || status == 204 || status == 304) {
-        c->body_mode = BODY_NONE; /* a Content-Length here describes a body not sent */
-    } else if (has_te) {
-        /* Transfer-Encoding overrides Content-Length (RFC 9112 6.3); both
-         * at once is suspicious enough not to reuse the connection */
-        c->body_mode = chunked ? BODY_CHUNKED : BODY_EOF;
-        if (has_cl || !chunked)
-            c->keep_alive = 0;
-    } else if (has_cl) {
-        if (cl > c->max) {
-            /* refused before reading a byte of it */
-            fail(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
-            return -1;
-        }
-        c->body_mode = cl == 0 ? BODY_NONE : BODY_LENGTH;
-        c->body_left = cl;
-    } else {
-        c->body_mode = BODY_EOF;
-        c->keep_alive = 0;
-    }
-    return 0;
-Malformed:
-    fail(c, OUTBOUND_E_OTHER, "malformed response");
-    return -1;
-}
-
 /* The response is complete: the connection goes to the idle list when the
  * response allows it and nothing but the response arrived, else it closes. */
 static void complete(struct outbound_call *c, const char *err)
@@ -1257,31 +1148,36 @@ static void on_read(h2o_socket_t *sock, const char *err)
     struct outbound_call *c = k->call;
     if (sock->input->size != 0)
         c->got_bytes = 1;
-    while (!c->head_done && sock->input->size != 0) {
-        struct phr_header hd[OUTBOUND_MAX_RESP_HEADERS];
-        size_t n = OUTBOUND_MAX_RESP_HEADERS, msg_len;
-        int minor, status;
-        const char *msg;
-        int rc = phr_parse_response(sock->input->bytes, sock->input->size, &minor, &status, &msg, &msg_len, hd, &n, 0);
-        if (rc == -2) {
-            if (sock->input->size > OUTBOUND_MAX_HEAD_BYTES) {
-                fail(c, OUTBOUND_E_OTHER, "malformed response");
-                return;
-            }
-            break;
-        }
-        if (rc < 0 || status < 100 || status > 999 || status == 101) {
+    if (!c->head_done && sock->input->size != 0) {
+        http1resp_head_t hd;
+        long rc = http1resp_head((const uint8_t *)sock->input->bytes, sock->input->size, c->is_head, &hd);
+        if (rc < 0) {
             fail(c, OUTBOUND_E_OTHER, "malformed response");
             return;
         }
-        if (status < 200) { /* 100 Continue, 103 Early Hints: the final answer follows */
+        if (rc > 0) {
+            c->status = hd.status;
+            if (hd.content_type != NULL) {
+                size_t m = hd.content_type_len < sizeof(c->content_type) - 1 ? hd.content_type_len
+                                                                             : sizeof(c->content_type) - 1;
+                memcpy(c->content_type, hd.content_type, m);
+                c->content_type[m] = 0;
+                c->has_content_type = 1;
+            }
+            if (hd.body == HTTP1RESP_BODY_LENGTH && hd.content_length > c->max) {
+                /* refused before reading a byte of it */
+                fail(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
+                return;
+            }
+            c->body_mode = hd.body == HTTP1RESP_BODY_LENGTH    ? BODY_LENGTH
+                           : hd.body == HTTP1RESP_BODY_CHUNKED ? BODY_CHUNKED
+                           : hd.body == HTTP1RESP_BODY_EOF     ? BODY_EOF
+                                                               : BODY_NONE;
+            c->body_left = (size_t)hd.content_length;
+            c->keep_alive = hd.keep_alive;
             h2o_buffer_consume(&sock->input, (size_t)rc);
-            continue;
+            c->head_done = 1;
         }
-        if (take_head(c, minor, status, hd, n) != 0)
-            return;
-        h2o_buffer_consume(&sock->input, (size_t)rc);
-        c->head_done = 1;
     }
     if (!c->head_done) {
         if (err != NULL)
