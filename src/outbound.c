@@ -1,33 +1,41 @@
-/* outbound.c - owns outbound HTTPS: h2o's HTTP/1.1 client and socket pools on
- * each worker's libuv loop.
+/* outbound.c - owns outbound HTTPS: our own HTTP/1.1 client on h2o's sockets
+ * (TCP + TLS) on each worker's libuv loop.
  *
- * Pattern: one outbound_t per loop thread; per (host, port) one h2o_socketpool_t
- * (keep-alive connections, TLS state included) and a FIFO of calls waiting for
- * one of the host's max_host_connections slots. A call builds its whole request
- * (request line, Host, caller headers, Content-Length, body) into one buffer,
- * hands it to h2o_http1client, and collects the body (Content-Length, chunked or
- * close-delimited: h2o decodes) into a buffer bounded by max_bytes. One uv_timer
- * per call enforces the connect timeout while connecting, then the total.
+ * Pattern: one outbound_t per loop thread; per (host, port) a list of idle,
+ * kept-alive connections (live h2o_socket_t, TLS established) and a FIFO of
+ * calls waiting for one of the host's max_host_connections slots. A call takes
+ * the newest idle connection or opens one (h2o_socket_connect, then
+ * h2o_socket_ssl_handshake), writes its whole request (request line, Host,
+ * caller headers, Content-Length, body: one buffer) with h2o_socket_write and
+ * reads the response from sock->input: http1resp_head for the head (1xx
+ * skipped), then the body by Content-Length, chunked (phr_decode_chunked) or
+ * until the server closes, into a buffer bounded by max_bytes. One uv_timer
+ * per call enforces the connect timeout (until the handshake is done), then
+ * the total.
+ *
+ * Why not h2o_http1client + h2o_socketpool: h2o 2.2.5's libuv pool exports a
+ * kept-alive socket when it is returned (dup + close of the fd) and imports it
+ * again on reuse (a new uv handle: ioctl FIONBIO, epoll DEL/ADD), and probes
+ * it with recv(MSG_PEEK) first: ~7 system calls per call for nothing. Here an
+ * idle connection stays the same socket and keeps reading (on_idle_read): a
+ * byte, EOF or an error while idle drops it from the list at once, so reuse
+ * costs no system call at all. A connection goes back to the list only after
+ * a clean response that allows it (no "Connection: close", HTTP/1.1 or 1.0
+ * keep-alive, a framed body, nothing after the response).
  *
  * Process-wide: one client SSL_CTX (TLS >= 1.2, SSL_VERIFY_PEER, the trust
- * anchors loaded once); h2o checks the host name against the certificate when
- * it has a server name, which every pool here has (peer.host).
+ * anchors loaded once); verify_cb checks the host name against the leaf
+ * certificate; the server name (SNI) of every connection is the URL's host.
  *
- * Every pool is a SOCKADDR pool: a --connect-to target is resolved at start; any
- * other host is resolved here with uv_getaddrinfo (libuv's thread pool, its
- * result cached per host for OUTBOUND_DNS_TTL_MS and refreshed in the
- * background). h2o's own resolver (h2o_hostinfo) would post results from its
- * thread to a queue on our loop even after a cancel, so the queue could never
- * be closed safely while a lookup is in flight; libuv's request lives on the
- * loop and completes before the loop can close. The pool's peer.host is the
- * URL's host name: h2o uses it for SNI and the name check (docs/server.md,
- * "Outbound client").
+ * Addresses: a --connect-to target is resolved at start; any other host is
+ * resolved here with uv_getaddrinfo (libuv's thread pool, its result cached
+ * per host for OUTBOUND_DNS_TTL_MS and refreshed in the background; a refused
+ * connection moves on to the next address). docs/server.md, "Outbound client".
  *
  * Completions are delivered from a uv_idle handle, never from inside an h2o
- * callback: h2o returns a kept-alive socket to its pool only after our body
- * callback returns, so a caller starting its next call from the callback (or a
- * waiting call started then) finds the connection in the pool; and a callback
- * may cancel calls or free the client without h2o still holding our objects.
+ * callback: a callback may cancel calls, start new ones (which find the
+ * connection just released in the idle list) or free the client without h2o
+ * being in the middle of one of our sockets' callbacks.
  */
 #include "binday/outbound.h"
 
@@ -45,9 +53,9 @@
 #include <sys/socket.h>
 
 #include <h2o.h>
-#include <h2o/http1client.h>
-#include <h2o/socketpool.h>
+#include <h2o/socket.h>
 
+#include "binday/http1resp.h"
 #include "binday/log.h"
 
 #define OUTBOUND_DEFAULT_CONNECT_MS 1000L
@@ -63,16 +71,13 @@
 #define OUTBOUND_IDLE_CALLS_MAX 64
 /* A reused call keeps its buffers up to this size; bigger ones are freed. */
 #define OUTBOUND_KEEP_BUF_CAP 8192u
-/* h2o's own per-I/O timeout: never the one that fires (our timers bound every
- * call, see OUTBOUND_MAX_TIMEOUT_MS), it only has to exist. */
-#define OUTBOUND_H2O_IO_TIMEOUT_MS (10u * 60u * 1000u)
 #define OUTBOUND_MAX_TIMEOUT_MS (5L * 60L * 1000L)
 /* A reused connection that dies before the first response byte is retried on
  * another; each failure consumes that connection, so this only bounds a pool
  * full of connections the server closed all at once. */
 #define OUTBOUND_MAX_RETRIES 4
 /* A kept-alive connection idle longer than this is closed rather than reused
- * (checked whenever its pool is used): servers drop idle connections after a
+ * (checked whenever its host's idle list is used): servers drop idle connections after a
  * while (curl's default limit is 118 s), and a fresh connection beats racing
  * the far side's idle close. */
 #define OUTBOUND_IDLE_CONN_MS 50000u
@@ -81,6 +86,9 @@
  * (an IPv6 address without IPv6 routing, one dead front end). */
 #define OUTBOUND_MAX_ADDRS 4
 #define OUTBOUND_MAX_CONTENT_TYPE 256
+/* Idle connections kept per host beyond which the oldest is closed (the
+ * connection cap bounds them already unless it is configured higher). */
+#define OUTBOUND_MAX_IDLE_CONNS 256
 
 /* ---- process-wide state ------------------------------------------------------ */
 
@@ -204,8 +212,8 @@ static const struct connect_rule *find_rule(const char *host, uint16_t port)
     return NULL;
 }
 
-/* The certificate names the host we asked for (SNI, which h2o sets to the pool's
- * peer.host on every connection). h2o 2.2.5 checks the name itself only when
+/* The certificate names the host we asked for (SNI, which h2o_socket_ssl_handshake
+ * sets to the URL's host on every connection). h2o 2.2.5 checks the name itself only when
  * the handshake ends with nothing left to send, which is never the case in
  * TLS 1.3 (the client's Finished goes last): a certificate for another name
  * was accepted (tests/unit/test_outbound_reuse.c). So the check is ours, in
@@ -243,8 +251,8 @@ static SSL_CTX *build_ssl_ctx(const char *ca_file, char *err, size_t err_size)
     if (ctx == NULL)
         abort();
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    /* SSL_VERIFY_PEER also makes h2o fail a host-name mismatch (http1client.c
-     * ignores a mismatch only when peer verification is off) */
+    /* SSL_VERIFY_PEER: a failed verification (verify_cb's name check
+     * included) fails the handshake */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     X509_STORE *st = SSL_CTX_get_cert_store(ctx);
@@ -344,31 +352,53 @@ const char *outbound_strerror(outbound_err_t e)
     return "transfer_failed";
 }
 
+/* ---- picohttpparser ------------------------------------------------------------ */
+
+/* libh2o exports its bundled picohttpparser (phr_*), but Debian's libh2o-dev
+ * ships no header for it: these declarations are the ones of h2o v2.2.5's
+ * deps/picohttpparser/picohttpparser.h. The chunked decoder's layout is the
+ * old one (size_t, then three chars), which the exported phr_decode_chunked
+ * uses (offsets 0, 8, 9 and 10 only). The head is read by src/http1resp.c. */
+struct phr_chunked_decoder {
+    size_t bytes_left_in_chunk;
+    char consume_trailer;
+    char _hex_count;
+    char _state;
+};
+ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
+
 /* ---- per-loop client ------------------------------------------------------------ */
 
 enum call_state {
     CALL_IDLE,       /* in the free list */
     CALL_WAITING,    /* in its host's FIFO: no slot free, or the name not resolved yet */
-    CALL_CONNECTING, /* holds a slot; h2o is connecting (TCP, TLS) or took a pooled connection */
-    CALL_IN_FLIGHT,  /* holds a slot; request being sent, response being read */
+    CALL_CONNECTING, /* holds a slot; its new connection is connecting (TCP, then TLS) */
+    CALL_IN_FLIGHT,  /* holds a slot and a ready connection; request sent, response being read */
     CALL_DONE        /* result recorded, in the delivery list */
+};
+
+enum body_mode {
+    BODY_NONE,    /* HEAD, 204, 304, Content-Length: 0 */
+    BODY_LENGTH,  /* Content-Length */
+    BODY_CHUNKED, /* Transfer-Encoding: chunked */
+    BODY_EOF      /* neither: the body ends when the server closes */
 };
 
 struct host;
 struct resolve;
+struct conn;
 
 struct outbound_call {
     uv_timer_t timer; /* first member: the close callback frees through it */
     outbound_t *ob;
     struct host *host;
     enum call_state state;
-    h2o_http1client_t *client; /* while CONNECTING / IN_FLIGHT */
+    struct conn *conn; /* while CONNECTING / IN_FLIGHT */
     outbound_cb cb;
     void *ud;
     /* the request, built once */
     char *req;
     size_t req_len, req_cap;
-    h2o_iovec_t reqvec;
     int is_head, idempotent;
     /* the response */
     uint8_t *body;
@@ -376,19 +406,36 @@ struct outbound_call {
     long status;
     char content_type[OUTBOUND_MAX_CONTENT_TYPE];
     int has_content_type;
+    int head_done;  /* the final (non-1xx) response head is parsed and consumed */
+    int got_bytes;  /* a byte of response arrived on this attempt's connection */
+    int keep_alive; /* the response lets the connection be used again */
+    enum body_mode body_mode;
+    size_t body_left; /* BODY_LENGTH: bytes still to come */
+    struct phr_chunked_decoder chunked;
     outbound_err_t err;
     const char *errtext;
     char errbuf[128]; /* errtext when it carries OpenSSL's reason */
     /* connection attempt */
-    int in_connect;    /* inside h2o_http1client_connect_with_pool (a pooled socket answers synchronously) */
-    int reused;        /* this attempt got a kept-alive connection */
+    int reused;     /* this attempt got a kept-alive connection */
     int retries;
-    int addr_tries;      /* addresses tried after the first for this call */
-    unsigned attempt;    /* connection attempts made (tells a nested start from ours) */
+    int addr_tries; /* addresses tried after the first for this call */
     uint64_t started_ms, deadline_ms, connect_timeout_ms;
     uint64_t started_ns;
     struct outbound_call *next, *prev; /* host FIFO, delivery list or free list */
     struct outbound_call *all_next, *all_prev; /* every live call of the client */
+};
+
+/* One live connection (TCP + TLS), h2o's socket kept as it is between calls:
+ * either used by exactly one call, or in its host's idle list. sock->data
+ * points here. Freed when the socket is handed to h2o_socket_close, after
+ * which h2o calls none of our callbacks (it clears the write callback and its
+ * TLS shutdown uses callbacks of its own). */
+struct conn {
+    h2o_socket_t *sock;
+    struct host *host;
+    struct outbound_call *call;     /* NULL while idle */
+    struct conn *next, *prev;       /* the host's idle list (newest first) */
+    uint64_t idle_since_ms;
 };
 
 struct resolve {
@@ -399,16 +446,18 @@ struct resolve {
 
 struct host {
     int used;
+    outbound_t *ob;
     char name[OUTBOUND_MAX_HOST_LEN + 3];
     uint16_t port;
     int fixed;      /* a --connect-to target: the address never changes */
-    int has_addr;   /* pool.peer.sockaddr holds a usable address */
+    int has_addr;   /* addrs[addr_idx] is a usable address */
     uint64_t resolved_ms;
     struct sockaddr_storage addrs[OUTBOUND_MAX_ADDRS];
     socklen_t addrlens[OUTBOUND_MAX_ADDRS];
     size_t n_addrs, addr_idx;
     struct resolve *resolving;
-    h2o_socketpool_t pool;
+    struct conn *idle_head, *idle_tail; /* kept-alive connections, newest first */
+    size_t n_idle;
     size_t active; /* calls holding a slot (CONNECTING / IN_FLIGHT) */
     size_t n_waiting;
     struct outbound_call *wait_head, *wait_tail;
@@ -417,8 +466,6 @@ struct host {
 
 struct outbound {
     uv_loop_t *loop;
-    h2o_http1client_ctx_t ctx;
-    h2o_timeout_t io_timeout;
     uv_idle_t deliver;
     int deliver_active;
     struct host hosts[OUTBOUND_MAX_HOSTS];
@@ -532,7 +579,7 @@ static void recycle_call(struct outbound_call *c)
     uv_timer_stop(&c->timer);
     c->state = CALL_IDLE;
     c->host = NULL;
-    c->client = NULL;
+    c->conn = NULL;
     c->cb = NULL;
     c->ud = NULL;
     if (ob->closing || ob->n_idle >= OUTBOUND_IDLE_CALLS_MAX) {
@@ -555,19 +602,99 @@ static void recycle_call(struct outbound_call *c)
     ob->n_idle++;
 }
 
-/* ---- hosts ---------------------------------------------------------------------- */
+/* ---- connections ---------------------------------------------------------------- */
 
-/* Forget the pool's claim on a socket we are about to let h2o close: h2o's pool
- * counts its sockets through an on_close callback pointing at the pool, and a
- * TLS socket closes asynchronously (close_notify), possibly after the pool is
- * gone (outbound_free). The count is informational in h2o 2.2.5 (the pool's
- * capacity is not enforced; we enforce ours). A socket returned to the pool
- * keeps on_close.data, which h2o_socketpool_return asserts. */
-static void detach_socket(h2o_http1client_t *client)
+/* Close a connection no call and no idle list refers to any more. h2o sends
+ * TLS close_notify (when it can) and frees the socket from libuv's close
+ * callback; nothing of ours is touched after this. */
+static void conn_close(struct conn *k)
 {
-    if (client != NULL && client->sock != NULL)
-        client->sock->on_close.cb = NULL;
+    k->sock->data = NULL;
+    h2o_socket_close(k->sock);
+    free(k);
 }
+
+static void idle_remove(struct host *h, struct conn *k)
+{
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        h->idle_head = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        h->idle_tail = k->prev;
+    k->next = k->prev = NULL;
+    h->n_idle--;
+}
+
+/* Close the idle connections older than OUTBOUND_IDLE_CONN_MS: the oldest
+ * are at the tail. Cheap: called whenever a connection is taken or returned. */
+static void idle_sweep(struct host *h, uint64_t now)
+{
+    while (h->idle_tail != NULL && now - h->idle_tail->idle_since_ms >= OUTBOUND_IDLE_CONN_MS) {
+        struct conn *k = h->idle_tail;
+        idle_remove(h, k);
+        conn_close(k);
+    }
+}
+
+/* A byte (or EOF, or an error) on a connection nobody asked anything: the
+ * server closed it (its idle timeout, a shutdown) or broke the protocol. It
+ * can never carry a clean response again, so it leaves the list at once; the
+ * next call never finds it. This read callback replaces h2o's MSG_PEEK probe
+ * on every reuse. A callback with no error and no decrypted byte is TLS
+ * traffic only (a TLS 1.3 session ticket after the handshake): harmless. */
+static void on_idle_read(h2o_socket_t *sock, const char *err)
+{
+    struct conn *k = sock->data;
+    if (k == NULL || (err == NULL && sock->input->size == 0))
+        return;
+    idle_remove(k->host, k);
+    conn_close(k);
+}
+
+/* A connection whose response completed cleanly: newest first (LIFO, so the
+ * warmest connections are used and the surplus ages out at the tail). It
+ * keeps reading, with on_idle_read. */
+static void idle_push(struct host *h, struct conn *k)
+{
+    uint64_t now = now_ms(h->ob);
+    k->call = NULL;
+    k->idle_since_ms = now;
+    k->prev = NULL;
+    k->next = h->idle_head;
+    if (h->idle_head)
+        h->idle_head->prev = k;
+    else
+        h->idle_tail = k;
+    h->idle_head = k;
+    h->n_idle++;
+    /* Already reading: this only swaps the callback. h2o 2.2.5's
+     * h2o_socket_read_start sets sock->_cb.read and calls uv_read_start,
+     * ignoring its result; libuv >= 1.41 (Debian 12: 1.44) returns UV_EALREADY
+     * for a stream that is already reading and changes nothing, and h2o's
+     * libuv read callback (on_read_ssl) calls whatever sock->_cb.read is now. */
+    h2o_socket_read_start(k->sock, on_idle_read);
+    idle_sweep(h, now);
+    while (h->n_idle > OUTBOUND_MAX_IDLE_CONNS) {
+        struct conn *old = h->idle_tail;
+        idle_remove(h, old);
+        conn_close(old);
+    }
+}
+
+/* The newest idle connection young enough to use, or NULL. */
+static struct conn *idle_take(struct host *h)
+{
+    idle_sweep(h, now_ms(h->ob));
+    struct conn *k = h->idle_head;
+    if (k != NULL)
+        idle_remove(h, k);
+    return k;
+}
+
+/* ---- hosts ---------------------------------------------------------------------- */
 
 static void host_dispose(struct host *h)
 {
@@ -576,10 +703,11 @@ static void host_dispose(struct host *h)
         uv_cancel((uv_req_t *)&h->resolving->req);
         h->resolving = NULL;
     }
-    /* not a timer of h2o's (see host_init): nothing for dispose to stop */
-    h->pool._interval_cb.loop = NULL;
-    /* closes the kept-alive connections (idle: no libuv handle, plain fds) */
-    h2o_socketpool_dispose(&h->pool);
+    while (h->idle_head != NULL) {
+        struct conn *k = h->idle_head;
+        idle_remove(h, k);
+        conn_close(k);
+    }
     memset(h, 0, sizeof(*h));
 }
 
@@ -604,19 +732,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (h != NULL) {
         h->resolving = NULL;
         size_t n = 0;
+        struct sockaddr_storage addrs[OUTBOUND_MAX_ADDRS];
+        socklen_t lens[OUTBOUND_MAX_ADDRS];
         for (const struct addrinfo *ai = status == 0 ? res : NULL; ai != NULL && n < OUTBOUND_MAX_ADDRS; ai = ai->ai_next) {
-            if (ai->ai_addrlen > sizeof(h->addrs[0]) || ai->ai_addrlen > sizeof(h->pool.peer.sockaddr.bytes))
+            if (ai->ai_addrlen > sizeof(addrs[0]))
                 continue;
-            memcpy(&h->addrs[n], ai->ai_addr, ai->ai_addrlen);
-            h->addrlens[n++] = ai->ai_addrlen;
+            memcpy(&addrs[n], ai->ai_addr, ai->ai_addrlen);
+            lens[n++] = ai->ai_addrlen;
         }
         if (n > 0) {
-            /* a SOCKADDR pool connects to peer.sockaddr as it is at each new
-             * connection; connections already pooled keep their address */
+            /* new connections use the new addresses; kept-alive ones stay */
+            memcpy(h->addrs, addrs, sizeof(addrs[0]) * n);
+            memcpy(h->addrlens, lens, sizeof(lens[0]) * n);
             h->n_addrs = n;
             h->addr_idx = 0;
-            memcpy(&h->pool.peer.sockaddr.bytes, &h->addrs[0], h->addrlens[0]);
-            h->pool.peer.sockaddr.len = h->addrlens[0];
             h->has_addr = 1;
             h->resolved_ms = now_ms(ob);
             pump(h);
@@ -662,24 +791,12 @@ static void host_init(outbound_t *ob, struct host *h, const char *name, uint16_t
 {
     memset(h, 0, sizeof(*h));
     const struct connect_rule *rule = find_rule(name, port);
-    struct sockaddr_in placeholder = {.sin_family = AF_INET, .sin_port = htons(port)};
-    if (rule != NULL)
-        h2o_socketpool_init_by_address(&h->pool, (struct sockaddr *)&rule->addr, rule->addrlen, 1, SIZE_MAX);
-    else /* the address comes from the lookup before any connection is made */
-        h2o_socketpool_init_by_address(&h->pool, (struct sockaddr *)&placeholder, sizeof(placeholder), 1, SIZE_MAX);
-    /* For a SOCKADDR pool h2o uses peer.host as the TLS server name (SNI and the
-     * certificate check), not for connecting: make it the URL's host. The pool
-     * frees peer.host.base (malloc'ed, as h2o_strdup(NULL, ...) does). */
-    /* The idle limit, enforced by h2o whenever the pool hands out or takes back
-     * a connection. h2o_socketpool_connect reads the clock of
-     * _interval_cb.loop unconditionally; h2o_socketpool_set_timeout would also
-     * start a 1 s interval timer per pool whose handle h2o closes without a
-     * callback (we could not know when to free the pool), so only the two
-     * fields it needs are set. */
-    h->pool.timeout = OUTBOUND_IDLE_CONN_MS;
-    h->pool._interval_cb.loop = ob->loop;
-    free(h->pool.peer.host.base);
-    h->pool.peer.host = h2o_strdup(NULL, name, SIZE_MAX);
+    if (rule != NULL) {
+        memcpy(&h->addrs[0], &rule->addr, rule->addrlen);
+        h->addrlens[0] = rule->addrlen;
+        h->n_addrs = 1;
+    }
+    h->ob = ob;
     snprintf(h->name, sizeof(h->name), "%s", name);
     h->port = port;
     h->fixed = rule != NULL;
@@ -720,13 +837,12 @@ static struct host *get_host(outbound_t *ob, const char *name, uint16_t port)
 static void on_deliver(uv_idle_t *idle);
 
 /* Record the result; the callback runs from the idle handle (see the top). The
- * call must not be in a host FIFO and its h2o client must be gone (or about to be
- * closed by h2o as our callback returns). */
+ * call must not be in a host FIFO and must hold no connection any more. */
 static void finish(struct outbound_call *c, outbound_err_t err, const char *errtext)
 {
     outbound_t *ob = c->ob;
     uv_timer_stop(&c->timer);
-    c->client = NULL;
+    c->conn = NULL;
     c->err = err;
     c->errtext = errtext;
     if (c->state == CALL_CONNECTING || c->state == CALL_IN_FLIGHT)
@@ -745,11 +861,21 @@ static void finish(struct outbound_call *c, outbound_err_t err, const char *errt
     }
 }
 
+/* Close the call's connection (not reusable) and record the result. */
+static void fail(struct outbound_call *c, outbound_err_t err, const char *errtext)
+{
+    if (c->conn != NULL) {
+        conn_close(c->conn);
+        c->conn = NULL;
+    }
+    finish(c, err, errtext);
+}
+
 static void on_deliver(uv_idle_t *idle)
 {
     outbound_t *ob = idle->data;
     /* Start the calls that waited for the slots freed since the last round
-     * first (FIFO, and their connections are back in the pools now), then run
+     * first (FIFO, and the connections are back in the idle lists), then run
      * the callbacks. A callback may start, cancel or free anything. */
     for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
         if (ob->hosts[i].used && ob->hosts[i].wait_head != NULL)
@@ -791,8 +917,6 @@ static void on_deliver(uv_idle_t *idle)
     }
 }
 
-static void arm_timer(struct outbound_call *c);
-
 static void on_timer(uv_timer_t *t)
 {
     struct outbound_call *c = (struct outbound_call *)t;
@@ -803,13 +927,11 @@ static void on_timer(uv_timer_t *t)
                                                         : "timed out resolving the host name");
         return;
     case CALL_CONNECTING:
-    case CALL_IN_FLIGHT: {
-        int connecting = c->state == CALL_CONNECTING;
-        detach_socket(c->client);
-        h2o_http1client_cancel(c->client);
-        finish(c, OUTBOUND_E_TIMEOUT, connecting ? "connect timed out" : "timed out");
+        fail(c, OUTBOUND_E_TIMEOUT, "connect timed out");
         return;
-    }
+    case CALL_IN_FLIGHT:
+        fail(c, OUTBOUND_E_TIMEOUT, "timed out");
+        return;
     case CALL_IDLE:
     case CALL_DONE:
         break;
@@ -825,173 +947,299 @@ static void arm_timer(struct outbound_call *c)
     uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                          size_t *reqbufcnt, int *method_is_head);
+static void on_read(h2o_socket_t *sock, const char *err);
+
+/* Either way nothing is expected back: a failed write shows up on the read
+ * side too (EOF or reset), except when the connection sits idle. */
+static void on_written(h2o_socket_t *sock, const char *err)
+{
+    struct conn *k = sock->data;
+    if (err == NULL || k == NULL)
+        return;
+    if (k->call == NULL) {
+        idle_remove(k->host, k);
+        conn_close(k);
+        return;
+    }
+    /* before the response: fails (or is retried) as a read error would;
+     * once a head is in, the read side reports how the connection ended */
+    if (!k->call->head_done)
+        on_read(sock, err);
+}
+
+/* The connection is ready (new, or taken from the idle list): send the whole
+ * request and read the answer. */
+static void send_request(struct outbound_call *c)
+{
+    struct conn *k = c->conn;
+    c->state = CALL_IN_FLIGHT;
+    arm_timer(c);
+    c->head_done = 0;
+    c->got_bytes = 0;
+    c->keep_alive = 0;
+    c->body_mode = BODY_NONE;
+    c->body_left = 0;
+    c->body_len = 0;
+    c->status = 0;
+    c->has_content_type = 0;
+    memset(&c->chunked, 0, sizeof(c->chunked));
+    c->chunked.consume_trailer = 1;
+    /* h2o encrypts into buffers of its own (SSL_write), so c->req may change
+     * once this returns */
+    h2o_iovec_t vec = h2o_iovec_init(c->req, c->req_len);
+    h2o_socket_write(k->sock, &vec, 1, on_written);
+    /* a kept-alive connection is reading already: see idle_push */
+    h2o_socket_read_start(k->sock, on_read);
+}
+
+static void try_next_address(struct outbound_call *c);
+
+static void on_handshake(h2o_socket_t *sock, const char *err)
+{
+    struct conn *k = sock->data;
+    struct outbound_call *c = k->call;
+    if (err != NULL) {
+        /* OpenSSL's verification result ("certificate has expired", "hostname
+         * mismatch", ...) or a handshake failure */
+        snprintf(c->errbuf, sizeof(c->errbuf), "TLS handshake failed: %.100s", err);
+        fail(c, OUTBOUND_E_TLS, c->errbuf);
+        return;
+    }
+    c->ob->stats.connections_opened++;
+    send_request(c);
+}
+
+static void on_connected(h2o_socket_t *sock, const char *err)
+{
+    struct conn *k = sock->data;
+    struct outbound_call *c = k->call;
+    if (err != NULL) {
+        conn_close(k);
+        c->conn = NULL;
+        try_next_address(c);
+        return;
+    }
+    /* the server name: SNI, and what verify_cb checks the certificate against */
+    h2o_socket_ssl_handshake(sock, G.ssl_ctx, c->host->name, on_handshake);
+}
+
+/* A new connection to the host's current address (the connect timeout runs
+ * until the TLS handshake is done). */
+static void open_conn(struct outbound_call *c)
+{
+    struct host *h = c->host;
+    c->state = CALL_CONNECTING;
+    arm_timer(c);
+    h2o_socket_t *sock = h2o_socket_connect(c->ob->loop, (struct sockaddr *)&h->addrs[h->addr_idx],
+                                            h->addrlens[h->addr_idx], on_connected);
+    if (sock == NULL) { /* refused at once (no route, no such family) */
+        try_next_address(c);
+        return;
+    }
+    struct conn *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        abort();
+    k->sock = sock;
+    k->host = h;
+    k->call = c;
+    sock->data = k;
+    c->conn = k;
+}
+
+/* TCP connect failed: the next address of the name, for this call and the
+ * ones after, or the error. */
+static void try_next_address(struct outbound_call *c)
+{
+    struct host *h = c->host;
+    if (!h->fixed && h->n_addrs > 1 && (size_t)c->addr_tries + 1 < h->n_addrs) {
+        c->addr_tries++;
+        h->addr_idx = (h->addr_idx + 1) % h->n_addrs;
+        open_conn(c);
+        return;
+    }
+    finish(c, OUTBOUND_E_CONNECT, "connection failed");
+}
 
 static void start_connect(struct outbound_call *c)
 {
     struct host *h = c->host;
     h->active++;
     h->last_used_ms = now_ms(c->ob);
-    c->state = CALL_CONNECTING;
     c->reused = 0;
-    arm_timer(c);
-    /* A kept-alive connection from the pool answers synchronously (on_connect
-     * runs before this returns); a new one answers later from the loop. */
-    c->in_connect = 1;
-    unsigned attempt = ++c->attempt;
-    h2o_http1client_t *client = NULL;
-    h2o_http1client_connect_with_pool(&client, c, &c->ob->ctx, &h->pool, on_connect);
-    c->in_connect = 0;
-    /* unless it already failed (or failed over to a nested attempt) */
-    if (c->attempt == attempt && (c->state == CALL_CONNECTING || c->state == CALL_IN_FLIGHT))
-        c->client = client;
+    struct conn *k = idle_take(h);
+    if (k != NULL) {
+        c->reused = 1;
+        c->ob->stats.connections_reused++;
+        k->call = c;
+        c->conn = k;
+        send_request(c);
+        return;
+    }
+    open_conn(c);
 }
 
-static int retry_on_fresh(struct outbound_call *c, h2o_http1client_t *client)
+/* The connection failed before the response was complete. A kept-alive
+ * connection that failed before any response byte was most likely closed by
+ * the server while our request was on its way (its idle close raced us):
+ * an idempotent request is sent again, on another connection. */
+static void fail_in_flight(struct outbound_call *c, const char *errtext)
 {
-    /* a reused connection that failed before any response byte: the server
-     * closed it while it sat in the pool (our request raced its idle close) */
-    if (!c->reused || !c->idempotent || c->retries >= OUTBOUND_MAX_RETRIES)
-        return 0;
-    if (client->sock != NULL && client->sock->input != NULL && client->sock->input->size != 0)
-        return 0;
-    c->retries++;
-    c->ob->stats.retries++;
-    c->host->active--; /* start_connect takes the slot again */
-    start_connect(c);
-    return 1;
+    if (!c->got_bytes && c->reused && c->idempotent && c->retries < OUTBOUND_MAX_RETRIES) {
+        conn_close(c->conn);
+        c->conn = NULL;
+        c->retries++;
+        c->ob->stats.retries++;
+        c->host->active--; /* start_connect takes the slot again */
+        start_connect(c);
+        return;
+    }
+    fail(c, OUTBOUND_E_OTHER, errtext);
 }
 
-static int on_body(h2o_http1client_t *client, const char *errstr)
+/* Append to the body; -1 past the cap. */
+static int body_append(struct outbound_call *c, const void *p, size_t n)
 {
-    struct outbound_call *c = client->data;
-    h2o_buffer_t *in = client->sock != NULL ? client->sock->input : NULL;
-    if (in != NULL && in->size != 0) {
-        if (in->size > c->max - c->body_len) {
-            detach_socket(client);
-            finish(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
-            return -1; /* h2o closes the connection: nothing more is read */
-        }
-        if (c->body_len + in->size + 1 > c->body_cap) {
-            size_t cap = c->body_cap ? c->body_cap : 4096;
-            while (cap < c->body_len + in->size + 1)
-                cap *= 2;
-            if (cap > c->max + 1)
-                cap = c->max + 1;
-            uint8_t *nb = realloc(c->body, cap);
-            if (nb == NULL)
-                abort();
-            c->body = nb;
-            c->body_cap = cap;
-        }
-        memcpy(c->body + c->body_len, in->bytes, in->size);
-        c->body_len += in->size;
-        /* h2o leaves the decoded body in the socket's input buffer: consume it
-         * so the buffer does not grow with the body */
-        h2o_buffer_consume(&client->sock->input, in->size);
+    if (n > c->max - c->body_len)
+        return -1;
+    if (c->body_len + n + 1 > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        while (cap < c->body_len + n + 1)
+            cap *= 2;
+        if (cap > c->max + 1)
+            cap = c->max + 1;
+        uint8_t *nb = realloc(c->body, cap);
+        if (nb == NULL)
+            abort();
+        c->body = nb;
+        c->body_cap = cap;
     }
-    if (errstr == NULL)
-        return 0;
-    if (errstr == h2o_http1client_error_is_eos) {
-        finish(c, OUTBOUND_OK, NULL);
-    } else {
-        detach_socket(client);
-        finish(c, OUTBOUND_E_OTHER, "connection failed while reading the response body");
-    }
+    if (n != 0)
+        memcpy(c->body + c->body_len, p, n);
+    c->body_len += n;
     return 0;
 }
 
-static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *errstr, int minor_version, int status,
-                                       h2o_iovec_t msg, h2o_header_t *headers, size_t num_headers, int rlen)
+/* The response is complete: the connection goes to the idle list when the
+ * response allows it and nothing but the response arrived, else it closes. */
+static void complete(struct outbound_call *c, const char *err)
 {
-    (void)minor_version;
-    (void)msg;
-    (void)rlen;
-    struct outbound_call *c = client->data;
-    if (errstr != NULL && errstr != h2o_http1client_error_is_eos) {
-        detach_socket(client);
-        if (retry_on_fresh(c, client))
-            return NULL;
-        int is_parse = strncmp(errstr, "failed to parse", 15) == 0 || strncmp(errstr, "unexpected", 10) == 0 ||
-                       strncmp(errstr, "invalid", 7) == 0;
-        finish(c, OUTBOUND_E_OTHER, is_parse ? "malformed response" : "connection failed before the response");
-        return NULL;
-    }
-    c->status = status;
-    for (size_t i = 0; i < num_headers; i++) {
-        if (headers[i].name == &H2O_TOKEN_CONTENT_TYPE->buf) {
-            size_t n = headers[i].value.len < sizeof(c->content_type) - 1 ? headers[i].value.len
-                                                                          : sizeof(c->content_type) - 1;
-            memcpy(c->content_type, headers[i].value.base, n);
-            c->content_type[n] = 0;
-            c->has_content_type = 1;
-        } else if (headers[i].name == &H2O_TOKEN_CONTENT_LENGTH->buf && errstr == NULL) {
-            size_t len = h2o_strtosize(headers[i].value.base, headers[i].value.len);
-            if (len != SIZE_MAX && len > c->max) {
-                /* refused before reading a byte of it */
-                detach_socket(client);
-                finish(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
-                return NULL;
-            }
-        }
-    }
-    if (errstr == h2o_http1client_error_is_eos) { /* HEAD, 204, 304: no body */
-        finish(c, OUTBOUND_OK, NULL);
-        return NULL;
-    }
-    return on_body;
+    struct conn *k = c->conn;
+    h2o_socket_t *sock = k->sock;
+    c->conn = NULL;
+    /* Still writing: the request's write callback is pending (libuv reports
+     * completion on the next loop iteration) and h2o allows one write at a
+     * time, so such a connection is not handed to the next call. A server
+     * answering before that iteration is rare: it costs a connection. */
+    if (err == NULL && c->keep_alive && sock->input->size == 0 && !h2o_socket_is_writing(sock))
+        idle_push(c->host, k);
+    else
+        conn_close(k);
+    finish(c, OUTBOUND_OK, NULL);
 }
 
-static h2o_http1client_head_cb on_connect(h2o_http1client_t *client, const char *errstr, h2o_iovec_t **reqbufs,
-                                          size_t *reqbufcnt, int *method_is_head)
+/* Response bytes (or the end of the connection) for the call on this
+ * connection: the head (1xx heads skipped), then the body as framed. Consumes
+ * exactly the response's bytes from sock->input. */
+static void on_read(h2o_socket_t *sock, const char *err)
 {
-    struct outbound_call *c = client->data;
-    if (errstr != NULL) {
-        /* With a pool, h2o reports a failed TCP connect before it has a socket;
-         * with a socket, the TLS handshake failed (bad certificate, name
-         * mismatch, or the peer broke the handshake off). */
-        int tls = client->sock != NULL;
-        detach_socket(client);
-        struct host *h = c->host;
-        if (!tls && !h->fixed && h->n_addrs > 1 && (size_t)c->addr_tries + 1 < h->n_addrs) {
-            /* the next address of the name, for this call and the ones after */
-            c->addr_tries++;
-            h->addr_idx = (h->addr_idx + 1) % h->n_addrs;
-            memcpy(&h->pool.peer.sockaddr.bytes, &h->addrs[h->addr_idx], h->addrlens[h->addr_idx]);
-            h->pool.peer.sockaddr.len = h->addrlens[h->addr_idx];
-            h->active--; /* start_connect takes the slot again */
-            start_connect(c);
-            return NULL;
+    struct conn *k = sock->data;
+    if (k == NULL)
+        return;
+    struct outbound_call *c = k->call;
+    if (sock->input->size != 0)
+        c->got_bytes = 1;
+    if (!c->head_done && sock->input->size != 0) {
+        http1resp_head_t hd;
+        long rc = http1resp_head((const uint8_t *)sock->input->bytes, sock->input->size, c->is_head, &hd);
+        if (rc < 0) {
+            fail(c, OUTBOUND_E_OTHER, "malformed response");
+            return;
         }
-        if (strcmp(errstr, "connection timeout") == 0)
-            finish(c, OUTBOUND_E_TIMEOUT, "connect timed out");
-        else if (tls) {
-            /* h2o's reason: OpenSSL's verification result ("certificate has
-             * expired", "hostname mismatch", ...) or a handshake failure */
-            snprintf(c->errbuf, sizeof(c->errbuf), "TLS handshake failed: %.100s", errstr);
-            finish(c, OUTBOUND_E_TLS, c->errbuf);
+        if (rc > 0) {
+            c->status = hd.status;
+            if (hd.content_type != NULL) {
+                size_t m = hd.content_type_len < sizeof(c->content_type) - 1 ? hd.content_type_len
+                                                                             : sizeof(c->content_type) - 1;
+                memcpy(c->content_type, hd.content_type, m);
+                c->content_type[m] = 0;
+                c->has_content_type = 1;
+            }
+            if (hd.body == HTTP1RESP_BODY_LENGTH && hd.content_length > c->max) {
+                /* refused before reading a byte of it */
+                fail(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
+                return;
+            }
+            c->body_mode = hd.body == HTTP1RESP_BODY_LENGTH    ? BODY_LENGTH
+                           : hd.body == HTTP1RESP_BODY_CHUNKED ? BODY_CHUNKED
+                           : hd.body == HTTP1RESP_BODY_EOF     ? BODY_EOF
+                                                               : BODY_NONE;
+            c->body_left = (size_t)hd.content_length;
+            c->keep_alive = hd.keep_alive;
+            h2o_buffer_consume(&sock->input, (size_t)rc);
+            c->head_done = 1;
         }
-        else
-            finish(c, OUTBOUND_E_CONNECT, "connection failed");
-        return NULL;
     }
-    /* from here on the socket closes without the pool's callback (see detach_socket) */
-    detach_socket(client);
-    if (c->in_connect) {
-        c->reused = 1;
-        c->ob->stats.connections_reused++;
-    } else {
-        c->ob->stats.connections_opened++;
+    if (!c->head_done) {
+        if (err != NULL)
+            fail_in_flight(c, c->got_bytes ? "connection failed inside the response head"
+                                           : "connection failed before the response");
+        return;
     }
-    c->state = CALL_IN_FLIGHT;
-    c->client = client;
-    arm_timer(c);
-    c->reqvec = h2o_iovec_init(c->req, c->req_len);
-    *reqbufs = &c->reqvec;
-    *reqbufcnt = 1;
-    *method_is_head = c->is_head;
-    return on_head;
+    switch (c->body_mode) {
+    case BODY_NONE:
+        break;
+    case BODY_LENGTH: {
+        size_t m = sock->input->size < c->body_left ? sock->input->size : c->body_left;
+        if (body_append(c, sock->input->bytes, m) != 0) { /* not with Content-Length <= max */
+            fail(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
+            return;
+        }
+        h2o_buffer_consume(&sock->input, m);
+        c->body_left -= m;
+        if (c->body_left != 0) {
+            if (err != NULL)
+                fail(c, OUTBOUND_E_OTHER, "connection failed while reading the response body");
+            return;
+        }
+        break;
+    }
+    case BODY_CHUNKED: {
+        ssize_t left = -2;
+        if (sock->input->size != 0) {
+            size_t total = sock->input->size, decoded = total;
+            left = phr_decode_chunked(&c->chunked, sock->input->bytes, &decoded);
+            if (left == -1) {
+                fail(c, OUTBOUND_E_OTHER, "malformed response");
+                return;
+            }
+            if (body_append(c, sock->input->bytes, decoded) != 0) {
+                fail(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
+                return;
+            }
+            /* decoded data first, then the bytes after the last chunk (if
+             * any): all of it is ours now; leftovers are not a response */
+            h2o_buffer_consume(&sock->input, total);
+            if (left > 0)
+                c->keep_alive = 0;
+        }
+        if (left == -2) {
+            if (err != NULL)
+                fail(c, OUTBOUND_E_OTHER, "connection failed while reading the response body");
+            return;
+        }
+        break;
+    }
+    case BODY_EOF:
+        if (body_append(c, sock->input->bytes, sock->input->size) != 0) {
+            fail(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
+            return;
+        }
+        h2o_buffer_consume(&sock->input, sock->input->size);
+        if (err == NULL)
+            return;
+        break; /* the end of the connection is the end of the body */
+    }
+    complete(c, err);
 }
 
 /* ---- public --------------------------------------------------------------------- */
@@ -1002,16 +1250,9 @@ outbound_t *outbound_new(uv_loop_t *loop)
     if (ob == NULL)
         return NULL;
     ob->loop = loop;
-    h2o_timeout_init(loop, &ob->io_timeout, OUTBOUND_H2O_IO_TIMEOUT_MS);
-    ob->io_timeout._backend.timer.data = ob;
-    ob->ctx.loop = loop;
-    ob->ctx.getaddr_receiver = NULL; /* SOCKADDR pools only: h2o never resolves */
-    ob->ctx.io_timeout = &ob->io_timeout;
-    ob->ctx.websocket_timeout = NULL;
-    ob->ctx.ssl_ctx = G.ssl_ctx;
     uv_idle_init(loop, &ob->deliver);
     ob->deliver.data = ob;
-    ob->open_handles = 2; /* io_timeout's timer, deliver */
+    ob->open_handles = 1; /* deliver */
     return ob;
 }
 
@@ -1030,11 +1271,10 @@ void outbound_free(outbound_t *ob)
         uv_close((uv_handle_t *)&c->timer, on_call_closed);
     }
     ob->n_idle = 0;
+    /* the kept-alive connections: h2o frees each socket once libuv has closed it */
     for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
         if (ob->hosts[i].used)
             host_dispose(&ob->hosts[i]);
-    /* every h2o client is gone, so no timeout entry is linked */
-    uv_close((uv_handle_t *)&ob->io_timeout._backend.timer, on_handle_closed);
     uv_close((uv_handle_t *)&ob->deliver, on_handle_closed);
 }
 
@@ -1059,8 +1299,7 @@ void outbound_get_stats(const outbound_t *ob, outbound_stats_t *out)
         out->hosts++;
         out->in_flight += h->active;
         out->waiting += h->n_waiting;
-        for (const h2o_linklist_t *l = h->pool._shared.sockets.next; l != &h->pool._shared.sockets; l = l->next)
-            out->idle_connections++;
+        out->idle_connections += h->n_idle;
     }
 }
 
@@ -1198,7 +1437,7 @@ outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbo
     c->host = h;
     c->cb = cb;
     c->ud = ud;
-    c->client = NULL;
+    c->conn = NULL;
     c->is_head = is_head;
     /* safe to send again after a reused connection died unanswered */
     c->idempotent = is_get || is_head || strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
@@ -1283,10 +1522,9 @@ void outbound_cancel(outbound_call_t *c)
         break;
     case CALL_CONNECTING:
     case CALL_IN_FLIGHT:
-        detach_socket(c->client);
-        if (c->client != NULL)
-            h2o_http1client_cancel(c->client);
-        c->client = NULL;
+        if (c->conn != NULL)
+            conn_close(c->conn); /* mid-response: never reusable */
+        c->conn = NULL;
         c->host->active--;
         /* a waiter can have the slot: started from the idle handle, not from
          * inside the caller's stack */

@@ -1,4 +1,4 @@
-/* outbound.h - the asynchronous outbound HTTPS client (h2o's HTTP/1.1 client on libuv).
+/* outbound.h - the asynchronous outbound HTTPS client (HTTP/1.1 on h2o sockets, libuv).
  *
  * One outbound_t per event-loop thread; every call runs on that loop and never
  * blocks it. Kept-alive connections (with their TLS state) are pooled per thread

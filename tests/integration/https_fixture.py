@@ -17,7 +17,10 @@ without having said so: what an idle timeout on the far side looks like),
 connection is dropped: the connection closes without a byte of answer, what
 a request racing the far side's idle close sees), /chunked/N (N chunks of
 "chunk-I;" with Transfer-Encoding: chunked), /until-close/BYTES (no length:
-the body ends when the server closes the connection).
+the body ends when the server closes the connection), /extra-byte (a
+complete response followed by one stray byte), /conn-close ("Connection:
+close" sent, the connection kept open), /continue (a 100 Continue head before
+the answer), /no-content (204 with a Content-Length and no body).
 """
 import argparse
 import json
@@ -87,6 +90,31 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"u" * int(p.split("/")[2]))
             self.close_connection = True
+            return None
+        if p == "/extra-byte":
+            # a complete response, then one byte nobody asked for (in the
+            # same TLS record as the body): the connection is unusable
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"okX")
+            return None
+        if p == "/conn-close":
+            # says "Connection: close" but keeps the connection open: only
+            # the header can stop a client from reusing it
+            self.send(200, "closing", extra={"Connection": "close"})
+            self.close_connection = False
+            return None
+        if p == "/continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
+            return self.send(200, "after continue")
+        if p == "/no-content":
+            # 204 with a Content-Length: there is no body all the same
+            self.send_response(204)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
             return None
         if p.startswith("/status/"):
             code = int(p.split("/")[2])

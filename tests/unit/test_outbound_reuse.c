@@ -276,12 +276,62 @@ int main(void)
     r = call("GET", "https://api.test/json", NULL);
     ok(r.err == OUTBOUND_OK && r.status == 200, "calls after refused bodies succeed");
 
+    /* what a response allows: the connection is reused only after a clean,
+     * framed response that does not say "close" and has nothing after it */
+    r = call("GET", "https://api.test/json", NULL); /* one warm connection */
+    before = stats();
+    r = call("GET", "https://api.test/extra-byte", NULL);
+    ok(r.err == OUTBOUND_OK && r.status == 200 && strcmp(r.body, "ok") == 0,
+       "a response followed by a stray byte is delivered without the byte (%s, '%s')", outbound_strerror(r.err),
+       r.body);
+    s = stats();
+    is_int((int)s.idle_connections, 0, "... and its connection is not kept");
+    r = call("GET", "https://api.test/json", NULL);
+    s = stats();
+    ok(r.err == OUTBOUND_OK && r.status == 200, "the next call succeeds");
+    is_int((int)(s.connections_opened - before.connections_opened), 1, "... on a new connection");
+
+    before = stats();
+    r = call("GET", "https://api.test/conn-close", NULL);
+    ok(r.err == OUTBOUND_OK && r.status == 200 && strcmp(r.body, "closing") == 0, "a Connection: close response");
+    r = call("GET", "https://api.test/json", NULL);
+    s = stats();
+    ok(r.err == OUTBOUND_OK && r.status == 200, "... then a call succeeds");
+    is_int((int)(s.connections_reused - before.connections_reused), 1,
+           "... not on the connection the server said it would close (kept open by the server)");
+    is_int((int)(s.connections_opened - before.connections_opened), 1, "... but on a new one");
+
+    r = call("GET", "https://api.test/continue", NULL);
+    ok(r.err == OUTBOUND_OK && r.status == 200 && strcmp(r.body, "after continue") == 0,
+       "a 100 Continue head is skipped: the final response is delivered (%ld, '%s')", r.status, r.body);
+    before = stats();
+    r = call("GET", "https://api.test/json", NULL);
+    s = stats();
+    ok(r.err == OUTBOUND_OK && s.connections_reused == before.connections_reused + 1,
+       "... and the connection is reused after it");
+
+    before = stats();
+    r = call_ex("HEAD", "https://api.test/json", NULL, 0, 2000, 0);
+    ok(r.err == OUTBOUND_OK && r.status == 200 && r.body_len == 0,
+       "HEAD: Content-Length describes no body; no wait for one (%s)", outbound_strerror(r.err));
+    r = call_ex("GET", "https://api.test/no-content", NULL, 0, 2000, 0);
+    ok(r.err == OUTBOUND_OK && r.status == 204 && r.body_len == 0,
+       "204 with a Content-Length: no body read (%s)", outbound_strerror(r.err));
+    r = call("GET", "https://api.test/json", NULL);
+    s = stats();
+    ok(r.err == OUTBOUND_OK && r.status == 200 && strcmp(r.body, "{\"ok\": true}") == 0,
+       "the next call on the same connection reads its own response");
+    is_int((int)(s.connections_opened - before.connections_opened), 0, "... all three on one connection");
+    is_int((int)(s.connections_reused - before.connections_reused), 3, "... reused each time");
+
     /* the server closes the pooled connection while it is idle */
     r = call("GET", "https://api.test/close-later/100", NULL);
     is_str(r.body, "bye later", "answer before the server-side close");
     before = stats();
+    is_int((int)before.idle_connections, 1, "the connection waits in the idle list");
     int iterations = run_for(400);
     ok(iterations < 50, "no busy loop on the dead pooled connection (%d loop iterations in 400 ms)", iterations);
+    is_int((int)stats().idle_connections, 0, "the server's close is noticed while idle: dropped from the list");
     r = call("GET", "https://api.test/json", NULL);
     ok(r.err == OUTBOUND_OK && r.status == 200, "the next call succeeds");
     s = stats();

@@ -1,0 +1,28 @@
+/* fuzz_http1resp.c - libFuzzer target for the response-head reader: never
+ * crashes, consumes no more than it was given, and what it reports is
+ * consistent (a status of 200..999, Content-Type inside the input). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "binday/http1resp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    for (int is_head = 0; is_head < 2; is_head++) {
+        http1resp_head_t h;
+        long n = http1resp_head(data, size, is_head, &h);
+        if (n < -1 || n > (long)size)
+            abort();
+        if (n <= 0)
+            continue;
+        if (h.status < 200 || h.status > 999)
+            abort();
+        if (h.content_type != NULL && (h.content_type < data || h.content_type + h.content_type_len > data + n))
+            abort();
+        if (is_head && h.body != HTTP1RESP_BODY_NONE)
+            abort();
+        if (h.body == HTTP1RESP_BODY_EOF && h.keep_alive)
+            abort();
+    }
+    return 0;
+}
