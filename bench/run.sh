@@ -36,7 +36,7 @@ LIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
 mkdir -p build/bench
 cc $CFLAGS -o build/bench/signreq bench/signreq.c $LIBS
 # JSON parse micro-benchmark: jansson json_loadb vs src/jsonload.c on an envelope
-cc $CFLAGS -o build/bench/jsonload_bench bench/jsonload_bench.c src/jsonload.c $LIBS
+cc $CFLAGS -o build/bench/jsonload_bench bench/jsonload_bench.c src/jsonload.c src/utf8.c $LIBS
 
 # 1,000 client connections plus as many upstream ones
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
