@@ -4,7 +4,8 @@ writes what binday must accept: every line's Signature-256 verifies with
 `openssl dgst -verify` against the development signing certificate's key,
 bodies are distinct NextCollectionIntent envelopes for the given skill with a
 current timestamp, and the fast fake Address API's token grammar matches the
-tokens it writes. Cheap: one small compile and five signatures. Speaks TAP.
+tokens it writes; every tool bench/run.sh compiles still builds. Cheap: a few small compiles
+and five signatures. Speaks TAP.
 (The benchmarks themselves run only in `make bench`.)"""
 import base64
 import datetime
@@ -36,6 +37,19 @@ def main():
                 os.path.join(ROOT, "bench", "signreq.c")] + flags)
         if not t.ok(c.returncode == 0, "bench/signreq.c compiles warning-free", c.stderr):
             t.done()
+        # every tool bench/run.sh compiles still builds from today's sources (a
+        # module split once broke `make bench` while `make test` stayed green)
+        pk = "libh2o libuv openssl jansson libcurl lmdb".split()
+        cfl = sh(["pkg-config", "--cflags"] + pk).stdout.split()
+        lib = sh(["pkg-config", "--libs"] + pk).stdout.split()
+        tools = re.findall(r"^cc \$CFLAGS -o build/bench/(\S+) (.*) \$LIBS$",
+                           open(os.path.join(ROOT, "bench", "run.sh")).read(), re.M)
+        t.ok(len(tools) >= 2, "bench/run.sh compiles its tools (%d found)" % len(tools))
+        for name, srcs in tools:
+            b = sh(["cc", "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror", "-I" + os.path.join(ROOT, "include"),
+                    "-D_GNU_SOURCE", "-DH2O_USE_LIBUV=1"] + cfl + ["-o", os.path.join(d, name)] +
+                   [os.path.join(ROOT, x) for x in srcs.split()] + lib + ["-lm", "-lpthread"])
+            t.ok(b.returncode == 0, "bench/run.sh's %s builds" % name, b.stderr[-2000:])
         sig_dir = os.path.join(d, "signing")
         m = sh([PY, os.path.join(ROOT, "tests", "integration", "fake_amazon.py"), "--make-signing", sig_dir])
         t.ok(m.returncode == 0, "fake_amazon.py --make-signing", m.stderr)
