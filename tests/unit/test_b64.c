@@ -30,6 +30,27 @@ int main(void)
     dec_ok("Zm9vYmE=", "fooba");
     dec_ok("Zm9vYmFy", "foobar");
     dec_ok("+/+/", "\xfb\xff\xbf");
+    {   /* every byte value in every position: accepted exactly when it is in the
+         * alphabet, and decoded to its index */
+        static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        int right = 0;
+        for (int c = 0; c < 256; c++)
+            for (int pos = 0; pos < 4; pos++) {
+                uint8_t in[4] = {'A', 'A', 'A', 'A'}, out[3];
+                size_t n = 0;
+                in[pos] = (uint8_t)c;
+                const char *at = c ? strchr(al, c) : NULL;
+                int r = b64_decode_strict(in, 4, out, sizeof(out), &n);
+                uint32_t w = (uint32_t)out[0] << 16 | (uint32_t)out[1] << 8 | out[2];
+                if (c == '=' && pos == 3)
+                    right += r == 0 && n == 2; /* "AAA=": padding */
+                else if (at == NULL)
+                    right += r == -1;
+                else
+                    right += r == 0 && n == 3 && w == (uint32_t)(at - al) << (6 * (3 - pos));
+            }
+        is_int(right, 1024, "every byte in every position: accepted and decoded exactly by the alphabet");
+    }
     dec_bad("", "empty");
     dec_bad("Zg", "missing padding");
     dec_bad("Zg=", "short padding");
