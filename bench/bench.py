@@ -509,6 +509,21 @@ class Target:
         R[key] = self.res
 
 
+def dropped_transcripts(logpath):
+    """Transcript records the server dropped (its queue was full: the writer
+    thread fell behind): the largest total= of its transcript.dropped lines,
+    which are logged once per 100 drops."""
+    best = 0
+    try:
+        for line in open(logpath, errors="replace"):
+            m = re.search(r"event=transcript\.dropped total=(\d+)", line)
+            if m:
+                best = max(best, int(m.group(1)))
+    except OSError:
+        pass
+    return best
+
+
 def server_events(logpath):
     """Counts of warn/error events a server logged (they explain errors)."""
     counts = {}
@@ -562,6 +577,9 @@ def scenarios12(e, R):
     ev = server_events(os.path.join(e.W, "binday-t1.log"))
     if ev:
         note("binday --threads 1 logged: " + ", ".join("%s x%d" % kv for kv in sorted(ev.items())))
+    drops = dropped_transcripts(os.path.join(e.W, "binday-t1.log"))
+    note("binday --threads 1 dropped **%d transcript records** over all its S1 runs (queue full: the writer thread "
+         "fell behind; every answered request should leave one)" % drops)
     p, port = start_binday(e, NCPU, None, "tN")
     try:
         t = Target(e, p, port, "S1 binday --threads %d" % NCPU, conns=CONNS * 2, threads=max(1, NCPU - 1), cpus=None)
@@ -599,6 +617,8 @@ def scenario3(e, R):
     finally:
         stop(p)
     ev = server_events(os.path.join(e.W, "binday-slow.log"))
+    note("binday in S3 dropped **%d transcript records** (queue full)" %
+         dropped_transcripts(os.path.join(e.W, "binday-slow.log")))
     if ev:
         note("binday in S3 (including its warm-up from cold caches) logged: " +
              ", ".join("%s x%d" % kv for kv in sorted(ev.items())))

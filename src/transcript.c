@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <errno.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "binday/alexa_request.h"
@@ -433,10 +431,9 @@ static int batch_write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
         struct write_args a = {b->p,   b->items[i].user, b->items[i].time_ms, b->items[i].rec, b->items[i].len,
                                &dc,    rnd + i * RECORD_RANDOM};
         rc = write_fn(txn, &a, err, err_size);
-        /* A batch is a few hundred records of sealing (~30 µs each): give a
+        /* A batch is up to a thousand records of sealing (~6 µs each): give a
          * loop thread sharing this core its turn every 16, so a batch delays
-         * an answer by at most ~0.5 ms (nice alone leaves it a scheduler
-         * slice, milliseconds). */
+         * an answer by ~0.1 ms at a time rather than a scheduler slice. */
         if (i % 16 == 15)
             sched_yield();
     }
@@ -469,12 +466,11 @@ static void *writer_main(void *arg)
     struct pending *items = calloc(TRANSCRIPT_QUEUE_MAX, sizeof(*items));
     if (items == NULL)
         abort();
-    /* Background work: a batch (sealing a few hundred records) must not
-     * delay the loop threads' answers when they share a core. Nice 10 gives
-     * this thread about a tenth of a contended core, which still drains the
-     * queue at full load. (Linux applies nice per thread; failure is harmless.) */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10) != 0)
-        log_debug("transcript.nice", "errno=%d", errno);
+    /* No lower priority for this thread: at nice 10, together with the
+     * sched_yield every 16 records below, the scheduler (EEVDF, Linux 6.x)
+     * left it so little of a core the loop thread kept busy that make bench
+     * S1 dropped 68% of the transcripts ("queue full"); at nice 0 it drops
+     * none, and the yields still hand the core back every ~0.1 ms. */
     pthread_mutex_lock(&q->mu);
     for (;;) {
         while (q->n == 0 && !q->stopping)
