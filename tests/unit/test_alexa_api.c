@@ -30,6 +30,15 @@ static void test_tokens(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ok(!alexa_api_token_ok(bad[i]), "refused token #%zu", i);
     ok(!alexa_api_token_ok(NULL), "NULL token refused");
+    {   /* every byte value inside a token: accepted exactly for the b64token set */
+        static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/";
+        int right = 0;
+        for (int c = 1; c < 256; c++) {
+            char tk[4] = {'a', (char)c, 'b', '\0'};
+            right += alexa_api_token_ok(tk) == (strchr(set, c) != NULL);
+        }
+        is_int(right, 255, "every byte inside a token: accepted exactly by the b64token set");
+    }
     static char big[ALEXA_API_MAX_TOKEN + 2];
     memset(big, 'a', ALEXA_API_MAX_TOKEN + 1);
     ok(!alexa_api_token_ok(big), "overlong token refused");
