@@ -421,8 +421,8 @@ struct outbound_call {
     int addr_tries; /* addresses tried after the first for this call */
     uint64_t started_ms, deadline_ms, connect_timeout_ms;
     uint64_t started_ns;
-    struct outbound_call *next, *prev; /* host FIFO, delivery list or free list */
-    struct outbound_call *all_next, *all_prev; /* every live call of the client */
+    h2o_linklist_t link;     /* host FIFO, delivery list or free list */
+    h2o_linklist_t all_link; /* every live call of the client */
 };
 
 /* One live connection (TCP + TLS), h2o's socket kept as it is between calls:
@@ -434,7 +434,7 @@ struct conn {
     h2o_socket_t *sock;
     struct host *host;
     struct outbound_call *call;     /* NULL while idle */
-    struct conn *next, *prev;       /* the host's idle list (newest first) */
+    h2o_linklist_t link;            /* the host's idle list (newest first) */
     uint64_t idle_since_ms;
 };
 
@@ -456,11 +456,11 @@ struct host {
     socklen_t addrlens[OUTBOUND_MAX_ADDRS];
     size_t n_addrs, addr_idx;
     struct resolve *resolving;
-    struct conn *idle_head, *idle_tail; /* kept-alive connections, newest first */
+    h2o_linklist_t idle; /* kept-alive connections (struct conn), newest first */
     size_t n_idle;
     size_t active; /* calls holding a slot (CONNECTING / IN_FLIGHT) */
+    h2o_linklist_t waiting; /* calls waiting for a slot, FIFO */
     size_t n_waiting;
-    struct outbound_call *wait_head, *wait_tail;
     uint64_t last_used_ms;
 };
 
@@ -469,9 +469,9 @@ struct outbound {
     uv_idle_t deliver;
     int deliver_active;
     struct host hosts[OUTBOUND_MAX_HOSTS];
-    struct outbound_call *all;       /* every call not in the free list */
-    struct outbound_call *done_head, *done_tail;
-    struct outbound_call *idle;      /* free list */
+    h2o_linklist_t all;              /* every call not in the free list */
+    h2o_linklist_t done;             /* calls to deliver, in order */
+    h2o_linklist_t free_calls;       /* kept for reuse */
     size_t n_idle;
     size_t pending;                  /* calls started and not yet delivered or cancelled */
     outbound_stats_t stats;
@@ -510,65 +510,20 @@ static uint64_t now_ms(const outbound_t *ob)
 
 /* ---- call lists ----------------------------------------------------------------- */
 
-static void all_link(struct outbound_call *c)
-{
-    outbound_t *ob = c->ob;
-    c->all_prev = NULL;
-    c->all_next = ob->all;
-    if (ob->all)
-        ob->all->all_prev = c;
-    ob->all = c;
-}
-
-static void all_unlink(struct outbound_call *c)
-{
-    outbound_t *ob = c->ob;
-    if (c->all_prev)
-        c->all_prev->all_next = c->all_next;
-    else
-        ob->all = c->all_next;
-    if (c->all_next)
-        c->all_next->all_prev = c->all_prev;
-    c->all_next = c->all_prev = NULL;
-}
+/* The lists are h2o's intrusive doubly-linked lists (h2o/linklist.h). */
+#define CALL_OF(node, member) H2O_STRUCT_FROM_MEMBER(struct outbound_call, member, node)
+#define CONN_OF(node) H2O_STRUCT_FROM_MEMBER(struct conn, link, node)
 
 static void wait_push(struct host *h, struct outbound_call *c)
 {
-    c->next = NULL;
-    c->prev = h->wait_tail;
-    if (h->wait_tail)
-        h->wait_tail->next = c;
-    else
-        h->wait_head = c;
-    h->wait_tail = c;
+    h2o_linklist_insert(&h->waiting, &c->link);
     h->n_waiting++;
 }
 
 static void wait_remove(struct host *h, struct outbound_call *c)
 {
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        h->wait_head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        h->wait_tail = c->prev;
-    c->next = c->prev = NULL;
+    h2o_linklist_unlink(&c->link);
     h->n_waiting--;
-}
-
-static void done_remove(outbound_t *ob, struct outbound_call *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        ob->done_head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        ob->done_tail = c->prev;
-    c->next = c->prev = NULL;
 }
 
 /* A call whose life on the client is over (delivered, cancelled): to the free
@@ -596,9 +551,7 @@ static void recycle_call(struct outbound_call *c)
         c->body = NULL;
         c->body_cap = 0;
     }
-    c->next = ob->idle;
-    c->prev = NULL;
-    ob->idle = c;
+    h2o_linklist_insert(&ob->free_calls, &c->link);
     ob->n_idle++;
 }
 
@@ -616,24 +569,22 @@ static void conn_close(struct conn *k)
 
 static void idle_remove(struct host *h, struct conn *k)
 {
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        h->idle_head = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
-    else
-        h->idle_tail = k->prev;
-    k->next = k->prev = NULL;
+    h2o_linklist_unlink(&k->link);
     h->n_idle--;
+}
+
+/* The oldest idle connection (the list's tail), or NULL. */
+static struct conn *idle_oldest(struct host *h)
+{
+    return h2o_linklist_is_empty(&h->idle) ? NULL : CONN_OF(h->idle.prev);
 }
 
 /* Close the idle connections older than OUTBOUND_IDLE_CONN_MS: the oldest
  * are at the tail. Cheap: called whenever a connection is taken or returned. */
 static void idle_sweep(struct host *h, uint64_t now)
 {
-    while (h->idle_tail != NULL && now - h->idle_tail->idle_since_ms >= OUTBOUND_IDLE_CONN_MS) {
-        struct conn *k = h->idle_tail;
+    struct conn *k;
+    while ((k = idle_oldest(h)) != NULL && now - k->idle_since_ms >= OUTBOUND_IDLE_CONN_MS) {
         idle_remove(h, k);
         conn_close(k);
     }
@@ -662,13 +613,7 @@ static void idle_push(struct host *h, struct conn *k)
     uint64_t now = now_ms(h->ob);
     k->call = NULL;
     k->idle_since_ms = now;
-    k->prev = NULL;
-    k->next = h->idle_head;
-    if (h->idle_head)
-        h->idle_head->prev = k;
-    else
-        h->idle_tail = k;
-    h->idle_head = k;
+    h2o_linklist_insert(h->idle.next, &k->link); /* at the head */
     h->n_idle++;
     /* Already reading: this only swaps the callback. h2o 2.2.5's
      * h2o_socket_read_start sets sock->_cb.read and calls uv_read_start,
@@ -678,7 +623,7 @@ static void idle_push(struct host *h, struct conn *k)
     h2o_socket_read_start(k->sock, on_idle_read);
     idle_sweep(h, now);
     while (h->n_idle > OUTBOUND_MAX_IDLE_CONNS) {
-        struct conn *old = h->idle_tail;
+        struct conn *old = idle_oldest(h);
         idle_remove(h, old);
         conn_close(old);
     }
@@ -688,9 +633,10 @@ static void idle_push(struct host *h, struct conn *k)
 static struct conn *idle_take(struct host *h)
 {
     idle_sweep(h, now_ms(h->ob));
-    struct conn *k = h->idle_head;
-    if (k != NULL)
-        idle_remove(h, k);
+    if (h2o_linklist_is_empty(&h->idle))
+        return NULL;
+    struct conn *k = CONN_OF(h->idle.next);
+    idle_remove(h, k);
     return k;
 }
 
@@ -703,8 +649,8 @@ static void host_dispose(struct host *h)
         uv_cancel((uv_req_t *)&h->resolving->req);
         h->resolving = NULL;
     }
-    while (h->idle_head != NULL) {
-        struct conn *k = h->idle_head;
+    while (!h2o_linklist_is_empty(&h->idle)) {
+        struct conn *k = CONN_OF(h->idle.next);
         idle_remove(h, k);
         conn_close(k);
     }
@@ -717,8 +663,8 @@ static void finish(struct outbound_call *c, outbound_err_t err, const char *errt
 /* Start waiting calls while the host has a free slot and an address. */
 static void pump(struct host *h)
 {
-    while (h->has_addr && h->wait_head != NULL && h->active < (size_t)G.max_host_connections) {
-        struct outbound_call *c = h->wait_head;
+    while (h->has_addr && !h2o_linklist_is_empty(&h->waiting) && h->active < (size_t)G.max_host_connections) {
+        struct outbound_call *c = CALL_OF(h->waiting.next, link);
         wait_remove(h, c);
         start_connect(c);
     }
@@ -751,8 +697,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
             pump(h);
         } else if (!h->has_addr) {
             /* the calls waiting for this name fail; the next call tries again */
-            while (h->wait_head != NULL) {
-                struct outbound_call *c = h->wait_head;
+            while (!h2o_linklist_is_empty(&h->waiting)) {
+                struct outbound_call *c = CALL_OF(h->waiting.next, link);
                 wait_remove(h, c);
                 finish(c, OUTBOUND_E_CONNECT, "host name lookup failed");
             }
@@ -801,6 +747,8 @@ static void host_init(outbound_t *ob, struct host *h, const char *name, uint16_t
     h->port = port;
     h->fixed = rule != NULL;
     h->has_addr = rule != NULL;
+    h2o_linklist_init_anchor(&h->idle);
+    h2o_linklist_init_anchor(&h->waiting);
     h->used = 1;
 }
 
@@ -848,13 +796,7 @@ static void finish(struct outbound_call *c, outbound_err_t err, const char *errt
     if (c->state == CALL_CONNECTING || c->state == CALL_IN_FLIGHT)
         c->host->active--; /* the slot is freed now; waiters start at delivery */
     c->state = CALL_DONE;
-    c->next = NULL;
-    c->prev = ob->done_tail;
-    if (ob->done_tail)
-        ob->done_tail->next = c;
-    else
-        ob->done_head = c;
-    ob->done_tail = c;
+    h2o_linklist_insert(&ob->done, &c->link);
     if (!ob->deliver_active) {
         uv_idle_start(&ob->deliver, on_deliver);
         ob->deliver_active = 1;
@@ -878,11 +820,11 @@ static void on_deliver(uv_idle_t *idle)
      * first (FIFO, and the connections are back in the idle lists), then run
      * the callbacks. A callback may start, cancel or free anything. */
     for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
-        if (ob->hosts[i].used && ob->hosts[i].wait_head != NULL)
+        if (ob->hosts[i].used && !h2o_linklist_is_empty(&ob->hosts[i].waiting))
             pump(&ob->hosts[i]);
-    while (ob->done_head != NULL && !ob->closing) {
-        struct outbound_call *c = ob->done_head;
-        done_remove(ob, c);
+    while (!h2o_linklist_is_empty(&ob->done) && !ob->closing) {
+        struct outbound_call *c = CALL_OF(ob->done.next, link);
+        h2o_linklist_unlink(&c->link);
         outbound_res_t res = {.err = c->err,
                               .status = c->err == OUTBOUND_OK ? c->status : 0,
                               .content_type = c->err == OUTBOUND_OK && c->has_content_type ? c->content_type : NULL,
@@ -899,19 +841,19 @@ static void on_deliver(uv_idle_t *idle)
         ob->pending--;
         /* off every list first: the callback may free the client, which must
          * then not see this call (it is recycled right after) */
-        all_unlink(c);
+        h2o_linklist_unlink(&c->all_link);
         c->state = CALL_IDLE;
         c->cb(&res, c->ud);
         recycle_call(c);
-        if (ob->done_head == NULL && !ob->closing) {
+        if (h2o_linklist_is_empty(&ob->done) && !ob->closing) {
             /* slots the callbacks freed (cancels) go to waiting calls now:
              * this handle stops below and would not run for them */
             for (size_t i = 0; i < OUTBOUND_MAX_HOSTS; i++)
-                if (ob->hosts[i].used && ob->hosts[i].wait_head != NULL)
+                if (ob->hosts[i].used && !h2o_linklist_is_empty(&ob->hosts[i].waiting))
                     pump(&ob->hosts[i]);
         }
     }
-    if (ob->done_head == NULL && ob->deliver_active && !ob->closing) {
+    if (h2o_linklist_is_empty(&ob->done) && ob->deliver_active && !ob->closing) {
         uv_idle_stop(&ob->deliver);
         ob->deliver_active = 0;
     }
@@ -1252,6 +1194,9 @@ outbound_t *outbound_new(uv_loop_t *loop)
     ob->loop = loop;
     uv_idle_init(loop, &ob->deliver);
     ob->deliver.data = ob;
+    h2o_linklist_init_anchor(&ob->all);
+    h2o_linklist_init_anchor(&ob->done);
+    h2o_linklist_init_anchor(&ob->free_calls);
     ob->open_handles = 1; /* deliver */
     return ob;
 }
@@ -1261,13 +1206,11 @@ void outbound_free(outbound_t *ob)
     if (ob == NULL)
         return;
     ob->closing = 1; /* recycled calls are closed, not kept */
-    while (ob->all != NULL) {
-        struct outbound_call *c = ob->all;
-        outbound_cancel(c);
-    }
-    while (ob->idle != NULL) {
-        struct outbound_call *c = ob->idle;
-        ob->idle = c->next;
+    while (!h2o_linklist_is_empty(&ob->all))
+        outbound_cancel(CALL_OF(ob->all.next, all_link));
+    while (!h2o_linklist_is_empty(&ob->free_calls)) {
+        struct outbound_call *c = CALL_OF(ob->free_calls.next, link);
+        h2o_linklist_unlink(&c->link);
         uv_close((uv_handle_t *)&c->timer, on_call_closed);
     }
     ob->n_idle = 0;
@@ -1421,9 +1364,10 @@ outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbo
         return NULL;
     }
 
-    struct outbound_call *c = ob->idle;
-    if (c != NULL) {
-        ob->idle = c->next;
+    struct outbound_call *c = NULL;
+    if (!h2o_linklist_is_empty(&ob->free_calls)) {
+        c = CALL_OF(ob->free_calls.prev, link); /* the most recently used */
+        h2o_linklist_unlink(&c->link);
         ob->n_idle--;
     } else {
         c = calloc(1, sizeof(*c));
@@ -1433,7 +1377,6 @@ outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbo
         uv_timer_init(ob->loop, &c->timer);
         ob->open_handles++;
     }
-    c->next = c->prev = NULL;
     c->host = h;
     c->cb = cb;
     c->ud = ud;
@@ -1489,7 +1432,7 @@ outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbo
     if (req->body_len != 0)
         req_append(c, req->body, req->body_len);
 
-    all_link(c);
+    h2o_linklist_insert(&ob->all, &c->all_link);
     ob->pending++;
     ob->stats.calls++;
     h->last_used_ms = c->started_ms;
@@ -1500,7 +1443,7 @@ outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbo
             return c;
         }
     }
-    if (h->has_addr && h->active < (size_t)G.max_host_connections && h->wait_head == NULL) {
+    if (h->has_addr && h->active < (size_t)G.max_host_connections && h2o_linklist_is_empty(&h->waiting)) {
         start_connect(c);
     } else {
         if (h->has_addr)
@@ -1528,18 +1471,18 @@ void outbound_cancel(outbound_call_t *c)
         c->host->active--;
         /* a waiter can have the slot: started from the idle handle, not from
          * inside the caller's stack */
-        if (c->host->wait_head != NULL && !ob->closing && !ob->deliver_active) {
+        if (!h2o_linklist_is_empty(&c->host->waiting) && !ob->closing && !ob->deliver_active) {
             uv_idle_start(&ob->deliver, on_deliver);
             ob->deliver_active = 1;
         }
         break;
     case CALL_DONE:
-        done_remove(ob, c);
+        h2o_linklist_unlink(&c->link);
         break;
     case CALL_IDLE:
         return; /* not a live call: ignore */
     }
     ob->pending--;
-    all_unlink(c);
+    h2o_linklist_unlink(&c->all_link);
     recycle_call(c);
 }
