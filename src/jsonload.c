@@ -443,6 +443,32 @@ static void oom(jl_t *jl)
     jl_fail(jl, jl->p, json_error_out_of_memory, "out of memory");
 }
 
+/* Consume ch if it is next. */
+static int take(jl_t *jl, char ch)
+{
+    if (jl->p < jl->end && *jl->p == ch) {
+        jl->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* After an object member or array element: a ',' (1: another follows;
+ * spaces after it skipped), the closing bracket (0: done), or else a syntax
+ * error (-1, recorded with `expected`). */
+static int next_item(jl_t *jl, char close, const char *expected)
+{
+    skip_ws(jl);
+    if (take(jl, ',')) {
+        skip_ws(jl);
+        return 1;
+    }
+    if (take(jl, close))
+        return 0;
+    jl_fail(jl, jl->p, json_error_invalid_syntax, "%s", expected);
+    return -1;
+}
+
 static json_t *parse_object(jl_t *jl)
 {
     json_t *obj = json_object();
@@ -452,10 +478,8 @@ static json_t *parse_object(jl_t *jl)
     }
     jl->p++;
     skip_ws(jl);
-    if (jl->p < jl->end && *jl->p == '}') {
-        jl->p++;
+    if (take(jl, '}'))
         return obj;
-    }
     for (;;) {
         if (jl->p >= jl->end || *jl->p != '"') {
             jl_fail(jl, jl->p, json_error_invalid_syntax, "string or '}' expected");
@@ -520,18 +544,11 @@ static json_t *parse_object(jl_t *jl)
             jl_fail(jl, kat, json_error_duplicate_key, "duplicate object key");
             goto fail;
         }
-        skip_ws(jl);
-        if (jl->p < jl->end && *jl->p == ',') {
-            jl->p++;
-            skip_ws(jl);
-            continue;
-        }
-        if (jl->p < jl->end && *jl->p == '}') {
-            jl->p++;
+        int more = next_item(jl, '}', "'}' expected");
+        if (more < 0)
+            goto fail;
+        if (more == 0)
             return obj;
-        }
-        jl_fail(jl, jl->p, json_error_invalid_syntax, "'}' expected");
-        goto fail;
     }
 fail:
     json_decref(obj);
@@ -547,10 +564,8 @@ static json_t *parse_array(jl_t *jl)
     }
     jl->p++;
     skip_ws(jl);
-    if (jl->p < jl->end && *jl->p == ']') {
-        jl->p++;
+    if (take(jl, ']'))
         return arr;
-    }
     for (;;) {
         json_t *v = parse_value(jl);
         if (v == NULL)
@@ -559,18 +574,11 @@ static json_t *parse_array(jl_t *jl)
             oom(jl);
             goto fail;
         }
-        skip_ws(jl);
-        if (jl->p < jl->end && *jl->p == ',') {
-            jl->p++;
-            skip_ws(jl);
-            continue;
-        }
-        if (jl->p < jl->end && *jl->p == ']') {
-            jl->p++;
+        int more = next_item(jl, ']', "']' expected");
+        if (more < 0)
+            goto fail;
+        if (more == 0)
             return arr;
-        }
-        jl_fail(jl, jl->p, json_error_invalid_syntax, "']' expected");
-        goto fail;
     }
 fail:
     json_decref(arr);
