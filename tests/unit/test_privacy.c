@@ -221,10 +221,24 @@ static int get_fn(MDB_txn *txn, void *ud, char *err, size_t n)
     return vault_key(o->v, txn, o->name, 0, o->key);
 }
 
+/* A fresh directory from a mkdtemp template (dir holds 64 bytes), and its
+ * removal at the end of a test; each is a check of its own. */
+static void make_dir(char *path, const char *tmpl)
+{
+    snprintf(path, 64, "%s", tmpl);
+    ok(mkdtemp(path) != NULL, "temp dir");
+}
+
+static void remove_dir(const char *path)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+    ok(system(cmd) == 0, "cleanup");
+}
+
 static void test_vault(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/binday-privacy-XXXXXX");
-    ok(mkdtemp(dir) != NULL, "temp dir");
+    make_dir(dir, "/tmp/binday-privacy-XXXXXX");
     store_set_initial_mapsize(1 << 20);
     size_t nd;
     const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
@@ -277,9 +291,7 @@ static void test_vault(void)
        "bob's key read after reopening");
     vault_close(v);
     store_close(s);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    ok(system(cmd) == 0, "cleanup");
+    remove_dir(dir);
 }
 
 /* The server's path in one process: queued turns, export, an erasure that
@@ -324,8 +336,7 @@ static int distinct_random_fn(MDB_txn *txn, void *ud, char *err, size_t n)
 static void test_queue(void)
 {
     char qdir[64];
-    snprintf(qdir, sizeof(qdir), "/tmp/binday-privq-XXXXXX");
-    ok(mkdtemp(qdir) != NULL, "temp dir");
+    make_dir(qdir, "/tmp/binday-privq-XXXXXX");
     size_t nd;
     const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
     store_t *s = NULL;
@@ -409,9 +420,7 @@ static void test_queue(void)
            "six years before");
     privacy_close(p);
     store_close(s);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", qdir);
-    ok(system(cmd) == 0, "cleanup");
+    remove_dir(qdir);
 }
 
 static int old_choice_fn(MDB_txn *txn, void *ud, char *err, size_t n)
@@ -439,8 +448,7 @@ static int count_fn(MDB_txn *txn, void *ud, char *err, size_t n)
 static void test_upgrade(void)
 {
     char udir[64];
-    snprintf(udir, sizeof(udir), "/tmp/binday-privu-XXXXXX");
-    ok(mkdtemp(udir) != NULL, "temp dir");
+    make_dir(udir, "/tmp/binday-privu-XXXXXX");
     size_t nd, n = 99;
     const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
     store_t *s = NULL;
@@ -456,9 +464,7 @@ static void test_upgrade(void)
     ok(store_write(s, count_fn, &n, err, sizeof(err)) == 0 && n == 0, "the old-layout choice is gone");
     privacy_close(p);
     store_close(s);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", udir);
-    ok(system(cmd) == 0, "cleanup");
+    remove_dir(udir);
 }
 
 /* Rewrite every record of "transcript.bytime" into the first layout (DBI
@@ -525,8 +531,7 @@ static const char *said_of(json_t *list, size_t i)
 static void test_transcript_layout(void)
 {
     char tdir[64];
-    snprintf(tdir, sizeof(tdir), "/tmp/binday-privt-XXXXXX");
-    ok(mkdtemp(tdir) != NULL, "temp dir");
+    make_dir(tdir, "/tmp/binday-privt-XXXXXX");
     size_t nd, moved = 0, cnt[3] = {0, 0, 0};
     const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
     store_t *s = NULL;
@@ -593,9 +598,7 @@ static void test_transcript_layout(void)
     ok(privacy_open(s, tdir, &uk, NULL, &p, err, sizeof(err)) == 0, "a second open has nothing to move");
     privacy_close(p);
     store_close(s);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tdir);
-    ok(system(cmd) == 0, "cleanup");
+    remove_dir(tdir);
 }
 
 int main(void)
