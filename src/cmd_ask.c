@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "binday/date.h"
+#include "binday/jsonmem.h"
 #include "binday/cli.h"
 #include "binday/speech.h"
 #include "binday/utterance.h"
@@ -378,7 +379,7 @@ int cmd_ask(int argc, char **argv)
     }
     char sid[80];
     json_t *env = build_envelope(&o, &u, session_in, sid);
-    char *body = env ? json_dumps(env, JSON_COMPACT) : NULL;
+    char *body = env ? jsonmem_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
     if (body == NULL) {
         fprintf(stderr, "binday ask: cannot build the request (invalid UTF-8 in an option?)\n");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "binday/cli.h"
+#include "binday/jsonmem.h"
 #include "binday/date.h"
 #include "binday/import.h"
 #include "binday/lookup.h"
@@ -233,7 +234,7 @@ int cmd_lookup(int argc, char **argv)
         ret = CLI_EXIT_RUNTIME;
     } else if (json) {
         json_t *o = lookup_result_json(res);
-        char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        char *txt = o ? jsonmem_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (txt == NULL) {
             fprintf(stderr, "binday lookup: out of memory\n");
             ret = CLI_EXIT_RUNTIME;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "binday/cli.h"
+#include "binday/jsonmem.h"
 #include "binday/outbox.h"
 #include "binday/store.h"
 
@@ -28,7 +29,7 @@ static void print_one(const char *id, size_t id_len, const char *js, size_t len,
     if (o == NULL)
         return;
     json_object_set_new(o, "id", json_stringn(id, id_len));
-    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s = jsonmem_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (s)
         printf("%s\n", s);
     free(s);

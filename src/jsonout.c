@@ -1,5 +1,6 @@
 /* jsonout.c - owns the fast compact JSON writer (see jsonout.h). */
 #include "binday/jsonout.h"
+#include "binday/jsonmem.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -155,7 +156,7 @@ static int put_value(strbuf_t *b, const json_t *v, size_t flags, int depth)
     }
     case JSON_REAL: {
         /* rare in our documents: jansson's own formatting, for identical text */
-        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        char *s = jsonmem_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         if (s == NULL)
             return -1;
         strbuf_puts(b, s);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "binday/cli.h"
+#include "binday/jsonmem.h"
 
 struct command {
     const char *name;
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    jsonmem_install(); /* before any jansson value exists (see jsonmem.h) */
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -8,6 +8,7 @@
  * between workers except the read-only h2o global config and SSL_CTX.
  */
 #include "binday/server.h"
+#include "binday/jsonmem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -143,7 +144,7 @@ void server_send(h2o_req_t *req, int status, const char *content_type, const voi
 
 void server_send_json(h2o_req_t *req, int status, const json_t *value)
 {
-    char *s = json_dumps(value, JSON_COMPACT);
+    char *s = jsonmem_dumps(value, JSON_COMPACT);
     if (s == NULL)
         abort();
     server_send(req, status, "application/json", s, strlen(s));
@@ -192,7 +193,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
             msg[i] = (char)((reason[i] >= 'A' && reason[i] <= 'Z') ? reason[i] + 32 : reason[i]);
         msg[i] = 0;
         json_t *o = json_pack("{s:s}", "error", msg);
-        char *s = json_dumps(o, JSON_COMPACT);
+        char *s = jsonmem_dumps(o, JSON_COMPACT);
         json_decref(o);
         if (s == NULL)
             abort();

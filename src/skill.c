@@ -13,6 +13,7 @@
  * tomorrow. Every piece of data goes through speech_buf_text (SSML-escaped).
  */
 #include "binday/skill.h"
+#include "binday/jsonmem.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -1065,7 +1066,7 @@ static void answer_can_fulfill(struct skill_call *c)
     }
     json_t *o = json_pack("{s:s,s:{s:{s:s,s:o}}}", "version", "1.0", "response", "canFulfillIntent", "canFulfill",
                           verdict, "slots", slots);
-    char *body = json_dumps(o, JSON_COMPACT);
+    char *body = jsonmem_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (body == NULL)
         abort();
