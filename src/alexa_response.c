@@ -101,6 +101,30 @@ size_t alexa_response_cut_ssml(char *ssml, size_t len, size_t max)
     return cut;
 }
 
+/* {k1: v1, k2: v2} in that order, taking v1 and v2 (k2 may be NULL for one
+ * member); NULL when a value is NULL (invalid UTF-8) or memory ran out.
+ * What json_pack("{s:o, s:o}") does, without parsing a format per call. */
+static json_t *obj2(const char *k1, json_t *v1, const char *k2, json_t *v2)
+{
+    json_t *o = json_object();
+    if (o == NULL || v1 == NULL || (k2 && v2 == NULL)) {
+        json_decref(o);
+        json_decref(v1);
+        json_decref(v2);
+        return NULL;
+    }
+    if (json_object_set_new(o, k1, v1) != 0) { /* set_new took v1 even so */
+        json_decref(o);
+        json_decref(v2);
+        return NULL;
+    }
+    if (k2 && json_object_set_new(o, k2, v2) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *speech_obj(const char *inner, size_t max_inner)
 {
     size_t n = strlen(inner);
@@ -111,7 +135,8 @@ static json_t *speech_obj(const char *inner, size_t max_inner)
     memcpy(buf + sizeof(SPEAK_OPEN) - 1, inner, n + 1);
     size_t l = alexa_response_cut_ssml(buf + sizeof(SPEAK_OPEN) - 1, n, max_inner);
     memcpy(buf + sizeof(SPEAK_OPEN) - 1 + l, SPEAK_CLOSE, sizeof(SPEAK_CLOSE));
-    json_t *o = json_pack("{s:s, s:s}", "type", "SSML", "ssml", buf);
+    size_t total = sizeof(SPEAK_OPEN) - 1 + l + sizeof(SPEAK_CLOSE) - 1;
+    json_t *o = obj2("type", json_string("SSML"), "ssml", json_stringn(buf, total));
     free(buf);
     return o;
 }
@@ -149,7 +174,7 @@ static json_t *build_once(const alexa_response_t *r, size_t speech_cap, size_t c
             set_err(err, err_size, "reprompt is not valid UTF-8");
             goto fail;
         }
-        json_object_set_new(resp, "reprompt", json_pack("{s:o}", "outputSpeech", os));
+        json_object_set_new(resp, "reprompt", obj2("outputSpeech", os, NULL, NULL));
     }
     if (r->n_permissions > 0) {
         json_t *perms = json_array();
@@ -162,10 +187,9 @@ static json_t *build_once(const alexa_response_t *r, size_t speech_cap, size_t c
             }
             json_array_append_new(perms, p);
         }
-        json_object_set_new(resp, "card", json_pack("{s:s, s:o}", "type", "AskForPermissionsConsent",
-                                                     "permissions", perms));
+        json_object_set_new(resp, "card", obj2("type", json_string("AskForPermissionsConsent"), "permissions", perms));
     } else if (r->card_title || r->card_content) {
-        json_t *card = json_pack("{s:s}", "type", "Simple");
+        json_t *card = obj2("type", json_string("Simple"), NULL, NULL);
         if (r->card_title) {
             char *t = clean_text(r->card_title, 200);
             if (t == NULL) {

@@ -6,9 +6,10 @@
  * when the thread moves on it takes off the bias less the blocks it handed
  * out, so the count reads "blocks not yet freed" from then on. Whoever drops
  * it to zero frees the chunk, or keeps it as that thread's one spare. So an
- * allocation costs no atomic operation, and a free one: atomic because a
- * tree built on a loop thread may be freed on another (the transcript
- * writer's records). Under AddressSanitizer freed blocks are
+ * allocation costs no atomic operation, and neither does a free into the
+ * thread's own current chunk (counted in freed_here, settled when the thread
+ * moves on); other frees take one off atomically, because a tree built on a
+ * loop thread may be freed on another (the transcript writer's records). Under AddressSanitizer freed blocks are
  * poisoned, so a use after free inside a chunk is still reported.
  */
 #include "binday/jsonmem.h"
@@ -39,6 +40,7 @@ struct chunk {
     atomic_size_t live; /* BIAS - frees while current; blocks not yet freed after */
     size_t used;        /* bytes of data handed out; only the owning thread moves it */
     size_t handed;      /* blocks handed out; only the owning thread counts */
+    size_t freed_here;  /* blocks the owning thread freed while the chunk was current */
     _Alignas(16) unsigned char data[];
 };
 
@@ -92,7 +94,7 @@ static void on_thread_exit(void *unused)
     struct chunk *c = cur;
     cur = NULL;
     if (c)
-        release(c, BIAS - c->handed); /* may make it the spare */
+        release(c, BIAS - c->handed + c->freed_here); /* may make it the spare */
     if (spare) {
         chunk_free(spare);
         spare = NULL;
@@ -122,10 +124,11 @@ static struct chunk *next_chunk(void)
     atomic_init(&c->live, BIAS);
     c->used = 0;
     c->handed = 0;
+    c->freed_here = 0;
     struct chunk *old = cur;
     cur = c;
     if (old)
-        release(old, BIAS - old->handed);
+        release(old, BIAS - old->handed + old->freed_here);
     return c;
 }
 
@@ -167,7 +170,10 @@ void jsonmem_free(void *p)
         return;
     }
     POISON(h, sizeof(*h) + h->size);
-    release(c, 1);
+    if (c == cur) /* only this thread allocates from it, and nobody can free it yet (the bias) */
+        c->freed_here++;
+    else
+        release(c, 1);
 }
 
 size_t jsonmem_chunks_live(void)

@@ -109,6 +109,15 @@ static void test_record(void)
            "\"0123456789abcdef0123456789abcdef\"}",
            "transcript record: resolved slot ids, no empty slots, UTC time");
     free(s);
+    /* no intent (a LaunchRequest), and a time with every field padded */
+    transcript_turn_t l = {1796011399007, "LaunchRequest", NULL, NULL, "Hello."};
+    s = transcript_record_json("u", &l, &len);
+    is_str(s,
+           "{\"intent\":null,\"request_type\":\"LaunchRequest\",\"said\":\"Hello.\",\"slots\":{},"
+           "\"time\":\"2026-11-30T04:03:19.007Z\",\"user\":\"u\"}",
+           "transcript record: null intent, zero-padded UTC time");
+    ok(len == strlen(s), "its length");
+    free(s);
     char *big = malloc(40000);
     memset(big, 'x', 39999);
     big[39999] = 0;
