@@ -32,10 +32,18 @@
  * per host for OUTBOUND_DNS_TTL_MS and refreshed in the background; a refused
  * connection moves on to the next address). docs/server.md, "Outbound client".
  *
- * Completions are delivered from a uv_idle handle, never from inside an h2o
+ * Completions are delivered from a uv_check handle, never from inside an h2o
  * callback: a callback may cancel calls, start new ones (which find the
  * connection just released in the idle list) or free the client without h2o
- * being in the middle of one of our sockets' callbacks.
+ * being in the middle of one of our sockets' callbacks. Check handles run
+ * right after the loop's poll, in the same iteration as the reads that
+ * completed the calls; a uv_idle handle, active while results wait, keeps
+ * the poll from blocking when a result is recorded elsewhere (a timer).
+ * Why not deliver from the idle handle (before the poll)? The server's reply
+ * a callback writes would then complete only after the next poll, so h2o
+ * restarts reading the client's connection after the poll has already seen
+ * (and libuv disarmed) its next request: an epoll_ctl DEL and an ADD for
+ * every request (docs/performance.md).
  */
 #include "binday/outbound.h"
 
@@ -466,7 +474,8 @@ struct host {
 
 struct outbound {
     uv_loop_t *loop;
-    uv_idle_t deliver;
+    uv_check_t deliver;     /* runs the deliveries, after the poll */
+    uv_idle_t deliver_soon; /* keeps the poll from blocking while deliveries wait */
     int deliver_active;
     struct host hosts[OUTBOUND_MAX_HOSTS];
     h2o_linklist_t all;              /* every call not in the free list */
@@ -782,9 +791,23 @@ static struct host *get_host(outbound_t *ob, const char *name, uint16_t port)
 
 /* ---- the state machine ------------------------------------------------------------ */
 
-static void on_deliver(uv_idle_t *idle);
+static void on_deliver(uv_check_t *check);
 
-/* Record the result; the callback runs from the idle handle (see the top). The
+static void on_deliver_soon(uv_idle_t *idle)
+{
+    (void)idle; /* its being active is the point: the poll does not block */
+}
+
+static void deliver_start(outbound_t *ob)
+{
+    if (!ob->deliver_active) {
+        uv_check_start(&ob->deliver, on_deliver);
+        uv_idle_start(&ob->deliver_soon, on_deliver_soon);
+        ob->deliver_active = 1;
+    }
+}
+
+/* Record the result; the callback runs from the delivery handle (see the top). The
  * call must not be in a host FIFO and must hold no connection any more. */
 static void finish(struct outbound_call *c, outbound_err_t err, const char *errtext)
 {
@@ -797,10 +820,7 @@ static void finish(struct outbound_call *c, outbound_err_t err, const char *errt
         c->host->active--; /* the slot is freed now; waiters start at delivery */
     c->state = CALL_DONE;
     h2o_linklist_insert(&ob->done, &c->link);
-    if (!ob->deliver_active) {
-        uv_idle_start(&ob->deliver, on_deliver);
-        ob->deliver_active = 1;
-    }
+    deliver_start(ob);
 }
 
 /* Close the call's connection (not reusable) and record the result. */
@@ -813,9 +833,9 @@ static void fail(struct outbound_call *c, outbound_err_t err, const char *errtex
     finish(c, err, errtext);
 }
 
-static void on_deliver(uv_idle_t *idle)
+static void on_deliver(uv_check_t *check)
 {
-    outbound_t *ob = idle->data;
+    outbound_t *ob = check->data;
     /* Start the calls that waited for the slots freed since the last round
      * first (FIFO, and the connections are back in the idle lists), then run
      * the callbacks. A callback may start, cancel or free anything. */
@@ -854,7 +874,8 @@ static void on_deliver(uv_idle_t *idle)
         }
     }
     if (h2o_linklist_is_empty(&ob->done) && ob->deliver_active && !ob->closing) {
-        uv_idle_stop(&ob->deliver);
+        uv_check_stop(&ob->deliver);
+        uv_idle_stop(&ob->deliver_soon);
         ob->deliver_active = 0;
     }
 }
@@ -1192,12 +1213,14 @@ outbound_t *outbound_new(uv_loop_t *loop)
     if (ob == NULL)
         return NULL;
     ob->loop = loop;
-    uv_idle_init(loop, &ob->deliver);
+    uv_check_init(loop, &ob->deliver);
     ob->deliver.data = ob;
+    uv_idle_init(loop, &ob->deliver_soon);
+    ob->deliver_soon.data = ob;
     h2o_linklist_init_anchor(&ob->all);
     h2o_linklist_init_anchor(&ob->done);
     h2o_linklist_init_anchor(&ob->free_calls);
-    ob->open_handles = 1; /* deliver */
+    ob->open_handles = 2; /* deliver, deliver_soon */
     return ob;
 }
 
@@ -1219,6 +1242,7 @@ void outbound_free(outbound_t *ob)
         if (ob->hosts[i].used)
             host_dispose(&ob->hosts[i]);
     uv_close((uv_handle_t *)&ob->deliver, on_handle_closed);
+    uv_close((uv_handle_t *)&ob->deliver_soon, on_handle_closed);
 }
 
 uv_loop_t *outbound_loop(const outbound_t *ob)
@@ -1469,12 +1493,10 @@ void outbound_cancel(outbound_call_t *c)
             conn_close(c->conn); /* mid-response: never reusable */
         c->conn = NULL;
         c->host->active--;
-        /* a waiter can have the slot: started from the idle handle, not from
+        /* a waiter can have the slot: started from the delivery handle, not from
          * inside the caller's stack */
-        if (!h2o_linklist_is_empty(&c->host->waiting) && !ob->closing && !ob->deliver_active) {
-            uv_idle_start(&ob->deliver, on_deliver);
-            ob->deliver_active = 1;
-        }
+        if (!h2o_linklist_is_empty(&c->host->waiting) && !ob->closing)
+            deliver_start(ob);
         break;
     case CALL_DONE:
         h2o_linklist_unlink(&c->link);
