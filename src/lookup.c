@@ -59,13 +59,20 @@ static rec_str_t format_address(lookup_result_t *res, const rec_property_t *p)
 {
     char buf[1024];
     size_t o = 0;
+    /* appends sep (unless first) and s, cut to the buffer like snprintf did */
 #define ADD(sep, s)                                                                            \
     do {                                                                                       \
         if ((s).p && (s).n) {                                                                  \
-            int w_ = snprintf(buf + o, sizeof(buf) - o, "%s%.*s", o ? (sep) : "", (int)(s).n,  \
-                              (s).p);                                                          \
-            if (w_ > 0)                                                                        \
-                o = o + (size_t)w_ < sizeof(buf) ? o + (size_t)w_ : sizeof(buf) - 1;           \
+            const char *sep_ = o ? (sep) : "";                                                 \
+            size_t ls_ = strlen(sep_), ln_ = strnlen((s).p, (s).n);                            \
+            if (ls_ > sizeof(buf) - 1 - o)                                                     \
+                ls_ = sizeof(buf) - 1 - o;                                                     \
+            memcpy(buf + o, sep_, ls_);                                                        \
+            o += ls_;                                                                          \
+            if (ln_ > sizeof(buf) - 1 - o)                                                     \
+                ln_ = sizeof(buf) - 1 - o;                                                     \
+            memcpy(buf + o, (s).p, ln_);                                                       \
+            o += ln_;                                                                          \
         }                                                                                      \
     } while (0)
     ADD(", ", p->saon);

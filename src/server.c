@@ -93,7 +93,13 @@ const char *server_request_id(h2o_req_t *req)
         return req->res.headers.entries[i].value.base;
     server_thread_t *t = server_thread_of(req);
     char *id = h2o_mem_alloc_pool(&req->pool, 17);
-    snprintf(id, 17, "%08x%02x%06x", t->srv->boot_nonce, (unsigned)t->index & 0xff, ++t->req_seq & 0xffffff);
+    /* "%08x%02x%06x" of boot nonce, thread and sequence, by hand (a request's
+     * snprintf calls were ~2% of its instructions) */
+    uint64_t v = (uint64_t)(uint32_t)t->srv->boot_nonce << 32 | ((uint64_t)t->index & 0xff) << 24 |
+                 (++t->req_seq & 0xffffff);
+    for (int k = 15; k >= 0; k--, v >>= 4)
+        id[k] = "0123456789abcdef"[v & 15];
+    id[16] = '\0';
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id, 16);
     return id;
 }

@@ -33,6 +33,7 @@
 #include "binday/lookup.h"
 #include "binday/mailer.h"
 #include "binday/speech.h"
+#include "binday/strbuf.h"
 #include <time.h>
 
 #define SKILL_DAYS 60        /* how far ahead answers look */
@@ -118,19 +119,22 @@ static void card_from(speech_buf_t *sp, char *card, size_t n)
 /* "the green bin for household rubbish", "the food caddy" from a collection.
  * The service's colour is what residents call the container ("green",
  * "food caddy"); its name says what goes in it. */
+/* s lower-cased into dst (cut to fit; "" for a missing field) */
+static void lower_copy(char *dst, size_t cap, rec_str_t s)
+{
+    size_t n = s.p ? (s.n < cap - 1 ? s.n : cap - 1) : 0;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (char)tolower((unsigned char)s.p[i]);
+    dst[n] = '\0';
+}
+
 static void bin_phrase(const lookup_collection_t *col, char *dst, size_t n)
 {
-    char colour[48] = "", purpose[96] = "";
-    if (col->colour.p)
-        snprintf(colour, sizeof(colour), "%.*s", (int)col->colour.n, col->colour.p);
-    if (col->name.p)
-        snprintf(purpose, sizeof(purpose), "%.*s", (int)col->name.n, col->name.p);
-    for (char *p = colour; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    for (char *p = purpose; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
+    char colour[48], purpose[96];
+    lower_copy(colour, sizeof(colour), col->colour);
+    lower_copy(purpose, sizeof(purpose), col->name);
     if (strstr(colour, "caddy") || strstr(colour, "bag") || strstr(colour, "box"))
-        snprintf(dst, n, "the %s", colour); /* the container already says what it is */
+        strbuf_concat(dst, n, "the ", colour, NULL); /* the container already says what it is */
     else
         speech_bin_phrase(dst, n, colour, "bin", purpose);
 }

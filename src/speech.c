@@ -7,6 +7,7 @@
 
 #include "binday/date.h"
 #include "binday/speech.h"
+#include "binday/strbuf.h"
 
 const char *speech_weekday_name(int wd)
 {
@@ -167,7 +168,8 @@ const char *speech_ordinal(int n, char *dst, size_t dst_size)
         else if (u == 3)
             suf = "rd";
     }
-    snprintf(dst, dst_size, "%d%s", n, suf);
+    char num[24];
+    strbuf_concat(dst, dst_size, strbuf_itoa(n, num), suf, NULL);
     return dst;
 }
 
@@ -178,10 +180,9 @@ const char *speech_date_plain(char *dst, size_t dst_size, int today, int date)
     date_to_ymd(date, &y, &m, &d);
     date_to_ymd(today, &ty, &tm, &td);
     speech_ordinal(d, ord, sizeof(ord));
-    if (y != ty)
-        snprintf(dst, dst_size, "%s the %s of %s %d", date_weekday_long(date_weekday(date)), ord, date_month_long(m), y);
-    else
-        snprintf(dst, dst_size, "%s the %s of %s", date_weekday_long(date_weekday(date)), ord, date_month_long(m));
+    char year[24];
+    strbuf_concat(dst, dst_size, date_weekday_long(date_weekday(date)), " the ", ord, " of ", date_month_long(m),
+                  y != ty ? " " : "", y != ty ? strbuf_itoa(y, year) : "", NULL);
     return dst;
 }
 
@@ -190,7 +191,7 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
     int delta = date - today;
     char plain[96];
     if (delta == 0) {
-        snprintf(dst, dst_size, "today");
+        strbuf_concat(dst, dst_size, "today", NULL);
         return dst;
     }
     if (style == SPEECH_DATE_SHORT) {
@@ -199,31 +200,25 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
         int this_monday = today - date_weekday(today);
         int date_monday = date - date_weekday(date);
         if (delta == 1)
-            snprintf(dst, dst_size, "tomorrow");
+            strbuf_concat(dst, dst_size, "tomorrow", NULL);
         else if (delta == -1)
-            snprintf(dst, dst_size, "yesterday");
+            strbuf_concat(dst, dst_size, "yesterday", NULL);
         else if (delta >= 2 && delta <= 6)
-            snprintf(dst, dst_size, "on %s", date_weekday_long(date_weekday(date)));
+            strbuf_concat(dst, dst_size, "on ", date_weekday_long(date_weekday(date)), NULL);
         else if (delta >= 7 && date_monday == this_monday + 7)
-            snprintf(dst, dst_size, "next %s", date_weekday_long(date_weekday(date)));
+            strbuf_concat(dst, dst_size, "next ", date_weekday_long(date_weekday(date)), NULL);
         else {
             date_to_ymd(date, &y, &m, &d);
             date_to_ymd(today, &ty, &tm, &td);
             speech_ordinal(d, ord, sizeof(ord));
-            if (y != ty)
-                snprintf(dst, dst_size, "on the %s of %s %d", ord, date_month_long(m), y);
-            else
-                snprintf(dst, dst_size, "on the %s of %s", ord, date_month_long(m));
+            char year[24];
+            strbuf_concat(dst, dst_size, "on the ", ord, " of ", date_month_long(m), y != ty ? " " : "",
+                          y != ty ? strbuf_itoa(y, year) : "", NULL);
         }
         return dst;
     }
     speech_date_plain(plain, sizeof(plain), today, date);
-    if (delta == 1)
-        snprintf(dst, dst_size, "tomorrow, %s", plain);
-    else if (delta == -1)
-        snprintf(dst, dst_size, "yesterday, %s", plain);
-    else
-        snprintf(dst, dst_size, "on %s", plain);
+    strbuf_concat(dst, dst_size, delta == 1 ? "tomorrow, " : delta == -1 ? "yesterday, " : "on ", plain, NULL);
     return dst;
 }
 
@@ -235,12 +230,14 @@ bool speech_join(char *dst, size_t dst_size, const char *const *items, size_t n)
     dst[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         const char *sep = i == 0 ? "" : (i + 1 == n ? " and " : ", ");
-        int w = snprintf(dst + o, dst_size - o, "%s%s", sep, items[i]);
-        if (w < 0 || (size_t)w >= dst_size - o) {
+        size_t ls = strlen(sep), li = strlen(items[i]);
+        if (ls + li >= dst_size - o) {
             dst[o] = '\0'; /* drop the partial item: never half a word */
             return false;
         }
-        o += (size_t)w;
+        memcpy(dst + o, sep, ls);
+        memcpy(dst + o + ls, items[i], li + 1);
+        o += ls + li;
     }
     return true;
 }
@@ -251,13 +248,7 @@ const char *speech_bin_phrase(char *dst, size_t dst_size, const char *colour, co
     bool has_colour = colour && *colour, has_purpose = purpose && *purpose;
     if (container == NULL || *container == '\0')
         container = "bin";
-    if (has_colour && has_purpose)
-        snprintf(dst, dst_size, "the %s %s for %s", colour, container, purpose);
-    else if (has_colour)
-        snprintf(dst, dst_size, "the %s %s", colour, container);
-    else if (has_purpose)
-        snprintf(dst, dst_size, "the %s for %s", container, purpose);
-    else
-        snprintf(dst, dst_size, "the %s", container);
+    strbuf_concat(dst, dst_size, "the ", has_colour ? colour : "", has_colour ? " " : "", container,
+                  has_purpose ? " for " : "", has_purpose ? purpose : "", NULL);
     return dst;
 }

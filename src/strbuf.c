@@ -1,4 +1,5 @@
-/* strbuf.c - owns the bounded text builder used by the ICS and mail writers. */
+/* strbuf.c - owns the bounded text builder used by the ICS, mail and JSON
+ * writers, and the fixed-buffer concatenation of short phrases. */
 #include "binday/strbuf.h"
 
 #include <stdarg.h>
@@ -72,4 +73,42 @@ void strbuf_printf(strbuf_t *b, const char *fmt, ...)
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+size_t strbuf_concat(char *dst, size_t cap, ...)
+{
+    if (cap == 0)
+        return 0;
+    va_list ap;
+    va_start(ap, cap);
+    size_t o = 0;
+    const char *s;
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        size_t n = strlen(s);
+        if (n > cap - 1 - o)
+            n = cap - 1 - o;
+        memcpy(dst + o, s, n);
+        o += n;
+    }
+    va_end(ap);
+    dst[o] = '\0';
+    return o;
+}
+
+const char *strbuf_itoa(long v, char out[24])
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t o = 0;
+    if (v < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = tmp[--n];
+    out[o] = '\0';
+    return out;
 }

@@ -18,6 +18,7 @@
 #include "binday/jsonout.h"
 #include "binday/log.h"
 #include "binday/seal.h"
+#include "binday/strbuf.h"
 
 static const store_dbi_def_t transcript_dbi_defs[] = {{TRANSCRIPT_DBI_NAME, 0}, {TRANSCRIPT_DAYS_DBI_NAME, 0}};
 
@@ -158,12 +159,13 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
 
 static void day_name(int day, char *out, size_t n)
 {
-    snprintf(out, n, "d:%d", day);
+    char num[24];
+    strbuf_concat(out, n, "d:", strbuf_itoa(day, num), NULL);
 }
 
 static void user_name(const char *user_hex, char *out, size_t n)
 {
-    snprintf(out, n, "t:%s", user_hex);
+    strbuf_concat(out, n, "t:", user_hex, NULL);
 }
 
 static void user_tag(const uint8_t uk[VAULT_KEY_BYTES], uint8_t tag[TAG])

@@ -1,0 +1,96 @@
+/* test_strbuf.c - the fixed-buffer helpers against snprintf: strbuf_concat
+ * writes what snprintf("%s%s...") writes, cut at the same byte, for every
+ * capacity; strbuf_itoa writes what "%ld" writes, at the edges and at random;
+ * and the growable buffer's cap. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binday/strbuf.h"
+#include "tap.h"
+
+static unsigned rnd_state = 4242;
+static unsigned rnd(void)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 8) & 0xFFFFFF;
+}
+
+static void test_concat(void)
+{
+    static const char *words[] = {"", "the ", "green", " bin", " for ", "household rubbish", "x",
+                                  "\xc3\xa9t\xc3\xa9", "a longer piece of text that will not fit in small buffers"};
+    size_t nw = sizeof(words) / sizeof(words[0]);
+    int same = 1, cases = 0;
+    for (int r = 0; r < 2000; r++) {
+        const char *w[4];
+        for (int i = 0; i < 4; i++)
+            w[i] = words[rnd() % nw];
+        for (size_t cap = 1; cap < 120; cap += 1 + rnd() % 7) {
+            char a[128], b[128];
+            memset(a, '#', sizeof(a));
+            memset(b, '#', sizeof(b));
+            size_t n = strbuf_concat(a, cap, w[0], w[1], w[2], w[3], NULL);
+            int m = snprintf(b, cap, "%s%s%s%s", w[0], w[1], w[2], w[3]);
+            size_t want = (size_t)m < cap ? (size_t)m : cap - 1;
+            cases++;
+            if (n != want || memcmp(a, b, sizeof(a)) != 0) {
+                same = 0;
+                printf("# cap %zu: got %zu \"%s\", want %zu \"%s\"\n", cap, n, a, want, b);
+                break;
+            }
+        }
+    }
+    ok(same, "strbuf_concat writes snprintf's bytes and no more (%d cases)", cases);
+    char one[1] = {'#'};
+    ok(strbuf_concat(one, 1, "abc", NULL) == 0 && one[0] == '\0', "capacity 1: just the NUL");
+    one[0] = '#';
+    ok(strbuf_concat(one, 0, "abc", NULL) == 0 && one[0] == '#', "capacity 0: nothing written");
+    char e[8];
+    ok(strbuf_concat(e, sizeof(e), NULL) == 0 && e[0] == '\0', "no strings: empty");
+}
+
+static void test_itoa(void)
+{
+    long edge[] = {0, 1, -1, 9, 10, -10, 99, 100, 2026, -2026, 123456789, INT_MAX, INT_MIN, LONG_MAX, LONG_MIN};
+    int same = 1;
+    char a[24], b[32];
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+        snprintf(b, sizeof(b), "%ld", edge[i]);
+        if (strcmp(strbuf_itoa(edge[i], a), b) != 0) {
+            same = 0;
+            printf("# %s vs %s\n", a, b);
+        }
+    }
+    ok(same, "strbuf_itoa at the edges (0, +-1, powers of ten, INT and LONG limits)");
+    same = 1;
+    for (int r = 0; r < 100000 && same; r++) {
+        long v = (long)(((unsigned long)rnd() << 40) ^ ((unsigned long)rnd() << 16) ^ rnd());
+        if (r & 1)
+            v = -v;
+        v >>= rnd() % 60;
+        snprintf(b, sizeof(b), "%ld", v);
+        same = strcmp(strbuf_itoa(v, a), b) == 0;
+    }
+    ok(same, "strbuf_itoa matches %%ld on 100,000 random values");
+}
+
+static void test_buf(void)
+{
+    strbuf_t b;
+    strbuf_init(&b, 16);
+    strbuf_puts(&b, "0123456789");
+    ok(!b.failed && b.len == 10 && strcmp(b.p, "0123456789") == 0, "growable buffer: written");
+    strbuf_puts(&b, "abcdef");
+    ok(b.failed && b.len == 10, "a write past the cap is refused and latches failed");
+    strbuf_free(&b);
+}
+
+int main(void)
+{
+    test_concat();
+    test_itoa();
+    test_buf();
+    return done_testing();
+}
