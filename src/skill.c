@@ -134,7 +134,7 @@ static void bin_phrase(const lookup_collection_t *col, char *dst, size_t n)
     lower_copy(colour, sizeof(colour), col->colour);
     lower_copy(purpose, sizeof(purpose), col->name);
     if (strstr(colour, "caddy") || strstr(colour, "bag") || strstr(colour, "box"))
-        strbuf_concat(dst, n, "the ", colour, NULL); /* the container already says what it is */
+        strbuf_concat(dst, n, "the ", colour); /* the container already says what it is */
     else
         speech_bin_phrase(dst, n, colour, "bin", purpose);
 }

@@ -169,7 +169,7 @@ const char *speech_ordinal(int n, char *dst, size_t dst_size)
             suf = "rd";
     }
     char num[24];
-    strbuf_concat(dst, dst_size, strbuf_itoa(n, num), suf, NULL);
+    strbuf_concat(dst, dst_size, strbuf_itoa(n, num), suf);
     return dst;
 }
 
@@ -182,7 +182,7 @@ const char *speech_date_plain(char *dst, size_t dst_size, int today, int date)
     speech_ordinal(d, ord, sizeof(ord));
     char year[24];
     strbuf_concat(dst, dst_size, date_weekday_long(date_weekday(date)), " the ", ord, " of ", date_month_long(m),
-                  y != ty ? " " : "", y != ty ? strbuf_itoa(y, year) : "", NULL);
+                  y != ty ? " " : "", y != ty ? strbuf_itoa(y, year) : "");
     return dst;
 }
 
@@ -191,7 +191,7 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
     int delta = date - today;
     char plain[96];
     if (delta == 0) {
-        strbuf_concat(dst, dst_size, "today", NULL);
+        strbuf_concat(dst, dst_size, "today");
         return dst;
     }
     if (style == SPEECH_DATE_SHORT) {
@@ -200,25 +200,25 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
         int this_monday = today - date_weekday(today);
         int date_monday = date - date_weekday(date);
         if (delta == 1)
-            strbuf_concat(dst, dst_size, "tomorrow", NULL);
+            strbuf_concat(dst, dst_size, "tomorrow");
         else if (delta == -1)
-            strbuf_concat(dst, dst_size, "yesterday", NULL);
+            strbuf_concat(dst, dst_size, "yesterday");
         else if (delta >= 2 && delta <= 6)
-            strbuf_concat(dst, dst_size, "on ", date_weekday_long(date_weekday(date)), NULL);
+            strbuf_concat(dst, dst_size, "on ", date_weekday_long(date_weekday(date)));
         else if (delta >= 7 && date_monday == this_monday + 7)
-            strbuf_concat(dst, dst_size, "next ", date_weekday_long(date_weekday(date)), NULL);
+            strbuf_concat(dst, dst_size, "next ", date_weekday_long(date_weekday(date)));
         else {
             date_to_ymd(date, &y, &m, &d);
             date_to_ymd(today, &ty, &tm, &td);
             speech_ordinal(d, ord, sizeof(ord));
             char year[24];
             strbuf_concat(dst, dst_size, "on the ", ord, " of ", date_month_long(m), y != ty ? " " : "",
-                          y != ty ? strbuf_itoa(y, year) : "", NULL);
+                          y != ty ? strbuf_itoa(y, year) : "");
         }
         return dst;
     }
     speech_date_plain(plain, sizeof(plain), today, date);
-    strbuf_concat(dst, dst_size, delta == 1 ? "tomorrow, " : delta == -1 ? "yesterday, " : "on ", plain, NULL);
+    strbuf_concat(dst, dst_size, delta == 1 ? "tomorrow, " : delta == -1 ? "yesterday, " : "on ", plain);
     return dst;
 }
 
@@ -249,6 +249,6 @@ const char *speech_bin_phrase(char *dst, size_t dst_size, const char *colour, co
     if (container == NULL || *container == '\0')
         container = "bin";
     strbuf_concat(dst, dst_size, "the ", has_colour ? colour : "", has_colour ? " " : "", container,
-                  has_purpose ? " for " : "", has_purpose ? purpose : "", NULL);
+                  has_purpose ? " for " : "", has_purpose ? purpose : "");
     return dst;
 }

@@ -75,22 +75,18 @@ void strbuf_printf(strbuf_t *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-size_t strbuf_concat(char *dst, size_t cap, ...)
+size_t strbuf_concatv(char *dst, size_t cap, const char *const *parts)
 {
     if (cap == 0)
         return 0;
-    va_list ap;
-    va_start(ap, cap);
     size_t o = 0;
-    const char *s;
-    while ((s = va_arg(ap, const char *)) != NULL) {
-        size_t n = strlen(s);
+    for (; *parts != NULL; parts++) {
+        size_t n = strlen(*parts);
         if (n > cap - 1 - o)
             n = cap - 1 - o;
-        memcpy(dst + o, s, n);
+        memcpy(dst + o, *parts, n);
         o += n;
     }
-    va_end(ap);
     dst[o] = '\0';
     return o;
 }

@@ -160,12 +160,12 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
 static void day_name(int day, char *out, size_t n)
 {
     char num[24];
-    strbuf_concat(out, n, "d:", strbuf_itoa(day, num), NULL);
+    strbuf_concat(out, n, "d:", strbuf_itoa(day, num));
 }
 
 static void user_name(const char *user_hex, char *out, size_t n)
 {
-    strbuf_concat(out, n, "t:", user_hex, NULL);
+    strbuf_concat(out, n, "t:", user_hex);
 }
 
 static void user_tag(const uint8_t uk[VAULT_KEY_BYTES], uint8_t tag[TAG])

@@ -22,12 +22,15 @@ void strbuf_put(strbuf_t *b, const char *s, size_t n);
 void strbuf_puts(strbuf_t *b, const char *s);
 void strbuf_printf(strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The strings up to the NULL, one after another, into dst (cap bytes, cap >=
- * 1): what snprintf(dst, cap, "%s%s...", ...) writes, cut at cap - 1 bytes
- * like it, without parsing a format (snprintf was ~2% of a request's
- * instructions, for phrases like "the green bin for household rubbish").
- * Returns the length written. */
-size_t strbuf_concat(char *dst, size_t cap, ...) __attribute__((sentinel));
+/* The strings, one after another, into dst (cap bytes): what
+ * snprintf(dst, cap, "%s%s...", ...) writes, cut at cap - 1 bytes like it,
+ * without parsing a format (snprintf was ~2% of a request's instructions,
+ * for phrases like "the green bin for household rubbish"). cap 0 writes
+ * nothing. Returns the length written. Call as
+ *   strbuf_concat(dst, cap, "the ", colour, " bin");
+ * strbuf_concatv takes the list as an array ending in NULL. */
+#define strbuf_concat(dst, cap, ...) strbuf_concatv((dst), (cap), (const char *const[]){__VA_ARGS__, NULL})
+size_t strbuf_concatv(char *dst, size_t cap, const char *const *parts);
 
 /* v in decimal ("-12", "2026") into out; returns out. */
 const char *strbuf_itoa(long v, char out[24]);

@@ -31,7 +31,7 @@ static void test_concat(void)
             char a[128], b[128];
             memset(a, '#', sizeof(a));
             memset(b, '#', sizeof(b));
-            size_t n = strbuf_concat(a, cap, w[0], w[1], w[2], w[3], NULL);
+            size_t n = strbuf_concat(a, cap, w[0], w[1], w[2], w[3]);
             int m = snprintf(b, cap, "%s%s%s%s", w[0], w[1], w[2], w[3]);
             size_t want = (size_t)m < cap ? (size_t)m : cap - 1;
             cases++;
@@ -44,11 +44,11 @@ static void test_concat(void)
     }
     ok(same, "strbuf_concat writes snprintf's bytes and no more (%d cases)", cases);
     char one[1] = {'#'};
-    ok(strbuf_concat(one, 1, "abc", NULL) == 0 && one[0] == '\0', "capacity 1: just the NUL");
+    ok(strbuf_concat(one, 1, "abc") == 0 && one[0] == '\0', "capacity 1: just the NUL");
     one[0] = '#';
-    ok(strbuf_concat(one, 0, "abc", NULL) == 0 && one[0] == '#', "capacity 0: nothing written");
+    ok(strbuf_concat(one, 0, "abc") == 0 && one[0] == '#', "capacity 0: nothing written");
     char e[8];
-    ok(strbuf_concat(e, sizeof(e), NULL) == 0 && e[0] == '\0', "no strings: empty");
+    ok(strbuf_concatv(e, sizeof(e), (const char *const[]){NULL}) == 0 && e[0] == '\0', "no strings: empty");
 }
 
 static void test_itoa(void)
