@@ -101,44 +101,26 @@ size_t alexa_response_cut_ssml(char *ssml, size_t len, size_t max)
     return cut;
 }
 
-/* {k1: v1, k2: v2} in that order, taking v1 and v2 (k2 may be NULL for one
- * member); NULL when a value is NULL (invalid UTF-8) or memory ran out.
- * What json_pack("{s:o, s:o}") does, without parsing a format per call. */
-static json_t *obj2(const char *k1, json_t *v1, const char *k2, json_t *v2)
-{
-    json_t *o = json_object();
-    if (o == NULL || v1 == NULL || (k2 && v2 == NULL)) {
-        json_decref(o);
-        json_decref(v1);
-        json_decref(v2);
-        return NULL;
-    }
-    if (json_object_set_new(o, k1, v1) != 0) { /* set_new took v1 even so */
-        json_decref(o);
-        json_decref(v2);
-        return NULL;
-    }
-    if (k2 && json_object_set_new(o, k2, v2) != 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-static json_t *speech_obj(const char *inner, size_t max_inner)
+/* {"type":"SSML","ssml":"<speak>inner, cut to max_inner</speak>"}; -1 when
+ * the speech is not valid UTF-8. */
+static int put_speech(strbuf_t *b, const char *inner, size_t max_inner)
 {
     size_t n = strlen(inner);
-    char *buf = malloc(sizeof(SPEAK_OPEN) + n + sizeof(SPEAK_CLOSE));
+    char stack[1024];
+    size_t need = sizeof(SPEAK_OPEN) + n + sizeof(SPEAK_CLOSE);
+    char *buf = need <= sizeof(stack) ? stack : malloc(need);
     if (buf == NULL)
-        return NULL;
+        abort(); /* out of memory */
     memcpy(buf, SPEAK_OPEN, sizeof(SPEAK_OPEN) - 1);
     memcpy(buf + sizeof(SPEAK_OPEN) - 1, inner, n + 1);
     size_t l = alexa_response_cut_ssml(buf + sizeof(SPEAK_OPEN) - 1, n, max_inner);
     memcpy(buf + sizeof(SPEAK_OPEN) - 1 + l, SPEAK_CLOSE, sizeof(SPEAK_CLOSE));
-    size_t total = sizeof(SPEAK_OPEN) - 1 + l + sizeof(SPEAK_CLOSE) - 1;
-    json_t *o = obj2("type", json_string("SSML"), "ssml", json_stringn(buf, total));
-    free(buf);
-    return o;
+    strbuf_put(b, "{\"type\":\"SSML\",\"ssml\":", 22);
+    int rc = jsonout_put_string(b, buf, sizeof(SPEAK_OPEN) - 1 + l + sizeof(SPEAK_CLOSE) - 1);
+    strbuf_put(b, "}", 1);
+    if (buf != stack)
+        free(buf);
+    return rc;
 }
 
 static size_t max_inner_speech(void)
@@ -146,87 +128,104 @@ static size_t max_inner_speech(void)
     return ALEXA_RESPONSE_MAX_SPEECH - (sizeof(SPEAK_OPEN) - 1) - (sizeof(SPEAK_CLOSE) - 1);
 }
 
-/* One attempt at the envelope with the given caps; NULL on invalid input/OOM. */
-static json_t *build_once(const alexa_response_t *r, size_t speech_cap, size_t card_cap, char *err, size_t err_size)
+/* ,"key": between the members of an object (none before the first) */
+static void member(strbuf_t *b, int *first, const char *key)
 {
-    json_t *root = json_object(), *resp = json_object();
-    if (root == NULL || resp == NULL)
-        goto oom;
-    json_object_set_new(root, "version", json_string("1.0"));
+    if (!*first)
+        strbuf_put(b, ",", 1);
+    *first = 0;
+    strbuf_put(b, "\"", 1);
+    strbuf_puts(b, key);
+    strbuf_put(b, "\":", 2);
+}
+
+/* A card's text field, cleaned and cut (clean_text: always valid UTF-8). */
+static void put_card_text(strbuf_t *b, int *first, const char *key, const char *text, size_t cap)
+{
+    char *t = clean_text(text, cap);
+    if (t == NULL)
+        abort(); /* out of memory */
+    member(b, first, key);
+    jsonout_put_string(b, t, strlen(t));
+    free(t);
+}
+
+/* One attempt at the envelope with the given caps, written into b (members in
+ * the order the envelope always had: what json_dumps wrote of the tree this
+ * once built); -1 with err set on invalid input. */
+static int build_once(strbuf_t *b, const alexa_response_t *r, size_t speech_cap, size_t card_cap, char *err,
+                      size_t err_size)
+{
+    strbuf_put(b, "{\"version\":\"1.0\"", 16);
     if (r->session_attributes) {
         if (!json_is_object(r->session_attributes)) {
             set_err(err, err_size, "sessionAttributes must be an object");
-            goto fail;
+            return -1;
         }
-        json_object_set(root, "sessionAttributes", r->session_attributes);
+        strbuf_put(b, ",\"sessionAttributes\":", 21);
+        if (jsonout_put(b, r->session_attributes, 0) != 0) {
+            set_err(err, err_size, "sessionAttributes hold invalid UTF-8 or nest too deep");
+            return -1;
+        }
     }
+    strbuf_put(b, ",\"response\":{", 13);
+    int first = 1;
     if (r->ssml) {
-        json_t *os = speech_obj(r->ssml, speech_cap);
-        if (os == NULL) {
+        member(b, &first, "outputSpeech");
+        if (put_speech(b, r->ssml, speech_cap) != 0) {
             set_err(err, err_size, "outputSpeech is not valid UTF-8");
-            goto fail;
+            return -1;
         }
-        json_object_set_new(resp, "outputSpeech", os);
     }
     if (r->reprompt_ssml) {
-        json_t *os = speech_obj(r->reprompt_ssml, speech_cap);
-        if (os == NULL) {
+        member(b, &first, "reprompt");
+        strbuf_put(b, "{\"outputSpeech\":", 16);
+        if (put_speech(b, r->reprompt_ssml, speech_cap) != 0) {
             set_err(err, err_size, "reprompt is not valid UTF-8");
-            goto fail;
+            return -1;
         }
-        json_object_set_new(resp, "reprompt", obj2("outputSpeech", os, NULL, NULL));
+        strbuf_put(b, "}", 1);
     }
     if (r->n_permissions > 0) {
-        json_t *perms = json_array();
+        member(b, &first, "card");
+        strbuf_puts(b, "{\"type\":\"AskForPermissionsConsent\",\"permissions\":[");
         for (size_t i = 0; i < r->n_permissions; i++) {
-            json_t *p = r->permissions[i] ? json_string(r->permissions[i]) : NULL;
-            if (p == NULL) {
-                json_decref(perms);
+            const char *p = r->permissions[i];
+            if (i)
+                strbuf_put(b, ",", 1);
+            if (p == NULL || jsonout_put_string(b, p, strlen(p)) != 0) {
                 set_err(err, err_size, "invalid permission string");
-                goto fail;
+                return -1;
             }
-            json_array_append_new(perms, p);
         }
-        json_object_set_new(resp, "card", obj2("type", json_string("AskForPermissionsConsent"), "permissions", perms));
+        strbuf_put(b, "]}", 2);
     } else if (r->card_title || r->card_content) {
-        json_t *card = obj2("type", json_string("Simple"), NULL, NULL);
-        if (r->card_title) {
-            char *t = clean_text(r->card_title, 200);
-            if (t == NULL) {
-                json_decref(card);
-                goto oom;
-            }
-            json_object_set_new(card, "title", json_string(t));
-            free(t);
-        }
-        if (r->card_content) {
-            char *t = clean_text(r->card_content, card_cap);
-            if (t == NULL) {
-                json_decref(card);
-                goto oom;
-            }
-            json_object_set_new(card, "content", json_string(t));
-            free(t);
-        }
-        json_object_set_new(resp, "card", card);
+        member(b, &first, "card");
+        strbuf_put(b, "{\"type\":\"Simple\"", 16);
+        int card_first = 0;
+        if (r->card_title)
+            put_card_text(b, &card_first, "title", r->card_title, 200);
+        if (r->card_content)
+            put_card_text(b, &card_first, "content", r->card_content, card_cap);
+        strbuf_put(b, "}", 1);
     }
     if (r->directives) {
         if (!json_is_array(r->directives)) {
             set_err(err, err_size, "directives must be an array");
-            goto fail;
+            return -1;
         }
-        json_object_set(resp, "directives", r->directives);
+        member(b, &first, "directives");
+        if (jsonout_put(b, r->directives, 0) != 0) {
+            set_err(err, err_size, "directives hold invalid UTF-8 or nest too deep");
+            return -1;
+        }
     }
-    if (r->should_end_session != ALEXA_END_OMIT)
-        json_object_set_new(resp, "shouldEndSession", json_boolean(r->should_end_session == ALEXA_END_TRUE));
-    json_object_set_new(root, "response", resp);
-    return root;
-oom:
-    set_err(err, err_size, "out of memory");
-fail:
-    json_decref(resp);
-    json_decref(root);
-    return NULL;
+    if (r->should_end_session != ALEXA_END_OMIT) {
+        member(b, &first, "shouldEndSession");
+        strbuf_puts(b, r->should_end_session == ALEXA_END_TRUE ? "true" : "false");
+    }
+    strbuf_put(b, "}}", 2);
+    return 0;
 }
 
 char *alexa_response_build(const alexa_response_t *r, size_t *len, char *err, size_t err_size)
@@ -237,22 +236,20 @@ char *alexa_response_build(const alexa_response_t *r, size_t *len, char *err, si
         size_t speech_div, card;
     } steps[] = {{1, ALEXA_RESPONSE_MAX_CARD}, {1, 500}, {2, 200}, {4, 0}};
     for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
-        json_t *root = build_once(r, max_inner_speech() / steps[s].speech_div, steps[s].card, err, err_size);
-        if (root == NULL)
-            return NULL;
-        size_t n = 0;
-        char *out = jsonout_dump(root, 0, &n);
-        json_decref(root);
-        if (out == NULL) {
-            set_err(err, err_size, "out of memory");
+        strbuf_t b;
+        strbuf_init(&b, ALEXA_RESPONSE_MAX_BYTES + 1); /* the text and its NUL */
+        if (build_once(&b, r, max_inner_speech() / steps[s].speech_div, steps[s].card, err, err_size) != 0) {
+            strbuf_free(&b);
             return NULL;
         }
-        if (n <= ALEXA_RESPONSE_MAX_BYTES) {
+        if (b.failed == STRBUF_OOM)
+            abort(); /* out of memory */
+        if (!b.failed) {
             if (len)
-                *len = n;
-            return out;
+                *len = b.len;
+            return b.p;
         }
-        free(out);
+        strbuf_free(&b); /* over the limit: try smaller */
     }
     set_err(err, err_size, "response exceeds 24 KB (session attributes or directives too large)");
     return NULL;

@@ -35,7 +35,7 @@ void ics_line(strbuf_t *b, const char *name, const char *value, size_t len)
     char stackbuf[512];
     char *line = nl + 1 + len <= sizeof(stackbuf) ? stackbuf : malloc(nl + 1 + len);
     if (line == NULL) {
-        b->failed = 1;
+        b->failed = STRBUF_OOM;
         return;
     }
     memcpy(line, name, nl);
@@ -93,7 +93,7 @@ void ics_text(strbuf_t *b, const char *name, const char *text, size_t len)
     char stackbuf[1024];
     char *e = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
     if (e == NULL) {
-        b->failed = 1;
+        b->failed = STRBUF_OOM;
         return;
     }
     size_t n = ics_escape_text(e, cap, text, len);

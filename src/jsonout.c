@@ -191,3 +191,13 @@ char *jsonout_dump(const json_t *v, size_t flags, size_t *len)
         *len = b.len;
     return b.p;
 }
+
+int jsonout_put(strbuf_t *b, const json_t *v, size_t flags)
+{
+    return v == NULL ? -1 : put_value(b, v, flags & JSON_SORT_KEYS, 0);
+}
+
+int jsonout_put_string(strbuf_t *b, const char *s, size_t n)
+{
+    return put_string(b, s, n);
+}

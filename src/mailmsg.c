@@ -123,7 +123,7 @@ static void put_b64(strbuf_t *b, const char *body, size_t len)
         size_t n = len - i < 57 ? len - i : 57;
         char line[80];
         if (b64_encode((const uint8_t *)body + i, n, line, sizeof(line)) < 0) {
-            b->failed = 1;
+            b->failed = STRBUF_CAP; /* b64_encode refused the line */
             return;
         }
         strbuf_puts(b, line);

@@ -25,7 +25,7 @@ static int reserve(strbuf_t *b, size_t n)
     if (b->failed)
         return -1;
     if (n > b->max || b->len + n + 1 > b->max) {
-        b->failed = 1;
+        b->failed = STRBUF_CAP;
         return -1;
     }
     if (b->len + n + 1 > b->cap) {
@@ -34,7 +34,7 @@ static int reserve(strbuf_t *b, size_t n)
             cap *= 2;
         char *p = realloc(b->p, cap);
         if (p == NULL) {
-            b->failed = 1;
+            b->failed = STRBUF_OOM;
             return -1;
         }
         b->p = p;
@@ -64,7 +64,7 @@ void strbuf_printf(strbuf_t *b, const char *fmt, ...)
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0) {
-        b->failed = 1;
+        b->failed = STRBUF_CAP; /* vsnprintf refused the format: nothing written */
         return;
     }
     if (reserve(b, (size_t)n) != 0)

@@ -20,6 +20,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "binday/strbuf.h"
+
 #define JSONOUT_MAX_DEPTH 64    /* containers within containers */
 #define JSONOUT_MAX_BYTES (64u << 20) /* a bound, far above any document we write */
 
@@ -28,5 +30,14 @@
  * length in *len when len is not NULL; or NULL (see above, or the text would
  * pass JSONOUT_MAX_BYTES, or memory ran out). */
 char *jsonout_dump(const json_t *v, size_t flags, size_t *len);
+
+/* For writers that emit a document's fixed shape themselves (the Alexa
+ * response: building a jansson tree only to write it was ~4% of a request's
+ * instructions). Both append to b, as jsonout_dump would write the same
+ * value; both return 0, or -1 when a string or key is not valid UTF-8 or
+ * nesting passes JSONOUT_MAX_DEPTH (b then holds a partial write: discard
+ * it). b->failed says whether memory or b's cap ran out. */
+int jsonout_put(strbuf_t *b, const json_t *v, size_t flags);
+int jsonout_put_string(strbuf_t *b, const char *s, size_t n);
 
 #endif

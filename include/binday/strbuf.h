@@ -12,8 +12,11 @@
 typedef struct strbuf {
     char *p; /* NUL-terminated once anything was written; NULL before */
     size_t len, cap, max;
-    int failed;
+    int failed; /* 0; STRBUF_CAP (a write passed max) or STRBUF_OOM (memory ran out) */
 } strbuf_t;
+
+#define STRBUF_CAP 1
+#define STRBUF_OOM 2
 
 /* An empty buffer that may grow to `max` bytes (including the NUL). */
 void strbuf_init(strbuf_t *b, size_t max);

@@ -1,4 +1,5 @@
-/* test_alexa_response.c - the response envelope, parsed back field by field. */
+/* test_alexa_response.c - the response envelope, parsed back field by field,
+ * and byte for byte against the jansson tree it used to be built as. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,8 +212,98 @@ static void test_long_speech(void)
     free(ssml);
 }
 
+/* The envelope as a jansson tree, written by json_dumps: how every response
+ * was built before the builder wrote the text itself. Inputs here need no
+ * cutting or cleaning (short speech, printable card text). */
+static char *reference(const alexa_response_t *r)
+{
+    json_t *root = json_object(), *resp = json_object();
+    json_object_set_new(root, "version", json_string("1.0"));
+    if (r->session_attributes)
+        json_object_set(root, "sessionAttributes", r->session_attributes);
+    char buf[512];
+    if (r->ssml) {
+        snprintf(buf, sizeof(buf), "<speak>%s</speak>", r->ssml);
+        json_object_set_new(resp, "outputSpeech", json_pack("{s:s, s:s}", "type", "SSML", "ssml", buf));
+    }
+    if (r->reprompt_ssml) {
+        snprintf(buf, sizeof(buf), "<speak>%s</speak>", r->reprompt_ssml);
+        json_object_set_new(resp, "reprompt",
+                            json_pack("{s:{s:s, s:s}}", "outputSpeech", "type", "SSML", "ssml", buf));
+    }
+    if (r->n_permissions > 0) {
+        json_t *perms = json_array();
+        for (size_t i = 0; i < r->n_permissions; i++)
+            json_array_append_new(perms, json_string(r->permissions[i]));
+        json_object_set_new(resp, "card", json_pack("{s:s, s:o}", "type", "AskForPermissionsConsent", "permissions", perms));
+    } else if (r->card_title || r->card_content) {
+        json_t *card = json_pack("{s:s}", "type", "Simple");
+        if (r->card_title)
+            json_object_set_new(card, "title", json_string(r->card_title));
+        if (r->card_content)
+            json_object_set_new(card, "content", json_string(r->card_content));
+        json_object_set_new(resp, "card", card);
+    }
+    if (r->directives)
+        json_object_set(resp, "directives", r->directives);
+    if (r->should_end_session != ALEXA_END_OMIT)
+        json_object_set_new(resp, "shouldEndSession", json_boolean(r->should_end_session == ALEXA_END_TRUE));
+    json_object_set_new(root, "response", resp);
+    char *out = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return out;
+}
+
+static unsigned rnd_state = 99;
+static unsigned rnd(void)
+{
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 8) & 0xFFFFFF;
+}
+
+static void test_same_bytes(void)
+{
+    static const char *speech[] = {"Your green bin goes out tomorrow.", "Caf\xc3\xa9 &amp; \"quotes\" <break time=\"1s\"/> ok",
+                                   "Tab\there, a \\ backslash, and \xe2\x82\xac" "10."};
+    static const char *text[] = {"Breckland bins", "Green bin: tomorrow\nBlack bin: next week", "Caf\xc3\xa9 \"x\" / y"};
+    static const char *perm[] = {"read::alexa:device:all:address", "alexa::profile:email:read"};
+    json_t *attrs = json_pack("{s:s, s:i, s:{s:[s, s]}, s:b, s:n}", "pending", "email\xc3\xa9", "turn", 2, "nested", "a",
+                              "x", "y", "flag", 1, "nothing");
+    json_t *dirs = json_pack("[{s:s, s:s}]", "type", "Dialog.ElicitSlot", "slotToElicit", "Address");
+    int same = 1, n = 0;
+    for (int i = 0; i < 600 && same; i++) {
+        unsigned m = rnd();
+        alexa_response_t r = {
+            .ssml = m & 1 ? speech[rnd() % 3] : NULL,
+            .reprompt_ssml = m & 2 ? speech[rnd() % 3] : NULL,
+            .card_title = m & 4 ? text[rnd() % 3] : NULL,
+            .card_content = m & 8 ? text[rnd() % 3] : NULL,
+            .permissions = perm,
+            .n_permissions = m & 16 ? 1 + rnd() % 2 : 0,
+            .directives = m & 32 ? dirs : NULL,
+            .session_attributes = m & 64 ? attrs : NULL,
+            .should_end_session = (alexa_end_t)((int)(rnd() % 3) - 1),
+        };
+        char err[128] = "";
+        size_t len = 0;
+        char *got = alexa_response_build(&r, &len, err, sizeof(err));
+        char *want = reference(&r);
+        n++;
+        if (got == NULL || want == NULL || strcmp(got, want) != 0 || len != strlen(want)) {
+            same = 0;
+            printf("# case %d (mask %#x): got %s\n# want %s\n", i, m & 127, got ? got : err, want ? want : "(null)");
+        }
+        free(got);
+        free(want);
+    }
+    ok(same, "the written envelope is byte for byte the jansson tree's json_dumps (%d mixes of every field)", n);
+    json_decref(attrs);
+    json_decref(dirs);
+}
+
 int main(void)
 {
+    test_same_bytes();
     test_full();
     test_minimal_and_omit();
     test_permissions_card();
