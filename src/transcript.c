@@ -146,7 +146,7 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
 {
     char ts[25];
     iso_time(t->time_ms, ts);
-    struct slot_pair slots[32];
+    struct slot_pair slots[32] = {{NULL, NULL, 0}};
     size_t n_slots = 0;
     const char *name;
     json_t *s;
