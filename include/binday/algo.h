@@ -1,5 +1,6 @@
 /* algo.h - the process's cryptographic algorithm objects, fetched from the
- * OpenSSL provider once, and HMAC-SHA256 built on them.
+ * OpenSSL provider once, and HMAC-SHA256 (on OpenSSL's plain SHA-256
+ * functions, which allocate nothing: algo.c says why).
  *
  * Why: OpenSSL 3 looks algorithms up by name behind EVP_sha256(),
  * EVP_aes_256_gcm() and HMAC() (which goes through EVP_Q_mac) on every use;
@@ -22,7 +23,7 @@ const EVP_MD *algo_sha256(void);
 const EVP_CIPHER *algo_aes256_gcm(void);
 
 /* HMAC-SHA256 (RFC 2104) of msg under key, any key length. Same output as
- * OpenSSL's HMAC(EVP_sha256(), ...). Thread-safe; aborts only on OOM. */
+ * OpenSSL's HMAC(EVP_sha256(), ...). Thread-safe; allocates nothing. */
 void algo_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t len, uint8_t out[ALGO_HMAC_BYTES]);
 
 #endif
