@@ -5,11 +5,19 @@
  * Hot path for the skill: one get for the postcode's properties, one for the
  * chosen property's assignments (falling back to its parent's - communal
  * bins), a few for its rounds, exceptions and services, and a scan of the
- * (small) notices table. Nothing is allocated: results live in the caller's
- * lookup_result_t.
+ * (small) notices table. Nothing is allocated per lookup: results live in
+ * the caller's lookup_result_t.
+ *
+ * The rounds, services and exceptions tables are small and read by every
+ * lookup, so each thread remembers the values it read from them for the
+ * current snapshot (memo below): ~11 B-tree descents per request, ~4% of a
+ * request's CPU in perf (their pages are cold to the cache by the time the
+ * next request comes).
  */
 #include "binday/lookup.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +104,103 @@ static int get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
     return mdb_get(txn, dbi, &key, v);
 }
 
+/* ---- memo of small tables' values ------------------------------------------------
+ *
+ * Per thread, for one snapshot (env and transaction id): (dbi, key) -> the
+ * value LMDB returned (a pointer into the map) or "not found". A value read
+ * in snapshot N is only handed out while the caller's transaction is N, so
+ * its pages are held by that very reader and cannot have been reused; any
+ * commit makes a new id and empties the memo. Direct-mapped and bounded;
+ * keys longer than MEMO_KEY are not remembered. */
+#define MEMO_SLOTS 512
+#define MEMO_KEY 40
+
+struct memo_slot {
+    uint32_t gen; /* valid when equal to the memo's gen */
+    MDB_dbi dbi;
+    uint8_t kl;
+    int found;
+    MDB_val v;
+    char key[MEMO_KEY];
+};
+
+struct memo {
+    MDB_env *env;
+    size_t txnid;
+    uint32_t gen;
+    struct memo_slot slot[MEMO_SLOTS];
+};
+
+static _Thread_local struct memo *memo;
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void memo_free(void *m)
+{
+    free(m);
+    memo = NULL;
+}
+
+static void memo_make_key(void)
+{
+    if (pthread_key_create(&memo_key, memo_free) != 0)
+        abort();
+}
+
+/* This thread's memo for txn's snapshot, or NULL (memory ran out: no memo). */
+static struct memo *memo_for(MDB_txn *txn)
+{
+    struct memo *m = memo;
+    if (m == NULL) {
+        m = calloc(1, sizeof(*m));
+        if (m == NULL)
+            return NULL;
+        pthread_once(&memo_once, memo_make_key);
+        pthread_setspecific(memo_key, m); /* freed when the thread ends */
+        memo = m;
+    }
+    MDB_env *env = mdb_txn_env(txn);
+    size_t id = mdb_txn_id(txn);
+    if (m->env != env || m->txnid != id || m->gen == 0) {
+        m->env = env;
+        m->txnid = id;
+        if (++m->gen == 0) { /* wrapped: old slots could look valid */
+            memset(m->slot, 0, sizeof(m->slot));
+            m->gen = 1;
+        }
+    }
+    return m;
+}
+
+/* get() for the small tables, through the memo. */
+static int get_small(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
+{
+    struct memo *m = kl <= MEMO_KEY ? memo_for(txn) : NULL;
+    if (m == NULL)
+        return get(txn, dbi, k, kl, v);
+    uint32_t h = 2166136261u ^ dbi; /* FNV-1a over the dbi and the key */
+    for (size_t i = 0; i < kl; i++)
+        h = (h ^ ((const unsigned char *)k)[i]) * 16777619u;
+    struct memo_slot *e = &m->slot[h % MEMO_SLOTS];
+    if (e->gen == m->gen && e->dbi == dbi && e->kl == kl && memcmp(e->key, k, kl) == 0) {
+        if (!e->found)
+            return MDB_NOTFOUND;
+        *v = e->v;
+        return 0;
+    }
+    int rc = get(txn, dbi, k, kl, v);
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        e->gen = m->gen;
+        e->dbi = dbi;
+        e->kl = (uint8_t)kl;
+        memcpy(e->key, k, kl);
+        e->found = rc == 0;
+        if (rc == 0)
+            e->v = *v;
+    }
+    return rc;
+}
+
 static int get_property(store_t *s, MDB_txn *txn, uint64_t uprn, rec_property_t *p)
 {
     unsigned char key[8];
@@ -128,7 +233,7 @@ static int load_exceptions(store_t *s, MDB_txn *txn, const char *round, size_t r
 {
     MDB_val v;
     *n = 0;
-    int rc = get(txn, store_core_dbi(s, STORE_EXCEPTIONS), round, rl, &v);
+    int rc = get_small(txn, store_core_dbi(s, STORE_EXCEPTIONS), round, rl, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
@@ -201,7 +306,7 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         if (a->valid_to < from || a->valid_from > to)
             continue;
         MDB_val v;
-        int rc = get(txn, store_core_dbi(s, STORE_ROUNDS), a->round_id.p, a->round_id.n, &v);
+        int rc = get_small(txn, store_core_dbi(s, STORE_ROUNDS), a->round_id.p, a->round_id.n, &v);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)
@@ -209,7 +314,7 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         rec_round_t rr;
         if (rec_decode_round(v.mv_data, v.mv_size, &rr))
             return MDB_CORRUPTED;
-        rc = get(txn, store_core_dbi(s, STORE_SERVICES), a->service_id.p, a->service_id.n, &v);
+        rc = get_small(txn, store_core_dbi(s, STORE_SERVICES), a->service_id.p, a->service_id.n, &v);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)

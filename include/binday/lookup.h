@@ -75,7 +75,8 @@ int lookup_address(store_reader_t *r, const addrmatch_input_t *in, int from_day,
 int lookup_uprn(store_reader_t *r, uint64_t uprn, int from_day, int days, lookup_result_t *res,
                 char *err, size_t err_size);
 
-/* Variants running inside a read txn the caller already holds. */
+/* Variants running inside a read txn the caller already holds (read-only:
+ * each thread remembers values of the small tables per snapshot, lookup.c). */
 int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, int from_day,
                        int days, lookup_result_t *res, char *err, size_t err_size);
 int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,

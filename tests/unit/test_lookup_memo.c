@@ -1,0 +1,120 @@
+/* test_lookup_memo.c - lookups remember the small tables (rounds, services,
+ * exceptions) per snapshot: a commit between two lookups on the same thread
+ * must show at once, through the same reader, with nothing stale. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "binday/date.h"
+#include "binday/import.h"
+#include "binday/lookup.h"
+#include "binday/store.h"
+#include "tap.h"
+
+static void on_err(const char *msg, void *ud)
+{
+    (void)ud;
+    printf("# import: %s\n", msg);
+}
+
+static char dir[64];
+
+static int import_one(store_t *s, import_table_t t, const char *csv)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s.csv", dir, import_table_name(t));
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(csv, f);
+    fclose(f);
+    const char *paths[IMPORT_N_TABLES] = {NULL};
+    paths[t] = path;
+    import_report_t rep;
+    char err[256];
+    int rc = import_run(s, paths, 10, on_err, NULL, &rep, err, sizeof(err));
+    if (rc != 0)
+        printf("# import %s: %s\n", import_table_name(t), err);
+    return rc;
+}
+
+/* The first refuse collection's date and its service name, or date -1. */
+static int first_refuse(lookup_result_t *res, char *name, size_t n)
+{
+    for (size_t i = 0; i < res->n_collections; i++) {
+        lookup_collection_t *c = &res->collections[i];
+        if (c->service_id.n == 6 && memcmp(c->service_id.p, "refuse", 6) == 0) {
+            snprintf(name, n, "%.*s", (int)c->name.n, c->name.p);
+            return c->date;
+        }
+    }
+    return -1;
+}
+
+int main(void)
+{
+    const char *root = getenv("BINDAY_ROOT") ? getenv("BINDAY_ROOT") : ".";
+    snprintf(dir, sizeof(dir), "/tmp/binday-memo-XXXXXX");
+    ok(mkdtemp(dir) != NULL, "temp dir");
+    char err[512];
+    store_t *s;
+    ok(store_open(dir, NULL, 0, &s, err, sizeof(err)) == 0, "store_open %s", err);
+    static const char *names[IMPORT_N_TABLES] = {"addresses", "services", "rounds", "assignments", "exceptions", "notices"};
+    char pbuf[IMPORT_N_TABLES][1024];
+    const char *paths[IMPORT_N_TABLES];
+    for (int i = 0; i < IMPORT_N_TABLES; i++) {
+        snprintf(pbuf[i], sizeof(pbuf[i]), "%s/tests/data/fixture/%s.csv", root, names[i]);
+        paths[i] = pbuf[i];
+    }
+    import_report_t rep;
+    is_int(import_run(s, paths, 50, on_err, NULL, &rep, err, sizeof(err)), 0, "fixture imports");
+
+    store_reader_t *r = store_reader_new(s);
+    lookup_result_t *res = malloc(sizeof(*res));
+    int from = date_from_ymd(2026, 3, 2);
+    char name[64] = "";
+    ok(lookup_uprn(r, 100097000000ull, from, 28, res, err, sizeof(err)) == 0, "lookup %s", err);
+    int d = first_refuse(res, name, sizeof(name));
+    ok(d >= from && strcmp(name, "Household rubbish") == 0, "a refuse collection (%s)", name);
+    /* the same lookup again: served from the memo, the same answer */
+    char name2[64] = "";
+    ok(lookup_uprn(r, 100097000000ull, from, 28, res, err, sizeof(err)) == 0 && first_refuse(res, name2, sizeof(name2)) == d &&
+           strcmp(name2, name) == 0,
+       "a second lookup in the same snapshot: the same answer");
+
+    /* staff cancel that collection and rename the service: the next lookup
+     * on this thread must see both */
+    int y, m, dd;
+    date_to_ymd(d, &y, &m, &dd);
+    char csv[256];
+    snprintf(csv, sizeof(csv), "round_id,action,original_date,new_date,reason\nREF-WED-1,cancelled,%04d-%02d-%02d,,strike\n", y, m,
+             dd);
+    ok(import_one(s, IMPORT_EXCEPTIONS, csv) == 0, "exception imported");
+    ok(lookup_uprn(r, 100097000000ull, from, 28, res, err, sizeof(err)) == 0, "lookup after the commit");
+    ok(first_refuse(res, name, sizeof(name)) > d, "the cancelled collection is gone at once");
+    /* the fixture's services with refuse renamed (an import replaces the table) */
+    static char svc[16384];
+    FILE *f = fopen(pbuf[IMPORT_SERVICES], "r");
+    size_t sl = f ? fread(svc, 1, sizeof(svc) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    svc[sl] = 0;
+    static char renamed[16384 + 16];
+    const char *old = "refuse,Household rubbish,";
+    char *at = strstr(svc, old);
+    if (at)
+        snprintf(renamed, sizeof(renamed), "%.*srefuse,General waste,%s", (int)(at - svc), svc, at + strlen(old));
+    ok(at != NULL && import_one(s, IMPORT_SERVICES, renamed) == 0, "service renamed");
+    ok(lookup_uprn(r, 100097000000ull, from, 28, res, err, sizeof(err)) == 0 && first_refuse(res, name, sizeof(name)) > d &&
+           strcmp(name, "General waste") == 0,
+       "the new name shows at once (%s)", name);
+
+    free(res);
+    store_reader_free(r);
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ok(system(cmd) == 0, "cleaned up");
+    return done_testing();
+}
