@@ -37,6 +37,8 @@ mkdir -p build/bench
 cc $CFLAGS -o build/bench/signreq bench/signreq.c $LIBS
 # JSON parse micro-benchmark: jansson json_loadb vs src/jsonload.c on an envelope
 cc $CFLAGS -o build/bench/jsonload_bench bench/jsonload_bench.c src/jsonload.c src/utf8.c $LIBS
+# the Device Address API stand-in (h2o, like binday's own server)
+cc $CFLAGS -o build/bench/fast_api bench/fast_api.c $LIBS
 
 # 1,000 client connections plus as many upstream ones
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

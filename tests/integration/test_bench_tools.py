@@ -4,8 +4,10 @@ writes what binday must accept: every line's Signature-256 verifies with
 `openssl dgst -verify` against the development signing certificate's key,
 bodies are distinct NextCollectionIntent envelopes for the given skill with a
 current timestamp, and the fast fake Address API's token grammar matches the
-tokens it writes; every tool bench/run.sh compiles still builds. Cheap: a few small compiles
-and five signatures. Speaks TAP.
+tokens it writes; every tool bench/run.sh compiles still builds; and the fast
+fake Address API (bench/fast_api.c) answers each token scenario as
+fake_amazon.py does. Cheap: a few small compiles, five signatures and a dozen
+HTTPS calls. Speaks TAP.
 (The benchmarks themselves run only in `make bench`.)"""
 import base64
 import datetime
@@ -83,7 +85,7 @@ def main():
                 t.eq(env["request"]["intent"]["name"], "NextCollectionIntent", "intent")
                 t.eq(env["context"]["System"]["application"]["applicationId"], SKILL, "skill id")
                 tok = env["context"]["System"]["apiAccessToken"]
-                # the grammar fast_amazon.js and fake_amazon.py use to pick the scenario
+                # the grammar fast_api.c and fake_amazon.py use to pick the scenario
                 t.ok(re.match(r"^tok-(granted|slow-(\d+)ms)(-|$)", tok) is not None, "token selects a scenario")
                 t.ok(len(tok) >= 900, "token has a realistic length")
         t.eq(verified, 5, "every Signature-256 verifies with openssl dgst -verify")
@@ -99,7 +101,83 @@ def main():
         bad = sh([exe, "--key", os.path.join(sig_dir, "signing.key"), "--skill-id", SKILL, "--count", "0",
                   "--out", out])
         t.eq(bad.returncode, 2, "usage error exits 2")
+        check_fast_api(t, d)
     t.done()
+
+
+def check_fast_api(t, d):
+    """bench/fast_api (built above): the scenarios, the answers, the workers' end."""
+    import http.client
+    import signal
+    import ssl
+    import time
+    exe = os.path.join(d, "fast_api")
+    key, cert = os.path.join(d, "fa.key"), os.path.join(d, "fa.pem")
+    sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+        "-subj", "/CN=api.amazonalexa.com", "-keyout", key, "-out", cert])
+    tsv = os.path.join(d, "addr.tsv")
+    with open(tsv, "w") as f:
+        f.write('12 High Street\tDereham\tNR19 1EE\n3 "Quoted" Lane\tSwaffham\tPE37 7AA\n')
+    pems = os.path.join(d, "pems")
+    os.makedirs(pems)
+    with open(os.path.join(pems, "echo-api-cert.pem"), "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n")
+    port_file = os.path.join(d, "fa.port")
+    p = subprocess.Popen([exe, "--cert", cert, "--key", key, "--addresses", tsv, "--pem-dir", pems, "--port-file",
+                          port_file, "--workers", "2"], stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        for _ in range(100):
+            if os.path.exists(port_file):
+                break
+            time.sleep(0.05)
+        port = int(open(port_file).read())
+        ctx = ssl._create_unverified_context()
+
+        def get(path, token=None, method="GET"):
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+            h = {"Authorization": "Bearer " + token} if token else {}
+            t0 = time.time()
+            c.request(method, path, headers=h)
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            return r.status, r.getheader("Content-Type"), body, time.time() - t0
+
+        st, ct, body, _ = get("/v1/devices/amzn1.ask.device.bench-1/settings/address", "tok-granted-abc")
+        t.ok(st == 200 and ct == "application/json" and json.loads(body) == {
+            "addressLine1": '3 "Quoted" Lane', "addressLine2": None, "addressLine3": None, "city": "Swaffham",
+            "districtOrCounty": "Norfolk", "stateOrRegion": None, "countryCode": "GB", "postalCode": "PE37 7AA"},
+            "fast_api: device bench-1 gets the second address, JSON-escaped", body)
+        st, _, body, _ = get("/v1/devices/bench-2/settings/address/countryAndPostalCode", "tok-granted")
+        t.ok(st == 200 and json.loads(body) == {"countryCode": "GB", "postalCode": "NR19 1EE"},
+             "fast_api: countryAndPostalCode, device numbers wrap around", body)
+        st, _, body, took = get("/v1/devices/bench-0/settings/address", "tok-slow-300ms-x")
+        t.ok(st == 200 and took >= 0.29 and json.loads(body)["city"] == "Dereham",
+             "fast_api: tok-slow-300ms answers after 300 ms (%.3f s)" % took)
+        for tok in ("tok-denied", "tok-slow-ms", "tok-grantedx", None):
+            st, _, body, _ = get("/v1/devices/bench-0/settings/address", tok)
+            t.eq(st, 401, "fast_api: token %r is refused" % tok)
+        t.eq(get("/v1/devices/bench-0/settings/other", "tok-granted")[0], 404, "fast_api: other paths 404")
+        t.eq(get("/_stats", method="POST")[0], 405, "fast_api: only GET")
+        st, ct, body, _ = get("/echo.api/echo-api-cert.pem")
+        t.ok(st == 200 and ct == "application/x-pem-file" and body.startswith(b"-----BEGIN"), "fast_api: the pem files")
+        # one keep-alive connection stays with one worker: its count goes up by one
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=10)
+        counts = []
+        for path in ("/_stats", "/v1/devices/bench-0/settings/address", "/_stats"):
+            c.request("GET", path, headers={"Authorization": "Bearer tok-granted"})
+            b = c.getresponse().read()
+            if path == "/_stats":
+                counts.append(json.loads(b)["served"])
+        c.close()
+        t.ok(len(counts) == 2 and counts[1] == counts[0] + 1, "fast_api: /_stats counts this worker's address calls %r"
+             % counts)
+    finally:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout=10)
+    time.sleep(0.3)
+    left = sh(["pgrep", "-f", exe]).stdout.split()
+    t.eq(left, [], "fast_api: SIGTERM ends the workers too")
 
 
 if __name__ == "__main__":
