@@ -50,6 +50,7 @@ CONNS = 32               # keep-alive connections for the throughput runs
 
 NCPU = os.cpu_count() or 1
 SERVER_CPUS = "0"
+MAX_ROUNDS = 3  # alternating S1 / S2 maximum-throughput rounds
 CLIENT_CPUS = "1-%d" % (NCPU - 1) if NCPU > 2 else ("1" if NCPU == 2 else "0")
 PIN = NCPU >= 2
 
@@ -557,7 +558,10 @@ def scenarios12(e, R):
             R["s2"] = {"skipped": "no demo data in this build"}
         ok_b = b.prepare()
         ok_n = n.prepare() if n else False
-        for rnd in (1, 2):
+        # Alternating rounds, best of each side kept: the VM's neighbours change
+        # its speed by up to 2x within minutes (both sides' CPU per request moved
+        # by ~40% between runs), and a slow phase must not decide the ratio.
+        for rnd in range(1, MAX_ROUNDS + 1):
             if ok_b:
                 b.run_max(rnd)
             if ok_n:
