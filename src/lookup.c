@@ -106,12 +106,18 @@ static int get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
 
 /* ---- memo of small tables' values ------------------------------------------------
  *
- * Per thread, for one snapshot (env and transaction id): (dbi, key) -> the
- * value LMDB returned (a pointer into the map) or "not found". A value read
- * in snapshot N is only handed out while the caller's transaction is N, so
- * its pages are held by that very reader and cannot have been reused; any
- * commit makes a new id and empties the memo. Direct-mapped and bounded;
- * keys longer than MEMO_KEY are not remembered. */
+ * Per thread, for one snapshot of one mapping (env, transaction id and the
+ * map's generation): (dbi, key) -> the value LMDB returned (a pointer into the
+ * map) or "not found". A value read in snapshot N is only handed out while
+ * the caller's transaction is N, so its pages are held by that very reader
+ * and cannot have been reused; any commit makes a new id and empties the
+ * memo. The map's generation is part of the key because growing the map
+ * (store.c, on MDB_MAP_FULL) remaps it without a commit in between: a
+ * pointer into the old mapping would fault (this crashed `make bench` once
+ * the transcripts filled the map). A remap cannot happen during a read
+ * transaction (store.c's resize lock), so the generation read here holds for
+ * the caller's whole lookup. Direct-mapped and bounded; keys longer than
+ * MEMO_KEY are not remembered. */
 #define MEMO_SLOTS 512
 #define MEMO_KEY 40
 
@@ -126,6 +132,7 @@ struct memo_slot {
 
 struct memo {
     MDB_env *env;
+    uint64_t map_gen;
     size_t txnid;
     uint32_t gen;
     struct memo_slot slot[MEMO_SLOTS];
@@ -148,7 +155,7 @@ static void memo_make_key(void)
 }
 
 /* This thread's memo for txn's snapshot, or NULL (memory ran out: no memo). */
-static struct memo *memo_for(MDB_txn *txn)
+static struct memo *memo_for(store_t *s, MDB_txn *txn)
 {
     struct memo *m = memo;
     if (m == NULL) {
@@ -161,9 +168,11 @@ static struct memo *memo_for(MDB_txn *txn)
     }
     MDB_env *env = mdb_txn_env(txn);
     size_t id = mdb_txn_id(txn);
-    if (m->env != env || m->txnid != id || m->gen == 0) {
+    uint64_t mg = store_map_generation(s);
+    if (m->env != env || m->txnid != id || m->map_gen != mg || m->gen == 0) {
         m->env = env;
         m->txnid = id;
+        m->map_gen = mg;
         if (++m->gen == 0) { /* wrapped: old slots could look valid */
             memset(m->slot, 0, sizeof(m->slot));
             m->gen = 1;
@@ -173,9 +182,9 @@ static struct memo *memo_for(MDB_txn *txn)
 }
 
 /* get() for the small tables, through the memo. */
-static int get_small(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
+static int get_small(store_t *s, MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
 {
-    struct memo *m = kl <= MEMO_KEY ? memo_for(txn) : NULL;
+    struct memo *m = kl <= MEMO_KEY ? memo_for(s, txn) : NULL;
     if (m == NULL)
         return get(txn, dbi, k, kl, v);
     uint32_t h = 2166136261u ^ dbi; /* FNV-1a over the dbi and the key */
@@ -233,7 +242,7 @@ static int load_exceptions(store_t *s, MDB_txn *txn, const char *round, size_t r
 {
     MDB_val v;
     *n = 0;
-    int rc = get_small(txn, store_core_dbi(s, STORE_EXCEPTIONS), round, rl, &v);
+    int rc = get_small(s, txn, store_core_dbi(s, STORE_EXCEPTIONS), round, rl, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
@@ -306,7 +315,7 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         if (a->valid_to < from || a->valid_from > to)
             continue;
         MDB_val v;
-        int rc = get_small(txn, store_core_dbi(s, STORE_ROUNDS), a->round_id.p, a->round_id.n, &v);
+        int rc = get_small(s, txn, store_core_dbi(s, STORE_ROUNDS), a->round_id.p, a->round_id.n, &v);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)
@@ -314,7 +323,7 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         rec_round_t rr;
         if (rec_decode_round(v.mv_data, v.mv_size, &rr))
             return MDB_CORRUPTED;
-        rc = get_small(txn, store_core_dbi(s, STORE_SERVICES), a->service_id.p, a->service_id.n, &v);
+        rc = get_small(s, txn, store_core_dbi(s, STORE_SERVICES), a->service_id.p, a->service_id.n, &v);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)

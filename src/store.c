@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static const char *const core_names[STORE_N_CORE] = {
 struct store {
     MDB_env *env;
     pthread_rwlock_t resize_lock;
+    _Atomic uint64_t map_gen; /* +1 at every remap (mdb_env_set_mapsize on the open env) */
     pthread_mutex_t write_lock; /* one store_write at a time, so a resize never races a writer */
     size_t n_dbis;
     char names[MAX_DBIS][64];
@@ -37,6 +39,11 @@ struct store {
 };
 
 static size_t initial_map; /* tests only; 0 = MIN_MAP */
+
+uint64_t store_map_generation(const store_t *s)
+{
+    return s->map_gen;
+}
 
 void store_set_initial_mapsize(size_t bytes)
 {
@@ -241,6 +248,7 @@ static int grow_map(store_t *s, char *err, size_t err_size)
     size_t cur = current_mapsize(s->env);
     size_t want = cur * 2;
     int rc = mdb_env_set_mapsize(s->env, want);
+    s->map_gen++;
     pthread_rwlock_unlock(&s->resize_lock);
     if (rc) {
         snprintf(err, err_size, "cannot grow map to %zu bytes: %s", want, mdb_strerror(rc));
@@ -270,6 +278,7 @@ static int write_locked(store_t *s, store_write_fn fn, void *ud, char *err, size
             /* another process grew the map: adopt its size, then retry */
             pthread_rwlock_wrlock(&s->resize_lock);
             rc = mdb_env_set_mapsize(s->env, 0);
+            s->map_gen++;
             pthread_rwlock_unlock(&s->resize_lock);
             if (rc == 0)
                 continue;
@@ -346,6 +355,7 @@ int store_reader_begin(store_reader_t *r, MDB_txn **txn, char *err, size_t err_s
          * txn of this process to be inactive: take the lock exclusively. */
         pthread_rwlock_wrlock(&r->s->resize_lock);
         rc = mdb_env_set_mapsize(r->s->env, 0);
+        r->s->map_gen++;
         pthread_rwlock_unlock(&r->s->resize_lock);
         if (rc) {
             snprintf(err, err_size, "cannot adopt new map size: %s", mdb_strerror(rc));

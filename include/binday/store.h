@@ -22,6 +22,7 @@
 
 #include <lmdb.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define STORE_SCHEMA_VERSION 1
 
@@ -55,6 +56,11 @@ void store_close(store_t *s);
 /* For tests: the initial map size of environments opened afterwards
  * (0 = default, 256 MiB or twice the data file). */
 void store_set_initial_mapsize(size_t bytes);
+
+/* Counts the map's remappings (growth, or adopting another process's size):
+ * pointers into the map from before a change are dangling. Read it inside a
+ * read transaction (no remap happens while one is active). */
+uint64_t store_map_generation(const store_t *s);
 
 MDB_env *store_env(store_t *s);
 MDB_dbi store_core_dbi(const store_t *s, store_table_t t);

@@ -1,6 +1,8 @@
 /* test_lookup_memo.c - lookups remember the small tables (rounds, services,
  * exceptions) per snapshot: a commit between two lookups on the same thread
- * must show at once, through the same reader, with nothing stale. */
+ * must show at once, through the same reader, with nothing stale; and a
+ * remap of the map (growth) must not leave the memo pointing into the old
+ * mapping. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,18 @@ static void on_err(const char *msg, void *ud)
 }
 
 static char dir[64];
+
+/* A write that runs out of map once (store_write grows the map, remapping
+ * it) and then gives up: the map moved, and no commit changed the txn id. */
+static int full_then_fail(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    (void)txn;
+    int *calls = ud;
+    if ((*calls)++ == 0)
+        return MDB_MAP_FULL;
+    snprintf(err, err_size, "giving up on purpose");
+    return MDB_NOTFOUND;
+}
 
 static int import_one(store_t *s, import_table_t t, const char *csv)
 {
@@ -109,6 +123,18 @@ int main(void)
     ok(lookup_uprn(r, 100097000000ull, from, 28, res, err, sizeof(err)) == 0 && first_refuse(res, name, sizeof(name)) > d &&
            strcmp(name, "General waste") == 0,
        "the new name shows at once (%s)", name);
+
+    /* the map is remapped with no commit in between: the memo must not hand
+     * out pointers into the old mapping (it did, and make bench crashed) */
+    uint64_t g0 = store_map_generation(s);
+    int calls = 0;
+    store_write(s, full_then_fail, &calls, err, sizeof(err));
+    ok(calls == 2 && store_map_generation(s) == g0 + 1, "the map was grown (remapped) without a commit");
+    for (int i = 0; i < 3; i++)
+        (void)store_write(s, full_then_fail, &(int){0}, err, sizeof(err)); /* more remaps: the old maps go */
+    ok(lookup_uprn(r, 100097000000ull, from, 28, res, err, sizeof(err)) == 0 && first_refuse(res, name, sizeof(name)) > d &&
+           strcmp(name, "General waste") == 0,
+       "a lookup after the remaps reads the new mapping (%s)", name);
 
     free(res);
     store_reader_free(r);
