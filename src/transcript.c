@@ -19,6 +19,7 @@
 #include "binday/log.h"
 #include "binday/seal.h"
 #include "binday/strbuf.h"
+#include "binday/utf8.h"
 
 static const store_dbi_def_t transcript_dbi_defs[] = {{TRANSCRIPT_DBI_NAME, 0}, {TRANSCRIPT_DAYS_DBI_NAME, 0}};
 
@@ -161,13 +162,25 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
         if (best && n_slots < sizeof(slots) / sizeof(slots[0])) {
             slots[n_slots].name = name;
             slots[n_slots].value = best;
-            slots[n_slots].value_len = strnlen(best, 200);
+            /* at most 200 bytes, cut before a whole character (a split one
+             * would be invalid UTF-8, which put_record refuses) */
+            size_t vl = strnlen(best, 200);
+            while (vl > 0 && ((unsigned char)best[vl] & 0xC0) == 0x80)
+                vl--;
+            slots[n_slots].value_len = vl;
             n_slots++;
         }
     }
     qsort(slots, n_slots, sizeof(slots[0]), by_name);
     const char *said = t->said ? t->said : "";
     size_t said_len = strlen(said);
+    /* only the valid UTF-8 prefix: the caller's copy of the speech may end
+     * inside a character (speech_strip_ssml cuts at its buffer's size) */
+    for (size_t i = 0, l; i < said_len; i += l)
+        if ((l = utf8_seq((const uint8_t *)said + i, said_len - i)) == 0) {
+            said_len = i;
+            break;
+        }
     /* bound the record: cut what was said until it fits */
     for (;;) {
         strbuf_t b;

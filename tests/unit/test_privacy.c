@@ -109,6 +109,29 @@ static void test_record(void)
            "\"0123456789abcdef0123456789abcdef\"}",
            "transcript record: resolved slot ids, no empty slots, UTC time");
     free(s);
+    /* a slot value cut at 200 bytes must not split a character: 199 ASCII
+     * bytes and an "é" keep the 199 */
+    {
+        char v[256];
+        memset(v, 'a', 199);
+        strcpy(v + 199, "\xc3\xa9 tail");
+        json_t *ls = json_pack("{s:{s:s,s:s}}", "Street", "name", "Street", "value", v);
+        transcript_turn_t lt = {1764288000123, "IntentRequest", "X", ls, "ok"};
+        char *r = transcript_record_json("u", &lt, &len);
+        char want[300];
+        snprintf(want, sizeof(want), "\"slots\":{\"Street\":\"%.199s\"}", v);
+        ok(r && strstr(r, want) != NULL, "a long slot value is cut before a whole character, not inside it");
+        free(r);
+        json_decref(ls);
+    }
+    /* what was said, cut inside a character by the caller: the record keeps
+     * the whole characters (it used to abort on the invalid UTF-8) */
+    {
+        transcript_turn_t ct = {1764288000123, "IntentRequest", "X", NULL, "Caf\xc3\xa9 \xe2\x82"};
+        char *r = transcript_record_json("u", &ct, &len);
+        ok(r && strstr(r, "\"said\":\"Caf\xc3\xa9 \"") != NULL, "what was said keeps its whole characters");
+        free(r);
+    }
     /* no intent (a LaunchRequest), and a time with every field padded */
     transcript_turn_t l = {1796011399007, "LaunchRequest", NULL, NULL, "Hello."};
     s = transcript_record_json("u", &l, &len);
