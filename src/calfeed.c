@@ -244,15 +244,9 @@ int calfeed_links(const char *public_url, const char *token, calfeed_links_t *ou
 
 void calfeed_summary(const lookup_collection_t *c, char *dst, size_t n)
 {
-    char colour[64] = "", name[96] = "";
-    if (c->colour.p)
-        snprintf(colour, sizeof(colour), "%.*s", (int)c->colour.n, c->colour.p);
-    if (c->name.p)
-        snprintf(name, sizeof(name), "%.*s", (int)c->name.n, c->name.p);
-    for (char *p = colour; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    for (char *p = name; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
+    char colour[64], name[96];
+    rec_str_lower(colour, sizeof(colour), c->colour);
+    rec_str_lower(name, sizeof(name), c->name);
     colour[0] = (char)toupper((unsigned char)colour[0]);
     /* a caddy, bag or box already says what the container is */
     int container = strstr(colour, "addy") || strstr(colour, "bag") || strstr(colour, "box");

@@ -1,6 +1,7 @@
 /* records.c - owns the on-disk value formats of the data side (see records.h). */
 #include "binday/records.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -298,4 +299,12 @@ int rec_next_property(rec_iter_t *it, rec_property_t *p)
     it->p = r.p + l;
     it->left--;
     return 1;
+}
+
+void rec_str_lower(char *dst, size_t cap, rec_str_t s)
+{
+    size_t n = s.p ? strnlen(s.p, s.n < cap - 1 ? s.n : cap - 1) : 0;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (char)tolower((unsigned char)s.p[i]);
+    dst[n] = '\0';
 }

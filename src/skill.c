@@ -119,20 +119,11 @@ static void card_from(speech_buf_t *sp, char *card, size_t n)
 /* "the green bin for household rubbish", "the food caddy" from a collection.
  * The service's colour is what residents call the container ("green",
  * "food caddy"); its name says what goes in it. */
-/* s lower-cased into dst (cut to fit; "" for a missing field) */
-static void lower_copy(char *dst, size_t cap, rec_str_t s)
-{
-    size_t n = s.p ? (s.n < cap - 1 ? s.n : cap - 1) : 0;
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (char)tolower((unsigned char)s.p[i]);
-    dst[n] = '\0';
-}
-
 static void bin_phrase(const lookup_collection_t *col, char *dst, size_t n)
 {
     char colour[48], purpose[96];
-    lower_copy(colour, sizeof(colour), col->colour);
-    lower_copy(purpose, sizeof(purpose), col->name);
+    rec_str_lower(colour, sizeof(colour), col->colour);
+    rec_str_lower(purpose, sizeof(purpose), col->name);
     if (strstr(colour, "caddy") || strstr(colour, "bag") || strstr(colour, "box"))
         strbuf_concat(dst, n, "the ", colour); /* the container already says what it is */
     else

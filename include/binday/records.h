@@ -18,6 +18,10 @@ typedef struct rec_str {
     uint32_t n;
 } rec_str_t;
 
+/* s lower-cased (ASCII, via tolower) into dst, cut to cap - 1 bytes and at
+ * an embedded NUL like snprintf("%.*s"); "" when s is absent. cap >= 1. */
+void rec_str_lower(char *dst, size_t cap, rec_str_t s);
+
 typedef struct rec_property {
     uint64_t uprn, parent_uprn, usrn; /* 0 = absent */
     rec_str_t saon, paon, street, locality, town, postcode;

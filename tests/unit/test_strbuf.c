@@ -1,12 +1,13 @@
 /* test_strbuf.c - the fixed-buffer helpers against snprintf: strbuf_concat
  * writes what snprintf("%s%s...") writes, cut at the same byte, for every
  * capacity; strbuf_itoa writes what "%ld" writes, at the edges and at random;
- * and the growable buffer's cap. */
+ * rec_str_lower against snprintf and tolower; and the growable buffer's cap. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "binday/records.h"
 #include "binday/strbuf.h"
 #include "tap.h"
 
@@ -76,6 +77,28 @@ static void test_itoa(void)
     ok(same, "strbuf_itoa matches %%ld on 100,000 random values");
 }
 
+/* rec_str_lower: what snprintf("%.*s") and a tolower loop made of a
+ * record string before (the bin phrases and calendar summaries) */
+static void test_rec_str_lower(void)
+{
+    static const char *src[] = {"Food Caddy", "GREEN", "", "a longer Colour Name for a Small buffer", "Nul\0Tail"};
+    static const uint32_t len[] = {10, 5, 0, 41, 8};
+    int same = 1;
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+        for (size_t cap = 1; cap < 48; cap++) {
+            char a[48], b[48];
+            rec_str_t r = {src[i], len[i]};
+            rec_str_lower(a, cap, r);
+            snprintf(b, cap, "%.*s", (int)r.n, r.p);
+            for (char *p = b; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+            same &= strcmp(a, b) == 0;
+        }
+    char a[8] = "x";
+    rec_str_lower(a, sizeof(a), (rec_str_t){NULL, 0});
+    ok(same && a[0] == '\0', "rec_str_lower: snprintf's cut (at cap and at a NUL), lower case, \"\" when absent");
+}
+
 static void test_buf(void)
 {
     strbuf_t b;
@@ -91,6 +114,7 @@ int main(void)
 {
     test_concat();
     test_itoa();
+    test_rec_str_lower();
     test_buf();
     return done_testing();
 }
