@@ -11,6 +11,7 @@
 #include "binday/csv.h"
 #include "binday/import.h"
 #include "binday/lookup.h"
+#include "fixture_data.h"
 #include "tap.h"
 
 static char *slurp(const char *path, size_t *len)
@@ -42,16 +43,7 @@ int main(void)
     char err[512];
     store_t *s;
     ok(store_open(dir, NULL, 0, &s, err, sizeof(err)) == 0, "store_open %s", err);
-    static const char *names[IMPORT_N_TABLES] = {"addresses", "services", "rounds",
-                                                 "assignments", "exceptions", "notices"};
-    char pbuf[IMPORT_N_TABLES][1024];
-    const char *paths[IMPORT_N_TABLES];
-    for (int i = 0; i < IMPORT_N_TABLES; i++) {
-        snprintf(pbuf[i], sizeof(pbuf[i]), "%s/tests/data/fixture/%s.csv", root, names[i]);
-        paths[i] = pbuf[i];
-    }
-    import_report_t rep;
-    int rc = import_run(s, paths, 50, on_err, NULL, &rep, err, sizeof(err));
+    int rc = fixture_data_import(s, on_err, err, sizeof(err));
     is_int(rc, 0, "fixture imports");
 
     char vpath[1024];

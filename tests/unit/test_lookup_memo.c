@@ -12,6 +12,7 @@
 #include "binday/import.h"
 #include "binday/lookup.h"
 #include "binday/store.h"
+#include "fixture_data.h"
 #include "tap.h"
 
 static void on_err(const char *msg, void *ud)
@@ -68,21 +69,12 @@ static int first_refuse(lookup_result_t *res, char *name, size_t n)
 
 int main(void)
 {
-    const char *root = getenv("BINDAY_ROOT") ? getenv("BINDAY_ROOT") : ".";
     snprintf(dir, sizeof(dir), "/tmp/binday-memo-XXXXXX");
     ok(mkdtemp(dir) != NULL, "temp dir");
     char err[512];
     store_t *s;
     ok(store_open(dir, NULL, 0, &s, err, sizeof(err)) == 0, "store_open %s", err);
-    static const char *names[IMPORT_N_TABLES] = {"addresses", "services", "rounds", "assignments", "exceptions", "notices"};
-    char pbuf[IMPORT_N_TABLES][1024];
-    const char *paths[IMPORT_N_TABLES];
-    for (int i = 0; i < IMPORT_N_TABLES; i++) {
-        snprintf(pbuf[i], sizeof(pbuf[i]), "%s/tests/data/fixture/%s.csv", root, names[i]);
-        paths[i] = pbuf[i];
-    }
-    import_report_t rep;
-    is_int(import_run(s, paths, 50, on_err, NULL, &rep, err, sizeof(err)), 0, "fixture imports");
+    is_int(fixture_data_import(s, on_err, err, sizeof(err)), 0, "fixture imports");
 
     store_reader_t *r = store_reader_new(s);
     lookup_result_t *res = malloc(sizeof(*res));
@@ -109,7 +101,9 @@ int main(void)
     ok(first_refuse(res, name, sizeof(name)) > d, "the cancelled collection is gone at once");
     /* the fixture's services with refuse renamed (an import replaces the table) */
     static char svc[16384];
-    FILE *f = fopen(pbuf[IMPORT_SERVICES], "r");
+    char svc_path[1024];
+    fixture_data_path(IMPORT_SERVICES, svc_path, sizeof(svc_path));
+    FILE *f = fopen(svc_path, "r");
     size_t sl = f ? fread(svc, 1, sizeof(svc) - 1, f) : 0;
     if (f)
         fclose(f);
