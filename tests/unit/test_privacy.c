@@ -261,6 +261,16 @@ static void make_dir(char *path, const char *tmpl)
     ok(mkdtemp(path) != NULL, "temp dir");
 }
 
+/* A store with the privacy DBIs in d and privacy opened on it; 0, or -1
+ * with err set. */
+static int open_privacy(const char *d, const secret_key_t *uk, const privacy_retention_t *ret, store_t **s,
+                        privacy_t **p, char *err, size_t err_size)
+{
+    size_t nd;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    return store_open(d, defs, nd, s, err, err_size) == 0 && privacy_open(*s, d, uk, ret, p, err, err_size) == 0 ? 0 : -1;
+}
+
 static void remove_dir(const char *path)
 {
     char cmd[128];
@@ -369,16 +379,13 @@ static void test_queue(void)
 {
     char qdir[64];
     make_dir(qdir, "/tmp/binday-privq-XXXXXX");
-    size_t nd;
-    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
     store_t *s = NULL;
     privacy_t *p = NULL;
     char err[300];
     secret_key_t uk;
     memset(&uk, 3, sizeof(uk));
     privacy_retention_t ret = {30, 0};
-    ok(store_open(qdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, qdir, &uk, &ret, &p, err, sizeof(err)) == 0,
-       "privacy opens");
+    ok(open_privacy(qdir, &uk, &ret, &s, &p, err, sizeof(err)) == 0, "privacy opens");
     transcript_queue_t *q = transcript_queue_start(p);
     ok(q != NULL, "writer thread starts");
     const char *uid = "amzn1.ask.account.QUEUE";
@@ -442,8 +449,7 @@ static void test_queue(void)
     privacy_close(p);
     store_close(s);
     /* calendar defaults: six months, six years */
-    ok(store_open(qdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, qdir, &uk, NULL, &p, err, sizeof(err)) == 0,
-       "reopens with defaults");
+    ok(open_privacy(qdir, &uk, NULL, &s, &p, err, sizeof(err)) == 0, "reopens with defaults");
     is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, date_from_ymd(2026, 11, 28)), date_from_ymd(2026, 5, 28),
            "six months before 28 Nov is 28 May");
     is_int(privacy_cutoff(p, PRIVACY_TRANSCRIPTS, date_from_ymd(2026, 8, 31)), date_from_ymd(2026, 2, 28),
@@ -564,15 +570,13 @@ static void test_transcript_layout(void)
 {
     char tdir[64];
     make_dir(tdir, "/tmp/binday-privt-XXXXXX");
-    size_t nd, moved = 0, cnt[3] = {0, 0, 0};
-    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    size_t moved = 0, cnt[3] = {0, 0, 0};
     store_t *s = NULL;
     privacy_t *p = NULL;
     char err[300];
     secret_key_t uk;
     memset(&uk, 5, sizeof(uk));
-    ok(store_open(tdir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, tdir, &uk, NULL, &p, err, sizeof(err)) == 0,
-       "privacy opens");
+    ok(open_privacy(tdir, &uk, NULL, &s, &p, err, sizeof(err)) == 0, "privacy opens");
     const char *uid_a = "amzn1.ask.account.LAYOUT-A", *uid_b = "amzn1.ask.account.LAYOUT-B";
     char a[SECRET_HEX_LEN + 1], b[SECRET_HEX_LEN + 1];
     privacy_user_hex(p, uid_a, a, sizeof(a));
