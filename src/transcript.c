@@ -162,12 +162,9 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
         if (best && n_slots < sizeof(slots) / sizeof(slots[0])) {
             slots[n_slots].name = name;
             slots[n_slots].value = best;
-            /* at most 200 bytes, cut before a whole character (a split one
+            /* at most 200 bytes, cut back to whole characters (a split one
              * would be invalid UTF-8, which put_record refuses) */
-            size_t vl = strnlen(best, 200);
-            while (vl > 0 && ((unsigned char)best[vl] & 0xC0) == 0x80)
-                vl--;
-            slots[n_slots].value_len = vl;
+            slots[n_slots].value_len = utf8_valid_prefix((const uint8_t *)best, strnlen(best, 200));
             n_slots++;
         }
     }
@@ -176,11 +173,7 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
     size_t said_len = strlen(said);
     /* only the valid UTF-8 prefix: the caller's copy of the speech may end
      * inside a character (speech_strip_ssml cuts at its buffer's size) */
-    for (size_t i = 0, l; i < said_len; i += l)
-        if ((l = utf8_seq((const uint8_t *)said + i, said_len - i)) == 0) {
-            said_len = i;
-            break;
-        }
+    said_len = utf8_valid_prefix((const uint8_t *)said, said_len);
     /* bound the record: cut what was said until it fits */
     for (;;) {
         strbuf_t b;
@@ -191,9 +184,8 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
             return b.p;
         }
         strbuf_free(&b);
-        said_len = said_len > 1024 ? said_len - 1024 : 0;
-        while (said_len > 0 && ((unsigned char)said[said_len] & 0xC0) == 0x80)
-            said_len--; /* keep whole UTF-8 characters */
+        /* 1 KB less, cut back to whole characters */
+        said_len = utf8_valid_prefix((const uint8_t *)said, said_len > 1024 ? said_len - 1024 : 0);
     }
 }
 

@@ -32,13 +32,15 @@ size_t utf8_seq(const uint8_t *s, size_t n)
     return k;
 }
 
+size_t utf8_valid_prefix(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    for (size_t k; i < n && (k = utf8_seq(s + i, n - i)) != 0;)
+        i += k;
+    return i;
+}
+
 int utf8_valid(const uint8_t *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq(s + i, n - i);
-        if (k == 0)
-            return 0;
-        i += k;
-    }
-    return 1;
+    return utf8_valid_prefix(s, n) == n;
 }

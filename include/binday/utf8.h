@@ -14,4 +14,8 @@ size_t utf8_seq(const uint8_t *s, size_t n);
 /* 1 when all n bytes are well-formed UTF-8, else 0. */
 int utf8_valid(const uint8_t *s, size_t n);
 
+/* Length of the longest well-formed prefix of the n bytes: where text cut
+ * anywhere (inside a character too) is cut back to whole characters. */
+size_t utf8_valid_prefix(const uint8_t *s, size_t n);
+
 #endif

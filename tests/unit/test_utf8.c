@@ -66,5 +66,10 @@ int main(void)
     ok(!utf8_valid((const uint8_t *)"\xed\xa0\x80", 3), "a surrogate is not");
     ok(!utf8_valid((const uint8_t *)"\xe2\x82", 2), "a sequence cut short is not");
     ok(utf8_valid((const uint8_t *)"", 0), "empty is valid");
+    is_int((int)utf8_valid_prefix((const uint8_t *)"Caf\xc3\xa9 \xe2\x82", 8), 6, "prefix: a cut-short euro sign is dropped");
+    is_int((int)utf8_valid_prefix((const uint8_t *)"Caf\xc3\xa9", 4), 3, "prefix: a cut inside \"\xc3\xa9\" backs off to it");
+    is_int((int)utf8_valid_prefix((const uint8_t *)"ab\xc0\xaf" "cd", 6), 2, "prefix: stops at an ill-formed sequence");
+    is_int((int)utf8_valid_prefix((const uint8_t *)ok_text, strlen(ok_text)), (int)strlen(ok_text),
+           "prefix: valid text whole");
     done_testing();
 }
