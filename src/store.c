@@ -241,15 +241,27 @@ int store_dbi(const store_t *s, const char *name, MDB_dbi *out)
     return -1;
 }
 
-/* Grow the map to at least twice its size; waits for this process's readers. */
-static int grow_map(store_t *s, char *err, size_t err_size)
+/* Remap the open environment, waiting for this process's readers: at twice
+ * its size when `grow` (the size it went for in *size), else at the size
+ * another process set. The one place that remaps, so that
+ * store_map_generation() counts every remap. */
+static int remap(store_t *s, int grow, size_t *size)
 {
     pthread_rwlock_wrlock(&s->resize_lock);
-    size_t cur = current_mapsize(s->env);
-    size_t want = cur * 2;
+    size_t want = grow ? current_mapsize(s->env) * 2 : 0;
     int rc = mdb_env_set_mapsize(s->env, want);
     s->map_gen++;
     pthread_rwlock_unlock(&s->resize_lock);
+    if (size)
+        *size = want;
+    return rc;
+}
+
+/* Grow the map to twice its size. */
+static int grow_map(store_t *s, char *err, size_t err_size)
+{
+    size_t want;
+    int rc = remap(s, 1, &want);
     if (rc) {
         snprintf(err, err_size, "cannot grow map to %zu bytes: %s", want, mdb_strerror(rc));
         return rc;
@@ -276,10 +288,7 @@ static int write_locked(store_t *s, store_write_fn fn, void *ud, char *err, size
         int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
         if (rc == MDB_MAP_RESIZED) {
             /* another process grew the map: adopt its size, then retry */
-            pthread_rwlock_wrlock(&s->resize_lock);
-            rc = mdb_env_set_mapsize(s->env, 0);
-            s->map_gen++;
-            pthread_rwlock_unlock(&s->resize_lock);
+            rc = remap(s, 0, NULL);
             if (rc == 0)
                 continue;
         }
@@ -352,11 +361,8 @@ int store_reader_begin(store_reader_t *r, MDB_txn **txn, char *err, size_t err_s
             return rc;
         }
         /* Another process grew the map. Adopting the new size needs every
-         * txn of this process to be inactive: take the lock exclusively. */
-        pthread_rwlock_wrlock(&r->s->resize_lock);
-        rc = mdb_env_set_mapsize(r->s->env, 0);
-        r->s->map_gen++;
-        pthread_rwlock_unlock(&r->s->resize_lock);
+         * txn of this process to be inactive (remap takes the lock exclusively). */
+        rc = remap(r->s, 0, NULL);
         if (rc) {
             snprintf(err, err_size, "cannot adopt new map size: %s", mdb_strerror(rc));
             return rc;
