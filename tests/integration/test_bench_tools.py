@@ -20,6 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tap import Tap  # noqa: E402
+from harness import wait_port_file  # noqa: E402
 
 ROOT = os.environ.get("BINDAY_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = "/usr/bin/python3"
@@ -126,11 +127,7 @@ def check_fast_api(t, d):
     p = subprocess.Popen([exe, "--cert", cert, "--key", key, "--addresses", tsv, "--pem-dir", pems, "--port-file",
                           port_file, "--workers", "2"], stderr=subprocess.PIPE, start_new_session=True)
     try:
-        for _ in range(100):
-            if os.path.exists(port_file):
-                break
-            time.sleep(0.05)
-        port = int(open(port_file).read())
+        port = wait_port_file(port_file, p)
         ctx = ssl._create_unverified_context()
 
         def get(path, token=None, method="GET"):

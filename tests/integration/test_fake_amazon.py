@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_amazon  # noqa: E402
+from harness import wait_port_file  # noqa: E402
 
 n = 0
 failed = 0
@@ -198,11 +199,7 @@ def main():
                              "--port", "0", "--port-file", pf, "--scenarios", sc, "--pem-dir", pem_dir],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        for _ in range(100):
-            if os.path.exists(pf):
-                break
-            time.sleep(0.05)
-        port = int(open(pf).read())
+        port = wait_port_file(pf, proc)
         st, _, b = request(port, ca, "GET", given, "tok-exact")
         ok(st == 200 and json.loads(b) == "Exact", "script mode: port file and exact-token scenario")
     finally:
