@@ -27,47 +27,55 @@ RELEASE_CFLAGS := -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_CFLAGS := -O1 $(SAN)
 
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+# Library sources: every subsystem folder but cli/ (the CLI is the program, not
+# the library: tests, fuzzers and benches link libbinday.a; binday links both).
+LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-HDRS := $(wildcard include/binday/*.h) $(wildcard src/*.h) $(wildcard schemas/*.json)
+# unit tests and replays depend on their own includes through -MMD too
+DEPFLAGS = -MMD -MP
 
 R := build/release
 A := build/asan
+T := build/tsan
+F := build/fuzz
 
-.PHONY: all run test lint fuzz bench deps clean unit integration asan
+.PHONY: all run test lint fuzz bench deps clean unit integration asan tsan tsan-build layers
 all: $(R)/binday
 	@ln -sf $(R)/binday binday
 
-# ---- release build ----------------------------------------------------------
-$(R)/%.o: src/%.c $(HDRS) | $(R)
-	$(CC) $(BASE_CFLAGS) $(RELEASE_CFLAGS) -c $< -o $@
-$(R)/libbinday.a: $(patsubst src/%.c,$(R)/%.o,$(LIB_SRC))
-	rm -f $@; ar rcs $@ $^
-$(R)/binday: $(R)/main.o $(R)/libbinday.a
-	$(CC) -o $@ $^ $(PKG_LIBS) -lm -lpthread
-$(R):
-	mkdir -p $@
-
-# ---- sanitizer build (what the tests run) ------------------------------------
-$(A)/%.o: src/%.c $(HDRS) | $(A)
-	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -c $< -o $@
-$(A)/libbinday.a: $(patsubst src/%.c,$(A)/%.o,$(LIB_SRC))
-	rm -f $@; ar rcs $@ $^
-$(A)/binday: $(A)/main.o $(A)/libbinday.a
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lm -lpthread
-$(A)/tests/%: tests/unit/%.c $(A)/libbinday.a tests/unit/tap.h $(HDRS) | $(A)
-	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -Itests/unit -o $@ $< $(A)/libbinday.a $(PKG_LIBS) -lm -lpthread
+# One build variant: objects under DIR/obj mirroring src/, the library archive,
+# the binary. $(1)=dir $(2)=compiler $(3)=cflags $(4)=link flags.
+define VARIANT
+$(1)/obj/%.o: src/%.c
+	@mkdir -p $$(@D)
+	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -c $$< -o $$@
+# the config schema is compiled in with .incbin, which -MMD does not see
+$(1)/obj/config/config.o: schemas/config.schema.json
+$(1)/libbinday.a: $$(patsubst src/%.c,$(1)/obj/%.o,$$(LIB_SRC))
+	rm -f $$@; ar rcs $$@ $$^
+$(1)/binday: $$(patsubst src/%.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libbinday.a
+	$(2) $(4) -o $$@ $$^ $$(PKG_LIBS) -lm -lpthread
+$(1)/tests/%: tests/unit/%.c $(1)/libbinday.a
+	@mkdir -p $$(@D)
+	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -Itests/unit -o $$@ $$< $(1)/libbinday.a $$(PKG_LIBS) -lm -lpthread
 # fuzz targets linked with a replay main: every corpus file runs in `make test`
-$(A)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(A)/libbinday.a | $(A)
-	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(ASAN_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(A)/libbinday.a $(PKG_LIBS) -lm -lpthread
-$(A):
-	mkdir -p $@
+$(1)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(1)/libbinday.a
+	@mkdir -p $$(@D)
+	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -o $$@ $$< tests/fuzz/replay_main.c $(1)/libbinday.a $$(PKG_LIBS) -lm -lpthread
+-include $$(shell find $(1) -name '*.d' 2>/dev/null)
+endef
+
+TSAN := -fsanitize=thread -fno-omit-frame-pointer
+$(eval $(call VARIANT,$(R),$(CC),$(RELEASE_CFLAGS),))
+$(eval $(call VARIANT,$(A),$(CC),$(ASAN_CFLAGS),$(SAN)))
+$(eval $(call VARIANT,$(T),$(CC),-O1 $(TSAN),$(TSAN)))
+$(eval $(call VARIANT,build/clang,clang,$(RELEASE_CFLAGS),))
 
 asan: $(A)/binday $(patsubst tests/unit/%.c,$(A)/tests/%,$(UNIT_SRC)) \
       $(patsubst tests/fuzz/%.c,$(A)/replay/%,$(FUZZ_SRC))
+tsan-build: $(T)/binday $(patsubst tests/unit/%.c,$(T)/tests/%,$(UNIT_SRC))
 
 # ---- commands ------------------------------------------------------------------
 deps:
@@ -89,19 +97,29 @@ run: deps
 
 lint: deps
 	$(MAKE) --no-print-directory clean-lint
-	$(MAKE) --no-print-directory CC=clang R=build/clang build/clang/binday
+	$(MAKE) --no-print-directory build/clang/binday
+	/usr/bin/python3 tools/check_layers.py
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-	  --inline-suppr --suppress=missingIncludeSystem -Iinclude src tests/unit
+	  --inline-suppr --suppress=missingIncludeSystem -Iinclude -Isrc/cli src tests/unit
 
 clean-lint:
 	rm -rf build/clang
 
-FUZZ_CFLAGS := -std=gnu11 $(WARN) -g -O1 -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -DH2O_USE_LIBUV=1 \
-               -DBINDAY_VERSION=\"fuzz\" -fsanitize=fuzzer,address,undefined
+# ThreadSanitizer: unit and integration tests against build/tsan (docs/architecture.md
+# explains the one suppression, tests/tsan.supp)
+tsan: deps
+	$(MAKE) --no-print-directory tsan-build
+	BINDAY_BUILD=$(T) /usr/bin/python3 tests/run.py
+
+# libFuzzer: one archive built with coverage instrumentation, each target linked
+# against it. -fno-sanitize-recover=all: undefined behaviour stops the run and
+# leaves a crash-* reproducer instead of a message scrolling past.
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+$(eval $(call VARIANT,$(F),clang,-O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN),))
+$(F)/fuzz_%: tests/fuzz/fuzz_%.c $(F)/libbinday.a
+	clang $(BASE_CFLAGS) -O1 -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(F)/libbinday.a $(PKG_LIBS) -lm -lpthread
 fuzz: deps
-	@mkdir -p build/fuzz
-	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; done
+	$(MAKE) --no-print-directory $(patsubst tests/fuzz/%.c,$(F)/%,$(FUZZ_SRC))
 	@echo "run e.g.: build/fuzz/fuzz_certurl -max_total_time=60 tests/fuzz/corpus/fuzz_certurl"
 
 bench: deps

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "binday/jsonload.h"
+#include "binday/json/jsonload.h"
 
 static char *make_envelope(void)
 {

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "binday/choice.h"
-#include "binday/privacy.h"
-#include "binday/transcript.h"
+#include "binday/skill/choice.h"
+#include "binday/privacy/privacy.h"
+#include "binday/privacy/transcript.h"
 
 static double now_us(void)
 {

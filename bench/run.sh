@@ -35,8 +35,9 @@ CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE -DH2O_US
 LIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
 mkdir -p build/bench
 cc $CFLAGS -o build/bench/signreq bench/signreq.c $LIBS
-# JSON parse micro-benchmark: jansson json_loadb vs src/jsonload.c on an envelope
-cc $CFLAGS -o build/bench/jsonload_bench bench/jsonload_bench.c src/jsonload.c src/utf8.c $LIBS
+# JSON parse micro-benchmark: jansson json_loadb vs src/json/jsonload.c on an envelope
+make --no-print-directory -s build/release/libbinday.a >/dev/null
+cc $CFLAGS -o build/bench/jsonload_bench bench/jsonload_bench.c build/release/libbinday.a $LIBS
 # the Device Address API stand-in (h2o, like binday's own server)
 cc $CFLAGS -o build/bench/fast_api bench/fast_api.c $LIBS
 

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "binday/certchain.h"
-#include "binday/envelope.h"
-#include "binday/log.h"
-#include "binday/verify.h"
+#include "binday/alexa/certchain.h"
+#include "binday/alexa/envelope.h"
+#include "binday/util/log.h"
+#include "binday/alexa/verify.h"
 
 static char dir[512];
 

@@ -12,7 +12,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ASAN = os.path.join(ROOT, "build", "asan")
+# BINDAY_BUILD picks the build variant (make tsan sets build/tsan)
+ASAN = os.path.join(ROOT, os.environ.get("BINDAY_BUILD", os.path.join("build", "asan")))
 TIMEOUT = int(os.environ.get("BINDAY_TEST_TIMEOUT", "600"))
 
 ENV = dict(os.environ)

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "binday/alexa_api.h"
+#include "binday/alexa/alexa_api.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "binday/alexa_request.h"
+#include "binday/alexa/alexa_request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/b64.h"
+#include "binday/util/b64.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/calfeed.h"
-#include "binday/ics.h"
+#include "binday/feed/calfeed.h"
+#include "binday/feed/ics.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "binday/certchain.h"
+#include "binday/alexa/certchain.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

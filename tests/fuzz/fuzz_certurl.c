@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/certurl.h"
+#include "binday/alexa/certurl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

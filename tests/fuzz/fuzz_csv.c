@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/csv.h"
-#include "binday/holidays.h"
+#include "binday/data/csv.h"
+#include "binday/data/holidays.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "binday/http1resp.h"
+#include "binday/http/http1resp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "binday/import.h"
+#include "binday/data/import.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/jsonout.h"
+#include "binday/json/jsonout.h"
 
 static void check(const json_t *v, size_t flags)
 {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "binday/import.h"
+#include "binday/data/import.h"
 
 /* tests/data/fixture/<table>.csv under $BINDAY_ROOT (default "."). */
 static inline void fixture_data_path(import_table_t t, char *out, size_t n)

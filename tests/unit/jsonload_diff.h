@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "binday/jsonload.h"
+#include "binday/json/jsonload.h"
 
 static int jld_same(const json_t *a, const json_t *b)
 {

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "binday/csv.h"
-#include "binday/import.h"
-#include "binday/lookup.h"
+#include "binday/data/csv.h"
+#include "binday/data/import.h"
+#include "binday/data/lookup.h"
 #include "fixture_data.h"
 #include "tap.h"
 

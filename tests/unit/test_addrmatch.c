@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "binday/addrmatch.h"
+#include "binday/data/addrmatch.h"
 #include "tap.h"
 
 #define S(x) ((rec_str_t){(x), (uint32_t)strlen(x)})

@@ -2,7 +2,7 @@
  * token checks, URL building, classification, body parsers. */
 #include <string.h>
 
-#include "binday/alexa_api.h"
+#include "binday/alexa/alexa_api.h"
 #include "tap.h"
 
 #define B(s) (const uint8_t *)(s), strlen(s)

@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "binday/alexa_api.h"
-#include "binday/log.h"
+#include "binday/alexa/alexa_api.h"
+#include "binday/util/log.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/binday_alexa_api_XXXXXX";

@@ -2,8 +2,8 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "binday/alexa_request.h"
-#include "binday/date.h"
+#include "binday/alexa/alexa_request.h"
+#include "binday/util/date.h"
 #include "tap.h"
 
 static const char intent_env[] =

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/alexa_response.h"
+#include "binday/alexa/alexa_response.h"
 #include "tap.h"
 
 static json_t *build_parse(const alexa_response_t *r, size_t *len_out)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/algo.h"
+#include "binday/util/algo.h"
 #include "tap.h"
 
 static void hex(const uint8_t *b, size_t n, char *out)

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "binday/b64.h"
+#include "binday/util/b64.h"
 #include "tap.h"
 
 static void dec_ok(const char *in, const char *want)

@@ -4,9 +4,9 @@
  * lapsing mid-month, a route change with an effective date. */
 #include <string.h>
 
-#include "binday/calendar.h"
-#include "binday/date.h"
-#include "binday/holidays.h"
+#include "binday/data/calendar.h"
+#include "binday/util/date.h"
+#include "binday/data/holidays.h"
 #include "tap.h"
 
 static int P(const char *s)

@@ -9,7 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "binday/certchain.h"
+#include "binday/alexa/certchain.h"
 #include "pki_helper.h"
 #include "tap.h"
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "binday/certurl.h"
+#include "binday/alexa/certurl.h"
 #include "tap.h"
 
 static void good(const char *in, const char *want)

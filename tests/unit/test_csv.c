@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/csv.h"
+#include "binday/data/csv.h"
 #include "tap.h"
 
 static csv_reader_t rd;

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "binday/date.h"
+#include "binday/util/date.h"
 #include "tap.h"
 
 static int P(const char *s)

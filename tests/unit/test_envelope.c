@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "binday/envelope.h"
+#include "binday/alexa/envelope.h"
 #include "tap.h"
 
 static int64_t ts(const char *s)

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "binday/epolldedup.h"
+#include "binday/http/epolldedup.h"
 #include "tap.h"
 
 static int ctl(int ep, int op, int fd, uint32_t events)

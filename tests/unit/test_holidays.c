@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/date.h"
-#include "binday/holidays.h"
+#include "binday/util/date.h"
+#include "binday/data/holidays.h"
 #include "tap.h"
 
 static int P(const char *s)

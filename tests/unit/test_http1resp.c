@@ -2,7 +2,7 @@
  * and what counts as malformed. */
 #include <string.h>
 
-#include "binday/http1resp.h"
+#include "binday/http/http1resp.h"
 #include "tap.h"
 
 static long parse(const char *s, int is_head, http1resp_head_t *h)

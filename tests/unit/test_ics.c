@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/calfeed.h"
-#include "binday/date.h"
-#include "binday/ics.h"
+#include "binday/feed/calfeed.h"
+#include "binday/util/date.h"
+#include "binday/feed/ics.h"
 #include "tap.h"
 
 static int lines_ok(const char *s, size_t n)

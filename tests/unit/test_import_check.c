@@ -2,7 +2,7 @@
  * (import_check_buffer): messages carry FILE:LINE and every problem counts. */
 #include <string.h>
 
-#include "binday/import.h"
+#include "binday/data/import.h"
 #include "tap.h"
 
 static char last[1500];

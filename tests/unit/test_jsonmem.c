@@ -3,15 +3,16 @@
  * whichever thread frees it; threads that end give theirs back; trees built
  * and freed through jansson with it installed; jsonmem_dumps; and no plain
  * json_dumps left in src/ (its result could not be passed to free()). */
-#include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/jsonload.h"
-#include "binday/jsonmem.h"
+#include "binday/json/jsonload.h"
+#include "binday/json/jsonmem.h"
 #include "tap.h"
 
 static unsigned rnd_state = 777;
@@ -213,7 +214,33 @@ static void test_jansson(void)
 }
 
 /* Every json_dumps result in src/ would be freed with free(), which is wrong
- * once jsonmem is installed: only jsonmem.c may call it. */
+ * once jsonmem is installed: only jsonmem.c may call it. src/ has one folder
+ * per subsystem, so the walk goes down the tree. */
+static int dumps_files, dumps_bad;
+static int scan_source(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    size_t n = strlen(path);
+    const char *base = path + ftw->base;
+    if (type != FTW_F || n < 3 || strcmp(path + n - 2, ".c") || strcmp(base, "jsonmem.c") == 0)
+        return 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    dumps_files++;
+    char line[4096];
+    int ln = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        ln++;
+        if (strstr(line, "json_dumps(")) {
+            dumps_bad++;
+            printf("# %s:%d calls json_dumps (use jsonmem_dumps)\n", path, ln);
+        }
+    }
+    fclose(fp);
+    return 0;
+}
+
 static void test_no_json_dumps(void)
 {
     char dir[512];
@@ -223,34 +250,9 @@ static void test_no_json_dumps(void)
         strcpy(cut, "src");
     else
         strcpy(dir, "src");
-    DIR *d = opendir(dir);
-    ok(d != NULL, "source directory %s found", dir);
-    int files = 0, bad = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n < 3 || strcmp(e->d_name + n - 2, ".c") || strcmp(e->d_name, "jsonmem.c") == 0)
-            continue;
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        FILE *fp = fopen(path, "r");
-        if (!fp)
-            continue;
-        files++;
-        char line[4096];
-        int ln = 0;
-        while (fgets(line, sizeof(line), fp)) {
-            ln++;
-            if (strstr(line, "json_dumps(")) {
-                bad++;
-                printf("# %s:%d calls json_dumps (use jsonmem_dumps)\n", e->d_name, ln);
-            }
-        }
-        fclose(fp);
-    }
-    if (d)
-        closedir(d);
-    ok(files > 20 && bad == 0, "no json_dumps outside jsonmem.c (%d files read, %d calls)", files, bad);
+    ok(nftw(dir, scan_source, 16, FTW_PHYS) == 0, "source tree %s walked", dir);
+    ok(dumps_files > 20 && dumps_bad == 0, "no json_dumps outside jsonmem.c (%d files read, %d calls)", dumps_files,
+       dumps_bad);
 }
 
 int main(void)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/jsonout.h"
+#include "binday/json/jsonout.h"
 #include "tap.h"
 
 static unsigned rnd_state = 12345;

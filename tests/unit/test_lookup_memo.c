@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "binday/date.h"
-#include "binday/import.h"
-#include "binday/lookup.h"
-#include "binday/store.h"
+#include "binday/util/date.h"
+#include "binday/data/import.h"
+#include "binday/data/lookup.h"
+#include "binday/data/store.h"
 #include "fixture_data.h"
 #include "tap.h"
 

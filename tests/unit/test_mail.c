@@ -8,11 +8,11 @@
 
 #include <curl/curl.h>
 
-#include "binday/b64.h"
-#include "binday/mailer.h"
-#include "binday/mailmsg.h"
-#include "binday/outbox.h"
-#include "binday/store.h"
+#include "binday/util/b64.h"
+#include "binday/mail/mailer.h"
+#include "binday/mail/mailmsg.h"
+#include "binday/mail/outbox.h"
+#include "binday/data/store.h"
 #include "tap.h"
 
 static int addr_ok(const char *s)

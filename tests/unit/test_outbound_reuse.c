@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/outbound.h"
+#include "binday/http/outbound.h"
 #include "fixture.h"
 #include "tap.h"
 

@@ -1,7 +1,7 @@
 /* test_postcode.c - UK postcode normalisation, validation and prefixes. */
 #include <string.h>
 
-#include "binday/postcode.h"
+#include "binday/data/postcode.h"
 #include "tap.h"
 
 static const char *norm(const char *in)

@@ -10,12 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "binday/alexa_request.h"
-#include "binday/date.h"
-#include "binday/privacy.h"
-#include "binday/seal.h"
-#include "binday/transcript.h"
-#include "binday/vault.h"
+#include "binday/alexa/alexa_request.h"
+#include "binday/util/date.h"
+#include "binday/privacy/privacy.h"
+#include "binday/privacy/seal.h"
+#include "binday/privacy/transcript.h"
+#include "binday/privacy/vault.h"
 #include "tap.h"
 
 static void test_seal(void)

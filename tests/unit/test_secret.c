@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "binday/secret.h"
+#include "binday/util/secret.h"
 #include "tap.h"
 
 int main(void)

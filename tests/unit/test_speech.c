@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/date.h"
-#include "binday/speech.h"
+#include "binday/util/date.h"
+#include "binday/skill/speech.h"
 #include "tap.h"
 
 static void test_civil(void)

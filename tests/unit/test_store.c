@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "binday/import.h"
-#include "binday/store.h"
+#include "binday/data/import.h"
+#include "binday/data/store.h"
 #include "tap.h"
 
 static char dir[64];

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binday/records.h"
-#include "binday/strbuf.h"
+#include "binday/data/records.h"
+#include "binday/util/strbuf.h"
 #include "tap.h"
 
 static unsigned rnd_state = 4242;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "binday/utf8.h"
+#include "binday/util/utf8.h"
 #include "tap.h"
 
 static size_t reference(const uint8_t *s, size_t n)

@@ -2,8 +2,8 @@
  * real interaction model, and date phrases. Run from the repository root. */
 #include <string.h>
 
-#include "binday/date.h"
-#include "binday/utterance.h"
+#include "binday/util/date.h"
+#include "binday/dev/utterance.h"
 #include "tap.h"
 
 #define MODEL "deploy/skill-package/interactionModels/custom/en-GB.json"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "binday/verify.h"
+#include "binday/alexa/verify.h"
 #include "pki_helper.h"
 #include "tap.h"
 

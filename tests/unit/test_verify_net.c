@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "binday/verify.h"
+#include "binday/alexa/verify.h"
 #include "pki_helper.h"
 #include "tap.h"
 

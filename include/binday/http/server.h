@@ -1,0 +1,92 @@
+/* server.h - the HTTPS server: h2o on libuv, one event loop per thread, all
+ * threads accepting on one listening socket.
+ *
+ * The caller (cmd_serve) supplies routes and per-thread hooks; the server owns
+ * TLS, limits, timeouts, connection accounting, the access log, JSON error
+ * bodies, and graceful shutdown on SIGTERM/SIGINT.
+ */
+#ifndef BINDAY_SERVER_H
+#define BINDAY_SERVER_H
+
+#include <h2o.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "binday/config/config.h"
+#include "binday/http/outbound.h"
+
+typedef struct server server_t;
+
+/* One per event-loop thread. Handlers run on it; everything they start must
+ * complete on its loop. */
+typedef struct server_thread {
+    h2o_context_t ctx; /* first member: handlers get it from req->conn->ctx */
+    uv_loop_t loop;
+    int index;
+    server_t *srv;
+    outbound_t *ob; /* outbound HTTPS client of this thread */
+    void *app;      /* the application's per-thread state (set by thread_init) */
+    uint32_t req_seq;
+    /* private */
+    h2o_accept_ctx_t accept_ctx;
+    uv_tcp_t listener;
+    int listener_open;
+    uv_async_t wake;
+    pthread_t tid;
+} server_thread_t;
+
+/* A route handler. Must answer (now or later) through the helpers below or h2o's
+ * own send functions, and return 0. */
+typedef int (*server_handler_fn)(server_thread_t *t, h2o_req_t *req);
+
+typedef struct server_route {
+    const char *path;    /* exact path, or prefix when prefix != 0 */
+    int prefix;
+    const char *methods; /* e.g. "GET,HEAD" */
+    server_handler_fn fn;
+} server_route_t;
+
+typedef struct server_hooks {
+    /* run on each thread before it serves; non-zero aborts start-up */
+    int (*thread_init)(server_thread_t *t, void *ud);
+    /* run on each thread after it stopped serving */
+    void (*thread_fini)(server_thread_t *t, void *ud);
+    /* extra members for GET /healthz (may be NULL); add to the given object */
+    void (*health)(server_thread_t *t, json_t *obj, void *ud);
+    void *ud;
+} server_hooks_t;
+
+/* Run until SIGTERM/SIGINT, then drain and return 0 (or 1 if start-up failed,
+ * with the reason logged). `routes` must stay valid while it runs. */
+int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks);
+
+/* The thread a request runs on. */
+static inline server_thread_t *server_thread_of(h2o_req_t *req)
+{
+    return (server_thread_t *)req->conn->ctx;
+}
+
+/* This request's id (16 hex digits), also sent as the x-request-id header;
+ * use it in log lines about the request. Valid for the request's lifetime. */
+const char *server_request_id(h2o_req_t *req);
+
+/* Answer with a body of the given content type (copied). */
+void server_send(h2o_req_t *req, int status, const char *content_type, const void *body, size_t len);
+/* Answer {"error": message} with the given status. */
+void server_send_error(h2o_req_t *req, int status, const char *message);
+/* Answer a JSON value (serialized compactly; the reference is borrowed). */
+void server_send_json(h2o_req_t *req, int status, const json_t *value);
+
+/* --- asynchronous handlers ---------------------------------------------------
+ * A handler that waits on other work (a certificate download, an Alexa API
+ * call) calls server_pending_begin. If the work is not done within the
+ * configured handler timeout the server answers 503 and calls on_gone; if the
+ * request is torn down (client gone) on_gone runs too. Either way, after
+ * on_gone the handler must cancel its work and never touch req again. When the
+ * work completes first, call server_pending_end(p) and then answer req. */
+typedef struct server_pending server_pending_t;
+server_pending_t *server_pending_begin(h2o_req_t *req, void (*on_gone)(void *ud), void *ud);
+void server_pending_end(server_pending_t *p);
+
+
+#endif

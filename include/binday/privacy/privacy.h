@@ -1,0 +1,138 @@
+/* privacy.h - the resident's data across modules: every store of personal
+ * data registers here, so revocation, retention and the rights of access and
+ * erasure reach all of it.
+ *
+ * A store registers a privacy_module_t in src/privacy_modules.c (one line)
+ * with its DBIs and three callbacks, all run inside one LMDB write txn that
+ * privacy.c opens:
+ *   export_user  everything held about one pseudonymous user, as JSON
+ *   forget       erase what the user's lost consent covers (`what`, below)
+ *   purge        apply retention as of a day (delete what is older)
+ * A module that seals its records with vault keys (vault.h) destroys a key
+ * by vault_del and counts it in *n_erased; privacy.c then rotates the vault
+ * in the same txn so the destroyed key, and so the records it sealed, cannot
+ * be recovered from the files (docs/privacy.md).
+ *
+ * Registered now: address choices (choice.h), transcripts (transcript.h)
+ * and the email outbox with its case records (outbox.h, docs/email.md).
+ *
+ * Users are named by their pseudonymous id (SECRET_HEX_LEN hex digits, the
+ * keyed hash of the Alexa userId, privacy_user_hex) everywhere below.
+ */
+#ifndef BINDAY_PRIVACY_H
+#define BINDAY_PRIVACY_H
+
+#include <jansson.h>
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "binday/util/secret.h"
+#include "binday/data/store.h"
+#include "binday/privacy/vault.h"
+
+/* What a forget covers. */
+enum {
+    PRIVACY_ERASE_ADDRESS = 1u << 0, /* full-address permission gone: what was derived from the address */
+    PRIVACY_ERASE_EMAIL = 1u << 1,   /* email permission gone: cancel queued messages, erase the address */
+    PRIVACY_ERASE_NAME = 1u << 2,    /* name permissions gone */
+    PRIVACY_ERASE_USER = 1u << 3,    /* skill disabled: everything about the user; case records only as
+                                        retention allows, pseudonymously */
+    PRIVACY_ERASE_EVENT_STATE = 1u << 4, /* `binday user forget`: also the event-ordering state */
+    PRIVACY_ERASE_ALL = 0x1fu
+};
+
+/* Retention classes and their periods. */
+typedef enum { PRIVACY_TRANSCRIPTS = 0, PRIVACY_CASE_RECORDS = 1 } privacy_class_t;
+
+typedef struct privacy_retention {
+    int transcripts_days;  /* 0 = the notice's six calendar months */
+    int case_records_days; /* 0 = the notice's six calendar years */
+} privacy_retention_t;
+
+typedef struct privacy privacy_t;
+
+typedef struct privacy_module {
+    const char *name; /* the member of `binday user export`'s JSON */
+    const store_dbi_def_t *dbis;
+    size_t n_dbis;
+    /* *out = a new JSON value (array or object) of what is held; NULL = nothing. */
+    int (*export_user)(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t **out, char *err, size_t err_size);
+    int (*forget)(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned what, size_t *n_erased, char *err,
+                  size_t err_size);
+    int (*purge)(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size);
+    /* Optional, at privacy_open: bring stored data to the current format
+     * (e.g. drop records of an older, unsealed layout). */
+    int (*upgrade)(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size);
+} privacy_module_t;
+
+/* The registry (src/privacy_modules.c). */
+extern const privacy_module_t *const privacy_modules[];
+extern const size_t privacy_n_modules;
+
+/* Every DBI the privacy side needs (vault, event state, every module's), to
+ * pass to store_open. Static storage. */
+const store_dbi_def_t *privacy_dbi_defs(size_t *n);
+
+/* Open on a store opened with privacy_dbi_defs() among its extras; `dir` is
+ * the data directory (vault KEK files live there). user_key and retention
+ * are copied. 0, or -1 with a message. */
+int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, const privacy_retention_t *ret,
+                 privacy_t **out, char *err, size_t err_size);
+void privacy_close(privacy_t *p);
+store_t *privacy_store(privacy_t *p);
+vault_t *privacy_vault(privacy_t *p);
+/* The pseudonymous id of an Alexa userId (out: SECRET_HEX_LEN + 1 bytes). */
+void privacy_user_hex(const privacy_t *p, const char *alexa_user_id, char *out, size_t out_size);
+/* The first day still kept in a class as of a day: records of earlier days go. */
+int privacy_cutoff(const privacy_t *p, privacy_class_t cls, int as_of_day);
+
+/* Called (if set) before every erasure and purge in this process, e.g. to
+ * drain queued writes first. One hook; set before serving. */
+void privacy_set_before_erase(privacy_t *p, void (*fn)(void *ud), void *ud);
+
+/* Erase for one user what `what` covers, in every module, in one txn; rotate
+ * the vault when a key went. `reason` is logged. 0 (and *n_erased, may be
+ * NULL) or -1 with a message. The hook for a 403 during a conversation. */
+int privacy_erase(privacy_t *p, const char *user_hex, unsigned what, const char *reason, size_t *n_erased, char *err,
+                  size_t err_size);
+
+/* ---- skill events (alexa.md §6) ---- */
+typedef enum { PRIVACY_EV_ENABLED, PRIVACY_EV_DISABLED, PRIVACY_EV_PERMISSIONS } privacy_ev_t;
+
+/* What we keep per user to order events: the last applied event's time, the
+ * permission set it carried (alexa_perm_t flags) and whether it disabled the skill. */
+typedef struct privacy_evstate {
+    int64_t ts_ms;
+    uint32_t perms;
+    uint8_t disabled;
+} privacy_evstate_t;
+
+/* Pure: whether an event at ts_ms applies given the stored state (have_cur = 0
+ * when none), the state to store after it, and what to erase. An event not
+ * newer than the last applied one is ignored (returns 0): redeliveries are
+ * no-ops and an older event never undoes a newer one. */
+int privacy_event_decide(const privacy_evstate_t *cur, int have_cur, privacy_ev_t ev, int64_t ts_ms, unsigned perms,
+                         privacy_evstate_t *next, unsigned *erase);
+
+/* Apply a skill event for a user (pseudonymous id): decide, erase, store the
+ * new state, all in one txn. 0 (with *applied 0/1 and *erased) or -1. */
+int privacy_event(privacy_t *p, const char *user_hex, privacy_ev_t ev, int64_t ts_ms, unsigned perms, int *applied,
+                  unsigned *erased, char *err, size_t err_size);
+
+/* Event-ordering state is kept this long after the last event (events come at
+ * most an hour late), then dropped by purge. */
+#define PRIVACY_EVSTATE_DAYS 7
+
+/* ---- retention and rights ---- */
+typedef struct privacy_purge_stats {
+    size_t erased;
+} privacy_purge_stats_t;
+/* Apply retention as of a day in every module. 0 or -1 with a message. */
+int privacy_purge(privacy_t *p, int as_of_day, privacy_purge_stats_t *st, char *err, size_t err_size);
+/* Everything held about an Alexa userId, as a new JSON object; NULL with a message. */
+json_t *privacy_export(privacy_t *p, const char *alexa_user_id, char *err, size_t err_size);
+/* Erase everything about an Alexa userId (PRIVACY_ERASE_ALL). */
+int privacy_forget(privacy_t *p, const char *alexa_user_id, size_t *n_erased, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,243 @@
+/* cmd_serve.c - `binday serve`: wires configuration, the store, secrets,
+ * request verification, the skill and the outbound client into the server. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "binday/skill/alexa_endpoint.h"
+#include "binday/feed/calfeed.h"
+#include "cli.h"
+#include "binday/config/config.h"
+#include "binday/util/date.h"
+#include "binday/mail/linkmail.h"
+#include "binday/util/log.h"
+#include "binday/data/lookup.h"
+#include "binday/mail/mailer.h"
+#include "binday/mail/mailmsg.h"
+#include "binday/http/outbound.h"
+#include "binday/mail/outbox.h"
+#include "binday/privacy/privacy.h"
+#include "binday/util/secret.h"
+#include "binday/http/server.h"
+#include "binday/skill/skill.h"
+#include "binday/data/store.h"
+#include "binday/privacy/transcript.h"
+#include "binday/alexa/verify.h"
+
+static skill_conf_t skill_conf;
+static secret_key_t user_key;
+static linkmail_conf_t mail_conf;
+
+/* ---- retention, applied daily on thread 0 (privacy.h) ---- */
+#define PURGE_FIRST_MS 60000ULL
+#define PURGE_EVERY_MS (24ULL * 3600 * 1000)
+static uv_timer_t purge_timer;
+static int purge_timer_on;
+
+static void on_purge_timer(uv_timer_t *tm)
+{
+    (void)tm;
+    char err[300];
+    privacy_purge(skill_conf.privacy, date_today_london(), NULL, err, sizeof(err)); /* logs its outcome */
+}
+
+static void purge_timer_start(server_thread_t *t)
+{
+    if (t->index != 0 || skill_conf.privacy == NULL || uv_timer_init(&t->loop, &purge_timer) != 0)
+        return;
+    uv_timer_start(&purge_timer, on_purge_timer, PURGE_FIRST_MS, PURGE_EVERY_MS);
+    uv_unref((uv_handle_t *)&purge_timer); /* never what keeps a draining loop alive */
+    purge_timer_on = 1;
+}
+
+static void purge_timer_stop(server_thread_t *t)
+{
+    if (t->index != 0 || !purge_timer_on)
+        return;
+    uv_timer_stop(&purge_timer);
+    uv_close((uv_handle_t *)&purge_timer, NULL);
+    purge_timer_on = 0;
+}
+
+static int thread_init(server_thread_t *t, void *ud)
+{
+    (void)ud;
+    alexa_endpoint_thread_t *at = calloc(1, sizeof(*at));
+    if (at == NULL)
+        return -1;
+    at->conf = &skill_conf;
+    at->verify = verify_thread_new(t->ob);
+    at->skill = skill_thread_new(&skill_conf, t->ob);
+    at->reader = store_reader_new(skill_conf.store);
+    t->app = at;
+    purge_timer_start(t);
+    if (at->verify == NULL || at->skill == NULL || at->reader == NULL) {
+        log_error("server.start", "thread=%d reason=\"per-thread state\"", t->index);
+        return -1;
+    }
+    return 0;
+}
+
+static void thread_fini(server_thread_t *t, void *ud)
+{
+    (void)ud;
+    calfeed_thread_cleanup();
+    alexa_endpoint_thread_t *at = t->app;
+    purge_timer_stop(t);
+    if (at == NULL)
+        return;
+    if (at->verify)
+        verify_thread_free(at->verify);
+    if (at->skill)
+        skill_thread_free(at->skill);
+    if (at->reader)
+        store_reader_free(at->reader);
+    free(at);
+    t->app = NULL;
+}
+
+static void health(server_thread_t *t, json_t *o, void *ud)
+{
+    (void)ud;
+    alexa_endpoint_thread_t *at = t->app;
+    lookup_dataset_info_t info;
+    char err[200];
+    if (at == NULL || lookup_dataset_info(at->reader, &info, err, sizeof(err)) != 0) {
+        json_object_set_new(o, "dataset", json_pack("{s:b}", "loaded", 0));
+        return;
+    }
+    json_object_set_new(o, "dataset", json_pack("{s:b,s:I,s:I,s:I,s:I}", "loaded", info.generation > 0, "generation",
+                                                (json_int_t)info.generation, "imported_at",
+                                                (json_int_t)info.imported_at, "addresses", (json_int_t)info.addresses,
+                                                "rounds", (json_int_t)info.rounds));
+    if (mailer_enabled())
+        json_object_set_new(o, "mail", json_pack("{s:I}", "queued", (json_int_t)outbox_pending(at->reader)));
+}
+
+static const server_route_t routes[] = {
+    {"/alexa", 0, "POST", alexa_endpoint_handle},
+    {"/calendar/", 1, "GET,HEAD", calfeed_handle},
+};
+
+int cmd_serve(int argc, char **argv)
+{
+    config_t conf;
+    char err[600];
+    int rc = config_parse_serve(argc, argv, &conf, err, sizeof(err));
+    if (rc == -1)
+        return CLI_EXIT_OK;
+    if (rc != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        return CLI_EXIT_USAGE;
+    }
+    log_set_level(conf.log_level);
+    int today = 0;
+    if (conf.today && date_parse(conf.today, strlen(conf.today), &today) != 0) {
+        fprintf(stderr, "binday serve: --today: want YYYY-MM-DD, got '%s'\n", conf.today);
+        config_free(&conf);
+        return CLI_EXIT_USAGE;
+    }
+    if (conf.dev)
+        log_warn("server.dev_mode", "note=\"development mode: demo data and a self-signed certificate; "
+                                    "verification is unchanged\"");
+    if (conf.today)
+        log_warn("server.fixed_today", "today=%s note=\"answers use a fixed date; for demos and tests only\"",
+                 conf.today);
+
+    int exit_code = CLI_EXIT_RUNTIME;
+    store_t *store = NULL;
+    int outbound_ok = 0, verify_ok = 0;
+    privacy_t *privacy = NULL;
+    size_t n_dbis;
+    const store_dbi_def_t *dbis = privacy_dbi_defs(&n_dbis);
+    if (store_open(conf.data, dbis, n_dbis, &store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
+    if (secret_load_or_create(conf.data, "pseudonym.key", &user_key, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
+    privacy_retention_t ret = {(int)json_integer_value(json_object_get(conf.doc, "retention_transcripts_days")),
+                               (int)json_integer_value(json_object_get(conf.doc, "retention_case_records_days"))};
+    if (privacy_open(store, conf.data, &user_key, &ret, &privacy, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
+    if (calfeed_global_init(store, conf.data, today, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        goto out;
+    }
+    outbound_global_conf_t oc = {.ca_file = conf.upstream_ca, .connect_to = conf.connect_to, .n_connect_to = conf.n_connect_to};
+    if (outbound_global_init(&oc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    outbound_ok = 1;
+    verify_conf_t vc = {conf.alexa_ca, conf.skill_ids, conf.n_skill_ids};
+    if (verify_global_init(&vc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    verify_ok = 1;
+    skill_conf.store = store;
+    skill_conf.user_key = &user_key;
+    skill_conf.fixed_today = today;
+    skill_conf.privacy = privacy;
+    skill_conf.transcripts = transcript_queue_start(privacy);
+    if (skill_conf.transcripts == NULL) {
+        fprintf(stderr, "binday serve: cannot start the transcript writer\n");
+        goto out;
+    }
+    calfeed_links_t probe;
+    if (conf.smtp && (!mailmsg_addr_ok((const uint8_t *)conf.mail_from, strlen(conf.mail_from)) ||
+                      calfeed_links(conf.public_url, "x", &probe) != 0)) {
+        fprintf(stderr, "binday serve: mail_from must be a plain address and public_url https://HOST[/PATH]\n");
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (conf.smtp) {
+        /* email: queued by request threads, sent by the mailer thread */
+        outbox_set_vault(privacy_vault(privacy));
+        mail_conf.store = store;
+        mail_conf.feed_key = calfeed_key();
+        mail_conf.public_url = conf.public_url;
+        mail_conf.from = conf.mail_from;
+        mail_conf.limits.user_daily = conf.mail_user_daily_cap;
+        mail_conf.limits.global_hourly = conf.mail_global_hourly_cap;
+        mailer_conf_t mc = {conf.smtp,
+                            conf.smtp_user,
+                            conf.smtp_password_file,
+                            conf.mail_from,
+                            outbound_ca_file(),
+                            outbound_connect_to_list(),
+                            conf.mail_retry_base_ms,
+                            conf.mail_max_attempts};
+        if (mailer_start(store, &mc, err, sizeof(err)) != 0) {
+            fprintf(stderr, "binday serve: %s\n", err);
+            exit_code = CLI_EXIT_USAGE;
+            goto out;
+        }
+        skill_conf.mail = &mail_conf;
+    }
+    server_hooks_t hooks = {thread_init, thread_fini, health, NULL};
+    rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
+    exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+out:
+    mailer_stop();
+    if (verify_ok)
+        verify_global_cleanup();
+    if (outbound_ok)
+        outbound_global_cleanup();
+    transcript_queue_stop(skill_conf.transcripts); /* flushes what the last turns queued */
+    skill_conf.transcripts = NULL;
+    privacy_close(privacy);
+    if (store)
+        store_close(store);
+    config_free(&conf);
+    return exit_code;
+}

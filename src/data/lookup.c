@@ -1,0 +1,688 @@
+/* lookup.c - owns answering "which property, and which collections": address
+ * matching against the store, the postcode-level fallback, the calendar for
+ * a property's assignments, and service notices; plus the contract's JSON.
+ *
+ * Hot path for the skill: one get for the postcode's properties, one for the
+ * chosen property's assignments (falling back to its parent's - communal
+ * bins), a few for its rounds, exceptions and services, and a scan of the
+ * (small) notices table. Nothing is allocated per lookup: results live in
+ * the caller's lookup_result_t.
+ *
+ * The rounds, services and exceptions tables are small and read by every
+ * lookup, so each thread remembers the values it read from them for the
+ * current snapshot (memo below): ~11 B-tree descents per request, ~4% of a
+ * request's CPU in perf (their pages are cold to the cache by the time the
+ * next request comes).
+ */
+#include "binday/data/lookup.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binday/data/calendar.h"
+#include "binday/util/date.h"
+#include "binday/data/records.h"
+
+#define MAX_EXC 256 /* exceptions considered per round (a few per year in practice) */
+#define MAX_ASG 32  /* assignments considered per property */
+
+static rec_str_t keep(lookup_result_t *res, const char *p, size_t n)
+{
+    rec_str_t s = {NULL, 0};
+    if (p == NULL)
+        return s;
+    if (res->arena_used + n + 1 > LOOKUP_ARENA) {
+        s.p = "";
+        return s; /* bounded: over-long data is cut, never overflows */
+    }
+    char *d = res->arena + res->arena_used;
+    memcpy(d, p, n);
+    d[n] = '\0';
+    res->arena_used += n + 1;
+    s.p = d;
+    s.n = (uint32_t)n;
+    return s;
+}
+
+static void reset(lookup_result_t *res, int from, int days)
+{
+    res->match = AM_NONE;
+    res->uprn = 0;
+    res->address.p = NULL;
+    res->address.n = 0;
+    res->postcode[0] = '\0';
+    res->from = from;
+    res->days = days;
+    res->n_candidates = res->n_collections = res->n_notices = 0;
+    res->truncated = 0;
+    res->with_cancelled = 0;
+    res->arena_used = 0;
+}
+
+/* "FLAT 2, 12 HIGH STREET, DEREHAM, NR19 1EE" */
+static rec_str_t format_address(lookup_result_t *res, const rec_property_t *p)
+{
+    char buf[1024];
+    size_t o = 0;
+    /* appends sep (unless first) and s, cut to the buffer like snprintf did */
+#define ADD(sep, s)                                                                            \
+    do {                                                                                       \
+        if ((s).p && (s).n) {                                                                  \
+            const char *sep_ = o ? (sep) : "";                                                 \
+            size_t ls_ = strlen(sep_), ln_ = strnlen((s).p, (s).n);                            \
+            if (ls_ > sizeof(buf) - 1 - o)                                                     \
+                ls_ = sizeof(buf) - 1 - o;                                                     \
+            memcpy(buf + o, sep_, ls_);                                                        \
+            o += ls_;                                                                          \
+            if (ln_ > sizeof(buf) - 1 - o)                                                     \
+                ln_ = sizeof(buf) - 1 - o;                                                     \
+            memcpy(buf + o, (s).p, ln_);                                                       \
+            o += ln_;                                                                          \
+        }                                                                                      \
+    } while (0)
+    ADD(", ", p->saon);
+    ADD(", ", p->paon);
+    /* a numbered primary address reads "12 HIGH STREET", a named one
+     * "ROSE COTTAGE, CHURCH LANE" */
+    int numbered = p->paon.p && p->paon.n && p->paon.p[0] >= '0' && p->paon.p[0] <= '9';
+    ADD(numbered ? " " : ", ", p->street);
+    if (!(p->locality.p && p->town.p && p->locality.n == p->town.n &&
+          memcmp(p->locality.p, p->town.p, p->town.n) == 0))
+        ADD(", ", p->locality);
+    ADD(", ", p->town);
+    ADD(", ", p->postcode);
+#undef ADD
+    return keep(res, buf, o);
+}
+
+static int get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
+{
+    MDB_val key = {kl, (void *)k};
+    return mdb_get(txn, dbi, &key, v);
+}
+
+/* ---- memo of small tables' values ------------------------------------------------
+ *
+ * Per thread, for one snapshot of one mapping (env, transaction id and the
+ * map's generation): (dbi, key) -> the value LMDB returned (a pointer into the
+ * map) or "not found". A value read in snapshot N is only handed out while
+ * the caller's transaction is N, so its pages are held by that very reader
+ * and cannot have been reused; any commit makes a new id and empties the
+ * memo. The map's generation is part of the key because growing the map
+ * (store.c, on MDB_MAP_FULL) remaps it without a commit in between: a
+ * pointer into the old mapping would fault (this crashed `make bench` once
+ * the transcripts filled the map). A remap cannot happen during a read
+ * transaction (store.c's resize lock), so the generation read here holds for
+ * the caller's whole lookup. Direct-mapped and bounded; keys longer than
+ * MEMO_KEY are not remembered. */
+#define MEMO_SLOTS 512
+#define MEMO_KEY 40
+
+struct memo_slot {
+    uint32_t gen; /* valid when equal to the memo's gen */
+    MDB_dbi dbi;
+    uint8_t kl;
+    int found;
+    MDB_val v;
+    char key[MEMO_KEY];
+};
+
+struct memo {
+    MDB_env *env;
+    uint64_t map_gen;
+    size_t txnid;
+    uint32_t gen;
+    struct memo_slot slot[MEMO_SLOTS];
+};
+
+static _Thread_local struct memo *memo;
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void memo_free(void *m)
+{
+    free(m);
+    memo = NULL;
+}
+
+static void memo_make_key(void)
+{
+    if (pthread_key_create(&memo_key, memo_free) != 0)
+        abort();
+}
+
+/* This thread's memo for txn's snapshot, or NULL (memory ran out: no memo). */
+static struct memo *memo_for(store_t *s, MDB_txn *txn)
+{
+    struct memo *m = memo;
+    if (m == NULL) {
+        m = calloc(1, sizeof(*m));
+        if (m == NULL)
+            return NULL;
+        pthread_once(&memo_once, memo_make_key);
+        pthread_setspecific(memo_key, m); /* freed when the thread ends */
+        memo = m;
+    }
+    MDB_env *env = mdb_txn_env(txn);
+    size_t id = mdb_txn_id(txn);
+    uint64_t mg = store_map_generation(s);
+    if (m->env != env || m->txnid != id || m->map_gen != mg || m->gen == 0) {
+        m->env = env;
+        m->txnid = id;
+        m->map_gen = mg;
+        if (++m->gen == 0) { /* wrapped: old slots could look valid */
+            memset(m->slot, 0, sizeof(m->slot));
+            m->gen = 1;
+        }
+    }
+    return m;
+}
+
+/* get() for the small tables, through the memo. */
+static int get_small(store_t *s, MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
+{
+    struct memo *m = kl <= MEMO_KEY ? memo_for(s, txn) : NULL;
+    if (m == NULL)
+        return get(txn, dbi, k, kl, v);
+    uint32_t h = 2166136261u ^ dbi; /* FNV-1a over the dbi and the key */
+    for (size_t i = 0; i < kl; i++)
+        h = (h ^ ((const unsigned char *)k)[i]) * 16777619u;
+    struct memo_slot *e = &m->slot[h % MEMO_SLOTS];
+    if (e->gen == m->gen && e->dbi == dbi && e->kl == kl && memcmp(e->key, k, kl) == 0) {
+        if (!e->found)
+            return MDB_NOTFOUND;
+        *v = e->v;
+        return 0;
+    }
+    int rc = get(txn, dbi, k, kl, v);
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        e->gen = m->gen;
+        e->dbi = dbi;
+        e->kl = (uint8_t)kl;
+        memcpy(e->key, k, kl);
+        e->found = rc == 0;
+        if (rc == 0)
+            e->v = *v;
+    }
+    return rc;
+}
+
+static int get_property(store_t *s, MDB_txn *txn, uint64_t uprn, rec_property_t *p)
+{
+    unsigned char key[8];
+    store_uprn_key(uprn, key);
+    MDB_val v;
+    int rc = get(txn, store_core_dbi(s, STORE_ADDRESSES), key, 8, &v);
+    if (rc)
+        return rc;
+    return rec_decode_property(v.mv_data, v.mv_size, p) ? MDB_CORRUPTED : 0;
+}
+
+/* The assignment list that applies to a property: its own, else (communal
+ * bins) its parent's. rc MDB_NOTFOUND when neither has any. */
+static int effective_assignments(store_t *s, MDB_txn *txn, uint64_t uprn, uint64_t parent,
+                                 MDB_val *v)
+{
+    unsigned char key[8];
+    store_uprn_key(uprn, key);
+    MDB_dbi d = store_core_dbi(s, STORE_ASSIGNMENTS);
+    int rc = get(txn, d, key, 8, v);
+    if (rc == MDB_NOTFOUND && parent) {
+        store_uprn_key(parent, key);
+        rc = get(txn, d, key, 8, v);
+    }
+    return rc;
+}
+
+static int load_exceptions(store_t *s, MDB_txn *txn, const char *round, size_t rl,
+                           cal_exception_t *out, size_t *n)
+{
+    MDB_val v;
+    *n = 0;
+    int rc = get_small(s, txn, store_core_dbi(s, STORE_EXCEPTIONS), round, rl, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    rec_iter_t it;
+    rec_exception_t e;
+    if (rec_list_open(&it, v.mv_data, v.mv_size))
+        return MDB_CORRUPTED;
+    int r2;
+    while ((r2 = rec_next_exception(&it, &e)) == 1 && *n < MAX_EXC) {
+        cal_exception_t *x = &out[(*n)++];
+        x->action = e.action;
+        x->original = e.original;
+        x->new_date = e.new_date;
+        x->reason = e.reason.p;
+        x->reason_len = e.reason.n;
+    }
+    return r2 < 0 ? MDB_CORRUPTED : 0;
+}
+
+static int cmp_str(rec_str_t a, rec_str_t b)
+{
+    size_t n = a.n < b.n ? a.n : b.n;
+    int c = n ? memcmp(a.p, b.p, n) : 0;
+    return c ? c : (a.n < b.n ? -1 : a.n > b.n);
+}
+
+static void sort_collections(lookup_result_t *res)
+{
+    lookup_collection_t *c = res->collections;
+    for (size_t i = 1; i < res->n_collections; i++) {
+        lookup_collection_t t = c[i];
+        size_t j = i;
+        while (j > 0 && (c[j - 1].date > t.date ||
+                         (c[j - 1].date == t.date && cmp_str(c[j - 1].service_id, t.service_id) > 0))) {
+            c[j] = c[j - 1];
+            j--;
+        }
+        c[j] = t;
+    }
+}
+
+typedef struct asg_view {
+    rec_assignment_t a[MAX_ASG];
+    size_t n;
+} asg_view_t;
+
+/* Collections of one property's assignments in the window, and the notices
+ * that concern it. */
+static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const char *postcode,
+                           lookup_result_t *res)
+{
+    int from = res->from, to = res->from + res->days - 1;
+    asg_view_t av;
+    av.n = 0;
+    if (asg) {
+        rec_iter_t it;
+        if (rec_list_open(&it, asg->mv_data, asg->mv_size))
+            return MDB_CORRUPTED;
+        int r2;
+        while (av.n < MAX_ASG && (r2 = rec_next_assignment(&it, &av.a[av.n])) == 1)
+            av.n++;
+    }
+    static __thread cal_exception_t own[MAX_EXC], star[MAX_EXC];
+    static __thread cal_occurrence_t occ[LOOKUP_MAX_COLLECTIONS];
+    size_t n_star = 0;
+    int star_loaded = 0;
+    for (size_t i = 0; i < av.n; i++) {
+        const rec_assignment_t *a = &av.a[i];
+        if (a->valid_to < from || a->valid_from > to)
+            continue;
+        MDB_val v;
+        int rc = get_small(s, txn, store_core_dbi(s, STORE_ROUNDS), a->round_id.p, a->round_id.n, &v);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        rec_round_t rr;
+        if (rec_decode_round(v.mv_data, v.mv_size, &rr))
+            return MDB_CORRUPTED;
+        rc = get_small(s, txn, store_core_dbi(s, STORE_SERVICES), a->service_id.p, a->service_id.n, &v);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        rec_service_t sv;
+        if (rec_decode_service(v.mv_data, v.mv_size, &sv))
+            return MDB_CORRUPTED;
+        if (!star_loaded) {
+            rc = load_exceptions(s, txn, "*", 1, star, &n_star);
+            if (rc)
+                return rc;
+            star_loaded = 1;
+        }
+        size_t n_own;
+        rc = load_exceptions(s, txn, a->round_id.p, a->round_id.n, own, &n_own);
+        if (rc)
+            return rc;
+        cal_round_t cr = {rr.weekday, rr.interval_weeks, rr.anchor, rr.valid_from, rr.valid_to};
+        size_t n = cal_occurrences_ex(&cr, own, n_own, star, n_star, from, to, a->valid_from,
+                                      a->valid_to, res->with_cancelled, occ, LOOKUP_MAX_COLLECTIONS);
+        if (n == 0)
+            continue;
+        rec_str_t sid = keep(res, a->service_id.p, a->service_id.n);
+        rec_str_t name = keep(res, sv.name.p, sv.name.n);
+        rec_str_t colour = keep(res, sv.colour.p, sv.colour.n);
+        rec_str_t spoken = keep(res, sv.spoken_name.p, sv.spoken_name.n);
+        rec_str_t descr = keep(res, sv.description.p, sv.description.n);
+        rec_str_t link = keep(res, sv.link_url.p, sv.link_url.n);
+        for (size_t k = 0; k < n; k++) {
+            if (res->n_collections == LOOKUP_MAX_COLLECTIONS) {
+                res->truncated = 1;
+                break;
+            }
+            lookup_collection_t *c = &res->collections[res->n_collections++];
+            c->date = occ[k].date;
+            c->original = occ[k].original;
+            c->changed = occ[k].changed;
+            c->service_id = sid;
+            c->name = name;
+            c->colour = colour;
+            c->spoken_name = spoken;
+            c->subscription = sv.subscription;
+            c->reason = keep(res, occ[k].reason, occ[k].reason_len);
+            c->cancelled = occ[k].cancelled;
+            c->description = descr;
+            c->link_url = link;
+        }
+    }
+    sort_collections(res);
+
+    /* notices: scope and date range */
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, store_core_dbi(s, STORE_NOTICES), &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && res->n_notices < LOOKUP_MAX_NOTICES;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        rec_notice_t nt;
+        if (rec_decode_notice(v.mv_data, v.mv_size, &nt) || nt.scope.p == NULL)
+            continue;
+        if (nt.to < from || nt.from > to)
+            continue;
+        const char *sc = nt.scope.p;
+        size_t sl = nt.scope.n;
+        int hit = 0;
+        if (sl == 3 && memcmp(sc, "all", 3) == 0) {
+            hit = 1;
+        } else if (sl > 8 && memcmp(sc, "service:", 8) == 0) {
+            for (size_t i = 0; i < av.n && !hit; i++)
+                hit = av.a[i].valid_to >= from && av.a[i].valid_from <= to &&
+                      av.a[i].service_id.n == sl - 8 &&
+                      memcmp(av.a[i].service_id.p, sc + 8, sl - 8) == 0;
+        } else if (sl > 6 && memcmp(sc, "round:", 6) == 0) {
+            for (size_t i = 0; i < av.n && !hit; i++)
+                hit = av.a[i].valid_to >= from && av.a[i].valid_from <= to &&
+                      av.a[i].round_id.n == sl - 6 &&
+                      memcmp(av.a[i].round_id.p, sc + 6, sl - 6) == 0;
+        } else if (sl > 9 && memcmp(sc, "postcode:", 9) == 0 && postcode && postcode[0]) {
+            hit = postcode_in_prefix(postcode, sc + 9, sl - 9);
+        }
+        if (!hit)
+            continue;
+        lookup_notice_t *n = &res->notices[res->n_notices++];
+        n->notice_id = keep(res, k.mv_data, k.mv_size);
+        n->message = keep(res, nt.message.p, nt.message.n);
+        n->from = nt.from;
+        n->to = nt.to;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+static int clamp_days(int days)
+{
+    return days < 1 ? 1 : days > LOOKUP_MAX_DAYS ? LOOKUP_MAX_DAYS : days;
+}
+
+static int uprn_answer(store_t *s, MDB_txn *txn, uint64_t uprn, lookup_result_t *res)
+{
+    rec_property_t p;
+    int rc = get_property(s, txn, uprn, &p);
+    if (rc == MDB_NOTFOUND) {
+        res->match = AM_NONE;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    res->uprn = uprn;
+    res->address = format_address(res, &p);
+    if (p.postcode.p && p.postcode.n < POSTCODE_MAX) {
+        memcpy(res->postcode, p.postcode.p, p.postcode.n);
+        res->postcode[p.postcode.n] = '\0';
+    }
+    MDB_val v;
+    rc = effective_assignments(s, txn, uprn, p.parent_uprn, &v);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    return collections_for(s, txn, rc ? NULL : &v, res->postcode, res);
+}
+
+int lookup_uprn_feed_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,
+                         lookup_result_t *res, char *err, size_t err_size)
+{
+    reset(res, from_day, clamp_days(days));
+    res->with_cancelled = 1;
+    res->match = AM_EXACT;
+    int rc = uprn_answer(s, txn, uprn, res);
+    if (rc)
+        snprintf(err, err_size, "lookup: %s", mdb_strerror(rc));
+    return rc;
+}
+
+int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,
+                    lookup_result_t *res, char *err, size_t err_size)
+{
+    reset(res, from_day, clamp_days(days));
+    res->match = AM_EXACT;
+    int rc = uprn_answer(s, txn, uprn, res);
+    if (rc)
+        snprintf(err, err_size, "lookup: %s", mdb_strerror(rc));
+    return rc;
+}
+
+/* Is some postcode of the district in this outward code? */
+static int outward_known(store_t *s, MDB_txn *txn, const char *pc)
+{
+    size_t ol = postcode_outward_len(pc);
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, store_core_dbi(s, STORE_POSTCODES), &cur))
+        return 0;
+    MDB_val k = {ol + 1, (void *)pc}, v; /* "NR19 " */
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    int known = rc == 0 && k.mv_size > ol && memcmp(k.mv_data, pc, ol + 1) == 0;
+    mdb_cursor_close(cur);
+    return known;
+}
+
+int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, int from_day,
+                       int days, lookup_result_t *res, char *err, size_t err_size)
+{
+    reset(res, from_day, clamp_days(days));
+    static __thread addrmatch_query_t q;
+    int pre = addrmatch_prepare(in, &q);
+    memcpy(res->postcode, q.postcode, sizeof(res->postcode));
+    if (pre >= 0) {
+        res->match = (am_kind_t)pre;
+        return 0;
+    }
+    MDB_val v;
+    int rc = get(txn, store_core_dbi(s, STORE_POSTCODES), q.postcode, strlen(q.postcode), &v);
+    if (rc == MDB_NOTFOUND) {
+        res->match = outward_known(s, txn, q.postcode) ? AM_NONE : AM_OUTSIDE;
+        return 0;
+    }
+    if (rc)
+        goto fail;
+    rec_iter_t it;
+    if (rec_list_open(&it, v.mv_data, v.mv_size)) {
+        rc = MDB_CORRUPTED;
+        goto fail;
+    }
+    size_t n = 0;
+    rec_property_t p;
+    int r2;
+    while (n < LOOKUP_MAX_POSTCODE && (r2 = rec_next_property(&it, &p)) == 1) {
+        addrmatch_cand_t *c = &res->cands[n++];
+        c->uprn = p.uprn;
+        c->parent_uprn = p.parent_uprn;
+        c->saon = p.saon;
+        c->paon = p.paon;
+        c->street = p.street;
+        c->locality = p.locality;
+        c->town = p.town;
+    }
+    addrmatch_result_t m;
+    addrmatch_match(&q, res->cands, n, &m);
+    if (m.kind == AM_EXACT) {
+        res->match = AM_EXACT;
+        rc = uprn_answer(s, txn, res->cands[m.best].uprn, res);
+    } else if (m.kind == AM_BUILDING) {
+        res->match = AM_BUILDING;
+        rc = uprn_answer(s, txn, m.building_uprn, res);
+    } else {
+        /* Same rounds for every property of the postcode? Then the answer does
+         * not depend on which one it is. Compare the raw assignment values. */
+        int uniform = n > 0;
+        MDB_val first = {0, NULL};
+        for (size_t i = 0; i < n && uniform; i++) {
+            MDB_val a;
+            int r3 = effective_assignments(s, txn, res->cands[i].uprn, res->cands[i].parent_uprn,
+                                           &a);
+            if (r3 == MDB_NOTFOUND) {
+                uniform = 0;
+                break;
+            }
+            if (r3) {
+                rc = r3;
+                goto fail;
+            }
+            if (i == 0)
+                first = a;
+            else if (a.mv_size != first.mv_size || memcmp(a.mv_data, first.mv_data, a.mv_size))
+                uniform = 0;
+        }
+        if (uniform) {
+            res->match = AM_POSTCODE;
+            rc = collections_for(s, txn, &first, res->postcode, res);
+        } else if (m.kind == AM_AMBIGUOUS) {
+            res->match = AM_AMBIGUOUS;
+            for (size_t i = 0; i < m.n_idx; i++) {
+                /* re-read: cands point into the map, still valid in this txn */
+                const addrmatch_cand_t *c = &res->cands[m.idx[i]];
+                rec_property_t cp;
+                if (get_property(s, txn, c->uprn, &cp) != 0)
+                    continue;
+                lookup_candidate_t *lc = &res->candidates[res->n_candidates++];
+                lc->uprn = c->uprn;
+                lc->address = format_address(res, &cp);
+            }
+            rc = 0;
+        } else {
+            res->match = AM_NONE;
+            rc = 0;
+        }
+    }
+    if (rc)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, err_size, "lookup: %s", mdb_strerror(rc));
+    return rc;
+}
+
+int lookup_address(store_reader_t *r, const addrmatch_input_t *in, int from_day, int days,
+                   lookup_result_t *res, char *err, size_t err_size)
+{
+    MDB_txn *txn;
+    int rc = store_reader_begin(r, &txn, err, err_size);
+    if (rc)
+        return rc;
+    rc = lookup_address_txn(store_reader_store(r), txn, in, from_day, days, res, err, err_size);
+    store_reader_end(r);
+    return rc;
+}
+
+int lookup_uprn(store_reader_t *r, uint64_t uprn, int from_day, int days, lookup_result_t *res,
+                char *err, size_t err_size)
+{
+    MDB_txn *txn;
+    int rc = store_reader_begin(r, &txn, err, err_size);
+    if (rc)
+        return rc;
+    rc = lookup_uprn_txn(store_reader_store(r), txn, uprn, from_day, days, res, err, err_size);
+    store_reader_end(r);
+    return rc;
+}
+
+static long long meta_num(store_t *s, MDB_txn *txn, const char *key)
+{
+    MDB_val v;
+    char buf[32];
+    if (get(txn, store_core_dbi(s, STORE_META), key, strlen(key), &v) != 0 ||
+        v.mv_size >= sizeof(buf))
+        return 0;
+    memcpy(buf, v.mv_data, v.mv_size);
+    buf[v.mv_size] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+int lookup_dataset_info(store_reader_t *r, lookup_dataset_info_t *info, char *err,
+                        size_t err_size)
+{
+    MDB_txn *txn;
+    memset(info, 0, sizeof(*info));
+    int rc = store_reader_begin(r, &txn, err, err_size);
+    if (rc)
+        return rc;
+    store_t *s = store_reader_store(r);
+    info->generation = (unsigned long long)meta_num(s, txn, "generation");
+    info->imported_at = meta_num(s, txn, "imported_at");
+    static const store_table_t t[5] = {STORE_ADDRESSES, STORE_POSTCODES, STORE_ROUNDS,
+                                       STORE_SERVICES, STORE_NOTICES};
+    size_t *out[5] = {&info->addresses, &info->postcodes, &info->rounds, &info->services,
+                      &info->notices};
+    for (int i = 0; i < 5; i++) {
+        MDB_stat st;
+        if (mdb_stat(txn, store_core_dbi(s, t[i]), &st) == 0)
+            *out[i] = st.ms_entries;
+    }
+    store_reader_end(r);
+    return 0;
+}
+
+static json_t *jstr(rec_str_t s)
+{
+    return s.p ? json_stringn(s.p, s.n) : json_null();
+}
+
+json_t *lookup_result_json(const lookup_result_t *res)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    char buf[32];
+    json_object_set_new(o, "match", json_string(addrmatch_kind_name(res->match)));
+    if (res->uprn) {
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)res->uprn);
+        json_object_set_new(o, "uprn", json_string(buf));
+    }
+    if (res->address.p)
+        json_object_set_new(o, "address", jstr(res->address));
+    if (res->postcode[0])
+        json_object_set_new(o, "postcode", json_string(res->postcode));
+    if (res->match == AM_AMBIGUOUS) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < res->n_candidates; i++) {
+            snprintf(buf, sizeof(buf), "%llu", (unsigned long long)res->candidates[i].uprn);
+            json_array_append_new(a, json_pack("{s:s, s:o}", "uprn", buf, "address",
+                                               jstr(res->candidates[i].address)));
+        }
+        json_object_set_new(o, "candidates", a);
+    }
+    json_t *cs = json_array();
+    for (size_t i = 0; i < res->n_collections; i++) {
+        const lookup_collection_t *c = &res->collections[i];
+        char d[11], od[11];
+        json_array_append_new(
+            cs, json_pack("{s:s, s:o, s:o, s:o, s:s, s:b, s:o}", "date", date_format(c->date, d),
+                          "service_id", jstr(c->service_id), "name", jstr(c->name), "colour",
+                          jstr(c->colour), "original_date", date_format(c->original, od),
+                          "changed", c->changed, "reason", jstr(c->reason)));
+    }
+    json_object_set_new(o, "collections", cs);
+    json_t *ns = json_array();
+    for (size_t i = 0; i < res->n_notices; i++)
+        json_array_append_new(ns, json_pack("{s:o, s:o}", "notice_id",
+                                            jstr(res->notices[i].notice_id), "message",
+                                            jstr(res->notices[i].message)));
+    json_object_set_new(o, "notices", ns);
+    return o;
+}

@@ -1,0 +1,757 @@
+/* server.c - owns the HTTPS endpoint: TLS setup, h2o configuration, the
+ * per-thread event loops, accepting and counting connections, routing, JSON
+ * error bodies, the access log, handler timeouts and graceful shutdown.
+ *
+ * Threads: the main thread only watches signals and coordinates shutdown; N
+ * worker threads each run a libuv loop with its own h2o context and outbound
+ * client, all accepting on dup()s of one listening socket. Nothing is shared
+ * between workers except the read-only h2o global config and SSL_CTX.
+ */
+#include "binday/http/server.h"
+#include "binday/http/epolldedup.h"
+#include "binday/json/jsonmem.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "binday/util/log.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BINDAY_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BINDAY_LSAN 1
+#endif
+#endif
+#ifdef BINDAY_LSAN
+#include <sanitizer/lsan_interface.h>
+/* h2o keeps per-thread free lists of socket buffers (h2o_mem_alloc_recycle) in
+ * thread-local storage; they become unreachable when a worker thread exits and
+ * are not leaks of ours. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:h2o_mem_alloc_recycle\n";
+}
+#endif
+
+/* Headers larger than this (all names and values together) get 431. h2o itself
+ * caps a request head at about 400 KB; Alexa's are under 4 KB. */
+#define SERVER_MAX_HEADER_BYTES (16 * 1024)
+
+enum { STATE_RUNNING = 0, STATE_DRAINING = 1, STATE_STOPPING = 2 };
+
+struct server {
+    const config_t *conf;
+    h2o_globalconf_t globalconf;
+    h2o_hostconf_t *hostconf;
+    SSL_CTX *ssl_ctx;
+    const server_route_t *routes;
+    size_t n_routes;
+    server_hooks_t hooks;
+    int *listen_fds; /* one listening socket per thread (SO_REUSEPORT) */
+    server_thread_t *threads;
+    int nthreads;
+    volatile int state;
+    uint32_t boot_nonce;
+    uint64_t started_at_ms;
+    uv_loop_t main_loop;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t drain_timer;
+    uint64_t drain_deadline_ms;
+    pthread_barrier_t ready;
+    volatile int init_failed;
+};
+
+static long g_inflight;
+static long g_connections;
+
+static long server_inflight(void)
+{
+    return __atomic_load_n(&g_inflight, __ATOMIC_SEQ_CST);
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+const char *server_request_id(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    if (i != -1)
+        return req->res.headers.entries[i].value.base;
+    server_thread_t *t = server_thread_of(req);
+    char *id = h2o_mem_alloc_pool(&req->pool, 17);
+    /* "%08x%02x%06x" of boot nonce, thread and sequence, by hand (a request's
+     * snprintf calls were ~2% of its instructions) */
+    uint64_t v = (uint64_t)(uint32_t)t->srv->boot_nonce << 32 | ((uint64_t)t->index & 0xff) << 24 |
+                 (++t->req_seq & 0xffffff);
+    for (int k = 15; k >= 0; k--, v >>= 4)
+        id[k] = "0123456789abcdef"[v & 15];
+    id[16] = '\0';
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id, 16);
+    return id;
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    }
+    return "Status";
+}
+
+void server_send(h2o_req_t *req, int status, const char *content_type, const void *body, size_t len)
+{
+    server_request_id(req);
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    if (h2o_find_header(&req->res.headers, H2O_TOKEN_CACHE_CONTROL, -1) == -1)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL, H2O_STRLIT("nosniff"));
+    /* h2o_send_inline copies the body into the request pool */
+    h2o_send_inline(req, body, len);
+}
+
+void server_send_json(h2o_req_t *req, int status, const json_t *value)
+{
+    char *s = jsonmem_dumps(value, JSON_COMPACT);
+    if (s == NULL)
+        abort();
+    server_send(req, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+void server_send_error(h2o_req_t *req, int status, const char *message)
+{
+    json_t *o = json_pack("{s:s}", "error", message);
+    server_send_json(req, status, o);
+    json_decref(o);
+}
+
+/* ---- JSON bodies for errors h2o answers itself (400 parse errors, 413) ---------- */
+
+struct json_error_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+    int sent;
+};
+
+static void json_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state)
+{
+    struct json_error_ostream *o = (void *)self;
+    (void)bufs;
+    (void)n;
+    if (h2o_send_state_is_in_progress(state) || o->sent) {
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+        return;
+    }
+    o->sent = 1;
+    h2o_ostream_send_next(self, req, &o->body, 1, state);
+}
+
+static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    (void)self;
+    ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    if (req->res.status >= 400 && ct != -1 &&
+        h2o_memis(req->res.headers.entries[ct].value.base, req->res.headers.entries[ct].value.len,
+                  H2O_STRLIT("text/plain; charset=utf-8"))) {
+        char msg[128];
+        const char *reason = req->res.reason ? req->res.reason : "error";
+        size_t i;
+        for (i = 0; i < sizeof(msg) - 1 && reason[i]; i++)
+            msg[i] = (char)((reason[i] >= 'A' && reason[i] <= 'Z') ? reason[i] + 32 : reason[i]);
+        msg[i] = 0;
+        json_t *o = json_pack("{s:s}", "error", msg);
+        char *s = jsonmem_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (s == NULL)
+            abort();
+        h2o_iovec_t body = h2o_strdup(&req->pool, s, SIZE_MAX);
+        free(s);
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
+        server_request_id(req);
+        if (req->res.content_length != SIZE_MAX)
+            req->res.content_length = body.len;
+        struct json_error_ostream *o2 = (void *)h2o_add_ostream(req, sizeof(*o2), slot);
+        o2->super.do_send = json_error_send;
+        o2->body = body;
+        o2->sent = 0;
+        slot = &o2->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
+/* ---- access log ---------------------------------------------------------------- */
+
+static void log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+    (void)self;
+    char method[24], path[160];
+    h2o_iovec_t p = req->input.path;
+    /* never log query strings; calendar tokens are capabilities: redact them */
+    size_t plen = p.len;
+    for (size_t i = 0; i < p.len; i++)
+        if (p.base[i] == '?') {
+            plen = i;
+            break;
+        }
+    if (plen > 10 && memcmp(p.base, "/calendar/", 10) == 0)
+        snprintf(path, sizeof(path), "\"/calendar/{token}\"");
+    else
+        log_quote(path, sizeof(path), p.base, plen > 100 ? 100 : plen);
+    log_quote(method, sizeof(method), req->input.method.base, req->input.method.len > 16 ? 16 : req->input.method.len);
+    struct timeval end;
+    gettimeofday(&end, NULL);
+    int64_t us = (int64_t)(end.tv_sec - req->timestamps.request_begin_at.tv_sec) * 1000000 +
+                 (end.tv_usec - req->timestamps.request_begin_at.tv_usec);
+    if (req->timestamps.request_begin_at.tv_sec == 0)
+        us = 0;
+    ssize_t rid = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    log_info("http.request", "method=%s path=%s status=%d us=%lld bytes=%zu rid=%.*s thread=%d", method, path,
+             req->res.status, (long long)us, req->bytes_sent, rid == -1 ? 1 : (int)req->res.headers.entries[rid].value.len,
+             rid == -1 ? "-" : req->res.headers.entries[rid].value.base, server_thread_of(req)->index);
+}
+
+/* ---- routing ------------------------------------------------------------------- */
+
+static void inflight_dispose(void *p)
+{
+    (void)p;
+    __atomic_sub_fetch(&g_inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+static int method_allowed(const char *methods, h2o_iovec_t m)
+{
+    const char *s = methods;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == m.len && memcmp(s, m.base, n) == 0)
+            return 1;
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    server_thread_t *t = server_thread_of(req);
+    server_t *srv = t->srv;
+    __atomic_add_fetch(&g_inflight, 1, __ATOMIC_SEQ_CST);
+    h2o_mem_alloc_shared(&req->pool, 1, inflight_dispose);
+    server_request_id(req);
+
+    size_t hbytes = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        hbytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    if (hbytes > SERVER_MAX_HEADER_BYTES) {
+        req->http1_is_persistent = 0;
+        server_send_error(req, 431, "request headers too large");
+        return 0;
+    }
+
+    h2o_iovec_t path = req->path_normalized;
+    for (size_t i = 0; i < srv->n_routes; i++) {
+        const server_route_t *r = &srv->routes[i];
+        size_t rl = strlen(r->path);
+        int match = r->prefix ? (path.len > rl && memcmp(path.base, r->path, rl) == 0)
+                              : (path.len == rl && memcmp(path.base, r->path, rl) == 0);
+        if (!match)
+            continue;
+        if (!method_allowed(r->methods, req->method)) {
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, r->methods, strlen(r->methods));
+            server_send_error(req, 405, "method not allowed");
+            return 0;
+        }
+        if (srv->state != STATE_RUNNING)
+            req->http1_is_persistent = 0;
+        return r->fn(t, req);
+    }
+    server_send_error(req, 404, "not found");
+    return 0;
+}
+
+/* ---- pending (asynchronous) requests -------------------------------------------- */
+
+enum { PENDING_WAITING, PENDING_ENDED, PENDING_GONE };
+
+struct server_pending {
+    h2o_req_t *req;
+    void (*on_gone)(void *ud);
+    void *ud;
+    int state;
+    uv_timer_t *timer;
+};
+
+static void timer_free(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void pending_dispose(void *arg)
+{
+    server_pending_t *p = arg;
+    if (p->state == PENDING_WAITING) {
+        p->state = PENDING_GONE;
+        p->on_gone(p->ud);
+    }
+    uv_timer_stop(p->timer);
+    uv_close((uv_handle_t *)p->timer, timer_free);
+}
+
+static void pending_timeout(uv_timer_t *timer)
+{
+    server_pending_t *p = timer->data;
+    if (p->state != PENDING_WAITING)
+        return;
+    p->state = PENDING_GONE;
+    p->on_gone(p->ud);
+    log_warn("http.handler_timeout", "rid=%s", server_request_id(p->req));
+    p->req->http1_is_persistent = 0;
+    server_send_error(p->req, 503, "service busy, try again");
+}
+
+server_pending_t *server_pending_begin(h2o_req_t *req, void (*on_gone)(void *ud), void *ud)
+{
+    server_thread_t *t = server_thread_of(req);
+    server_pending_t *p = h2o_mem_alloc_shared(&req->pool, sizeof(*p), pending_dispose);
+    p->req = req;
+    p->on_gone = on_gone;
+    p->ud = ud;
+    p->state = PENDING_WAITING;
+    p->timer = malloc(sizeof(*p->timer));
+    if (p->timer == NULL)
+        abort();
+    uv_timer_init(&t->loop, p->timer);
+    p->timer->data = p;
+    uv_timer_start(p->timer, pending_timeout, t->srv->conf->handler_timeout_ms, 0);
+    return p;
+}
+
+void server_pending_end(server_pending_t *p)
+{
+    p->state = PENDING_ENDED;
+    uv_timer_stop(p->timer);
+}
+
+/* ---- healthz ------------------------------------------------------------------- */
+
+static int on_healthz(server_thread_t *t, h2o_req_t *req)
+{
+    server_t *srv = t->srv;
+    json_t *o = json_pack("{s:s,s:s,s:I,s:i}", "status", srv->state == STATE_RUNNING ? "ok" : "draining", "version",
+                          BINDAY_VERSION, "uptime_s", (json_int_t)((uv_now(&t->loop) - srv->started_at_ms) / 1000),
+                          "threads", srv->nthreads);
+    if (srv->hooks.health)
+        srv->hooks.health(t, o, srv->hooks.ud);
+    server_send_json(req, srv->state == STATE_RUNNING ? 200 : 503, o);
+    json_decref(o);
+    return 0;
+}
+
+/* ---- accepting ----------------------------------------------------------------- */
+
+/* Connections are counted down when libuv closes the TCP handle, not through
+ * h2o_socket_t's on_close: in h2o 2.2.5 some TLS 1.3 connections reset by the
+ * peer close their handle without running on_close, which would leak slots. */
+static void on_tcp_closed(uv_handle_t *h)
+{
+    free(h);
+    long n = __atomic_sub_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
+    log_debug("http.close", "connections=%ld", n);
+}
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    server_thread_t *t = listener->data;
+    if (status != 0)
+        return;
+    uv_tcp_t *conn = malloc(sizeof(*conn));
+    if (conn == NULL)
+        abort();
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    long n = __atomic_add_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
+    if (n > t->srv->conf->max_connections) {
+        /* over the limit: close at once rather than let the backlog grow unseen */
+        __atomic_sub_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
+        static time_t last;
+        time_t now = time(NULL);
+        if (now != last) {
+            last = now;
+            log_warn("http.max_connections", "limit=%d", t->srv->conf->max_connections);
+        }
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(conn, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_tcp_closed);
+    h2o_accept(&t->accept_ctx, sock);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_wake(uv_async_t *a)
+{
+    server_thread_t *t = a->data;
+    if (t->srv->state >= STATE_DRAINING && t->listener_open) {
+        t->listener_open = 0;
+        uv_close((uv_handle_t *)&t->listener, on_listener_closed);
+        h2o_context_request_shutdown(&t->ctx);
+    }
+    if (t->srv->state == STATE_STOPPING)
+        uv_stop(&t->loop);
+}
+
+static void *thread_main(void *arg)
+{
+    server_thread_t *t = arg;
+    server_t *srv = t->srv;
+    int ok = 1;
+
+    if (t->ob == NULL) {
+        log_error("server.start", "thread=%d reason=\"outbound client\"", t->index);
+        ok = 0;
+    }
+    if (ok && srv->hooks.thread_init && srv->hooks.thread_init(t, srv->hooks.ud) != 0)
+        ok = 0;
+    if (ok) {
+        int fd = srv->listen_fds[t->index];
+        int r;
+        if (fd < 0 || (r = uv_tcp_open(&t->listener, fd)) != 0 ||
+            (r = uv_listen((uv_stream_t *)&t->listener, 1024, on_accept)) != 0) {
+            log_error("server.start", "thread=%d reason=listen", t->index);
+            ok = 0;
+        } else {
+            t->listener_open = 1;
+        }
+    }
+    if (!ok)
+        __atomic_store_n(&srv->init_failed, 1, __ATOMIC_SEQ_CST);
+    pthread_barrier_wait(&srv->ready);
+    if (!srv->init_failed) {
+        /* libuv's redundant epoll_ctl(MOD)s: ~5% of a request (epolldedup.h) */
+        if (epolldedup_track(uv_backend_fd(&t->loop)) != 0)
+            log_warn("server.start", "thread=%d reason=epolldedup_no_memory", t->index);
+        uv_run(&t->loop, UV_RUN_DEFAULT);
+        epolldedup_untrack();
+    }
+    if (srv->hooks.thread_fini && ok)
+        srv->hooks.thread_fini(t, srv->hooks.ud);
+    return NULL;
+}
+
+/* ---- signals and draining ------------------------------------------------------ */
+
+static void wake_all(server_t *srv)
+{
+    for (int i = 0; i < srv->nthreads; i++)
+        uv_async_send(&srv->threads[i].wake);
+}
+
+static void on_drain_tick(uv_timer_t *timer)
+{
+    server_t *srv = timer->data;
+    long inflight = server_inflight();
+    if (inflight > 0 && uv_now(&srv->main_loop) < srv->drain_deadline_ms)
+        return;
+    if (inflight > 0)
+        log_warn("server.drain_timeout", "unfinished=%ld", inflight);
+    srv->state = STATE_STOPPING;
+    wake_all(srv);
+    uv_timer_stop(timer);
+    uv_close((uv_handle_t *)&srv->drain_timer, NULL);
+    uv_close((uv_handle_t *)&srv->sigterm, NULL);
+    uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    server_t *srv = s->data;
+    if (srv->state != STATE_RUNNING)
+        return;
+    log_info("server.shutdown", "signal=%s inflight=%ld", signum == SIGTERM ? "TERM" : "INT", server_inflight());
+    srv->state = STATE_DRAINING;
+    wake_all(srv);
+    srv->drain_deadline_ms = uv_now(&srv->main_loop) + srv->conf->shutdown_grace_ms;
+    uv_timer_init(&srv->main_loop, &srv->drain_timer);
+    srv->drain_timer.data = srv;
+    uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
+}
+
+/* ---- set-up -------------------------------------------------------------------- */
+
+static const h2o_iovec_t http1_only_alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL, 0}};
+
+static int ssl_error(const char *what, const char *file)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    log_error("server.tls", "what=%s file=\"%s\" openssl=\"%s\"", what, file, buf);
+    fprintf(stderr, "binday serve: %s %s: %s\n", what, file, buf);
+    return -1;
+}
+
+static int setup_tls(server_t *srv)
+{
+    const config_t *c = srv->conf;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL)
+        abort();
+    srv->ssl_ctx = ctx;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* No TLS 1.3 session tickets: h2o 2.2.5 loses track of a connection whose
+     * peer resets it while the post-handshake tickets are being written (the
+     * socket is never closed, not even by the handshake timeout). Alexa keeps
+     * connections alive, so resumption buys little. See docs/server.md. */
+    SSL_CTX_set_num_tickets(ctx, 0);
+    /* free OpenSSL's per-connection read/write buffers while a connection is
+     * idle: tens of KB per keep-alive connection (as nginx does) */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* TLS 1.2: forward-secret AEAD suites only; ECDHE-RSA-AES-GCM is what Alexa's Java client uses */
+    if (SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1)
+        return ssl_error("cipher list", "-");
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1)
+        return ssl_error("cannot load certificate", c->tls_cert);
+    if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1)
+        return ssl_error("cannot load private key", c->tls_key);
+    if (SSL_CTX_check_private_key(ctx) != 1)
+        return ssl_error("private key does not match certificate", c->tls_key);
+    h2o_ssl_register_alpn_protocols(ctx, c->http2 ? h2o_http2_alpn_protocols : http1_only_alpn);
+    return 0;
+}
+
+static int open_listener(server_t *srv)
+{
+    const config_t *c = srv->conf;
+    struct addrinfo hints = {0}, *ai = NULL;
+    char port[8];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    snprintf(port, sizeof(port), "%u", c->listen_port);
+    int r = getaddrinfo(c->listen_host, port, &hints, &ai);
+    if (r != 0) {
+        fprintf(stderr, "binday serve: --listen %s:%u: %s (use a numeric address)\n", c->listen_host, c->listen_port,
+                gai_strerror(r));
+        return -1;
+    }
+    /* One listening socket per thread in one SO_REUSEPORT group: the kernel
+     * spreads new connections over the threads. With one socket shared by
+     * every loop, the first loop to wake accepted the whole backlog (libuv
+     * accepts until EAGAIN), so a burst of connections landed on one thread
+     * while the others idled (make bench S3: 1.05 of 2 cores busy at a
+     * 335 ms p50). The first socket binds (port 0 picks the port), the others
+     * bind to the address it got. */
+    srv->listen_fds = malloc((size_t)srv->nthreads * sizeof(int));
+    if (srv->listen_fds == NULL)
+        abort();
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int one = 1, opened = 0, err = 0;
+    for (; opened < srv->nthreads; opened++) {
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const struct sockaddr *at = opened == 0 ? ai->ai_addr : (const struct sockaddr *)&ss;
+        socklen_t atl = opened == 0 ? ai->ai_addrlen : sl;
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+            (srv->nthreads > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+            bind(fd, at, atl) != 0 || listen(fd, 1024) != 0) {
+            err = errno;
+            if (fd >= 0)
+                close(fd);
+            break;
+        }
+        srv->listen_fds[opened] = fd;
+        if (opened == 0) {
+            sl = sizeof(ss);
+            getsockname(fd, (struct sockaddr *)&ss, &sl);
+        }
+    }
+    freeaddrinfo(ai);
+    if (opened < srv->nthreads) {
+        fprintf(stderr, "binday serve: cannot listen on %s:%u: %s\n", c->listen_host, c->listen_port, strerror(err));
+        while (opened > 0)
+            close(srv->listen_fds[--opened]);
+        free(srv->listen_fds);
+        srv->listen_fds = NULL;
+        return -1;
+    }
+    unsigned bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+    if (c->port_file) {
+        /* write then rename, so a reader never sees a half-written port */
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", c->port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f == NULL || fprintf(f, "%u\n", bound) < 0 || fclose(f) != 0 || rename(tmp, c->port_file) != 0) {
+            fprintf(stderr, "binday serve: cannot write --port-file %s: %s\n", c->port_file, strerror(errno));
+            return -1;
+        }
+    }
+    log_info("server.listen", "addr=%s port=%u threads=%d http2=%s", c->listen_host, bound, c->threads,
+             c->http2 ? "on" : "off");
+    return 0;
+}
+
+int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks)
+{
+    static server_t S; /* one server per process; static so leak checks see it */
+    server_t *srv = &S;
+    memset(srv, 0, sizeof(*srv));
+    srv->conf = conf;
+    srv->routes = routes;
+    srv->n_routes = n_routes;
+    if (hooks)
+        srv->hooks = *hooks;
+    srv->nthreads = conf->threads;
+    if (getrandom(&srv->boot_nonce, sizeof(srv->boot_nonce), 0) != sizeof(srv->boot_nonce))
+        srv->boot_nonce = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (setup_tls(srv) != 0)
+        return 1;
+
+    h2o_config_init(&srv->globalconf);
+    srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("binday"));
+    srv->globalconf.max_request_entity_size = conf->max_body_bytes;
+    srv->globalconf.handshake_timeout = conf->handshake_timeout_ms;
+    srv->globalconf.http1.req_timeout = conf->request_timeout_ms;
+    srv->globalconf.http2.idle_timeout = conf->request_timeout_ms;
+    srv->globalconf.http2.graceful_shutdown_timeout = conf->shutdown_grace_ms;
+    srv->globalconf.http1.upgrade_to_http2 = 0;
+    srv->hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+
+    /* our routes, plus /healthz */
+    static server_route_t all[64];
+    if (n_routes + 1 > sizeof(all) / sizeof(all[0]))
+        abort();
+    all[0] = (server_route_t){"/healthz", 0, "GET,HEAD", on_healthz};
+    if (n_routes)
+        memcpy(all + 1, routes, n_routes * sizeof(*routes));
+    srv->routes = all;
+    srv->n_routes = n_routes + 1;
+
+    h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconf, "/", 0);
+    h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
+    h->on_req = on_req;
+    h2o_filter_t *f = h2o_create_filter(pc, sizeof(*f));
+    f->on_setup_ostream = json_error_setup;
+    h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_access;
+    /* errors h2o answers before routing (malformed request, 413) use the fallback path */
+    f = h2o_create_filter(&srv->hostconf->fallback_path, sizeof(*f));
+    f->on_setup_ostream = json_error_setup;
+    h2o_create_logger(&srv->hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_access;
+
+    if (open_listener(srv) != 0)
+        return 1;
+
+    uv_loop_init(&srv->main_loop);
+    srv->started_at_ms = uv_now(&srv->main_loop);
+    uv_signal_init(&srv->main_loop, &srv->sigterm);
+    uv_signal_init(&srv->main_loop, &srv->sigint);
+    srv->sigterm.data = srv->sigint.data = srv;
+    uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&srv->sigint, on_signal, SIGINT);
+
+    srv->threads = calloc((size_t)srv->nthreads, sizeof(*srv->threads));
+    if (srv->threads == NULL)
+        abort();
+    pthread_barrier_init(&srv->ready, NULL, (unsigned)srv->nthreads + 1);
+    for (int i = 0; i < srv->nthreads; i++) {
+        server_thread_t *t = &srv->threads[i];
+        t->index = i;
+        t->srv = srv;
+        uv_loop_init(&t->loop);
+        h2o_context_init(&t->ctx, &t->loop, &srv->globalconf);
+        t->accept_ctx.ctx = &t->ctx;
+        t->accept_ctx.hosts = srv->globalconf.hosts;
+        t->accept_ctx.ssl_ctx = srv->ssl_ctx;
+        uv_tcp_init(&t->loop, &t->listener);
+        t->listener.data = t;
+        uv_async_init(&t->loop, &t->wake, on_wake);
+        t->wake.data = t;
+        t->ob = outbound_new(&t->loop);
+    }
+    for (int i = 0; i < srv->nthreads; i++)
+        if (pthread_create(&srv->threads[i].tid, NULL, thread_main, &srv->threads[i]) != 0)
+            abort();
+    pthread_barrier_wait(&srv->ready);
+    int rc = 0;
+    if (srv->init_failed) {
+        fprintf(stderr, "binday serve: start-up failed (see log)\n");
+        rc = 1;
+    } else {
+        log_info("server.ready", "version=%s", BINDAY_VERSION);
+        uv_run(&srv->main_loop, UV_RUN_DEFAULT);
+    }
+    for (int i = 0; i < srv->nthreads; i++)
+        pthread_join(srv->threads[i].tid, NULL);
+    /* Let each loop finish closing what the hooks released; live client
+     * connections stay referenced from the loops, so leak checking below only
+     * reports memory that really was lost. */
+    for (int i = 0; i < srv->nthreads; i++) {
+        outbound_free(srv->threads[i].ob);
+        srv->threads[i].ob = NULL;
+        for (int k = 0; k < 8; k++)
+            uv_run(&srv->threads[i].loop, UV_RUN_NOWAIT);
+    }
+    free(srv->listen_fds); /* the descriptors belonged to the threads' listeners */
+    srv->listen_fds = NULL;
+    log_info("server.stopped", "rc=%d", rc);
+#ifdef BINDAY_LSAN
+    __lsan_do_leak_check();
+#endif
+    return rc;
+}

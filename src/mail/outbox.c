@@ -1,0 +1,655 @@
+/* outbox.c - owns the mail DBIs: queued messages, caps, and case records.
+ * Records are small JSON documents; the sender (mailer.c) and the skill only
+ * go through the functions here. */
+#include "binday/mail/outbox.h"
+#include "binday/json/jsonmem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binday/util/date.h"
+#include "binday/privacy/privacy.h"
+#include "binday/util/b64.h"
+#include "binday/privacy/seal.h"
+#include "binday/privacy/vault.h"
+#include <openssl/crypto.h>
+
+#define DBI_OUTBOX "mail_outbox"
+#define DBI_LOG "mail_log"
+#define DBI_LIMITS "mail_limits"
+
+const store_dbi_def_t outbox_dbi_defs[OUTBOX_N_DBI] = {{DBI_OUTBOX, 0}, {DBI_LOG, 0}, {DBI_LIMITS, 0}};
+
+/* With a vault (the server's privacy vault), a queued message's address and
+ * text are sealed with a data key of their own, "mail:ID"; deleting that key
+ * (delivery, erasure) makes the record unreadable even from free pages once
+ * the vault rotates (docs/privacy.md). Without one (unit tests), plain. */
+static vault_t *V;
+
+void outbox_set_vault(vault_t *v)
+{
+    V = v;
+}
+
+static void vault_name(const char *id, char *out, size_t n)
+{
+    snprintf(out, n, "mail:%s", id);
+}
+
+/* {"to","msg"} sealed with the message's key, base64 into *out (malloc'd). */
+static int seal_record(MDB_txn *txn, const char *id, const char *to, const char *msg, size_t msg_len, char **out)
+{
+    char name[OUTBOX_ID_MAX + 8];
+    uint8_t key[VAULT_KEY_BYTES];
+    vault_name(id, name, sizeof(name));
+    int rc = vault_key(V, txn, name, 1, key);
+    if (rc)
+        return rc;
+    json_t *o = json_pack("{s:s,s:s%}", "to", to, "msg", msg, msg_len);
+    char *plain = o ? jsonmem_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (plain == NULL)
+        abort();
+    size_t pl = strlen(plain), cap = pl + SEAL_OVERHEAD;
+    uint8_t *ct = malloc(cap);
+    char *b = malloc(4 * (cap / 3 + 1) + 1);
+    if (ct == NULL || b == NULL)
+        abort();
+    size_t cl = seal_encrypt(key, id, strlen(id), plain, pl, ct, cap);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(plain, pl);
+    free(plain);
+    if (cl == 0 || b64_encode(ct, cl, b, 4 * (cap / 3 + 1) + 1) < 0) {
+        free(ct);
+        free(b);
+        return MDB_CORRUPTED;
+    }
+    free(ct);
+    *out = b;
+    return 0;
+}
+
+/* The inverse: a new {"to","msg"} object, or an error (VAULT_STALE: retry). */
+static int open_record(MDB_txn *txn, const char *id, const char *sealed, json_t **out)
+{
+    char name[OUTBOX_ID_MAX + 8];
+    uint8_t key[VAULT_KEY_BYTES];
+    vault_name(id, name, sizeof(name));
+    if (V == NULL)
+        return MDB_NOTFOUND;
+    int rc = vault_key(V, txn, name, 0, key);
+    if (rc)
+        return rc;
+    size_t sl = strlen(sealed), cl = 0, pl = 0;
+    uint8_t *ct = malloc(B64_DECODED_MAX(sl) + 1), *plain = malloc(sl + 1);
+    if (ct == NULL || plain == NULL)
+        abort();
+    rc = MDB_CORRUPTED;
+    if (b64_decode_strict((const uint8_t *)sealed, sl, ct, B64_DECODED_MAX(sl) + 1, &cl) == 0 &&
+        seal_decrypt(key, id, strlen(id), ct, cl, plain, sl + 1, &pl) == 0) {
+        *out = json_loadb((const char *)plain, pl, 0, NULL);
+        rc = *out ? 0 : MDB_CORRUPTED;
+        OPENSSL_cleanse(plain, pl);
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    free(ct);
+    free(plain);
+    return rc;
+}
+
+/* Destroy a message's key (delivery, failure, erasure). */
+static int drop_key(MDB_txn *txn, const char *id, size_t idlen, size_t *n)
+{
+    if (V == NULL)
+        return 0;
+    char sid[OUTBOX_ID_MAX], name[OUTBOX_ID_MAX + 8];
+    snprintf(sid, sizeof(sid), "%.*s", (int)idlen, id);
+    vault_name(sid, name, sizeof(name));
+    int rc = vault_del(V, txn, name);
+    if (rc == 0 && n)
+        (*n)++;
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int dbi(store_t *s, const char *name, MDB_dbi *out)
+{
+    return store_dbi(s, name, out) == 0 ? 0 : MDB_BAD_DBI;
+}
+
+static int put_json(MDB_txn *txn, MDB_dbi d, const char *key, json_t *v)
+{
+    char *s = jsonmem_dumps(v, JSON_COMPACT);
+    if (s == NULL)
+        abort();
+    MDB_val k = {strlen(key), (void *)key}, val = {strlen(s), s};
+    int rc = mdb_put(txn, d, &k, &val, 0);
+    free(s);
+    return rc;
+}
+
+static int get_json(MDB_txn *txn, MDB_dbi d, const char *key, json_t **out)
+{
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int rc = mdb_get(txn, d, &k, &v);
+    if (rc)
+        return rc;
+    *out = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+    return *out ? 0 : MDB_CORRUPTED;
+}
+
+static int get_count(MDB_txn *txn, MDB_dbi d, const char *key, long *n)
+{
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int rc = mdb_get(txn, d, &k, &v);
+    *n = 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    char buf[24];
+    size_t l = v.mv_size < sizeof(buf) - 1 ? v.mv_size : sizeof(buf) - 1;
+    memcpy(buf, v.mv_data, l);
+    buf[l] = '\0';
+    *n = strtol(buf, NULL, 10);
+    return 0;
+}
+
+static int put_count(MDB_txn *txn, MDB_dbi d, const char *key, long n)
+{
+    char buf[24];
+    int l = snprintf(buf, sizeof(buf), "%ld", n);
+    MDB_val k = {strlen(key), (void *)key}, v = {(size_t)l, buf};
+    return mdb_put(txn, d, &k, &v, 0);
+}
+
+/* Delete counters of earlier days/hours: keys with `prefix` sorting below `keep`. */
+static int prune(MDB_txn *txn, MDB_dbi d, const char *prefix, const char *keep)
+{
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, d, &c);
+    if (rc)
+        return rc;
+    size_t pl = strlen(prefix), kl = strlen(keep);
+    MDB_val k = {pl, (void *)prefix}, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl) != 0)
+            break;
+        size_t n = k.mv_size < kl ? k.mv_size : kl;
+        int cmp = memcmp(k.mv_data, keep, n);
+        if (cmp > 0 || (cmp == 0 && k.mv_size >= kl))
+            break;
+        rc = mdb_cursor_del(c, 0);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+typedef struct enq {
+    store_t *s;
+    const char *id, *user, *to, *msg;
+    size_t msg_len;
+    json_t *links;
+    const outbox_limits_t *lim;
+    long long now;
+    int today;
+    outbox_verdict_t *verdict;
+} enq_t;
+
+static int enqueue_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    enq_t *e = ud;
+    MDB_dbi dout, dlog, dlim;
+    int rc;
+    if ((rc = dbi(e->s, DBI_OUTBOX, &dout)) || (rc = dbi(e->s, DBI_LOG, &dlog)) || (rc = dbi(e->s, DBI_LIMITS, &dlim)))
+        return rc;
+    char day[11], ukey[160], hkey[32], dkeep[16], hkeep[32];
+    date_format(e->today, day);
+    snprintf(ukey, sizeof(ukey), "d:%s:%s", day, e->user);
+    snprintf(dkeep, sizeof(dkeep), "d:%s", day);
+    snprintf(hkey, sizeof(hkey), "h:%012lld", e->now / 3600);
+    snprintf(hkeep, sizeof(hkeep), "%s", hkey);
+    if ((rc = prune(txn, dlim, "d:", dkeep)) || (rc = prune(txn, dlim, "h:", hkeep)))
+        return rc;
+    long un, hn;
+    if ((rc = get_count(txn, dlim, ukey, &un)) || (rc = get_count(txn, dlim, hkey, &hn)))
+        return rc;
+    if (un >= e->lim->user_daily) {
+        *e->verdict = OUTBOX_USER_CAPPED;
+        return 0;
+    }
+    if (hn >= e->lim->global_hourly) {
+        *e->verdict = OUTBOX_GLOBAL_CAPPED;
+        return 0;
+    }
+    if ((rc = put_count(txn, dlim, ukey, un + 1)) || (rc = put_count(txn, dlim, hkey, hn + 1)))
+        return rc;
+    json_t *q;
+    if (V) {
+        char *sealed = NULL;
+        if ((rc = seal_record(txn, e->id, e->to, e->msg, e->msg_len, &sealed)) != 0)
+            return rc;
+        q = json_pack("{s:s,s:s,s:I,s:i,s:I}", "sealed", sealed, "user", e->user, "queued_at", (json_int_t)e->now,
+                      "attempts", 0, "next_at_ms", (json_int_t)0);
+        free(sealed);
+    } else {
+        q = json_pack("{s:s,s:s,s:s%,s:I,s:i,s:I}", "to", e->to, "user", e->user, "msg", e->msg, e->msg_len,
+                      "queued_at", (json_int_t)e->now, "attempts", 0, "next_at_ms", (json_int_t)0);
+    }
+    json_t *l = json_pack("{s:s,s:s,s:I,s:s,s:i,s:I,s:O}", "kind", "calendar_link", "user", e->user, "queued_at",
+                          (json_int_t)e->now, "status", "queued", "attempts", 0, "updated_at", (json_int_t)e->now,
+                          "links", e->links ? e->links : json_null());
+    if (q == NULL || l == NULL)
+        abort();
+    rc = put_json(txn, dout, e->id, q);
+    if (rc == 0)
+        rc = put_json(txn, dlog, e->id, l);
+    json_decref(q);
+    json_decref(l);
+    if (rc == 0)
+        *e->verdict = OUTBOX_QUEUED;
+    (void)err;
+    (void)err_size;
+    return rc;
+}
+
+int outbox_enqueue(store_t *s, const char *id, const char *user, const char *to, const char *msg, size_t msg_len,
+                   json_t *links, const outbox_limits_t *lim, long long now, int today, outbox_verdict_t *verdict,
+                   char *err, size_t err_size)
+{
+    enq_t e = {s, id, user, to, msg, msg_len, links, lim, now, today, verdict};
+    int rc = store_write(s, enqueue_txn, &e, err, err_size);
+    if (rc && !err[0])
+        snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
+    return rc;
+}
+
+void outbox_item_free(outbox_item_t *it)
+{
+    if (it->to) /* the address: wipe before free, it must not linger in memory */
+        memset(it->to, 0, strlen(it->to));
+    if (it->msg) /* its To: header names the recipient too */
+        memset(it->msg, 0, it->msg_len);
+    free(it->to);
+    free(it->msg);
+    memset(it, 0, sizeof(*it));
+}
+
+int outbox_next(store_reader_t *r, long long now_ms, outbox_item_t *it, long long *earliest_ms, char *err,
+                size_t err_size)
+{
+    MDB_txn *txn;
+    memset(it, 0, sizeof(*it));
+    *earliest_ms = -1;
+    if (store_reader_begin(r, &txn, err, err_size) != 0)
+        return -1;
+    MDB_dbi d;
+    MDB_cursor *c = NULL;
+    int rc = dbi(store_reader_store(r), DBI_OUTBOX, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    int found = 0;
+    MDB_val k, v;
+    /* the outbox is small (bounded by the caps): a scan finds the earliest */
+    char best[OUTBOX_ID_MAX] = "";
+    long long best_at = -1;
+    for (rc = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (o == NULL || k.mv_size >= OUTBOX_ID_MAX) {
+            json_decref(o);
+            continue;
+        }
+        long long at = (long long)json_integer_value(json_object_get(o, "next_at_ms"));
+        if (best_at < 0 || at < best_at) {
+            best_at = at;
+            memcpy(best, k.mv_data, k.mv_size);
+            best[k.mv_size] = '\0';
+        }
+        json_decref(o);
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc == 0 && best_at >= 0 && best_at <= now_ms) {
+        json_t *o = NULL;
+        rc = get_json(txn, d, best, &o);
+        const char *sealed = rc == 0 ? json_string_value(json_object_get(o, "sealed")) : NULL;
+        if (sealed) {
+            json_t *inner = NULL;
+            rc = open_record(txn, best, sealed, &inner);
+            if (rc == 0) {
+                json_object_update(o, inner);
+                json_decref(inner);
+            }
+        }
+        if (rc == 0) {
+            const char *to = json_string_value(json_object_get(o, "to"));
+            json_t *m = json_object_get(o, "msg");
+            if (to && json_is_string(m)) {
+                snprintf(it->id, sizeof(it->id), "%s", best);
+                it->to = strdup(to);
+                it->msg_len = json_string_length(m);
+                it->msg = malloc(it->msg_len + 1);
+                if (it->to == NULL || it->msg == NULL)
+                    abort();
+                memcpy(it->msg, json_string_value(m), it->msg_len + 1);
+                it->attempts = (int)json_integer_value(json_object_get(o, "attempts"));
+                it->next_at_ms = best_at;
+                found = 1;
+            } else {
+                rc = MDB_CORRUPTED;
+            }
+            json_decref(o);
+        }
+    }
+    if (c)
+        mdb_cursor_close(c);
+    store_reader_end(r);
+    if (rc) {
+        snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
+        return -1;
+    }
+    *earliest_ms = best_at;
+    return found;
+}
+
+typedef struct upd {
+    store_t *s;
+    const char *id, *status, *error;
+    int attempts, finish;
+    long smtp_code;
+    long long next_at_ms, now;
+} upd_t;
+
+static int update_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    upd_t *u = ud;
+    MDB_dbi dout, dlog;
+    int rc;
+    (void)err;
+    (void)err_size;
+    if ((rc = dbi(u->s, DBI_OUTBOX, &dout)) || (rc = dbi(u->s, DBI_LOG, &dlog)))
+        return rc;
+    json_t *lg = NULL;
+    rc = get_json(txn, dlog, u->id, &lg);
+    if (rc == MDB_NOTFOUND) { /* erased meanwhile (user forget): keep no record */
+        lg = NULL;
+        rc = 0;
+    }
+    if (rc)
+        return rc;
+    if (u->finish) {
+        MDB_val k = {strlen(u->id), (void *)u->id};
+        rc = mdb_del(txn, dout, &k, NULL);
+        if (rc && rc != MDB_NOTFOUND) {
+            json_decref(lg);
+            return rc;
+        }
+        rc = drop_key(txn, u->id, strlen(u->id), NULL);
+        if (rc) {
+            json_decref(lg);
+            return rc;
+        }
+    } else {
+        json_t *q = NULL;
+        rc = get_json(txn, dout, u->id, &q);
+        if (rc) {
+            json_decref(lg);
+            return rc == MDB_NOTFOUND ? 0 : rc;
+        }
+        json_object_set_new(q, "attempts", json_integer(u->attempts));
+        json_object_set_new(q, "next_at_ms", json_integer(u->next_at_ms));
+        rc = put_json(txn, dout, u->id, q);
+        json_decref(q);
+    }
+    if (rc == 0 && lg) {
+        json_object_set_new(lg, "status", json_string(u->status));
+        json_object_set_new(lg, "attempts", json_integer(u->attempts));
+        json_object_set_new(lg, "updated_at", json_integer(u->now));
+        if (u->smtp_code)
+            json_object_set_new(lg, "smtp_code", json_integer(u->smtp_code));
+        if (u->error)
+            json_object_set_new(lg, "error", json_string(u->error));
+        else
+            json_object_del(lg, "error");
+        rc = put_json(txn, dlog, u->id, lg);
+    }
+    json_decref(lg);
+    return rc;
+}
+
+static int update(upd_t *u, char *err, size_t err_size)
+{
+    int rc = store_write(u->s, update_txn, u, err, err_size);
+    if (rc && !err[0])
+        snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
+    return rc;
+}
+
+int outbox_finish(store_t *s, const char *id, const char *status, int attempts, long smtp_code, const char *error,
+                  long long now, char *err, size_t err_size)
+{
+    upd_t u = {s, id, status, error, attempts, 1, smtp_code, 0, now};
+    return update(&u, err, err_size);
+}
+
+int outbox_retry(store_t *s, const char *id, int attempts, long long next_at_ms, long smtp_code, const char *error,
+                 long long now, char *err, size_t err_size)
+{
+    upd_t u = {s, id, "queued", error, attempts, 0, smtp_code, next_at_ms, now};
+    return update(&u, err, err_size);
+}
+
+long outbox_pending(store_reader_t *r)
+{
+    MDB_txn *txn;
+    char err[200];
+    if (store_reader_begin(r, &txn, err, sizeof(err)) != 0)
+        return -1;
+    MDB_dbi d;
+    MDB_stat st;
+    long n = -1;
+    if (dbi(store_reader_store(r), DBI_OUTBOX, &d) == 0 && mdb_stat(txn, d, &st) == 0)
+        n = (long)st.ms_entries;
+    store_reader_end(r);
+    return n;
+}
+
+int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, size_t err_size)
+{
+    MDB_txn *txn;
+    if (store_reader_begin(r, &txn, err, err_size) != 0)
+        return -1;
+    MDB_dbi d;
+    MDB_cursor *c = NULL;
+    int rc = dbi(store_reader_store(r), DBI_LOG, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    MDB_val k, v;
+    for (rc = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, ud);
+    if (c)
+        mdb_cursor_close(c);
+    store_reader_end(r);
+    if (rc != MDB_NOTFOUND) {
+        snprintf(err, err_size, "mail log: %s", mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- privacy (privacy.h): export, forget, retention ----------------------------- */
+
+/* Each record of DBI `name` whose "user" is user_hex (all when NULL), passing
+ * (cursor, key, parsed record); fn returns an MDB code. */
+typedef int (*each_fn)(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud);
+
+static int each_of(privacy_t *p, MDB_txn *txn, const char *name, const char *user_hex, each_fn fn, void *ud)
+{
+    MDB_dbi d;
+    MDB_cursor *c;
+    int rc = dbi(privacy_store(p), name, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        if (o == NULL)
+            continue;
+        const char *u = json_string_value(json_object_get(o, "user"));
+        if (user_hex == NULL || (u && strcmp(u, user_hex) == 0))
+            rc = fn(c, &k, o, ud);
+        json_decref(o);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int export_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    (void)c;
+    json_t *copy = json_deep_copy(rec);
+    json_object_del(copy, "msg"); /* the address is in "to"; the body adds nothing */
+    json_object_set_new(copy, "id", json_stringn(k->mv_data, k->mv_size));
+    json_array_append_new(ud, copy);
+    return 0;
+}
+
+static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t **out, char *err, size_t err_size)
+{
+    json_t *q = json_array(), *l = json_array();
+    int rc = each_of(p, txn, DBI_OUTBOX, user_hex, export_one, q);
+    if (rc == 0)
+        rc = each_of(p, txn, DBI_LOG, user_hex, export_one, l);
+    if (rc) {
+        json_decref(q);
+        json_decref(l);
+        snprintf(err, err_size, "email export: %s", mdb_strerror(rc));
+        return rc;
+    }
+    if (json_array_size(q) == 0 && json_array_size(l) == 0) {
+        json_decref(q);
+        json_decref(l);
+        return 0;
+    }
+    *out = json_pack("{s:o,s:o}", "queued", q, "case_records", l);
+    return 0;
+}
+
+typedef struct forget_ctx {
+    MDB_txn *txn;
+    MDB_dbi log;
+    unsigned what;
+    size_t n;
+} forget_ctx_t;
+
+/* a queued message of the user: delete it (and with it the address) and say
+ * so in its case record */
+static int cancel_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    forget_ctx_t *f = ud;
+    (void)rec;
+    int rc = mdb_cursor_del(c, 0);
+    if (rc == 0)
+        rc = drop_key(f->txn, k->mv_data, k->mv_size, &f->n);
+    if (rc)
+        return rc;
+    f->n++;
+    MDB_val lv;
+    MDB_val lk = *k;
+    if (mdb_get(f->txn, f->log, &lk, &lv) == 0) {
+        json_t *lg = json_loadb(lv.mv_data, lv.mv_size, 0, NULL);
+        if (lg) {
+            json_object_set_new(lg, "status", json_string("cancelled"));
+            char *s = jsonmem_dumps(lg, JSON_COMPACT);
+            json_decref(lg);
+            if (s == NULL)
+                abort();
+            MDB_val nv = {strlen(s), s};
+            rc = mdb_put(f->txn, f->log, &lk, &nv, 0);
+            free(s);
+        }
+    }
+    return rc;
+}
+
+/* a case record of the user: stripped to time, kind, outcome and the
+ * pseudonymous id (ERASE_USER), or deleted (`binday user forget`) */
+static int strip_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    forget_ctx_t *f = ud;
+    if (f->what & PRIVACY_ERASE_EVENT_STATE) {
+        f->n++;
+        return mdb_cursor_del(c, 0);
+    }
+    if (!json_object_get(rec, "links"))
+        return 0;
+    json_object_del(rec, "links"); /* the feed links name the property */
+    json_object_del(rec, "error");
+    char *s = jsonmem_dumps(rec, JSON_COMPACT);
+    if (s == NULL)
+        abort();
+    MDB_val key = *k, nv = {strlen(s), s};
+    int rc = mdb_put(f->txn, f->log, &key, &nv, 0);
+    free(s);
+    f->n++;
+    return rc;
+}
+
+static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned what, size_t *n_erased, char *err,
+                  size_t err_size)
+{
+    if (!(what & (PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_USER)))
+        return 0;
+    forget_ctx_t f = {txn, 0, what, 0};
+    int rc = dbi(privacy_store(p), DBI_LOG, &f.log);
+    if (rc == 0)
+        rc = each_of(p, txn, DBI_OUTBOX, user_hex, cancel_one, &f);
+    if (rc == 0 && (what & PRIVACY_ERASE_USER))
+        rc = each_of(p, txn, DBI_LOG, user_hex, strip_one, &f);
+    if (rc) {
+        snprintf(err, err_size, "email forget: %s", mdb_strerror(rc));
+        return rc;
+    }
+    *n_erased += f.n;
+    return 0;
+}
+
+typedef struct purge_ctx {
+    int cutoff;
+    size_t n;
+} purge_ctx_t;
+
+static int purge_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    purge_ctx_t *pc = ud;
+    (void)k;
+    json_t *st = json_object_get(rec, "status");
+    if (json_is_string(st) && strcmp(json_string_value(st), "queued") == 0)
+        return 0; /* still being delivered */
+    long long at = (long long)json_integer_value(json_object_get(rec, "queued_at"));
+    if (date_london_from_unix((time_t)at) >= pc->cutoff)
+        return 0;
+    pc->n++;
+    return mdb_cursor_del(c, 0);
+}
+
+static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size)
+{
+    purge_ctx_t pc = {privacy_cutoff(p, PRIVACY_CASE_RECORDS, as_of_day), 0};
+    int rc = each_of(p, txn, DBI_LOG, NULL, purge_one, &pc);
+    if (rc) {
+        snprintf(err, err_size, "email purge: %s", mdb_strerror(rc));
+        return rc;
+    }
+    *n_erased += pc.n;
+    return 0;
+}
+
+const privacy_module_t outbox_privacy_module = {"email", outbox_dbi_defs, OUTBOX_N_DBI, export_user, forget, purge,
+                                                NULL};

@@ -1,0 +1,465 @@
+/* privacy.c - owns the orchestration of erasure, retention and export across
+ * the registered stores (privacy_modules.c), the ordering of skill events
+ * (per-user state in the vault, name "ev:<user>"), and retention periods. */
+#include "binday/privacy/privacy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binday/alexa/alexa_request.h"
+#include "binday/util/date.h"
+#include "binday/util/log.h"
+
+struct privacy {
+    store_t *store;
+    vault_t *vault;
+    secret_key_t user_key;
+    privacy_retention_t ret;
+    void (*before_erase)(void *ud);
+    void *before_erase_ud;
+};
+
+void privacy_set_before_erase(privacy_t *p, void (*fn)(void *ud), void *ud)
+{
+    p->before_erase = fn;
+    p->before_erase_ud = ud;
+}
+
+static void before_erase(privacy_t *p)
+{
+    if (p->before_erase)
+        p->before_erase(p->before_erase_ud);
+}
+
+store_t *privacy_store(privacy_t *p)
+{
+    return p->store;
+}
+
+vault_t *privacy_vault(privacy_t *p)
+{
+    return p->vault;
+}
+
+void privacy_user_hex(const privacy_t *p, const char *alexa_user_id, char *out, size_t out_size)
+{
+    secret_hmac_hex(&p->user_key, alexa_user_id, strlen(alexa_user_id), out, out_size);
+}
+
+/* as_of minus whole calendar months, the day clamped to the month's length */
+static int months_back(int as_of, int months)
+{
+    int y, m, d;
+    date_to_ymd(as_of, &y, &m, &d);
+    int mi = y * 12 + (m - 1) - months;
+    y = mi / 12;
+    m = mi % 12 + 1;
+    int dim = date_days_in_month(y, m);
+    return date_from_ymd(y, m, d > dim ? dim : d);
+}
+
+int privacy_cutoff(const privacy_t *p, privacy_class_t cls, int as_of_day)
+{
+    if (cls == PRIVACY_TRANSCRIPTS)
+        return p->ret.transcripts_days > 0 ? as_of_day - p->ret.transcripts_days : months_back(as_of_day, 6);
+    return p->ret.case_records_days > 0 ? as_of_day - p->ret.case_records_days : months_back(as_of_day, 72);
+}
+
+const store_dbi_def_t *privacy_dbi_defs(size_t *n)
+{
+    static store_dbi_def_t defs[32];
+    static size_t nd;
+    if (nd == 0) {
+        defs[nd++] = vault_dbi_def;
+        for (size_t i = 0; i < privacy_n_modules; i++)
+            for (size_t j = 0; j < privacy_modules[i]->n_dbis; j++) {
+                if (nd == sizeof(defs) / sizeof(defs[0]))
+                    abort(); /* the registry outgrew the table: a build-time mistake */
+                defs[nd++] = privacy_modules[i]->dbis[j];
+            }
+    }
+    *n = nd;
+    return defs;
+}
+
+static int upgrade_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    privacy_t *p = ud;
+    for (size_t i = 0; i < privacy_n_modules; i++) {
+        size_t k = 0;
+        if (privacy_modules[i]->upgrade == NULL)
+            continue;
+        int rc = privacy_modules[i]->upgrade(p, txn, &k, err, err_size);
+        if (rc)
+            return rc;
+        if (k > 0)
+            log_warn("privacy.upgrade", "store=%s records=%zu note=\"records of an older layout converted or dropped (docs/privacy.md)\"",
+                     privacy_modules[i]->name, k);
+    }
+    return 0;
+}
+
+int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, const privacy_retention_t *ret,
+                 privacy_t **out, char *err, size_t err_size)
+{
+    privacy_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    p->store = s;
+    p->user_key = *user_key;
+    if (ret)
+        p->ret = *ret;
+    if (vault_open(s, dir, &p->vault, err, err_size) != 0) {
+        free(p);
+        return -1;
+    }
+    if (store_write(s, upgrade_fn, p, err, err_size) != 0) {
+        privacy_close(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+void privacy_close(privacy_t *p)
+{
+    if (p == NULL)
+        return;
+    vault_close(p->vault);
+    memset(&p->user_key, 0, sizeof(p->user_key));
+    free(p);
+}
+
+/* ---- erasure ----------------------------------------------------------------- */
+
+static int erase_in_txn(privacy_t *p, MDB_txn *txn, const char *user, unsigned what, size_t *n, char *err,
+                        size_t err_size)
+{
+    for (size_t i = 0; i < privacy_n_modules; i++) {
+        const privacy_module_t *m = privacy_modules[i];
+        size_t k = 0;
+        if (m->forget == NULL)
+            continue;
+        int rc = m->forget(p, txn, user, what, &k, err, err_size);
+        if (rc)
+            return rc;
+        *n += k;
+    }
+    return 0;
+}
+
+struct erase_args {
+    privacy_t *p;
+    const char *user;
+    unsigned what;
+    size_t n;
+};
+
+static int erase_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct erase_args *a = ud;
+    a->n = 0;
+    int rc = erase_in_txn(a->p, txn, a->user, a->what, &a->n, err, err_size);
+    if (rc == 0 && a->n > 0)
+        rc = vault_rotate(a->p->vault, txn, err, err_size);
+    return rc;
+}
+
+/* After a commit that rotated: the old KEK file goes. A failure leaves it
+ * until the next sweep (every open, every rotation); say so loudly. */
+static void sweep(privacy_t *p)
+{
+    char err[300];
+    if (vault_sweep(p->vault, err, sizeof(err)) != 0)
+        log_error("privacy.sweep", "error=\"%s\"", err);
+}
+
+int privacy_erase(privacy_t *p, const char *user_hex, unsigned what, const char *reason, size_t *n_erased, char *err,
+                  size_t err_size)
+{
+    struct erase_args a = {p, user_hex, what, 0};
+    if (what & PRIVACY_ERASE_USER) /* queued turns belong to what is erased */
+        before_erase(p);
+    int rc = store_write(p->store, erase_fn, &a, err, err_size);
+    if (rc != 0) {
+        log_error("privacy.erase", "user=%s what=%u reason=%s error=\"%s\"", user_hex, what, reason, err);
+        return -1;
+    }
+    if (a.n > 0)
+        sweep(p);
+    log_info("privacy.erase", "user=%s what=%u reason=%s erased=%zu", user_hex, what, reason, a.n);
+    if (n_erased)
+        *n_erased = a.n;
+    return 0;
+}
+
+int privacy_forget(privacy_t *p, const char *alexa_user_id, size_t *n_erased, char *err, size_t err_size)
+{
+    char user[SECRET_HEX_LEN + 1];
+    privacy_user_hex(p, alexa_user_id, user, sizeof(user));
+    return privacy_erase(p, user, PRIVACY_ERASE_ALL, "forget_request", n_erased, err, err_size);
+}
+
+/* ---- skill events ------------------------------------------------------------ */
+
+int privacy_event_decide(const privacy_evstate_t *cur, int have_cur, privacy_ev_t ev, int64_t ts_ms, unsigned perms,
+                         privacy_evstate_t *next, unsigned *erase)
+{
+    *erase = 0;
+    if (have_cur && ts_ms <= cur->ts_ms)
+        return 0;
+    next->ts_ms = ts_ms;
+    next->perms = have_cur ? cur->perms : 0;
+    next->disabled = have_cur ? cur->disabled : 0;
+    switch (ev) {
+    case PRIVACY_EV_DISABLED:
+        next->perms = 0;
+        next->disabled = 1;
+        *erase = PRIVACY_ERASE_USER | PRIVACY_ERASE_ADDRESS | PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_NAME;
+        break;
+    case PRIVACY_EV_ENABLED:
+        next->disabled = 0;
+        break;
+    case PRIVACY_EV_PERMISSIONS:
+        /* the full current set: whatever is not in it is not granted now,
+         * whether or not we saw it granted */
+        next->perms = perms;
+        next->disabled = 0;
+        if (!(perms & ALEXA_PERM_ADDRESS))
+            *erase |= PRIVACY_ERASE_ADDRESS; /* choices come from the full address */
+        if (!(perms & ALEXA_PERM_EMAIL))
+            *erase |= PRIVACY_ERASE_EMAIL;
+        if (!(perms & (ALEXA_PERM_NAME | ALEXA_PERM_GIVEN_NAME)))
+            *erase |= PRIVACY_ERASE_NAME;
+        break;
+    }
+    return 1;
+}
+
+#define EV_PREFIX "ev:"
+#define EV_LEN 13
+
+static void ev_name(const char *user, char *out, size_t n)
+{
+    snprintf(out, n, EV_PREFIX "%s", user);
+}
+
+static void ev_pack(const privacy_evstate_t *s, uint8_t b[EV_LEN])
+{
+    uint64_t t = (uint64_t)s->ts_ms;
+    for (int i = 7; i >= 0; i--, t >>= 8)
+        b[i] = (uint8_t)t;
+    for (int i = 0; i < 4; i++)
+        b[8 + i] = (uint8_t)(s->perms >> (24 - 8 * i));
+    b[12] = s->disabled;
+}
+
+static int ev_unpack(const uint8_t *b, size_t len, privacy_evstate_t *s)
+{
+    if (len != EV_LEN)
+        return -1;
+    uint64_t t = 0;
+    for (int i = 0; i < 8; i++)
+        t = t << 8 | b[i];
+    s->ts_ms = (int64_t)t;
+    s->perms = (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+    s->disabled = b[12];
+    return 0;
+}
+
+struct event_args {
+    privacy_t *p;
+    const char *user;
+    privacy_ev_t ev;
+    int64_t ts_ms;
+    unsigned perms;
+    int applied;
+    unsigned erase;
+    size_t n;
+};
+
+static int event_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct event_args *a = ud;
+    char name[VAULT_MAX_NAME + 1];
+    ev_name(a->user, name, sizeof(name));
+    uint8_t b[VAULT_MAX_VALUE];
+    size_t len = 0;
+    privacy_evstate_t cur = {0}, next = {0};
+    int rc = vault_get(a->p->vault, txn, name, b, sizeof(b), &len);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        snprintf(err, err_size, "event state: %s", mdb_strerror(rc));
+        return rc;
+    }
+    int have = rc == 0 && ev_unpack(b, len, &cur) == 0;
+    a->n = 0;
+    a->applied = privacy_event_decide(&cur, have, a->ev, a->ts_ms, a->perms, &next, &a->erase);
+    if (!a->applied)
+        return 0;
+    if ((rc = erase_in_txn(a->p, txn, a->user, a->erase, &a->n, err, err_size)) != 0)
+        return rc;
+    ev_pack(&next, b);
+    if ((rc = vault_put(a->p->vault, txn, name, b, EV_LEN)) != 0) {
+        snprintf(err, err_size, "event state: %s", mdb_strerror(rc));
+        return rc;
+    }
+    if (a->n > 0)
+        rc = vault_rotate(a->p->vault, txn, err, err_size);
+    return rc;
+}
+
+int privacy_event(privacy_t *p, const char *user_hex, privacy_ev_t ev, int64_t ts_ms, unsigned perms, int *applied,
+                  unsigned *erased, char *err, size_t err_size)
+{
+    struct event_args a = {p, user_hex, ev, ts_ms, perms, 0, 0, 0};
+    if (ev == PRIVACY_EV_DISABLED)
+        before_erase(p);
+    if (store_write(p->store, event_fn, &a, err, err_size) != 0)
+        return -1;
+    if (a.n > 0)
+        sweep(p);
+    *applied = a.applied;
+    *erased = a.applied ? a.erase : 0;
+    return 0;
+}
+
+/* The event-state "module": export and forget its entry, purge stale ones. */
+static int ev_export(privacy_t *p, MDB_txn *txn, const char *user, json_t **out, char *err, size_t err_size)
+{
+    char name[VAULT_MAX_NAME + 1];
+    ev_name(user, name, sizeof(name));
+    uint8_t b[VAULT_MAX_VALUE];
+    size_t len = 0;
+    privacy_evstate_t s;
+    int rc = vault_get(p->vault, txn, name, b, sizeof(b), &len);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc != 0 || ev_unpack(b, len, &s) != 0) {
+        snprintf(err, err_size, "event state: %s", rc ? mdb_strerror(rc) : "bad record");
+        return rc ? rc : MDB_CORRUPTED;
+    }
+    json_t *perms = json_array();
+    for (unsigned f = 1; f <= ALEXA_PERM_REMINDERS; f <<= 1)
+        if (s.perms & f)
+            json_array_append_new(perms, json_string(alexa_perm_card_scope((alexa_perm_t)f)));
+    *out = json_pack("{s:I,s:o,s:b}", "last_event_at_ms", (json_int_t)s.ts_ms, "permissions", perms, "disabled",
+                     s.disabled != 0);
+    return 0;
+}
+
+static int ev_forget(privacy_t *p, MDB_txn *txn, const char *user, unsigned what, size_t *n, char *err,
+                     size_t err_size)
+{
+    if (!(what & PRIVACY_ERASE_EVENT_STATE))
+        return 0;
+    char name[VAULT_MAX_NAME + 1];
+    ev_name(user, name, sizeof(name));
+    int rc = vault_del(p->vault, txn, name);
+    if (rc == 0)
+        (*n)++;
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc)
+        snprintf(err, err_size, "event state: %s", mdb_strerror(rc));
+    return rc;
+}
+
+/* event state older than the cut-off (ts_ms in *ud) */
+static int stale(void *ud, const char *name, const uint8_t *val, size_t len)
+{
+    (void)name;
+    privacy_evstate_t st;
+    return ev_unpack(val, len, &st) == 0 && st.ts_ms < *(const int64_t *)ud;
+}
+
+static int ev_purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n, char *err, size_t err_size)
+{
+    int64_t before_ms = (int64_t)(as_of_day - PRIVACY_EVSTATE_DAYS) * 86400000;
+    int rc = vault_del_if(p->vault, txn, EV_PREFIX, stale, &before_ms, n);
+    if (rc)
+        snprintf(err, err_size, "event state purge: %s", mdb_strerror(rc));
+    return rc;
+}
+
+const privacy_module_t privacy_events_module = {"skill_events", NULL, 0, ev_export, ev_forget, ev_purge, NULL};
+
+/* ---- retention --------------------------------------------------------------- */
+
+struct purge_args {
+    privacy_t *p;
+    int as_of;
+    size_t n;
+};
+
+static int purge_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct purge_args *a = ud;
+    a->n = 0;
+    for (size_t i = 0; i < privacy_n_modules; i++) {
+        const privacy_module_t *m = privacy_modules[i];
+        size_t k = 0;
+        if (m->purge == NULL)
+            continue;
+        int rc = m->purge(a->p, txn, a->as_of, &k, err, err_size);
+        if (rc)
+            return rc;
+        a->n += k;
+    }
+    return a->n > 0 ? vault_rotate(a->p->vault, txn, err, err_size) : 0;
+}
+
+int privacy_purge(privacy_t *p, int as_of_day, privacy_purge_stats_t *st, char *err, size_t err_size)
+{
+    struct purge_args a = {p, as_of_day, 0};
+    before_erase(p);
+    char day[11];
+    date_format(as_of_day, day);
+    if (store_write(p->store, purge_fn, &a, err, err_size) != 0) {
+        log_error("privacy.purge", "as_of=%s error=\"%s\"", day, err);
+        return -1;
+    }
+    if (a.n > 0)
+        sweep(p);
+    log_info("privacy.purge", "as_of=%s erased=%zu", day, a.n);
+    if (st)
+        st->erased = a.n;
+    return 0;
+}
+
+/* ---- access ------------------------------------------------------------------ */
+
+json_t *privacy_export(privacy_t *p, const char *alexa_user_id, char *err, size_t err_size)
+{
+    char user[SECRET_HEX_LEN + 1];
+    privacy_user_hex(p, alexa_user_id, user, sizeof(user));
+    store_reader_t *r = store_reader_new(p->store);
+    if (r == NULL)
+        abort();
+    json_t *out = NULL;
+    /* a rotation by another process may retire the KEK our snapshot needs: retry with a newer one */
+    for (int attempt = 0; attempt < 5 && out == NULL; attempt++) {
+        MDB_txn *txn;
+        if (store_reader_begin(r, &txn, err, err_size) != 0)
+            break;
+        json_t *doc = json_pack("{s:s,s:s}", "user_id", alexa_user_id, "pseudonymous_id", user);
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < privacy_n_modules; i++) {
+            json_t *part = NULL;
+            if (privacy_modules[i]->export_user == NULL)
+                continue;
+            rc = privacy_modules[i]->export_user(p, txn, user, &part, err, err_size);
+            if (rc == 0 && part)
+                json_object_set_new(doc, privacy_modules[i]->name, part);
+        }
+        store_reader_end(r);
+        if (rc == 0)
+            out = doc;
+        else
+            json_decref(doc);
+        if (rc != 0 && rc != VAULT_STALE)
+            break;
+    }
+    store_reader_free(r);
+    return out;
+}
