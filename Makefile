@@ -33,7 +33,7 @@ LIB_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-# unit tests and replays depend on their own includes through -MMD too
+# unit tests and replays track their includes too (depfiles under DIR/dep/)
 DEPFLAGS = -MMD -MP
 
 R := build/release
@@ -58,12 +58,12 @@ $(1)/libbinday.a: $$(patsubst src/%.c,$(1)/obj/%.o,$$(LIB_SRC))
 $(1)/binday: $$(patsubst src/%.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libbinday.a
 	$(2) $(4) -o $$@ $$^ $$(PKG_LIBS) -lm -lpthread
 $(1)/tests/%: tests/unit/%.c $(1)/libbinday.a
-	@mkdir -p $$(@D)
-	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -Itests/unit -o $$@ $$< $(1)/libbinday.a $$(PKG_LIBS) -lm -lpthread
+	@mkdir -p $$(@D) $(1)/dep/tests
+	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -MF $(1)/dep/tests/$$*.d -MT $$@ -Itests/unit -o $$@ $$< $(1)/libbinday.a $$(PKG_LIBS) -lm -lpthread
 # fuzz targets linked with a replay main: every corpus file runs in `make test`
 $(1)/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(1)/libbinday.a
-	@mkdir -p $$(@D)
-	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -o $$@ $$< tests/fuzz/replay_main.c $(1)/libbinday.a $$(PKG_LIBS) -lm -lpthread
+	@mkdir -p $$(@D) $(1)/dep/replay
+	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -MF $(1)/dep/replay/$$*.d -MT $$@ -o $$@ $$< tests/fuzz/replay_main.c $(1)/libbinday.a $$(PKG_LIBS) -lm -lpthread
 -include $$(shell find $(1) -name '*.d' 2>/dev/null)
 endef
 
