@@ -42,4 +42,10 @@ cc $CFLAGS -o build/bench/fast_api bench/fast_api.c $LIBS
 
 # 1,000 client connections plus as many upstream ones
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# `bench/run.sh --measure cpu|syscalls|callgrind BIN [BIN_B] ...`: one
+# measurement of bench/measure.py (the figures docs/ cite) instead of the whole bench
+if [ "${1:-}" = "--measure" ]; then
+  shift
+  exec /usr/bin/python3 bench/measure.py "$@"
+fi
 exec /usr/bin/python3 bench/bench.py "$@"
