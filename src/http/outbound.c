@@ -8,8 +8,8 @@
  * h2o_socket_ssl_handshake), writes its whole request (request line, Host,
  * caller headers, Content-Length, body: one buffer) with h2o_socket_write and
  * reads the response from sock->input: http1resp_head for the head (1xx
- * skipped), then the body by Content-Length, chunked (phr_decode_chunked) or
- * until the server closes, into a buffer bounded by max_bytes. One uv_timer
+ * skipped), then the body by Content-Length, chunked (http1resp_chunked_decode,
+ * straight into the body buffer) or until the server closes, into a buffer bounded by max_bytes. One uv_timer
  * per call enforces the connect timeout (until the handshake is done), then
  * the total.
  *
@@ -65,6 +65,7 @@
 
 #include "binday/http/http1resp.h"
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 #define OUTBOUND_DEFAULT_CONNECT_MS 1000L
 #define OUTBOUND_DEFAULT_TIMEOUT_MS 3000L
@@ -198,16 +199,12 @@ static int add_rule(const char *s, char *err, size_t err_size)
     r.addrlen = res->ai_addrlen;
     freeaddrinfo(res);
     lower(f[0]);
-    if ((r.host = strdup(f[0])) == NULL)
-        abort();
-    struct connect_rule *n = realloc(G.rules, (G.n_rules + 1) * sizeof(*n));
-    if (n == NULL)
-        abort();
-    G.rules = n;
+    r.host = xstrdup(f[0]);
+    G.rules = xrealloc(G.rules, (G.n_rules + 1) * sizeof(*G.rules));
     G.rules[G.n_rules++] = r;
     struct curl_slist *l = curl_slist_append(G.connect_to, s);
     if (l == NULL)
-        abort();
+        xalloc_die("curl_slist_append", strlen(s)); /* copies s: fails only without memory */
     G.connect_to = l;
     return 0;
 }
@@ -257,7 +254,7 @@ static SSL_CTX *build_ssl_ctx(const char *ca_file, char *err, size_t err_size)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL)
-        abort();
+        xalloc_die("SSL_CTX_new", 0); /* OpenSSL fails it only without memory */
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     /* SSL_VERIFY_PEER: a failed verification (verify_cb's name check
      * included) fails the handshake */
@@ -299,8 +296,8 @@ int outbound_global_init(const outbound_global_conf_t *conf, char *err, size_t e
     }
     G.curl_inited = 1;
     if (conf != NULL) {
-        if (conf->ca_file != NULL && (G.ca_file = strdup(conf->ca_file)) == NULL)
-            abort();
+        if (conf->ca_file != NULL)
+            G.ca_file = xstrdup(conf->ca_file);
         for (size_t i = 0; i < conf->n_connect_to; i++) {
             if (add_rule(conf->connect_to[i], err, err_size) != 0) {
                 outbound_global_cleanup();
@@ -363,21 +360,6 @@ const char *outbound_strerror(outbound_err_t e)
     return "transfer_failed";
 }
 
-/* ---- picohttpparser ------------------------------------------------------------ */
-
-/* libh2o exports its bundled picohttpparser (phr_*), but Debian's libh2o-dev
- * ships no header for it: these declarations are the ones of h2o v2.2.5's
- * deps/picohttpparser/picohttpparser.h. The chunked decoder's layout is the
- * old one (size_t, then three chars), which the exported phr_decode_chunked
- * uses (offsets 0, 8, 9 and 10 only). The head is read by src/http1resp.c. */
-struct phr_chunked_decoder {
-    size_t bytes_left_in_chunk;
-    char consume_trailer;
-    char _hex_count;
-    char _state;
-};
-ssize_t phr_decode_chunked(struct phr_chunked_decoder *decoder, char *buf, size_t *bufsz);
-
 /* ---- per-loop client ------------------------------------------------------------ */
 
 enum call_state {
@@ -422,7 +404,7 @@ struct outbound_call {
     int keep_alive; /* the response lets the connection be used again */
     enum body_mode body_mode;
     size_t body_left; /* BODY_LENGTH: bytes still to come */
-    struct phr_chunked_decoder chunked;
+    http1resp_chunked_t chunked; /* BODY_CHUNKED */
     outbound_err_t err;
     const char *errtext;
     char errbuf[128]; /* errtext when it carries OpenSSL's reason */
@@ -726,9 +708,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 static int start_resolve(outbound_t *ob, struct host *h)
 {
-    struct resolve *r = calloc(1, sizeof(*r));
-    if (r == NULL)
-        abort();
+    struct resolve *r = xcalloc(1, sizeof(*r));
     r->ob = ob;
     r->host = h;
     char serv[8];
@@ -948,8 +928,6 @@ static void send_request(struct outbound_call *c)
     c->body_len = 0;
     c->status = 0;
     c->has_content_type = 0;
-    memset(&c->chunked, 0, sizeof(c->chunked));
-    c->chunked.consume_trailer = 1;
     /* h2o encrypts into buffers of its own (SSL_write), so c->req may change
      * once this returns */
     h2o_iovec_t vec = h2o_iovec_init(c->req, c->req_len);
@@ -1002,9 +980,7 @@ static void open_conn(struct outbound_call *c)
         try_next_address(c);
         return;
     }
-    struct conn *k = calloc(1, sizeof(*k));
-    if (k == NULL)
-        abort();
+    struct conn *k = xcalloc(1, sizeof(*k));
     k->sock = sock;
     k->host = h;
     k->call = c;
@@ -1062,23 +1038,27 @@ static void fail_in_flight(struct outbound_call *c, const char *errtext)
     fail(c, OUTBOUND_E_OTHER, errtext);
 }
 
+/* Room in the body buffer for n more bytes (and the NUL delivery adds);
+ * the caller has checked n against the cap. */
+static void body_reserve(struct outbound_call *c, size_t n)
+{
+    if (c->body_len + n + 1 <= c->body_cap)
+        return;
+    size_t cap = c->body_cap ? c->body_cap : 4096;
+    while (cap < c->body_len + n + 1)
+        cap *= 2;
+    if (cap > c->max + 1)
+        cap = c->max + 1;
+    c->body = xrealloc(c->body, cap);
+    c->body_cap = cap;
+}
+
 /* Append to the body; -1 past the cap. */
 static int body_append(struct outbound_call *c, const void *p, size_t n)
 {
     if (n > c->max - c->body_len)
         return -1;
-    if (c->body_len + n + 1 > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap : 4096;
-        while (cap < c->body_len + n + 1)
-            cap *= 2;
-        if (cap > c->max + 1)
-            cap = c->max + 1;
-        uint8_t *nb = realloc(c->body, cap);
-        if (nb == NULL)
-            abort();
-        c->body = nb;
-        c->body_cap = cap;
-    }
+    body_reserve(c, n);
     if (n != 0)
         memcpy(c->body + c->body_len, p, n);
     c->body_len += n;
@@ -1140,6 +1120,8 @@ static void on_read(h2o_socket_t *sock, const char *err)
                            : hd.body == HTTP1RESP_BODY_EOF     ? BODY_EOF
                                                                : BODY_NONE;
             c->body_left = (size_t)hd.content_length;
+            if (c->body_mode == BODY_CHUNKED)
+                http1resp_chunked_init(&c->chunked, c->max);
             c->keep_alive = hd.keep_alive;
             h2o_buffer_consume(&sock->input, (size_t)rc);
             c->head_done = 1;
@@ -1170,25 +1152,30 @@ static void on_read(h2o_socket_t *sock, const char *err)
         break;
     }
     case BODY_CHUNKED: {
-        ssize_t left = -2;
+        http1resp_chunked_rc_t rc = HTTP1RESP_CHUNKED_MORE;
         if (sock->input->size != 0) {
-            size_t total = sock->input->size, decoded = total;
-            left = phr_decode_chunked(&c->chunked, sock->input->bytes, &decoded);
-            if (left == -1) {
-                fail(c, OUTBOUND_E_OTHER, "malformed response");
-                return;
-            }
-            if (body_append(c, sock->input->bytes, decoded) != 0) {
+            size_t total = sock->input->size, used = 0, decoded = 0;
+            /* decoded straight into the body buffer: room for what these
+             * bytes can hold, within the cap (the decoder enforces it) */
+            body_reserve(c, http1resp_chunked_room(&c->chunked, total));
+            rc = http1resp_chunked_decode(&c->chunked, (const uint8_t *)sock->input->bytes, total,
+                                          c->body + c->body_len, &decoded, &used);
+            c->body_len += decoded;
+            if (rc == HTTP1RESP_CHUNKED_TOO_LARGE) {
                 fail(c, OUTBOUND_E_TOO_LARGE, "response body over the size limit");
                 return;
             }
-            /* decoded data first, then the bytes after the last chunk (if
-             * any): all of it is ours now; leftovers are not a response */
+            if (rc == HTTP1RESP_CHUNKED_MALFORMED) {
+                fail(c, OUTBOUND_E_OTHER, "malformed response");
+                return;
+            }
+            /* the bytes after the last chunk (if any) are ours too:
+             * leftovers are not a response, and the connection is not reused */
             h2o_buffer_consume(&sock->input, total);
-            if (left > 0)
+            if (rc == HTTP1RESP_CHUNKED_DONE && used != total)
                 c->keep_alive = 0;
         }
-        if (left == -2) {
+        if (rc != HTTP1RESP_CHUNKED_DONE) {
             if (err != NULL)
                 fail(c, OUTBOUND_E_OTHER, "connection failed while reading the response body");
             return;
@@ -1335,10 +1322,7 @@ static void req_append(struct outbound_call *c, const void *p, size_t n)
         size_t cap = c->req_cap ? c->req_cap : 2048;
         while (cap < c->req_len + n)
             cap *= 2;
-        char *nb = realloc(c->req, cap);
-        if (nb == NULL)
-            abort();
-        c->req = nb;
+        c->req = xrealloc(c->req, cap);
         c->req_cap = cap;
     }
     memcpy(c->req + c->req_len, p, n);
@@ -1397,9 +1381,7 @@ outbound_call_t *outbound_start(outbound_t *ob, const outbound_req_t *req, outbo
         h2o_linklist_unlink(&c->link);
         ob->n_idle--;
     } else {
-        c = calloc(1, sizeof(*c));
-        if (c == NULL)
-            abort();
+        c = xcalloc(1, sizeof(*c));
         c->ob = ob;
         uv_timer_init(ob->loop, &c->timer);
         ob->open_handles++;

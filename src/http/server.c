@@ -8,7 +8,6 @@
  * between workers except the read-only h2o global config and SSL_CTX.
  */
 #include "binday/http/server.h"
-#include "binday/http/epolldedup.h"
 #include "binday/json/jsonmem.h"
 
 #include <arpa/inet.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define BINDAY_LSAN 1
@@ -149,11 +149,18 @@ void server_send(h2o_req_t *req, int status, const char *content_type, const voi
     h2o_send_inline(req, body, len);
 }
 
+/* The body when a JSON value cannot be written (NULL, or a string jansson
+ * refuses): what the client gets must not depend on an abort. */
+static const char internal_error_body[] = "{\"error\":\"internal error\"}";
+
 void server_send_json(h2o_req_t *req, int status, const json_t *value)
 {
-    char *s = jsonmem_dumps(value, JSON_COMPACT);
-    if (s == NULL)
-        abort();
+    char *s = value != NULL ? jsonmem_dumps(value, JSON_COMPACT) : NULL;
+    if (s == NULL) {
+        log_error("http.json_unwritable", "status=%d rid=%s", status, server_request_id(req));
+        server_send(req, 500, "application/json", internal_error_body, sizeof(internal_error_body) - 1);
+        return;
+    }
     server_send(req, status, "application/json", s, strlen(s));
     free(s);
 }
@@ -200,11 +207,10 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
             msg[i] = (char)((reason[i] >= 'A' && reason[i] <= 'Z') ? reason[i] + 32 : reason[i]);
         msg[i] = 0;
         json_t *o = json_pack("{s:s}", "error", msg);
-        char *s = jsonmem_dumps(o, JSON_COMPACT);
+        char *s = o != NULL ? jsonmem_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
-        if (s == NULL)
-            abort();
-        h2o_iovec_t body = h2o_strdup(&req->pool, s, SIZE_MAX);
+        /* a reason jansson refuses (not UTF-8) gets the fixed body */
+        h2o_iovec_t body = h2o_strdup(&req->pool, s != NULL ? s : internal_error_body, SIZE_MAX);
         free(s);
         h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT("application/json"), 1);
         server_request_id(req);
@@ -360,9 +366,7 @@ server_pending_t *server_pending_begin(h2o_req_t *req, void (*on_gone)(void *ud)
     p->on_gone = on_gone;
     p->ud = ud;
     p->state = PENDING_WAITING;
-    p->timer = malloc(sizeof(*p->timer));
-    if (p->timer == NULL)
-        abort();
+    p->timer = xmalloc(sizeof(*p->timer));
     uv_timer_init(&t->loop, p->timer);
     p->timer->data = p;
     uv_timer_start(p->timer, pending_timeout, t->srv->conf->handler_timeout_ms, 0);
@@ -407,9 +411,7 @@ static void on_accept(uv_stream_t *listener, int status)
     server_thread_t *t = listener->data;
     if (status != 0)
         return;
-    uv_tcp_t *conn = malloc(sizeof(*conn));
-    if (conn == NULL)
-        abort();
+    uv_tcp_t *conn = xmalloc(sizeof(*conn));
     uv_tcp_init(listener->loop, conn);
     if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
         uv_close((uv_handle_t *)conn, (uv_close_cb)free);
@@ -476,13 +478,8 @@ static void *thread_main(void *arg)
     if (!ok)
         __atomic_store_n(&srv->init_failed, 1, __ATOMIC_SEQ_CST);
     pthread_barrier_wait(&srv->ready);
-    if (!srv->init_failed) {
-        /* libuv's redundant epoll_ctl(MOD)s: ~5% of a request (epolldedup.h) */
-        if (epolldedup_track(uv_backend_fd(&t->loop)) != 0)
-            log_warn("server.start", "thread=%d reason=epolldedup_no_memory", t->index);
+    if (!srv->init_failed)
         uv_run(&t->loop, UV_RUN_DEFAULT);
-        epolldedup_untrack();
-    }
     if (srv->hooks.thread_fini && ok)
         srv->hooks.thread_fini(t, srv->hooks.ud);
     return NULL;
@@ -545,7 +542,7 @@ static int setup_tls(server_t *srv)
     const config_t *c = srv->conf;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
-        abort();
+        xalloc_die("SSL_CTX_new", 0); /* OpenSSL fails it only without memory */
     srv->ssl_ctx = ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
@@ -595,9 +592,7 @@ static int open_listener(server_t *srv)
      * while the others idled (make bench S3: 1.05 of 2 cores busy at a
      * 335 ms p50). The first socket binds (port 0 picks the port), the others
      * bind to the address it got. */
-    srv->listen_fds = malloc((size_t)srv->nthreads * sizeof(int));
-    if (srv->listen_fds == NULL)
-        abort();
+    srv->listen_fds = xmalloc((size_t)srv->nthreads * sizeof(int));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     int one = 1, opened = 0, err = 0;
@@ -705,9 +700,7 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
 
-    srv->threads = calloc((size_t)srv->nthreads, sizeof(*srv->threads));
-    if (srv->threads == NULL)
-        abort();
+    srv->threads = xcalloc((size_t)srv->nthreads, sizeof(*srv->threads));
     pthread_barrier_init(&srv->ready, NULL, (unsigned)srv->nthreads + 1);
     for (int i = 0; i < srv->nthreads; i++) {
         server_thread_t *t = &srv->threads[i];

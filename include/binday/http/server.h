@@ -74,7 +74,9 @@ const char *server_request_id(h2o_req_t *req);
 void server_send(h2o_req_t *req, int status, const char *content_type, const void *body, size_t len);
 /* Answer {"error": message} with the given status. */
 void server_send_error(h2o_req_t *req, int status, const char *message);
-/* Answer a JSON value (serialized compactly; the reference is borrowed). */
+/* Answer a JSON value (serialized compactly; the reference is borrowed). A
+ * value that cannot be written (NULL, or text jansson refuses) is logged and
+ * answered 500 with a fixed body. */
 void server_send_json(h2o_req_t *req, int status, const json_t *value);
 
 /* --- asynchronous handlers ---------------------------------------------------
