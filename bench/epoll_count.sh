@@ -13,7 +13,11 @@
 # calls (tracepoints: no ptrace, so the server runs at full speed and batches
 # as it does in make bench) and its task-clock. Prints, per binary and round,
 # requests, then system calls, epoll_ctl (and how many failed: an ADD that
-# libuv retries as a MOD after EEXIST), epoll_wait and CPU per request.
+# libuv retries as a MOD after EEXIST), epoll_wait and CPU per request (perf's
+# task-clock, and the user/system split from /proc/PID/stat). Last, the cost
+# of one epoll_ctl(MOD) that changes nothing, timed in a loop (Python's
+# select.epoll.modify, minus the loop's own cost; a warm loop, so a lower
+# bound for the same call in the server).
 #
 # Environment: EPOLL_SECONDS (5) per measured run, EPOLL_ROUNDS (3),
 # EPOLL_CONNS (32). Needs root (perf tracepoints) and what bench/run.sh
@@ -57,6 +61,35 @@ EVENTS = [("syscalls", "raw_syscalls:sys_enter", None),
           ("task_clock_ms", "task-clock", None)]
 
 
+def user_sys(pid):
+    """utime and stime of a process (all its threads), in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return int(v[11]), int(v[12])
+
+
+def mod_cost_us(n=300000):
+    """µs of one epoll_ctl(EPOLL_CTL_MOD) that changes nothing, best of 5."""
+    import select, socket
+    a, b = socket.socketpair()
+    ep = select.epoll()
+    fd = a.fileno()
+    ep.register(fd, select.EPOLLIN)
+    best = None
+    for _ in range(5):
+        t = time.process_time()
+        for _ in range(n):
+            ep.modify(fd, select.EPOLLIN)
+        t1 = time.process_time() - t
+        t = time.process_time()
+        for _ in range(n):
+            ep.fileno()
+        t2 = time.process_time() - t
+        c = (t1 - t2) / n * 1e6
+        best = c if best is None or c < best else best
+    return best
+
+
 def measure(e, label, path, rnd):
     bench.BIN = path
     tag = "%s-%d" % (re.sub(r"\W+", "-", label), rnd)
@@ -74,7 +107,9 @@ def measure(e, label, path, rnd):
         cmd += ["-p", str(p.pid)]
         perf = subprocess.Popen(cmd)
         time.sleep(1.0)  # perf attached to every thread before the load starts
+        t0 = user_sys(p.pid)
         r = bench.wrk(port, batch, CONNS, SECONDS, tag="%s round %d" % (label, rnd))
+        t1 = user_sys(p.pid)
         time.sleep(0.2)
         perf.send_signal(signal.SIGINT)
         perf.wait(timeout=30)
@@ -91,6 +126,8 @@ def measure(e, label, path, rnd):
     n = r["requests"]
     per = {k: v / n for k, v in counts.items()}
     per["cpu_us"] = counts["task_clock_ms"] * 1000.0 / n
+    per["user_us"] = (t1[0] - t0[0]) / bench.HZ * 1e6 / n
+    per["sys_us"] = (t1[1] - t0[1]) / bench.HZ * 1e6 / n
     per["requests"] = n
     per["rps"] = r["rps"]
     return per
@@ -109,7 +146,8 @@ finally:
         bench.stop(p)
     shutil.rmtree(W, ignore_errors=True)
 
-cols = ["requests", "rps", "syscalls", "epoll_ctl", "epoll_ctl_failed", "epoll_wait", "epoll_pwait", "cpu_us"]
+cols = ["requests", "rps", "syscalls", "epoll_ctl", "epoll_ctl_failed", "epoll_wait", "epoll_pwait", "cpu_us",
+        "user_us", "sys_us"]
 print()
 print("machine: %s, %d CPUs, load %s" % (os.uname().release, os.cpu_count(), open("/proc/loadavg").read().strip()))
 print("per request, binday serve --threads 1 on CPU 0, wrk -c%d -d%ds on CPU 1 (bench S1 load):" % (CONNS, SECONDS))
@@ -122,4 +160,6 @@ for label, _ in bins:
     med = {c: statistics.median(x[c] for x in res[label]) for c in cols}
     print("| %s | median | %s |" % (label, " | ".join(
         "%.0f" % med[c] if c in ("requests", "rps") else "%.2f" % med[c] for c in cols)))
+print()
+print("one epoll_ctl(MOD) that changes nothing, in a warm loop: %.2f us (best of 5 x 300,000)" % mod_cost_us())
 EOF
