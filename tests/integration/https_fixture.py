@@ -20,7 +20,9 @@ a request racing the far side's idle close sees), /chunked/N (N chunks of
 the body ends when the server closes the connection), /extra-byte (a
 complete response followed by one stray byte), /conn-close ("Connection:
 close" sent, the connection kept open), /continue (a 100 Continue head before
-the answer), /no-content (204 with a Content-Length and no body).
+the answer), /no-content (204 with a Content-Length and no body),
+/chunked-trailers (chunks with extensions, then trailer fields),
+/chunked-bad (a chunk size that is not hex).
 """
 import argparse
 import json
@@ -82,6 +84,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
+            return None
+        if p in ("/chunked-trailers", "/chunked-bad"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if p == "/chunked-bad":
+                self.wfile.write(b"zz\r\nnot hex\r\n0\r\n\r\n")
+                self.close_connection = True
+            else:
+                self.wfile.write(b"5;ext=1\r\nhello\r\n")
+                self.wfile.flush()
+                self.wfile.write(b"6 ; a=\"b\"\r\n world\r\n0\r\nX-Checksum: 1\r\nX-Other: 2\r\n\r\n")
             return None
         if p.startswith("/until-close/"):
             self.send_response(200)

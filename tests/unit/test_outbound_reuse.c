@@ -266,6 +266,19 @@ int main(void)
        "the connection is kept after a chunked body");
     r = call_ex("GET", "https://api.test/chunked/500", NULL, 0, 0, 100);
     is_int(r.err, OUTBOUND_E_TOO_LARGE, "a chunked body over the cap is refused");
+    before = stats();
+    r = call("GET", "https://api.test/chunked-trailers", NULL);
+    ok(r.err == OUTBOUND_OK && r.status == 200, "chunk extensions and trailers (%s)", outbound_strerror(r.err));
+    is_str(r.body, "hello world", "... skipped: only the data in the body");
+    r = call("GET", "https://api.test/json", NULL);
+    s = stats();
+    ok(r.err == OUTBOUND_OK && s.connections_reused == before.connections_reused + 1,
+       "... and the connection is kept after the trailers");
+    r = call("GET", "https://api.test/chunked-bad", NULL);
+    ok(r.err == OUTBOUND_E_OTHER && strstr(r.errtext, "malformed") != NULL,
+       "a chunk size that is not hex: malformed response (%s: %s)", outbound_strerror(r.err), r.errtext);
+    r = call("GET", "https://api.test/json", NULL);
+    ok(r.err == OUTBOUND_OK && r.status == 200, "... and the next call succeeds");
     r = call("GET", "https://api.test/until-close/3000", NULL);
     ok(r.err == OUTBOUND_OK && r.body_len == 3000 && r.body[0] == 'u', "a close-delimited body arrives whole (%zu)",
        r.body_len);
