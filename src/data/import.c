@@ -1391,16 +1391,10 @@ static int write_meta(ctx_t *c, MDB_txn *txn)
 {
     MDB_dbi d = store_core_dbi(c->store, STORE_META);
     char v[64];
-    unsigned long long gen = 0;
-    MDB_val k = {strlen("generation"), (void *)"generation"}, old;
-    if (mdb_get(txn, d, &k, &old) == 0 && old.mv_size < sizeof(v)) {
-        memcpy(v, old.mv_data, old.mv_size);
-        v[old.mv_size] = '\0';
-        gen = strtoull(v, NULL, 10);
-    }
-    int n = snprintf(v, sizeof(v), "%llu", gen + 1);
-    int rc = put(txn, d, "generation", 10, v, (size_t)n, 0);
-    n = snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
+    /* in this txn, with the tables it wrote: a snapshot's generation always
+     * names the small tables it holds (lookup_table.c relies on it) */
+    int rc = store_generation_bump(c->store, txn, NULL);
+    int n = snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
     if (!rc)
         rc = put(txn, d, "imported_at", 11, v, (size_t)n, 0);
     for (int i = 0; i < IMPORT_N_TABLES && !rc; i++) {

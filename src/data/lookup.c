@@ -9,24 +9,23 @@
  * the caller's lookup_result_t.
  *
  * The rounds, services and exceptions tables are small and read by every
- * lookup, so each thread remembers the values it read from them for the
- * current snapshot (memo below): ~11 B-tree descents per request, ~4% of a
- * request's CPU in perf (their pages are cold to the cache by the time the
- * next request comes).
+ * lookup (~11 values a request; decoding them from the map was ~4% of a
+ * request's CPU in perf), so they come decoded from lookup_table.c's copy of
+ * the snapshot's import generation, shared by all threads.
  */
 #include "binday/data/lookup.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "binday/data/calendar.h"
-#include "binday/util/date.h"
+#include "binday/data/lookup_table.h"
 #include "binday/data/records.h"
+#include "binday/util/date.h"
 
-#define MAX_EXC 256 /* exceptions considered per round (a few per year in practice) */
+#define MAX_EXC LOOKUP_TABLE_MAX_EXC /* exceptions considered per round */
 #define MAX_ASG 32  /* assignments considered per property */
 
 static rec_str_t keep(lookup_result_t *res, const char *p, size_t n)
@@ -104,110 +103,81 @@ static int get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
     return mdb_get(txn, dbi, &key, v);
 }
 
-/* ---- memo of small tables' values ------------------------------------------------
+/* ---- the small tables ------------------------------------------------------------
  *
- * Per thread, for one snapshot of one mapping (env, transaction id and the
- * map's generation): (dbi, key) -> the value LMDB returned (a pointer into the
- * map) or "not found". A value read in snapshot N is only handed out while
- * the caller's transaction is N, so its pages are held by that very reader
- * and cannot have been reused; any commit makes a new id and empties the
- * memo. The map's generation is part of the key because growing the map
- * (store.c, on MDB_MAP_FULL) remaps it without a commit in between: a
- * pointer into the old mapping would fault (this crashed `make bench` once
- * the transcripts filled the map). A remap cannot happen during a read
- * transaction (store.c's resize lock), so the generation read here holds for
- * the caller's whole lookup. Direct-mapped and bounded; keys longer than
- * MEMO_KEY are not remembered. */
-#define MEMO_SLOTS 512
-#define MEMO_KEY 40
+ * Rounds, services and exceptions come from the shared decoded table of this
+ * snapshot's import generation (lookup_table.c). When there is none to use
+ * (over its memory bound, or this read txn began before an import that other
+ * threads already see) they are read and decoded from the map, valid for
+ * this lookup's txn only, as before the table existed. */
+typedef struct small {
+    store_t *s;
+    MDB_txn *txn;
+    const lookup_table_t *t; /* NULL: read the map */
+} small_t;
 
-struct memo_slot {
-    uint32_t gen; /* valid when equal to the memo's gen */
-    MDB_dbi dbi;
-    uint8_t kl;
-    int found;
+static int small_round(const small_t *sm, rec_str_t id, cal_round_t *out)
+{
+    if (id.n == 0)
+        return MDB_NOTFOUND;
+    if (sm->t)
+        return lookup_table_round(sm->t, id.p, id.n, out);
     MDB_val v;
-    char key[MEMO_KEY];
-};
-
-struct memo {
-    MDB_env *env;
-    uint64_t map_gen;
-    size_t txnid;
-    uint32_t gen;
-    struct memo_slot slot[MEMO_SLOTS];
-};
-
-static _Thread_local struct memo *memo;
-static pthread_key_t memo_key;
-static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
-
-static void memo_free(void *m)
-{
-    free(m);
-    memo = NULL;
+    int rc = get(sm->txn, store_core_dbi(sm->s, STORE_ROUNDS), id.p, id.n, &v);
+    if (rc)
+        return rc;
+    rec_round_t rr;
+    if (rec_decode_round(v.mv_data, v.mv_size, &rr))
+        return MDB_CORRUPTED;
+    cal_round_t cr = {rr.weekday, rr.interval_weeks, rr.anchor, rr.valid_from, rr.valid_to};
+    *out = cr;
+    return 0;
 }
 
-static void memo_make_key(void)
+static int small_service(const small_t *sm, rec_str_t id, rec_service_t *out)
 {
-    if (pthread_key_create(&memo_key, memo_free) != 0)
-        abort();
+    if (id.n == 0)
+        return MDB_NOTFOUND;
+    if (sm->t)
+        return lookup_table_service(sm->t, id.p, id.n, out);
+    MDB_val v;
+    int rc = get(sm->txn, store_core_dbi(sm->s, STORE_SERVICES), id.p, id.n, &v);
+    if (rc)
+        return rc;
+    return rec_decode_service(v.mv_data, v.mv_size, out) ? MDB_CORRUPTED : 0;
 }
 
-/* This thread's memo for txn's snapshot, or NULL (memory ran out: no memo). */
-static struct memo *memo_for(store_t *s, MDB_txn *txn)
+/* A round's (or "*"'s) exceptions: none when it has none. From the map they
+ * are decoded into scratch (MAX_EXC entries). */
+static int small_exceptions(const small_t *sm, const char *id, size_t n, cal_exception_t *scratch,
+                            const cal_exception_t **out, size_t *n_out)
 {
-    struct memo *m = memo;
-    if (m == NULL) {
-        m = calloc(1, sizeof(*m));
-        if (m == NULL)
-            return NULL;
-        pthread_once(&memo_once, memo_make_key);
-        pthread_setspecific(memo_key, m); /* freed when the thread ends */
-        memo = m;
-    }
-    MDB_env *env = mdb_txn_env(txn);
-    size_t id = mdb_txn_id(txn);
-    uint64_t mg = store_map_generation(s);
-    if (m->env != env || m->txnid != id || m->map_gen != mg || m->gen == 0) {
-        m->env = env;
-        m->txnid = id;
-        m->map_gen = mg;
-        if (++m->gen == 0) { /* wrapped: old slots could look valid */
-            memset(m->slot, 0, sizeof(m->slot));
-            m->gen = 1;
+    *out = scratch;
+    *n_out = 0;
+    int rc = MDB_NOTFOUND;
+    if (n && sm->t) {
+        rc = lookup_table_exceptions(sm->t, id, n, out, n_out);
+    } else if (n) {
+        MDB_val v;
+        rc = get(sm->txn, store_core_dbi(sm->s, STORE_EXCEPTIONS), id, n, &v);
+        if (rc == 0) {
+            rec_iter_t it;
+            rec_exception_t e;
+            if (rec_list_open(&it, v.mv_data, v.mv_size))
+                return MDB_CORRUPTED;
+            int r2 = 1;
+            while (*n_out < MAX_EXC && (r2 = rec_next_exception(&it, &e)) == 1) {
+                cal_exception_t *x = &scratch[(*n_out)++];
+                x->action = e.action;
+                x->original = e.original;
+                x->new_date = e.new_date;
+                x->reason = e.reason.p;
+                x->reason_len = e.reason.n;
+            }
+            rc = r2 < 0 ? MDB_CORRUPTED : 0;
         }
     }
-    return m;
-}
-
-/* get() for the small tables, through the memo. */
-static int get_small(store_t *s, MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
-{
-    struct memo *m = kl <= MEMO_KEY ? memo_for(s, txn) : NULL;
-    if (m == NULL)
-        return get(txn, dbi, k, kl, v);
-    uint32_t h = 2166136261u ^ dbi; /* FNV-1a over the dbi and the key */
-    for (size_t i = 0; i < kl; i++)
-        h = (h ^ ((const unsigned char *)k)[i]) * 16777619u;
-    struct memo_slot *e = &m->slot[h % MEMO_SLOTS];
-    if (e->gen == m->gen && e->dbi == dbi && e->kl == kl && memcmp(e->key, k, kl) == 0) {
-        if (!e->found)
-            return MDB_NOTFOUND;
-        *v = e->v;
-        return 0;
-    }
-    int rc = get(txn, dbi, k, kl, v);
-    if (rc == 0 || rc == MDB_NOTFOUND) {
-        e->gen = m->gen;
-        e->dbi = dbi;
-        e->kl = (uint8_t)kl;
-        memcpy(e->key, k, kl);
-        e->found = rc == 0;
-        if (rc == 0)
-            e->v = *v;
-    }
-    return rc;
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int get_property(store_t *s, MDB_txn *txn, uint64_t uprn, rec_property_t *p)
@@ -235,32 +205,6 @@ static int effective_assignments(store_t *s, MDB_txn *txn, uint64_t uprn, uint64
         rc = get(txn, d, key, 8, v);
     }
     return rc;
-}
-
-static int load_exceptions(store_t *s, MDB_txn *txn, const char *round, size_t rl,
-                           cal_exception_t *out, size_t *n)
-{
-    MDB_val v;
-    *n = 0;
-    int rc = get_small(s, txn, store_core_dbi(s, STORE_EXCEPTIONS), round, rl, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return rc;
-    rec_iter_t it;
-    rec_exception_t e;
-    if (rec_list_open(&it, v.mv_data, v.mv_size))
-        return MDB_CORRUPTED;
-    int r2;
-    while ((r2 = rec_next_exception(&it, &e)) == 1 && *n < MAX_EXC) {
-        cal_exception_t *x = &out[(*n)++];
-        x->action = e.action;
-        x->original = e.original;
-        x->new_date = e.new_date;
-        x->reason = e.reason.p;
-        x->reason_len = e.reason.n;
-    }
-    return r2 < 0 ? MDB_CORRUPTED : 0;
 }
 
 static int cmp_str(rec_str_t a, rec_str_t b)
@@ -306,42 +250,46 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         while (av.n < MAX_ASG && (r2 = rec_next_assignment(&it, &av.a[av.n])) == 1)
             av.n++;
     }
-    static __thread cal_exception_t own[MAX_EXC], star[MAX_EXC];
+    static __thread cal_exception_t own_buf[MAX_EXC], star_buf[MAX_EXC];
     static __thread cal_occurrence_t occ[LOOKUP_MAX_COLLECTIONS];
+    small_t sm = {s, txn, NULL};
+    int sm_ready = 0;
+    const cal_exception_t *star = NULL, *own;
     size_t n_star = 0;
     int star_loaded = 0;
     for (size_t i = 0; i < av.n; i++) {
         const rec_assignment_t *a = &av.a[i];
         if (a->valid_to < from || a->valid_from > to)
             continue;
-        MDB_val v;
-        int rc = get_small(s, txn, store_core_dbi(s, STORE_ROUNDS), a->round_id.p, a->round_id.n, &v);
-        if (rc == MDB_NOTFOUND)
-            continue;
-        if (rc)
-            return rc;
-        rec_round_t rr;
-        if (rec_decode_round(v.mv_data, v.mv_size, &rr))
-            return MDB_CORRUPTED;
-        rc = get_small(s, txn, store_core_dbi(s, STORE_SERVICES), a->service_id.p, a->service_id.n, &v);
+        int rc;
+        if (!sm_ready) { /* only lookups with collections to list need it */
+            rc = lookup_table_get(s, txn, &sm.t);
+            if (rc)
+                return rc;
+            sm_ready = 1;
+        }
+        cal_round_t cr;
+        rc = small_round(&sm, a->round_id, &cr);
         if (rc == MDB_NOTFOUND)
             continue;
         if (rc)
             return rc;
         rec_service_t sv;
-        if (rec_decode_service(v.mv_data, v.mv_size, &sv))
-            return MDB_CORRUPTED;
+        rc = small_service(&sm, a->service_id, &sv);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
         if (!star_loaded) {
-            rc = load_exceptions(s, txn, "*", 1, star, &n_star);
+            rc = small_exceptions(&sm, "*", 1, star_buf, &star, &n_star);
             if (rc)
                 return rc;
             star_loaded = 1;
         }
         size_t n_own;
-        rc = load_exceptions(s, txn, a->round_id.p, a->round_id.n, own, &n_own);
+        rc = small_exceptions(&sm, a->round_id.p, a->round_id.n, own_buf, &own, &n_own);
         if (rc)
             return rc;
-        cal_round_t cr = {rr.weekday, rr.interval_weeks, rr.anchor, rr.valid_from, rr.valid_to};
         size_t n = cal_occurrences_ex(&cr, own, n_own, star, n_star, from, to, a->valid_from,
                                       a->valid_to, res->with_cancelled, occ, LOOKUP_MAX_COLLECTIONS);
         if (n == 0)

@@ -31,7 +31,7 @@ static const char *const core_names[STORE_N_CORE] = {
 struct store {
     MDB_env *env;
     pthread_rwlock_t resize_lock;
-    _Atomic uint64_t map_gen; /* +1 at every remap (mdb_env_set_mapsize on the open env) */
+    uint64_t id;              /* store_instance_id */
     pthread_mutex_t write_lock; /* one store_write at a time, so a resize never races a writer */
     size_t n_dbis;
     char names[MAX_DBIS][64];
@@ -39,10 +39,51 @@ struct store {
 };
 
 static size_t initial_map; /* tests only; 0 = MIN_MAP */
+static _Atomic uint64_t last_id;
 
-uint64_t store_map_generation(const store_t *s)
+uint64_t store_instance_id(const store_t *s)
 {
-    return s->map_gen;
+    return s->id;
+}
+
+#define GEN_KEY "generation"
+
+int store_generation(const store_t *s, MDB_txn *txn, uint64_t *gen)
+{
+    MDB_val k = {sizeof(GEN_KEY) - 1, (void *)GEN_KEY}, v;
+    *gen = 0;
+    int rc = mdb_get(txn, s->dbis[STORE_META], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    /* decimal digits only: anything else is not a value this code wrote */
+    if (v.mv_size == 0 || v.mv_size > 20)
+        return MDB_CORRUPTED;
+    uint64_t g = 0;
+    for (size_t i = 0; i < v.mv_size; i++) {
+        unsigned char c = ((const unsigned char *)v.mv_data)[i];
+        if (c < '0' || c > '9' || g > (UINT64_MAX - 9) / 10)
+            return MDB_CORRUPTED;
+        g = g * 10 + (c - '0');
+    }
+    *gen = g;
+    return 0;
+}
+
+int store_generation_bump(const store_t *s, MDB_txn *txn, uint64_t *gen)
+{
+    uint64_t g;
+    int rc = store_generation(s, txn, &g);
+    if (rc)
+        return rc;
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(g + 1));
+    MDB_val k = {sizeof(GEN_KEY) - 1, (void *)GEN_KEY}, v = {(size_t)n, buf};
+    rc = mdb_put(txn, s->dbis[STORE_META], &k, &v, 0);
+    if (rc == 0 && gen)
+        *gen = g + 1;
+    return rc;
 }
 
 void store_set_initial_mapsize(size_t bytes)
@@ -136,6 +177,7 @@ int store_open(const char *dir, const store_dbi_def_t *extra, size_t n_extra, st
         snprintf(err, err_size, "out of memory");
         return -1;
     }
+    s->id = ++last_id;
     pthread_rwlock_init(&s->resize_lock, NULL);
     pthread_mutex_init(&s->write_lock, NULL);
     int rc = mdb_env_create(&s->env);
@@ -243,14 +285,12 @@ int store_dbi(const store_t *s, const char *name, MDB_dbi *out)
 
 /* Remap the open environment, waiting for this process's readers: at twice
  * its size when `grow` (the size it went for in *size), else at the size
- * another process set. The one place that remaps, so that
- * store_map_generation() counts every remap. */
+ * another process set. The one place that remaps. */
 static int remap(store_t *s, int grow, size_t *size)
 {
     pthread_rwlock_wrlock(&s->resize_lock);
     size_t want = grow ? current_mapsize(s->env) * 2 : 0;
     int rc = mdb_env_set_mapsize(s->env, want);
-    s->map_gen++;
     pthread_rwlock_unlock(&s->resize_lock);
     if (size)
         *size = want;

@@ -75,8 +75,10 @@ int lookup_address(store_reader_t *r, const addrmatch_input_t *in, int from_day,
 int lookup_uprn(store_reader_t *r, uint64_t uprn, int from_day, int days, lookup_result_t *res,
                 char *err, size_t err_size);
 
-/* Variants running inside a read txn the caller already holds (read-only:
- * each thread remembers values of the small tables per snapshot, lookup.c). */
+/* Variants running inside a read txn the caller already holds. The small
+ * tables come from the shared decoded copy of txn's import generation
+ * (lookup_table.h), which this thread keeps a reference to until its next
+ * lookup; nothing of txn is kept after the call. */
 int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, int from_day,
                        int days, lookup_result_t *res, char *err, size_t err_size);
 int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,

@@ -28,7 +28,7 @@
 
 /* The databases owned by the data side (store.c opens them always). */
 typedef enum {
-    STORE_META = 0,    /* "schema_version", "imported_at", "generation", counts */
+    STORE_META = 0,    /* "schema_version", "imported_at", "generation" (store_generation), counts */
     STORE_ADDRESSES,   /* uprn (8-byte big-endian) -> property record */
     STORE_POSTCODES,   /* normalised postcode -> its property records (rec_next_property) */
     STORE_SERVICES,    /* service_id -> service record */
@@ -57,10 +57,21 @@ void store_close(store_t *s);
  * (0 = default, 256 MiB or twice the data file). */
 void store_set_initial_mapsize(size_t bytes);
 
-/* Counts the map's remappings (growth, or adopting another process's size):
- * pointers into the map from before a change are dangling. Read it inside a
- * read transaction (no remap happens while one is active). */
-uint64_t store_map_generation(const store_t *s);
+/* Unique to this store_open in this process (never reused, unlike the
+ * store_t's address after a close and an open), for caches derived from one
+ * environment's data that must not be taken for another's. */
+uint64_t store_instance_id(const store_t *s);
+
+/* The import generation: a counter in `meta` ("generation", decimal text; 0
+ * when never imported) that goes up by one in every write transaction that
+ * changes `services`, `rounds` or `exceptions` (today only import's), in that
+ * same transaction. So within one environment, two snapshots with the same
+ * generation hold the same small tables: lookup_table.c keys its decoded
+ * copy by it. store_generation reads it in the caller's txn (read or write):
+ * 0 and *gen set, or an MDB error. store_generation_bump writes it + 1 in a
+ * write txn (*gen = the new value): 0 or an MDB error (MDB_MAP_FULL too). */
+int store_generation(const store_t *s, MDB_txn *txn, uint64_t *gen);
+int store_generation_bump(const store_t *s, MDB_txn *txn, uint64_t *gen);
 
 MDB_env *store_env(store_t *s);
 MDB_dbi store_core_dbi(const store_t *s, store_table_t t);
