@@ -65,6 +65,7 @@ static struct {
     lookup_table_t *t;      /* NULL when that generation is over the bound */
 } cur;
 static unsigned long long builds; /* under `lock` */
+static size_t max_bytes = LOOKUP_TABLE_MAX_BYTES; /* under `lock` (tests change it) */
 
 static _Thread_local lookup_table_t *held;
 static pthread_key_t held_key; /* its destructor drops a thread's reference */
@@ -148,93 +149,123 @@ static size_t total_bytes(const sizes_t *z)
            slots_for(z->entries) * sizeof(uint32_t) + z->exc * sizeof(cal_exception_t) + z->str;
 }
 
-/* Copies s into the table's string block at *w (NULL stays NULL: absent). */
-static rec_str_t copy_str(char **w, rec_str_t s)
+/* One walk over the three tables: counting what a table needs (t NULL), or
+ * filling t. Filling checks every write against what counting found, though
+ * the same snapshot cannot differ: `broken` then fails the build. */
+typedef struct builder {
+    sizes_t z;        /* counting: running totals; filling: the capacities */
+    lookup_table_t *t;
+    char *w, *w_end;  /* next free byte of t->str */
+    size_t xi;        /* next free t->exc */
+    int broken;
+} builder_t;
+
+/* Copies s into the table's strings (NULL stays NULL: absent). */
+static rec_str_t copy_str(builder_t *b, rec_str_t s)
 {
     rec_str_t o = {NULL, 0};
     if (s.p == NULL)
         return o;
-    memcpy(*w, s.p, s.n);
-    (*w)[s.n] = '\0';
-    o.p = *w;
+    if ((size_t)(b->w_end - b->w) < (size_t)s.n + 1) {
+        b->broken = 1;
+        return o;
+    }
+    memcpy(b->w, s.p, s.n);
+    b->w[s.n] = '\0';
+    o.p = b->w;
     o.n = s.n;
-    *w += (size_t)s.n + 1;
+    b->w += (size_t)s.n + 1;
     return o;
 }
 
-/* One stored value: counted into z (t NULL) or decoded into e (strings and
- * exceptions appended at *w and t->exc + *xi). */
-static void one_value(int kind, const MDB_val *k, const MDB_val *v, sizes_t *z,
-                      lookup_table_t *t, entry_t *e, char **w, size_t *xi)
+static void fill_service(builder_t *b, entry_t *e, const rec_service_t *s)
 {
-    if (t) {
+    e->u.service.name = copy_str(b, s->name);
+    e->u.service.colour = copy_str(b, s->colour);
+    e->u.service.spoken_name = copy_str(b, s->spoken_name);
+    e->u.service.description = copy_str(b, s->description);
+    e->u.service.link_url = copy_str(b, s->link_url);
+    e->u.service.subscription = s->subscription;
+}
+
+/* A list of exceptions: counted, or decoded into e. Corrupt when it stops
+ * decoding before its end or LOOKUP_TABLE_MAX_EXC (as the lookup did). */
+static void one_exceptions(builder_t *b, entry_t *e, const MDB_val *v)
+{
+    rec_iter_t it;
+    rec_exception_t x;
+    int r2 = rec_list_open(&it, v->mv_data, v->mv_size) ? -1 : 1;
+    size_t n = 0;
+    if (e)
+        e->u.exc.x = b->t->exc + b->xi;
+    while (r2 == 1 && n < LOOKUP_TABLE_MAX_EXC && (r2 = rec_next_exception(&it, &x)) == 1) {
+        n++;
+        if (e == NULL) {
+            b->z.exc++;
+            b->z.str += (size_t)x.reason.n + 1;
+        } else if (b->xi == b->z.exc) {
+            b->broken = 1;
+        } else {
+            cal_exception_t *c = &b->t->exc[b->xi++];
+            rec_str_t reason = copy_str(b, x.reason);
+            c->action = x.action;
+            c->original = x.original;
+            c->new_date = x.new_date;
+            c->reason = reason.p;
+            c->reason_len = reason.n;
+        }
+    }
+    if (e) {
+        e->u.exc.n = n;
+        e->corrupt = r2 < 0;
+    }
+}
+
+/* One stored value (key k, value v of a table of that kind). */
+static void one_value(builder_t *b, int kind, const MDB_val *k, const MDB_val *v)
+{
+    entry_t *e = NULL;
+    if (b->t == NULL) {
+        b->z.entries++;
+        b->z.str += k->mv_size + 1;
+    } else if (b->t->n == b->z.entries) {
+        b->broken = 1;
+        return;
+    } else {
+        e = &b->t->e[b->t->n++];
         e->kind = (uint8_t)kind;
         e->kl = (uint32_t)k->mv_size;
-        e->key = copy_str(w, (rec_str_t){k->mv_data, (uint32_t)k->mv_size}).p;
-    } else {
-        z->entries++;
-        z->str += k->mv_size + 1;
+        rec_str_t key = {k->mv_data, (uint32_t)k->mv_size};
+        e->key = copy_str(b, key).p;
     }
     if (kind == K_ROUND) {
         rec_round_t r;
-        if (rec_decode_round(v->mv_data, v->mv_size, &r)) {
-            if (t)
-                e->corrupt = 1;
-        } else if (t) {
+        int bad = rec_decode_round(v->mv_data, v->mv_size, &r) != 0;
+        if (e && bad) {
+            e->corrupt = 1;
+        } else if (e) {
             cal_round_t c = {r.weekday, r.interval_weeks, r.anchor, r.valid_from, r.valid_to};
             e->u.round = c;
         }
     } else if (kind == K_SERVICE) {
         rec_service_t s;
-        if (rec_decode_service(v->mv_data, v->mv_size, &s)) {
-            if (t)
-                e->corrupt = 1;
-        } else if (t) {
-            e->u.service.name = copy_str(w, s.name);
-            e->u.service.colour = copy_str(w, s.colour);
-            e->u.service.spoken_name = copy_str(w, s.spoken_name);
-            e->u.service.description = copy_str(w, s.description);
-            e->u.service.link_url = copy_str(w, s.link_url);
-            e->u.service.subscription = s.subscription;
-        } else {
-            z->str += (size_t)s.name.n + s.colour.n + s.spoken_name.n + s.description.n +
-                      s.link_url.n + 5;
-        }
+        int bad = rec_decode_service(v->mv_data, v->mv_size, &s) != 0;
+        if (e && bad)
+            e->corrupt = 1;
+        else if (e)
+            fill_service(b, e, &s);
+        else if (!bad)
+            b->z.str += (size_t)s.name.n + s.colour.n + s.spoken_name.n + s.description.n +
+                        s.link_url.n + 5;
     } else {
-        rec_iter_t it;
-        rec_exception_t x;
-        int r2 = rec_list_open(&it, v->mv_data, v->mv_size) ? -1 : 1;
-        size_t n = 0;
-        if (t)
-            e->u.exc.x = t->exc + *xi;
-        while (r2 == 1 && n < LOOKUP_TABLE_MAX_EXC && (r2 = rec_next_exception(&it, &x)) == 1) {
-            n++;
-            if (t) {
-                cal_exception_t *c = &t->exc[(*xi)++];
-                rec_str_t reason = copy_str(w, x.reason);
-                c->action = x.action;
-                c->original = x.original;
-                c->new_date = x.new_date;
-                c->reason = reason.p;
-                c->reason_len = reason.n;
-            } else {
-                z->exc++;
-                z->str += (size_t)x.reason.n + 1;
-            }
-        }
-        if (t) {
-            e->u.exc.n = n;
-            e->corrupt = r2 < 0;
-        }
+        one_exceptions(b, e, v);
     }
 }
 
-/* Walks the three tables: counting into z (t NULL; stops early once over
- * the bound), or filling t. 0 or an MDB error. */
-static int walk(store_t *s, MDB_txn *txn, sizes_t *z, lookup_table_t *t)
+/* Walks the three tables of txn into b (counting stops early once over the
+ * bound). 0 or an MDB error. */
+static int walk(store_t *s, MDB_txn *txn, builder_t *b)
 {
-    char *w = t ? t->str : NULL;
-    size_t xi = 0;
     for (int d = 0; d < 3; d++) {
         MDB_cursor *c;
         int rc = mdb_cursor_open(txn, store_core_dbi(s, small[d].dbi), &c);
@@ -243,22 +274,16 @@ static int walk(store_t *s, MDB_txn *txn, sizes_t *z, lookup_table_t *t)
         MDB_val k, v;
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
              rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            if (t) {
-                if (t->n == z->entries) { /* the same snapshot cannot have grown */
-                    rc = MDB_CORRUPTED;
-                    break;
-                }
-                one_value(small[d].kind, &k, &v, NULL, t, &t->e[t->n++], &w, &xi);
-            } else {
-                one_value(small[d].kind, &k, &v, z, NULL, NULL, NULL, NULL);
-                if (total_bytes(z) > LOOKUP_TABLE_MAX_BYTES)
-                    break;
-            }
+            one_value(b, small[d].kind, &k, &v);
+            if (b->t == NULL && total_bytes(&b->z) > max_bytes)
+                break;
         }
         mdb_cursor_close(c);
         if (rc != 0 && rc != MDB_NOTFOUND)
             return rc;
-        if (!t && total_bytes(z) > LOOKUP_TABLE_MAX_BYTES)
+        if (b->broken)
+            return MDB_CORRUPTED;
+        if (b->t == NULL && total_bytes(&b->z) > max_bytes)
             return 0; /* the caller sees it is over */
     }
     return 0;
@@ -270,14 +295,16 @@ static int build(store_t *s, MDB_txn *txn, uint64_t gen, lookup_table_t **out)
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     *out = NULL;
-    sizes_t z = {0, 0, 0};
-    int rc = walk(s, txn, &z, NULL);
+    builder_t b;
+    memset(&b, 0, sizeof(b));
+    int rc = walk(s, txn, &b);
     if (rc)
         return rc;
+    sizes_t z = b.z;
     size_t bytes = total_bytes(&z);
-    if (bytes > LOOKUP_TABLE_MAX_BYTES) {
-        log_warn("lookup_table.too_large", "generation=%llu bytes_over=%zu max=%zu",
-                 (unsigned long long)gen, bytes, LOOKUP_TABLE_MAX_BYTES);
+    if (bytes > max_bytes) {
+        log_warn("lookup_table.too_large", "generation=%llu bytes=%zu max=%zu",
+                 (unsigned long long)gen, bytes, max_bytes);
         return 0;
     }
     lookup_table_t *t = xcalloc(1, sizeof(*t));
@@ -291,7 +318,10 @@ static int build(store_t *s, MDB_txn *txn, uint64_t gen, lookup_table_t **out)
     t->mask = (uint32_t)(ns - 1);
     t->exc = xcalloc(z.exc ? z.exc : 1, sizeof(cal_exception_t));
     t->str = xmalloc(z.str ? z.str : 1);
-    rc = walk(s, txn, &z, t);
+    b.t = t;
+    b.w = t->str;
+    b.w_end = t->str + z.str;
+    rc = walk(s, txn, &b);
     if (rc) {
         table_free(t);
         return rc;
@@ -406,4 +436,11 @@ unsigned long long lookup_table_builds(void)
     unsigned long long n = builds;
     pthread_mutex_unlock(&lock);
     return n;
+}
+
+void lookup_table_set_max_bytes(size_t bytes)
+{
+    pthread_mutex_lock(&lock);
+    max_bytes = bytes ? bytes : LOOKUP_TABLE_MAX_BYTES;
+    pthread_mutex_unlock(&lock);
 }

@@ -15,7 +15,8 @@
  * process shows at the next lookup.
  *
  * Memory: at most one table per thread that looked something up plus the
- * newest published one, each at most LOOKUP_TABLE_MAX_BYTES; past that bound
+ * newest published one, each at most LOOKUP_TABLE_MAX_BYTES (8 MiB; a council's
+ * tables take ~85 KB for 635 rounds and services); past that bound
  * (or for a snapshot older than the published table) lookup_table_get
  * returns no table and the caller reads LMDB directly.
  */
@@ -56,5 +57,7 @@ uint64_t lookup_table_generation(const lookup_table_t *t);
 size_t lookup_table_bytes(const lookup_table_t *t);
 /* Tables built by this process so far (tests; each build is also logged). */
 unsigned long long lookup_table_builds(void);
+/* For tests: the bound for tables built afterwards (0 = LOOKUP_TABLE_MAX_BYTES). */
+void lookup_table_set_max_bytes(size_t bytes);
 
 #endif
