@@ -23,6 +23,7 @@
 #include "binday/data/lookup_table.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -348,6 +349,14 @@ int lookup_table_get(store_t *s, MDB_txn *txn, const lookup_table_t **out)
     *out = NULL;
     uint64_t gen;
     int rc = store_generation(s, txn, &gen);
+    if (rc == MDB_CORRUPTED) {
+        /* not a value import wrote: no table can be known to match this
+         * snapshot, so the lookup reads the map (right, only slower) */
+        static atomic_int warned;
+        if (atomic_exchange(&warned, 1) == 0)
+            log_warn("lookup_table.bad_generation", "reason=\"meta generation is malformed\"");
+        return 0;
+    }
     if (rc)
         return rc;
     uint64_t sid = store_instance_id(s);

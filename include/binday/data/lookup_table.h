@@ -38,7 +38,8 @@ typedef struct lookup_table lookup_table_t;
 
 /* The table of txn's snapshot (txn: a read or write txn of s). Returns 0 with
  * *out set - or *out NULL when there is none to use (over the memory bound,
- * or txn older than the table other threads use now: read the map instead) -
+ * txn older than the table other threads use now, or a malformed generation:
+ * read the map instead) -
  * or an MDB error from reading the store. Builds the table when this is the
  * first lookup of a new generation, once however many threads ask at a time.
  * The table stays valid on this thread until its next lookup_table_get (or
