@@ -107,9 +107,9 @@ static int get(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
  *
  * Rounds, services and exceptions come from the shared decoded table of this
  * snapshot's import generation (lookup_table.c). When there is none to use
- * (over its memory bound, or this read txn began before an import that other
- * threads already see) they are read and decoded from the map, valid for
- * this lookup's txn only, as before the table existed. */
+ * (over its memory bound, a malformed generation, or this read txn began
+ * before an import that other threads already see) they are read and decoded
+ * from the map, valid for this lookup's txn only, as before the table existed. */
 typedef struct small {
     store_t *s;
     MDB_txn *txn;
