@@ -5,6 +5,8 @@
  * envelope.c and certchain.c. */
 #include "binday/alexa/verify.h"
 
+#include <h2o/linklist.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,8 +30,10 @@ static struct {
 
 typedef enum { ENT_FREE = 0, ENT_LOADING, ENT_READY, ENT_FAILED } ent_state_t;
 
+/* A FIFO of calls: h2o's intrusive list (h2o/linklist.h, the one list type
+ * binday uses), with its length for VERIFY_MAX_WAITERS. */
 struct call_list {
-    verify_call_t *head, *tail;
+    h2o_linklist_t anchor;
     size_t n;
 };
 
@@ -49,7 +53,7 @@ struct entry {
 struct verify_call {
     verify_thread_t *vt;
     struct call_list *list;       /* the list it is queued on */
-    verify_call_t *prev, *next;
+    h2o_linklist_t link;          /* in *list */
     verify_cb cb;
     void *ud;
     envelope_t env;
@@ -127,16 +131,16 @@ static int64_t now_ms(const verify_thread_t *vt)
     return vt->now_ms(vt->now_ud);
 }
 
+static void list_init(struct call_list *l)
+{
+    h2o_linklist_init_anchor(&l->anchor);
+    l->n = 0;
+}
+
 static void list_push(struct call_list *l, verify_call_t *c)
 {
     c->list = l;
-    c->next = NULL;
-    c->prev = l->tail;
-    if (l->tail)
-        l->tail->next = c;
-    else
-        l->head = c;
-    l->tail = c;
+    h2o_linklist_insert(&l->anchor, &c->link); /* before the anchor: at the tail */
     l->n++;
 }
 
@@ -145,17 +149,16 @@ static void list_unlink(verify_call_t *c)
     struct call_list *l = c->list;
     if (l == NULL)
         return;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        l->tail = c->prev;
+    h2o_linklist_unlink(&c->link);
     l->n--;
     c->list = NULL;
-    c->prev = c->next = NULL;
+}
+
+static verify_call_t *list_first(struct call_list *l)
+{
+    if (h2o_linklist_is_empty(&l->anchor))
+        return NULL;
+    return (verify_call_t *)((char *)l->anchor.next - offsetof(verify_call_t, link));
 }
 
 static void log_failure(verify_status_t st, const char *detail)
@@ -316,13 +319,12 @@ static void on_download(const outbound_res_t *res, void *ud)
      * queue moves to vt->dispatching (where verify_cancel can still unlink a
      * call) and the entry is pinned against eviction meanwhile. */
     e->pinned = 1;
-    while (e->waiters.head) {
-        verify_call_t *c = e->waiters.head;
+    verify_call_t *c;
+    while ((c = list_first(&e->waiters)) != NULL) {
         list_unlink(c);
         list_push(&vt->dispatching, c);
     }
-    while (vt->dispatching.head) {
-        verify_call_t *c = vt->dispatching.head;
+    while ((c = list_first(&vt->dispatching)) != NULL) {
         list_unlink(c);
         verify_status_t cst = check_with_entry(vt, e, c->sig, c->sig_len, c->body, c->body_len);
         deliver(c->cb, c->ud, cst, &c->env);
@@ -481,8 +483,11 @@ verify_thread_t *verify_thread_new_with_fetcher(const verify_fetcher_t *f)
         return NULL;
     vt->fetcher = *f;
     vt->now_ms = wall_ms;
-    for (size_t i = 0; i < VERIFY_CACHE_ENTRIES; i++)
+    list_init(&vt->dispatching);
+    for (size_t i = 0; i < VERIFY_CACHE_ENTRIES; i++) {
         vt->cache[i].vt = vt;
+        list_init(&vt->cache[i].waiters);
+    }
     return vt;
 }
 
@@ -505,8 +510,8 @@ void verify_thread_free(verify_thread_t *vt)
         struct entry *e = &vt->cache[i];
         if (e->state == ENT_LOADING && e->fetch != NULL)
             vt->fetcher.cancel(vt->fetcher.fud, e->fetch);
-        while (e->waiters.head) {
-            verify_call_t *c = e->waiters.head;
+        verify_call_t *c;
+        while ((c = list_first(&e->waiters)) != NULL) {
             list_unlink(c);
             call_free(c);
         }

@@ -88,12 +88,7 @@ void skill_call_free(struct skill_call *c)
     if (c->email_call)
         alexa_api_cancel(c->email_call);
     memset(c->email, 0, sizeof(c->email));
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        c->st->calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    h2o_linklist_unlink(&c->link);
     json_decref(c->env);
     free(c);
 }
@@ -103,6 +98,7 @@ skill_thread_t *skill_thread_new(const skill_conf_t *conf, outbound_t *ob)
     skill_thread_t *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return NULL;
+    h2o_linklist_init_anchor(&st->calls);
     st->conf = conf;
     st->ob = ob;
     st->reader = store_reader_new(conf->store);
@@ -118,8 +114,8 @@ void skill_thread_free(skill_thread_t *st)
 {
     if (st == NULL)
         return;
-    while (st->calls)
-        skill_call_free(st->calls);
+    while (!h2o_linklist_is_empty(&st->calls))
+        skill_call_free((struct skill_call *)((char *)st->calls.next - offsetof(struct skill_call, link)));
     if (st->reader)
         store_reader_free(st->reader);
     free(st->res);
@@ -209,10 +205,7 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
     c->cb = cb;
     c->ud = ud;
     c->today = today_of(st);
-    c->next = st->calls;
-    if (c->next)
-        c->next->prev = c;
-    st->calls = c;
+    h2o_linklist_insert(st->calls.next, &c->link); /* at the head, as before */
     char err[200];
     if (alexa_request_parse(envelope, &c->rq, err, sizeof(err)) != 0) {
         log_warn("skill.request", "error=\"%s\"", err);

@@ -17,7 +17,9 @@
 #ifndef BINDAY_SKILL_INTERNAL_H
 #define BINDAY_SKILL_INTERNAL_H
 
+#include <h2o/linklist.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -43,7 +45,7 @@ struct skill_thread {
     outbound_t *ob;
     store_reader_t *reader;
     lookup_result_t *res; /* ~100 KB scratch, reused */
-    struct skill_call *calls;
+    h2o_linklist_t calls; /* every call not yet freed (struct skill_call.link) */
 };
 
 typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING, Q_EMAIL } question_t;
@@ -69,7 +71,7 @@ struct skill_call {
     alexa_api_call_t *email_call; /* Q_EMAIL: the address to send the link to */
     alexa_api_status_t email_status;
     char email[ALEXA_API_MAX_TEXT + 1];
-    struct skill_call *next, *prev;
+    h2o_linklist_t link; /* in st->calls */
 };
 #define EMAIL_OFFER "Shall I email you the link to your collection calendar?"
 
