@@ -130,12 +130,11 @@ void skill_maybe_answer(struct skill_call *c)
     }
 }
 
-
 /* An asynchronous call is over once it has answered: the endpoint forgets its
  * handle when the answer arrives, so nothing else would free it (every
  * answered request stayed on st->calls until the thread stopped: ~11 KB per
  * request, found by make bench). */
-static void free_if_answered(struct skill_call *c)
+void skill_free_if_answered(struct skill_call *c)
 {
     if (c->cb == NULL && c->waiting <= 0)
         skill_call_free(c);
@@ -150,7 +149,7 @@ static void on_address(const alexa_api_result_t *res, void *ud)
         alexa_address_copy(&c->addr, res->address);
     c->waiting--;
     skill_maybe_answer(c);
-    free_if_answered(c);
+    skill_free_if_answered(c);
 }
 
 static void on_given_name(const alexa_api_result_t *res, void *ud)
@@ -162,7 +161,7 @@ static void on_given_name(const alexa_api_result_t *res, void *ud)
         snprintf(c->given_name, sizeof(c->given_name), "%s", res->text);
     c->waiting--;
     skill_maybe_answer(c);
-    free_if_answered(c);
+    skill_free_if_answered(c);
 }
 
 static void on_progressive_sent(const alexa_api_result_t *res, void *ud)

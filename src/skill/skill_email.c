@@ -47,6 +47,8 @@ static void on_email(const alexa_api_result_t *res, void *ud)
         snprintf(c->email, sizeof(c->email), "%s", res->text);
     c->waiting--;
     skill_maybe_answer(c);
+    /* when the email is the last answer to come back, nothing else frees the call */
+    skill_free_if_answered(c);
 }
 
 void skill_email_start(struct skill_call *c)

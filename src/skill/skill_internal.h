@@ -98,6 +98,9 @@ void skill_answer_collections(struct skill_call *c, const lookup_result_t *res);
 int skill_start_lookup(struct skill_call *c);
 /* Answer once every API call has come back (c->waiting == 0). */
 void skill_maybe_answer(struct skill_call *c);
+/* Every API callback ends with this: frees the call once it has answered
+ * and nothing is in flight (the endpoint has forgotten it by then). */
+void skill_free_if_answered(struct skill_call *c);
 
 /* skill_choose.c */
 void skill_answer_ambiguous(struct skill_call *c, const lookup_result_t *res);
