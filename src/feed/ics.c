@@ -9,6 +9,7 @@
 
 #include "binday/util/date.h"
 #include "binday/util/utf8.h"
+#include "binday/util/xalloc.h"
 
 /* RFC 5545 §3.1: lines SHOULD NOT be longer than 75 octets excluding the line
  * break; a continuation starts with one space, which counts toward its 75.
@@ -17,9 +18,9 @@ static void put_folded(strbuf_t *b, const char *s, size_t n)
 {
     size_t limit = 75, i = 0;
     while (n - i > limit) {
-        size_t cut = limit;
-        while (cut > 1 && ((unsigned char)s[i + cut] & 0xC0) == 0x80)
-            cut--;
+        size_t cut = utf8_cut((const uint8_t *)s + i, n - i, limit);
+        if (cut == 0) /* cannot happen (a character is at most 4 bytes); keeps the loop moving */
+            cut = limit;
         strbuf_put(b, s + i, cut);
         strbuf_put(b, "\r\n ", 3);
         i += cut;
@@ -51,39 +52,35 @@ size_t ics_escape_text(char *dst, size_t dst_size, const char *src, size_t len)
     size_t o = 0;
     if (dst_size == 0)
         return 0;
-    const unsigned char *s = (const unsigned char *)src;
-    for (size_t i = 0; i < len;) {
+    /* Clean first (utf8.h): ill-formed UTF-8 is dropped (the feed must stay
+     * valid); CR, tabs and other controls have no place in a one-line value;
+     * LF stays, to be escaped. The clean text is never longer than src. */
+    char stackbuf[1024];
+    char *clean = len < sizeof(stackbuf) ? stackbuf : xmalloc(len + 1);
+    size_t n = utf8_clean(clean, len + 1, (const uint8_t *)src, len, UTF8_KEEP_LF, NULL);
+    const unsigned char *s = (const unsigned char *)clean;
+    for (size_t i = 0; i < n;) {
         char esc[2];
-        size_t k = 0;
         unsigned c = s[i];
+        const char *put = clean + i;
+        size_t k = c < 0x80 ? 1 : utf8_seq(s + i, n - i); /* whole characters: the text is clean */
         if (c == '\\' || c == ';' || c == ',') {
-            esc[0] = '\\', esc[1] = (char)c, k = 2;
+            esc[0] = '\\', esc[1] = (char)c;
+            put = esc;
         } else if (c == '\n') {
-            esc[0] = '\\', esc[1] = 'n', k = 2;
-        } else if (c < 0x20 || c == 0x7F) {
-            i++; /* CR, tabs and other controls have no place in a one-line value */
-            continue;
+            esc[0] = '\\', esc[1] = 'n';
+            put = esc;
         }
-        if (k) {
-            if (o + k + 1 > dst_size)
-                break;
-            memcpy(dst + o, esc, k);
-            o += k;
-            i++;
-            continue;
-        }
-        size_t q = utf8_seq(s + i, len - i);
-        if (q == 0) { /* invalid UTF-8: dropped, the feed must stay valid */
-            i++;
-            continue;
-        }
-        if (o + q + 1 > dst_size)
+        size_t pl = put == esc ? 2 : k;
+        if (o + pl + 1 > dst_size)
             break;
-        memcpy(dst + o, s + i, q);
-        o += q;
-        i += q;
+        memcpy(dst + o, put, pl);
+        o += pl;
+        i += k;
     }
     dst[o] = '\0';
+    if (clean != stackbuf)
+        free(clean);
     return o;
 }
 

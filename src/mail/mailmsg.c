@@ -59,39 +59,12 @@ int mailmsg_addr_ok(const uint8_t *s, size_t len)
 
 size_t mailmsg_header_clean(char *dst, size_t dst_size, const char *src, size_t len)
 {
-    size_t o = 0;
-    if (dst_size == 0)
-        return 0;
-    const unsigned char *s = (const unsigned char *)src;
-    for (size_t i = 0; i < len && o + 1 < dst_size;) {
-        unsigned c = s[i];
-        if (c < 0x20 || c == 0x7F) {
-            dst[o++] = ' ';
-            i++;
-            continue;
-        }
-        if (c < 0x80) {
-            dst[o++] = (char)c;
-            i++;
-            continue;
-        }
-        /* the one strict rule (utf8.h): overlongs, surrogates and code points
-         * past U+10FFFF are ill-formed; C1 controls (U+0080..U+009F) are
-         * controls like the C0 ones above */
-        size_t k = utf8_seq(s + i, len - i);
-        if (k == 0 || (k == 2 && c == 0xC2 && s[i + 1] < 0xA0)) {
-            dst[o++] = ' ';
-            i++;
-            continue;
-        }
-        if (o + k + 1 > dst_size)
-            break;
-        memcpy(dst + o, s + i, k);
-        o += k;
-        i += k;
-    }
-    dst[o] = '\0';
-    return o;
+    /* The one clean step (utf8.h), every removal a space so words stay
+     * apart: CR and LF (no header injection), other controls, C1 controls
+     * (U+0080..U+009F are controls like the C0 ones), and what is not
+     * well-formed UTF-8 (overlongs, surrogates, past U+10FFFF). */
+    return utf8_clean(dst, dst_size, (const uint8_t *)src, len,
+                      UTF8_BAD_SPACE | UTF8_WS_SPACE | UTF8_CTRL_SPACE | UTF8_C1_CONTROLS, NULL);
 }
 
 static void sb_html(strbuf_t *b, const char *s)

@@ -3,11 +3,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "binday/util/date.h"
 #include "binday/skill/speech.h"
 #include "binday/util/strbuf.h"
+#include "binday/util/utf8.h"
+#include "binday/util/xalloc.h"
+
+/* Speech drops what is not well-formed and every control; TAB, LF and CR
+ * separate words, so they become a space. */
+#define SPEECH_CLEAN UTF8_WS_SPACE
 
 const char *speech_weekday_name(int wd)
 {
@@ -19,7 +26,7 @@ const char *speech_month_name(int m)
     return m >= 1 && m <= 12 ? date_month_long(m) : "";
 }
 
-/* The escaped form of one byte: NULL = copy it, "" = drop it. */
+/* The escaped form of one byte of clean text: NULL = copy it. */
 static const char *escape_of(unsigned char c)
 {
     switch (c) {
@@ -28,32 +35,38 @@ static const char *escape_of(unsigned char c)
     case '>': return "&gt;";
     case '"': return "&quot;";
     case '\'': return "&apos;";
-    case '\t':
-    case '\n':
-    case '\r': return " ";
-    default: return (c < 0x20 || c == 0x7f) ? "" : NULL;
+    default: return NULL;
     }
 }
 
 size_t speech_escape(char *dst, size_t dst_size, const char *src, size_t len)
 {
-    size_t o = 0;
     if (dst_size == 0)
         return (size_t)-1;
-    for (size_t i = 0; i < len; i++) {
-        const char *e = escape_of((unsigned char)src[i]);
+    /* Clean first (utf8.h): Alexa reads the SSML from a JSON string, which
+     * must be well-formed UTF-8 (an ill-formed byte made the whole response
+     * fail to build), and controls have no place in speech. The clean text
+     * is never longer than src. */
+    char stackbuf[1024];
+    char *clean = len < sizeof(stackbuf) ? stackbuf : xmalloc(len + 1);
+    size_t n = utf8_clean(clean, len + 1, (const uint8_t *)src, len, SPEECH_CLEAN, NULL);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = escape_of((unsigned char)clean[i]);
         size_t el = e ? strlen(e) : 1;
         if (o + el >= dst_size) {
-            dst[0] = '\0';
-            return (size_t)-1;
+            o = (size_t)-1;
+            break;
         }
         if (e)
             memcpy(dst + o, e, el);
         else
-            dst[o] = src[i];
+            dst[o] = clean[i];
         o += el;
     }
-    dst[o] = '\0';
+    dst[o == (size_t)-1 ? 0 : o] = '\0';
+    if (clean != stackbuf)
+        free(clean);
     return o;
 }
 
@@ -117,7 +130,8 @@ size_t speech_strip_ssml(char *dst, size_t dst_size, const char *ssml, size_t le
     size_t o = 0;
     if (dst_size == 0)
         return 0;
-    for (size_t i = 0; i < len && o + 1 < dst_size; i++) {
+    size_t i;
+    for (i = 0; i < len && o + 1 < dst_size; i++) {
         char c = ssml[i];
         if (c == '<') {
             /* a <break> is heard as a pause: keep words apart */
@@ -149,6 +163,10 @@ size_t speech_strip_ssml(char *dst, size_t dst_size, const char *ssml, size_t le
             continue;
         dst[o++] = c;
     }
+    /* cut short to fit: never leave half a character (the card and the
+     * transcript go into JSON, which must be well-formed UTF-8) */
+    if (i < len)
+        o = utf8_valid_prefix((const uint8_t *)dst, o);
     while (o > 0 && dst[o - 1] == ' ')
         o--;
     dst[o] = '\0';

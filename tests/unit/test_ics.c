@@ -50,6 +50,14 @@ int main(void)
     is_str(e, "a\\,b\\;c\\\\d\\ne" "fg", "TEXT escaping of , ; \\ newline; controls dropped");
     ics_escape_text(e, sizeof(e), "caf\xc3\xa9 \xff!", 8);
     is_str(e, "caf\xc3\xa9 !", "invalid UTF-8 dropped, valid kept");
+    ics_escape_text(e, sizeof(e), "a\xe2\x82\t\xed\xa0\x80" "b\xc2\x85" "c", 11);
+    is_str(e, "ab\xc2\x85" "c", "cut-short, surrogate and TAB dropped; C1 kept as before");
+    char e6[6];
+    char e5[5];
+    is_int((int)ics_escape_text(e5, sizeof(e5), "caf\xc3\xa9s", 6), 3, "escape: cut before a character that does not fit");
+    is_int((int)ics_escape_text(e6, sizeof(e6), "ab;cd", 5), 5, "escape: an escape that fits exactly");
+    is_str(e6, "ab\\;c", "escape: exact fit content");
+    is_int((int)ics_escape_text(e6, sizeof(e6), "abcd;", 5), 4, "escape: never half an escape");
 
     /* folding: a long value with multi-byte characters */
     strbuf_t b;

@@ -76,7 +76,12 @@ static void test_addresses(void)
     mailmsg_header_clean(h, sizeof(h), "a\xc0\xaf" "b\xe0\x80\xaf" "c\xed\xa0\x80" "d\xf4\x90\x80\x80" "e", 17);
     is_str(h, "a  b   c   d    e", "header clean: overlongs, a surrogate and > U+10FFFF become spaces");
     mailmsg_header_clean(h, sizeof(h), "x\xc2\x85y\xc2\xa0z\xe2\x82\xac", 10);
-    is_str(h, "x  y\xc2\xa0z\xe2\x82\xac", "header clean: C1 control (NEL) replaced; NBSP and euro kept");
+    is_str(h, "x y\xc2\xa0z\xe2\x82\xac", "header clean: C1 control (NEL) one space; NBSP and euro kept");
+    mailmsg_header_clean(h, sizeof(h), "caf\xe2\x82!", 6);
+    is_str(h, "caf !", "header clean: a cut-short sequence is one space");
+    char h6[5];
+    is_int((int)mailmsg_header_clean(h6, sizeof(h6), "caf\xc3\xa9s", 6), 3, "header clean: cut before a character that does not fit");
+    is_str(h6, "caf", "header clean: never half a character");
 }
 
 static void test_message(void)

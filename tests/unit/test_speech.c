@@ -117,6 +117,17 @@ static void test_escape(void)
     char seven[7];
     is_int(speech_escape(seven, sizeof(seven), "a&", 2), 6, "exact fit with the NUL");
     is_str(seven, "a&amp;", "exact fit content");
+    const char bad[] = "caf\xc3\xa9 \xff\xe2\x82 <x> \xed\xa0\x80ok";
+    speech_escape(buf, sizeof(buf), bad, sizeof(bad) - 1);
+    is_str(buf, "caf\xc3\xa9  &lt;x&gt; ok", "ill-formed UTF-8 dropped (it made the response JSON fail), valid kept");
+    char longin[3000], longout[8000];
+    for (size_t i = 0; i < sizeof(longin); i++)
+        longin[i] = i % 3 == 2 ? '&' : i % 7 == 0 ? '\x01' : 'a';
+    size_t want = 0;
+    for (size_t i = 0; i < sizeof(longin); i++)
+        want += longin[i] == '&' ? 5 : longin[i] == 'a' ? 1 : 0;
+    is_int(speech_escape(longout, sizeof(longout), longin, sizeof(longin)), want,
+           "a text past the stack scratch is cleaned and escaped whole");
 }
 
 static void test_strip(void)
@@ -130,6 +141,12 @@ static void test_strip(void)
     char small[6];
     speech_strip_ssml(small, sizeof(small), "abcdefghij", 10);
     is_str(small, "abcde", "strip truncates");
+    char seven[7];
+    speech_strip_ssml(seven, sizeof(seven), "<speak>caf\xc3\xa9s</speak>", 24);
+    is_str(seven, "caf\xc3\xa9s", "strip: whole characters fit");
+    char five[5];
+    speech_strip_ssml(five, sizeof(five), "<speak>caf\xc3\xa9s</speak>", 24);
+    is_str(five, "caf", "strip: a cut never leaves half a character");
 }
 
 static void test_buf(void)

@@ -24,7 +24,8 @@ void ics_line(strbuf_t *b, const char *name, const char *value, size_t len);
 /* One TEXT property: the value is escaped per RFC 5545 §3.3.11. */
 void ics_text(strbuf_t *b, const char *name, const char *text, size_t len);
 /* Escape TEXT into dst (NUL-terminated, truncated at a UTF-8 boundary).
- * Returns the length written. */
+ * Ill-formed UTF-8 and control characters but LF (escaped as \n) are dropped
+ * first (utf8_clean). Returns the length written. */
 size_t ics_escape_text(char *dst, size_t dst_size, const char *src, size_t len);
 
 typedef struct ics_event {

@@ -26,10 +26,10 @@
  * of dot-separated labels of [A-Za-z0-9-], total <= 254 bytes. */
 int mailmsg_addr_ok(const uint8_t *s, size_t len);
 
-/* Copy a header value with CR, LF and other control bytes (C0, DEL and C1)
- * and ill-formed UTF-8 (utf8_seq: overlongs and surrogates included)
- * replaced by spaces, one per byte, truncated to dst_size - 1 at a character
- * boundary. Returns the length written. */
+/* Copy a header value with CR, LF and other control characters (C0, DEL and
+ * C1) and ill-formed UTF-8 (overlongs and surrogates included) replaced by
+ * spaces, one per character or ill-formed sequence (utf8_clean), truncated
+ * to dst_size - 1 at a character boundary. Returns the length written. */
 size_t mailmsg_header_clean(char *dst, size_t dst_size, const char *src, size_t len);
 
 typedef struct mailmsg_collection {

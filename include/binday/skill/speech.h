@@ -35,12 +35,13 @@ bool speech_buf_text(speech_buf_t *b, const char *text, size_t len);
 bool speech_buf_textf(speech_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Escape src for SSML into dst: & < > " ' become entities, tab/CR/LF become a
- * space, other control characters (0x00-0x1f, 0x7f) are dropped. Returns the
- * length written, or (size_t)-1 when dst is too small (dst then holds ""). */
+ * space, other control characters (0x00-0x1f, 0x7f) and ill-formed UTF-8 are
+ * dropped (utf8_clean). Returns the length written, or (size_t)-1 when dst is
+ * too small (dst then holds ""). */
 size_t speech_escape(char *dst, size_t dst_size, const char *src, size_t len);
 /* Remove SSML tags and decode the five entities: what a listener hears, as text
  * (for cards and the `binday ask` printout). Returns the length written; output
- * is truncated to fit. */
+ * is truncated to fit, between characters. */
 size_t speech_strip_ssml(char *dst, size_t dst_size, const char *ssml, size_t len);
 
 /* "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st" ... */
