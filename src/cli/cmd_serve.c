@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "binday/skill/alexa_endpoint.h"
-#include "binday/feed/calfeed.h"
+#include "binday/feed/calfeed_http.h"
 #include "cli.h"
 #include "binday/config/config.h"
 #include "binday/util/date.h"

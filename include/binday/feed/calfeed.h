@@ -1,4 +1,5 @@
-/* calfeed.h - personal calendar feeds: GET /calendar/{token}.ics.
+/* calfeed.h - personal calendar feeds: tokens, links and feed bodies for
+ * GET /calendar/{token}.ics (the route itself is calfeed_http.h).
  *
  * The token names one property and nothing else. It is the property's UPRN
  * and a 64-bit keyed tag, encrypted as one AES-128 block with a key from the
@@ -18,7 +19,6 @@
 
 #include "binday/data/lookup.h"
 #include "binday/util/secret.h"
-#include "binday/http/server.h"
 #include "binday/data/store.h"
 
 #define CALFEED_TOKEN_LEN 32
@@ -69,17 +69,5 @@ void calfeed_summary(const lookup_collection_t *c, char *dst, size_t n);
 char *calfeed_build(store_t *s, MDB_txn *txn, lookup_result_t *scratch, uint64_t uprn, int today,
                     int alarm_minutes, long long dtstamp, unsigned sequence_base, size_t *len,
                     int *found, char *err, size_t err_size);
-
-/* ---- the HTTP route ---- */
-
-/* Load (or create) the key and remember what the handler needs. Call once
- * before the server starts. Returns 0, or -1 with a message in err. */
-int calfeed_global_init(store_t *store, const char *data_dir, int fixed_today, char *err, size_t err_size);
-/* The key loaded by calfeed_global_init (for links handed out by this process). */
-const secret_key_t *calfeed_key(void);
-/* Route handler for GET/HEAD /calendar/ (prefix). */
-int calfeed_handle(server_thread_t *t, h2o_req_t *req);
-/* Free this thread's feed state (call from the server's thread_fini). */
-void calfeed_thread_cleanup(void);
 
 #endif
