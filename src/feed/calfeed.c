@@ -17,6 +17,7 @@
 #include "binday/util/date.h"
 #include "binday/feed/ics.h"
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 /* ---- token ------------------------------------------------------------------ */
 
@@ -37,7 +38,7 @@ static int aes_block(const secret_key_t *key, int enc, const uint8_t in[16], uin
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int ok = 0, n = 0;
     if (ctx == NULL)
-        abort();
+        xalloc_die("EVP_CIPHER_CTX", 0);
     if (EVP_CipherInit_ex(ctx, EVP_aes_128_ecb(), NULL, key->k, NULL, enc) == 1 &&
         EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 && EVP_CipherUpdate(ctx, out, &n, in, 16) == 1 && n == 16)
         ok = 1;
@@ -329,14 +330,10 @@ char *calfeed_build(store_t *s, MDB_txn *txn, lookup_result_t *res, uint64_t upr
                     size_t err_size)
 {
     *found = 1;
-    feed_event_t *fe = calloc(CALFEED_MAX_EVENTS, sizeof(*fe));
-    ics_event_t *ev = calloc(CALFEED_MAX_EVENTS, sizeof(*ev));
+    feed_event_t *fe = xcalloc(CALFEED_MAX_EVENTS, sizeof(*fe));
+    ics_event_t *ev = xcalloc(CALFEED_MAX_EVENTS, sizeof(*ev));
     char *body = NULL;
     size_t n = 0;
-    if (fe == NULL || ev == NULL) {
-        snprintf(err, err_size, "out of memory");
-        goto out;
-    }
     /* lookup answers at most LOOKUP_MAX_COLLECTIONS per call: read the year in
      * windows small enough that even weekly services on every day would fit
      * (an occurrence belongs to the window of its current date, so nothing is

@@ -10,6 +10,7 @@
 
 #include "binday/util/date.h"
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 static struct {
     store_t *store;
@@ -55,12 +56,10 @@ static feed_thread_t *thread_state(void)
 {
     if (T)
         return T;
-    T = calloc(1, sizeof(*T));
-    if (T == NULL)
-        return NULL;
+    T = xcalloc(1, sizeof(*T));
     T->reader = store_reader_new(G.store);
-    T->res = malloc(sizeof(*T->res));
-    if (T->reader == NULL || T->res == NULL) {
+    T->res = xmalloc(sizeof(*T->res));
+    if (T->reader == NULL) {
         calfeed_thread_cleanup();
         return NULL;
     }

@@ -34,11 +34,7 @@ void ics_line(strbuf_t *b, const char *name, const char *value, size_t len)
 {
     size_t nl = strlen(name);
     char stackbuf[512];
-    char *line = nl + 1 + len <= sizeof(stackbuf) ? stackbuf : malloc(nl + 1 + len);
-    if (line == NULL) {
-        b->failed = STRBUF_OOM;
-        return;
-    }
+    char *line = nl + 1 + len <= sizeof(stackbuf) ? stackbuf : xmalloc(nl + 1 + len);
     memcpy(line, name, nl);
     line[nl] = ':';
     memcpy(line + nl + 1, value, len);
@@ -88,11 +84,7 @@ void ics_text(strbuf_t *b, const char *name, const char *text, size_t len)
 {
     size_t cap = 2 * len + 1;
     char stackbuf[1024];
-    char *e = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
-    if (e == NULL) {
-        b->failed = STRBUF_OOM;
-        return;
-    }
+    char *e = cap <= sizeof(stackbuf) ? stackbuf : xmalloc(cap);
     size_t n = ics_escape_text(e, cap, text, len);
     ics_line(b, name, e, n);
     if (e != stackbuf)

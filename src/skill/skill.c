@@ -23,6 +23,7 @@
 #include "binday/privacy/transcript.h"
 #include "binday/util/date.h"
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 static int today_of(const skill_thread_t *st)
 {
@@ -59,8 +60,8 @@ void skill_finish(struct skill_call *c, alexa_response_t *r)
         fallback.ssml = "Sorry, something went wrong. Please try again.";
         fallback.should_end_session = ALEXA_END_TRUE;
         body = alexa_response_build(&fallback, &len, err, sizeof(err));
-        if (body == NULL)
-            abort();
+        if (body == NULL) /* a fixed short answer: only memory can fail it */
+            xalloc_die("fallback response", 0);
     }
     skill_done_cb cb = c->cb;
     void *ud = c->ud;
@@ -95,15 +96,13 @@ void skill_call_free(struct skill_call *c)
 
 skill_thread_t *skill_thread_new(const skill_conf_t *conf, outbound_t *ob)
 {
-    skill_thread_t *st = calloc(1, sizeof(*st));
-    if (st == NULL)
-        return NULL;
+    skill_thread_t *st = xcalloc(1, sizeof(*st));
     h2o_linklist_init_anchor(&st->calls);
     st->conf = conf;
     st->ob = ob;
     st->reader = store_reader_new(conf->store);
-    st->res = malloc(sizeof(*st->res));
-    if (st->reader == NULL || st->res == NULL) {
+    st->res = xmalloc(sizeof(*st->res));
+    if (st->reader == NULL) {
         skill_thread_free(st);
         return NULL;
     }
@@ -184,8 +183,8 @@ static void answer_can_fulfill(struct skill_call *c)
                           verdict, "slots", slots);
     char *body = jsonmem_dumps(o, JSON_COMPACT);
     json_decref(o);
-    if (body == NULL)
-        abort();
+    if (body == NULL) /* jansson fails a dump of its own object only for memory */
+        xalloc_die("canFulfillIntent response", 0);
     skill_done_cb cb = c->cb;
     c->cb = NULL;
     cb(c->ud, 200, body, strlen(body));
@@ -197,9 +196,7 @@ static const char *HELP = "Breckland bins tells you when your bins are collected
 
 skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb cb, void *ud)
 {
-    struct skill_call *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    struct skill_call *c = xcalloc(1, sizeof(*c));
     c->st = st;
     c->env = envelope;
     c->cb = cb;

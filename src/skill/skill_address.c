@@ -13,6 +13,7 @@
 #include "binday/data/store.h"
 #include "binday/skill/choice.h"
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 static void set_line(const char *s, const uint8_t **p, size_t *n)
 {
@@ -201,9 +202,7 @@ int skill_start_lookup(struct skill_call *c)
         skill_maybe_answer(c);
         return -1;
     }
-    c->progressive_timer = malloc(sizeof(*c->progressive_timer));
-    if (c->progressive_timer == NULL)
-        abort();
+    c->progressive_timer = xmalloc(sizeof(*c->progressive_timer));
     uv_timer_init(outbound_loop(st->ob), c->progressive_timer);
     c->progressive_timer->data = c;
     uv_timer_start(c->progressive_timer, on_progressive_timer, SKILL_PROGRESSIVE_MS, 0);
