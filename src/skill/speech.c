@@ -47,12 +47,22 @@ size_t speech_escape(char *dst, size_t dst_size, const char *src, size_t len)
      * must be well-formed UTF-8 (an ill-formed byte made the whole response
      * fail to build), and controls have no place in speech. The clean text
      * is never longer than src. */
-    char stackbuf[1024];
-    char *clean = len < sizeof(stackbuf) ? stackbuf : xmalloc(len + 1);
-    size_t n = utf8_clean(clean, len + 1, (const uint8_t *)src, len, SPEECH_CLEAN, NULL);
-    size_t o = 0;
+    char stackbuf[1024], *clean = NULL;
+    const char *text = src;
+    size_t n = len, o = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *e = escape_of((unsigned char)clean[i]);
+        unsigned char c = (unsigned char)text[i];
+        if (clean == NULL && (c < 0x20 || c >= 0x7f)) {
+            /* not all printable ASCII (nearly every phrase is): escape a
+             * cleaned copy instead, from the start */
+            clean = len < sizeof(stackbuf) ? stackbuf : xmalloc(len + 1);
+            n = utf8_clean(clean, len + 1, (const uint8_t *)src, len, SPEECH_CLEAN, NULL);
+            text = clean;
+            o = 0;
+            i = (size_t)-1; /* the loop's i++ makes it 0 */
+            continue;
+        }
+        const char *e = escape_of(c);
         size_t el = e ? strlen(e) : 1;
         if (o + el >= dst_size) {
             o = (size_t)-1;
@@ -61,11 +71,11 @@ size_t speech_escape(char *dst, size_t dst_size, const char *src, size_t len)
         if (e)
             memcpy(dst + o, e, el);
         else
-            dst[o] = clean[i];
+            dst[o] = (char)c;
         o += el;
     }
     dst[o == (size_t)-1 ? 0 : o] = '\0';
-    if (clean != stackbuf)
+    if (clean != NULL && clean != stackbuf)
         free(clean);
     return o;
 }
