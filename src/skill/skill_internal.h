@@ -63,7 +63,7 @@ struct skill_call {
     int today;
     char user[SECRET_HEX_LEN + 1];
     alexa_api_call_t *addr_call, *name_call, *progressive_call;
-    uv_timer_t *progressive_timer; /* closed (and freed) in call_free */
+    uv_timer_t *progressive_timer; /* closed (and freed) in skill_call_free */
     int waiting;
     alexa_api_status_t addr_status, name_status;
     alexa_address_t addr;
@@ -73,6 +73,7 @@ struct skill_call {
     char email[ALEXA_API_MAX_TEXT + 1];
     h2o_linklist_t link; /* in st->calls */
 };
+
 #define EMAIL_OFFER "Shall I email you the link to your collection calendar?"
 
 /* skill.c: the answer goes to the caller's callback (exactly once per call);
