@@ -47,7 +47,8 @@ size_t speech_escape(char *dst, size_t dst_size, const char *src, size_t len)
      * must be well-formed UTF-8 (an ill-formed byte made the whole response
      * fail to build), and controls have no place in speech. The clean text
      * is never longer than src. */
-    char stackbuf[1024], *clean = NULL;
+    char stackbuf[1024];
+    char *clean = NULL;
     const char *text = src;
     size_t n = len, o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -55,7 +56,8 @@ size_t speech_escape(char *dst, size_t dst_size, const char *src, size_t len)
         if (clean == NULL && (c < 0x20 || c >= 0x7f)) {
             /* not all printable ASCII (nearly every phrase is): escape a
              * cleaned copy instead, from the start */
-            clean = len < sizeof(stackbuf) ? stackbuf : xmalloc(len + 1);
+            /* &stackbuf[0]: cppcheck reads the bare array here as a use before init */
+            clean = len < sizeof(stackbuf) ? &stackbuf[0] : xmalloc(len + 1);
             n = utf8_clean(clean, len + 1, (const uint8_t *)src, len, SPEECH_CLEAN, NULL);
             text = clean;
             o = 0;
