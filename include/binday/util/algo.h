@@ -1,6 +1,6 @@
 /* algo.h - the process's cryptographic algorithm objects, fetched from the
- * OpenSSL provider once, and HMAC-SHA256 (on OpenSSL's plain SHA-256
- * functions, which allocate nothing: algo.c says why).
+ * OpenSSL provider once, and HMAC-SHA256 on that SHA-256 (one reused digest
+ * context per thread: algo.c says why).
  *
  * Why: OpenSSL 3 looks algorithms up by name behind EVP_sha256(),
  * EVP_aes_256_gcm() and HMAC() (which goes through EVP_Q_mac) on every use;
@@ -23,7 +23,9 @@ const EVP_MD *algo_sha256(void);
 const EVP_CIPHER *algo_aes256_gcm(void);
 
 /* HMAC-SHA256 (RFC 2104) of msg under key, any key length. Same output as
- * OpenSSL's HMAC(EVP_sha256(), ...). Thread-safe; allocates nothing. */
+ * OpenSSL's HMAC (EVP_Q_mac "HMAC" with "SHA256"). Thread-safe: each thread
+ * has its own digest context, made on its first call and freed when the
+ * thread ends. Aborts only when memory ran out. */
 void algo_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t len, uint8_t out[ALGO_HMAC_BYTES]);
 
 #endif
