@@ -22,6 +22,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -DH2O_USE_LIBUV=1 \
+               -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
                -DBINDAY_VERSION=\"$(shell git describe --always --dirty 2>/dev/null || echo dev)\"
 RELEASE_CFLAGS := -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

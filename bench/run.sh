@@ -31,7 +31,7 @@ fi
 
 # the request generator, compiled with the release build's warnings
 PKGS="libh2o libuv openssl jansson libcurl lmdb"
-CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=1 $(pkg-config --cflags $PKGS)"
+CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=1 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED $(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -lm -lpthread"
 mkdir -p build/bench
 cc $CFLAGS -o build/bench/signreq bench/signreq.c $LIBS

@@ -12,7 +12,7 @@ tmp=$(mktemp -d /tmp/binday-vbench-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 /usr/bin/python3 tests/integration/alexa_pki.py "$tmp/pki"
 PKGS="libh2o libuv openssl jansson libcurl lmdb"
-cc -std=gnu11 -O2 -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=1 $(pkg-config --cflags $PKGS) \
+cc -std=gnu11 -O2 -Iinclude -D_GNU_SOURCE -DH2O_USE_LIBUV=1 -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED $(pkg-config --cflags $PKGS) \
    -o "$tmp/verify_bench" bench/verify_bench.c build/release/libbinday.a $(pkg-config --libs $PKGS) -lm -lpthread
 echo "== openssl speed rsa2048 ($(openssl version))"
 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/ {printf "openssl_rsa2048_verify_per_s=%s (%.1f us each)\n", $NF, 1e6/$NF}'
