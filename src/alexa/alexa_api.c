@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "binday/alexa/alexa_api.h"
-#include "binday/json/jsonmem.h"
 #include "binday/util/log.h"
 
 typedef enum { KIND_GIVEN_NAME, KIND_EMAIL, KIND_ADDRESS, KIND_PROGRESSIVE } call_kind_t;
@@ -232,7 +231,7 @@ alexa_api_call_t *alexa_api_progressive(outbound_t *ob, const char *endpoint, co
     }
     json_t *j = json_pack("{s:{s:s}, s:{s:s, s:s}}", "header", "requestId", request_id, "directive", "type",
                           "VoicePlayer.Speak", "speech", ssml);
-    char *body = j ? jsonmem_dumps(j, JSON_COMPACT) : NULL;
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (body == NULL) {
         set_err(err, err_size, "invalid requestId or speech");

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "binday/util/date.h"
-#include "binday/json/jsonmem.h"
 #include "cli.h"
 #include "binday/skill/speech.h"
 #include "binday/dev/utterance.h"
@@ -379,7 +378,7 @@ int cmd_ask(int argc, char **argv)
     }
     char sid[80];
     json_t *env = build_envelope(&o, &u, session_in, sid);
-    char *body = env ? jsonmem_dumps(env, JSON_COMPACT) : NULL;
+    char *body = env ? json_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
     if (body == NULL) {
         fprintf(stderr, "binday ask: cannot build the request (invalid UTF-8 in an option?)\n");

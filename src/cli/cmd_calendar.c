@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "binday/feed/calfeed.h"
-#include "binday/json/jsonmem.h"
 #include "cli.h"
 #include "binday/data/lookup.h"
 #include "binday/util/secret.h"
@@ -109,7 +108,7 @@ int cmd_calendar_link(int argc, char **argv)
         if (o && url)
             json_object_update_new(o, json_pack("{s:s,s:s,s:s,s:s}", "https", links.https, "webcal", links.webcal,
                                                 "google", links.google, "outlook", links.outlook));
-        char *s = o ? jsonmem_dumps(o, JSON_INDENT(2)) : NULL;
+        char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
         json_decref(o);
         if (s == NULL) {
             fprintf(stderr, "binday calendar-link: out of memory\n");

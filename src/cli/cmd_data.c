@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "binday/json/jsonmem.h"
 #include "binday/util/date.h"
 #include "binday/data/import.h"
 #include "binday/data/lookup.h"
@@ -234,7 +233,7 @@ int cmd_lookup(int argc, char **argv)
         ret = CLI_EXIT_RUNTIME;
     } else if (json) {
         json_t *o = lookup_result_json(res);
-        char *txt = o ? jsonmem_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+        char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
         if (txt == NULL) {
             fprintf(stderr, "binday lookup: out of memory\n");
             ret = CLI_EXIT_RUNTIME;

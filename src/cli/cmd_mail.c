@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "binday/json/jsonmem.h"
 #include "binday/mail/outbox.h"
 #include "binday/data/store.h"
 
@@ -29,7 +28,7 @@ static void print_one(const char *id, size_t id_len, const char *js, size_t len,
     if (o == NULL)
         return;
     json_object_set_new(o, "id", json_stringn(id, id_len));
-    char *s = jsonmem_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     if (s)
         printf("%s\n", s);
     free(s);

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "binday/json/jsonmem.h"
 
 struct command {
     const char *name;
@@ -39,7 +38,6 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    jsonmem_install(); /* before any jansson value exists (see jsonmem.h) */
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -8,7 +8,6 @@
  * between workers except the read-only h2o global config and SSL_CTX.
  */
 #include "binday/http/server.h"
-#include "binday/json/jsonmem.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -155,7 +154,7 @@ static const char internal_error_body[] = "{\"error\":\"internal error\"}";
 
 void server_send_json(h2o_req_t *req, int status, const json_t *value)
 {
-    char *s = value != NULL ? jsonmem_dumps(value, JSON_COMPACT) : NULL;
+    char *s = value != NULL ? json_dumps(value, JSON_COMPACT) : NULL;
     if (s == NULL) {
         log_error("http.json_unwritable", "status=%d rid=%s", status, server_request_id(req));
         server_send(req, 500, "application/json", internal_error_body, sizeof(internal_error_body) - 1);
@@ -207,7 +206,7 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
             msg[i] = (char)((reason[i] >= 'A' && reason[i] <= 'Z') ? reason[i] + 32 : reason[i]);
         msg[i] = 0;
         json_t *o = json_pack("{s:s}", "error", msg);
-        char *s = o != NULL ? jsonmem_dumps(o, JSON_COMPACT) : NULL;
+        char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         /* a reason jansson refuses (not UTF-8) gets the fixed body */
         h2o_iovec_t body = h2o_strdup(&req->pool, s != NULL ? s : internal_error_body, SIZE_MAX);

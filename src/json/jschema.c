@@ -1,6 +1,5 @@
 /* jschema.c - owns validation of JSON documents against binday's JSON Schemas. */
 #include "binday/json/jschema.h"
-#include "binday/json/jsonmem.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -105,7 +104,7 @@ static int validate(const json_t *schema, const json_t *doc, char *path, size_t 
                 found = 1;
         }
         if (!found) {
-            char *alts = jsonmem_dumps(en, JSON_COMPACT);
+            char *alts = json_dumps(en, JSON_COMPACT);
             snprintf(msg, sizeof(msg), "must be one of %.200s", alts ? alts : "the allowed values");
             free(alts);
             return fail(err, err_size, path, msg);

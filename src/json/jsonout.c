@@ -1,6 +1,5 @@
 /* jsonout.c - owns the fast compact JSON writer (see jsonout.h). */
 #include "binday/json/jsonout.h"
-#include "binday/json/jsonmem.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -156,7 +155,7 @@ static int put_value(strbuf_t *b, const json_t *v, size_t flags, int depth)
     }
     case JSON_REAL: {
         /* rare in our documents: jansson's own formatting, for identical text */
-        char *s = jsonmem_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         if (s == NULL)
             return -1;
         strbuf_puts(b, s);

@@ -2,7 +2,6 @@
  * Records are small JSON documents; the sender (mailer.c) and the skill only
  * go through the functions here. */
 #include "binday/mail/outbox.h"
-#include "binday/json/jsonmem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +46,7 @@ static int seal_record(MDB_txn *txn, const char *id, const char *to, const char 
     if (rc)
         return rc;
     json_t *o = json_pack("{s:s,s:s%}", "to", to, "msg", msg, msg_len);
-    char *plain = o ? jsonmem_dumps(o, JSON_COMPACT) : NULL;
+    char *plain = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (plain == NULL)
         abort();
@@ -119,7 +118,7 @@ static int dbi(store_t *s, const char *name, MDB_dbi *out)
 
 static int put_json(MDB_txn *txn, MDB_dbi d, const char *key, json_t *v)
 {
-    char *s = jsonmem_dumps(v, JSON_COMPACT);
+    char *s = json_dumps(v, JSON_COMPACT);
     if (s == NULL)
         abort();
     MDB_val k = {strlen(key), (void *)key}, val = {strlen(s), s};
@@ -566,7 +565,7 @@ static int cancel_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
         json_t *lg = json_loadb(lv.mv_data, lv.mv_size, 0, NULL);
         if (lg) {
             json_object_set_new(lg, "status", json_string("cancelled"));
-            char *s = jsonmem_dumps(lg, JSON_COMPACT);
+            char *s = json_dumps(lg, JSON_COMPACT);
             json_decref(lg);
             if (s == NULL)
                 abort();
@@ -591,7 +590,7 @@ static int strip_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
         return 0;
     json_object_del(rec, "links"); /* the feed links name the property */
     json_object_del(rec, "error");
-    char *s = jsonmem_dumps(rec, JSON_COMPACT);
+    char *s = json_dumps(rec, JSON_COMPACT);
     if (s == NULL)
         abort();
     MDB_val key = *k, nv = {strlen(s), s};

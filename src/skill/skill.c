@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "binday/json/jsonmem.h"
 #include "binday/privacy/privacy.h"
 #include "binday/privacy/transcript.h"
 #include "binday/util/date.h"
@@ -181,7 +180,7 @@ static void answer_can_fulfill(struct skill_call *c)
     }
     json_t *o = json_pack("{s:s,s:{s:{s:s,s:o}}}", "version", "1.0", "response", "canFulfillIntent", "canFulfill",
                           verdict, "slots", slots);
-    char *body = jsonmem_dumps(o, JSON_COMPACT);
+    char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (body == NULL) /* jansson fails a dump of its own object only for memory */
         xalloc_die("canFulfillIntent response", 0);
