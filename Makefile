@@ -3,6 +3,7 @@
 #   make          release build of ./build/release/binday (and ./binday link)
 #   make run      install deps, build, generate demo data and TLS cert, serve on :8443
 #   make test     install deps, build with ASan+UBSan, run unit + integration tests
+#   make tsan     ThreadSanitizer build, unit + integration tests (docs/architecture.md)
 #   make lint     clang -Werror build + cppcheck
 #   make fuzz     libFuzzer builds of tests/fuzz/fuzz_*.c (clang)
 #   make bench    benchmarks (see bench/README.md)

@@ -9,6 +9,7 @@
 
 #include "binday/json/jsonout.h"
 #include "binday/util/utf8.h"
+#include "binday/util/xalloc.h"
 
 #define SPEAK_OPEN "<speak>"
 #define SPEAK_CLOSE "</speak>"
@@ -24,10 +25,8 @@ static void set_err(char *err, size_t err_size, const char *msg)
 static char *clean_text(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    char *out = malloc((n < max ? n : max) + 1);
+    char *out = xmalloc((n < max ? n : max) + 1);
     size_t o = 0;
-    if (out == NULL)
-        return NULL;
     for (size_t i = 0; i < n;) {
         const unsigned char *p = (const unsigned char *)s + i;
         /* a run of printable ASCII (most of every answer) is copied at once */
@@ -108,9 +107,7 @@ static int put_speech(strbuf_t *b, const char *inner, size_t max_inner)
     size_t n = strlen(inner);
     char stack[1024];
     size_t need = sizeof(SPEAK_OPEN) + n + sizeof(SPEAK_CLOSE);
-    char *buf = need <= sizeof(stack) ? stack : malloc(need);
-    if (buf == NULL)
-        abort(); /* out of memory */
+    char *buf = need <= sizeof(stack) ? stack : xmalloc(need);
     memcpy(buf, SPEAK_OPEN, sizeof(SPEAK_OPEN) - 1);
     memcpy(buf + sizeof(SPEAK_OPEN) - 1, inner, n + 1);
     size_t l = alexa_response_cut_ssml(buf + sizeof(SPEAK_OPEN) - 1, n, max_inner);
@@ -143,8 +140,6 @@ static void member(strbuf_t *b, int *first, const char *key)
 static void put_card_text(strbuf_t *b, int *first, const char *key, const char *text, size_t cap)
 {
     char *t = clean_text(text, cap);
-    if (t == NULL)
-        abort(); /* out of memory */
     member(b, first, key);
     jsonout_put_string(b, t, strlen(t));
     free(t);
@@ -243,7 +238,7 @@ char *alexa_response_build(const alexa_response_t *r, size_t *len, char *err, si
             return NULL;
         }
         if (b.failed == STRBUF_OOM)
-            abort(); /* out of memory */
+            xalloc_die("alexa_response", b.cap);
         if (!b.failed) {
             if (len)
                 *len = b.len;

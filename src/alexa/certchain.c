@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "binday/util/algo.h"
+#include "binday/util/xalloc.h"
 
 struct certchain {
     X509 *leaf;
@@ -56,13 +57,13 @@ verify_status_t certchain_parse(const uint8_t *pem, size_t len, certchain_t **ou
     *out = NULL;
     if (pem == NULL || len == 0 || len > CERTCHAIN_MAX_BYTES)
         return VERIFY_E_CERT_PARSE;
-    certchain_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
-    c->untrusted = sk_X509_new_null();
+    certchain_t *c = xcalloc(1, sizeof(*c));
+    /* len <= CERTCHAIN_MAX_BYTES fits an int: these fail only for memory */
+    if ((c->untrusted = sk_X509_new_null()) == NULL)
+        xalloc_die("sk_X509_new_null", 0);
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    if (c->untrusted == NULL || bio == NULL)
-        abort();
+    if (bio == NULL)
+        xalloc_die("BIO_new_mem_buf", 0);
     verify_status_t st = VERIFY_OK;
     ERR_clear_error();
     for (;;) {
@@ -92,7 +93,7 @@ verify_status_t certchain_parse(const uint8_t *pem, size_t len, certchain_t **ou
         if (c->leaf == NULL)
             c->leaf = x;
         else if (!sk_X509_push(c->untrusted, x))
-            abort();
+            xalloc_die("sk_X509_push", 0); /* at most CERTCHAIN_MAX_CERTS: only memory fails */
         c->count++;
     }
     BIO_free(bio);
@@ -185,7 +186,7 @@ verify_status_t certchain_verify(certchain_t *c, X509_STORE *store, time_t now)
     }
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     if (ctx == NULL)
-        abort();
+        xalloc_die("X509_STORE_CTX_new", 0);
     if (!X509_STORE_CTX_init(ctx, store, c->leaf, c->untrusted)) {
         X509_STORE_CTX_free(ctx);
         st = VERIFY_E_INTERNAL;
@@ -236,7 +237,7 @@ verify_status_t certchain_verify_signature(certchain_t *c, const uint8_t *sig, s
         c->vctx = v;
     }
     if (c->hctx == NULL && (c->hctx = EVP_MD_CTX_new()) == NULL)
-        abort();
+        xalloc_die("EVP_MD_CTX_new", 0);
     uint8_t digest[32];
     unsigned dl = 0;
     verify_status_t st = VERIFY_E_INTERNAL;
@@ -252,7 +253,7 @@ X509_STORE *certchain_store_new(const char *ca_file, char *err, size_t errlen)
 {
     X509_STORE *s = X509_STORE_new();
     if (s == NULL)
-        abort();
+        xalloc_die("X509_STORE_new", 0);
     int okk = ca_file ? X509_STORE_load_file(s, ca_file) : X509_STORE_set_default_paths(s);
     if (okk != 1) {
         unsigned long e = ERR_peek_last_error();

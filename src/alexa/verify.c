@@ -16,6 +16,7 @@
 #include "binday/alexa/certurl.h"
 #include "binday/alexa/envelope.h"
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 /* RSA signatures we accept before knowing the key: 2048, 3072, 4096 bits. */
 #define SIG_MAX_BYTES 512
@@ -94,12 +95,9 @@ int verify_global_init(const verify_conf_t *conf, char *err, size_t errlen)
     if (store == NULL)
         return -1;
     G.store = store;
-    G.skill_ids = calloc(conf->n_skill_ids, sizeof(char *));
-    if (G.skill_ids == NULL)
-        abort();
+    G.skill_ids = xcalloc(conf->n_skill_ids, sizeof(char *));
     for (size_t i = 0; i < conf->n_skill_ids; i++)
-        if ((G.skill_ids[i] = strdup(conf->skill_ids[i])) == NULL)
-            abort();
+        G.skill_ids[i] = xstrdup(conf->skill_ids[i]);
     G.n_skill_ids = conf->n_skill_ids;
     G.inited = 1;
     return 0;
@@ -444,18 +442,14 @@ verify_call_t *verify_start(verify_thread_t *vt, const verify_input_t *in, verif
         cb(ud, VERIFY_E_CERT_DOWNLOAD, NULL, NULL);
         return NULL;
     }
-    verify_call_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    verify_call_t *c = xcalloc(1, sizeof(*c));
     c->vt = vt;
     c->cb = cb;
     c->ud = ud;
     c->env = env;
     memcpy(c->sig, sig, sig_len);
     c->sig_len = sig_len;
-    c->body = malloc(in->body_len);
-    if (c->body == NULL)
-        abort();
+    c->body = xmalloc(in->body_len);
     memcpy(c->body, in->body, in->body_len);
     c->body_len = in->body_len;
     list_push(&e->waiters, c);

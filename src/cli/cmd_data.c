@@ -11,6 +11,7 @@
 #include "binday/data/import.h"
 #include "binday/data/lookup.h"
 #include "binday/data/store.h"
+#include "binday/util/xalloc.h"
 
 /* ---- import ------------------------------------------------------------------ */
 
@@ -220,11 +221,9 @@ int cmd_lookup(int argc, char **argv)
         return CLI_EXIT_RUNTIME;
     }
     store_reader_t *r = store_reader_new(s);
-    lookup_result_t *res = malloc(sizeof(*res));
-    if (r == NULL || res == NULL) {
-        fprintf(stderr, "binday lookup: out of memory\n");
-        abort();
-    }
+    lookup_result_t *res = xmalloc(sizeof(*res));
+    if (r == NULL) /* store_reader_new fails only for memory */
+        xalloc_die("store_reader_new", 0);
     int rc = uprn_s ? lookup_uprn(r, uprn, from, days, res, err, sizeof(err))
                     : lookup_address(r, &in, from, days, res, err, sizeof(err));
     int ret = CLI_EXIT_OK;

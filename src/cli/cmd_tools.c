@@ -15,6 +15,7 @@
 #include "binday/util/date.h"
 #include "binday/dev/demodata.h"
 #include "binday/data/holidays.h"
+#include "binday/util/xalloc.h"
 
 static void holidays_usage(FILE *out)
 {
@@ -49,9 +50,7 @@ static const holiday_t *load_holidays(const char *file, size_t *n, holiday_t *bu
         return NULL;
     }
     size_t len = (size_t)st.st_size;
-    uint8_t *data = malloc(len ? len : 1);
-    if (data == NULL)
-        abort();
+    uint8_t *data = xmalloc(len);
     ssize_t got = read(fd, data, len);
     close(fd);
     if (got < 0 || (size_t)got != len) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "binday/json/jschema.h"
+#include "binday/util/xalloc.h"
 
 /* The schema file, embedded at build time (the build runs from the repo root). */
 __asm__(".section .rodata\n"
@@ -30,8 +31,12 @@ static json_t *load_schema(void)
 {
     json_error_t e;
     json_t *s = json_loads(binday_config_schema, 0, &e);
-    if (s == NULL)
-        abort(); /* the build embedded a broken schema: a broken invariant */
+    if (s == NULL) {
+        /* Broken invariant: the schema is compiled in and a test loads it, so
+         * only a broken build (or jansson out of memory) gets here. */
+        fprintf(stderr, "binday: embedded config schema: %s (line %d)\n", e.text, e.line);
+        abort();
+    }
     return s;
 }
 
@@ -126,9 +131,7 @@ static int split_listen(const char *s, config_t *c, char *err, size_t err_size)
 static const char **string_array(json_t *arr, size_t *n)
 {
     *n = json_array_size(arr);
-    const char **v = calloc(*n + 1, sizeof(*v));
-    if (v == NULL)
-        abort();
+    const char **v = xcalloc(*n + 1, sizeof(*v));
     for (size_t i = 0; i < *n; i++)
         v[i] = json_string_value(json_array_get(arr, i));
     return v;
@@ -156,19 +159,17 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
 
     /* getopt_long table generated from the schema's properties */
     size_t nprops = json_object_size(props);
-    struct option *opts = calloc(nprops + 3, sizeof(*opts));
-    char **names = calloc(nprops, sizeof(*names));
-    const char **keys = calloc(nprops, sizeof(*keys));
-    if (!opts || !names || !keys || !cli)
-        abort();
+    struct option *opts = xcalloc(nprops + 3, sizeof(*opts));
+    char **names = xcalloc(nprops, sizeof(*names));
+    const char **keys = xcalloc(nprops, sizeof(*keys));
+    if (cli == NULL)
+        xalloc_die("json_object", 0);
     size_t i = 0;
     const char *key;
     json_t *p;
     json_object_foreach(props, key, p)
     {
-        names[i] = strdup(key);
-        if (names[i] == NULL)
-            abort();
+        names[i] = xstrdup(key);
         for (char *ch = names[i]; *ch; ch++)
             if (*ch == '_')
                 *ch = '-';

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "binday/util/xalloc.h"
 
 int csv_init(csv_reader_t *r, const uint8_t *data, size_t len)
 {
@@ -18,8 +19,8 @@ int csv_init(csv_reader_t *r, const uint8_t *data, size_t len)
     r->line = 1;
     if (len >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF)
         r->p += 3;
-    r->scratch = malloc(CSV_MAX_RECORD);
-    return r->scratch ? 0 : -1;
+    r->scratch = xmalloc(CSV_MAX_RECORD);
+    return 0;
 }
 
 void csv_free(csv_reader_t *r)

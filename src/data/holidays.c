@@ -10,6 +10,7 @@
 
 #include "binday/data/csv.h"
 #include "binday/util/date.h"
+#include "binday/util/xalloc.h"
 
 
 /* Keep in step with data/bank-holidays-england-wales.csv (tests compare). */
@@ -90,13 +91,8 @@ long holidays_parse(const uint8_t *data, size_t len, holiday_t *out, size_t max,
                     size_t err_size)
 {
     csv_reader_t r;
-    if (csv_init(&r, data, len) != 0) {
-        snprintf(err, err_size, "out of memory");
-        return -1;
-    }
-    csv_record_t *rec = malloc(sizeof(*rec));
-    if (rec == NULL)
-        abort();
+    csv_init(&r, data, len);
+    csv_record_t *rec = xmalloc(sizeof(*rec));
     long n = 0;
     int header = 1;
     size_t eline;

@@ -30,6 +30,7 @@
 #include "binday/data/postcode.h"
 #include "binday/data/records.h"
 #include "binday/util/utf8.h"
+#include "binday/util/xalloc.h"
 
 #define MAX_FIELD 1000   /* bytes; longer values are an error */
 #define IMPORT_ABORT (-3) /* store_write callback: rejected, do not commit */
@@ -37,14 +38,6 @@
 typedef rec_str_t str_t;
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (q == NULL)
-        abort(); /* OOM */
-    return q;
-}
 
 #define GROW(arr, n, cap)                                                                      \
     do {                                                                                       \
@@ -68,9 +61,7 @@ static const char *arena_copy(arena_t *a, const char *p, size_t n)
 {
     if (a->head == NULL || a->head->cap - a->head->used < n) {
         size_t cap = n > (1u << 20) ? n : (1u << 20);
-        chunk_t *c = malloc(sizeof(*c) + cap);
-        if (c == NULL)
-            abort();
+        chunk_t *c = xmalloc(sizeof(*c) + cap);
         c->next = a->head;
         c->used = 0;
         c->cap = cap;
@@ -137,9 +128,7 @@ static void err_vadd(errs_t *e, const char *file, size_t line, const char *fmt, 
     vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
     if (e->buffering) {
         GROW(e->buf, e->nbuf, e->capbuf);
-        e->buf[e->nbuf++] = strdup(msg);
-        if (e->buf[e->nbuf - 1] == NULL)
-            abort();
+        e->buf[e->nbuf++] = xstrdup(msg);
     } else if (e->fn) {
         e->fn(msg, e->ud);
     }
@@ -705,11 +694,8 @@ static void parse_buffer(ctx_t *c, import_table_t ti, const char *path, const ui
     const coldef_t *cols = tables[ti].cols;
     size_t ncols = tables[ti].ncols;
     csv_reader_t rd;
-    if (csv_init(&rd, map, len) != 0)
-        abort();
-    csv_record_t *rec = malloc(sizeof(*rec));
-    if (rec == NULL)
-        abort();
+    csv_init(&rd, map, len);
+    csv_record_t *rec = xmalloc(sizeof(*rec));
     char cerr[200];
     size_t eline;
     int colidx[16];
@@ -1269,9 +1255,7 @@ static int write_addresses(ctx_t *c, MDB_txn *txn)
         store_uprn_key(a[i].uprn, key);
         rc = put(txn, da, key, 8, b.buf, b.len, MDB_APPEND);
     }
-    uint32_t *idx = malloc((t->n ? t->n : 1) * sizeof(*idx));
-    if (idx == NULL)
-        abort();
+    uint32_t *idx = xmalloc(t->n * sizeof(*idx));
     for (size_t i = 0; i < t->n; i++)
         idx[i] = (uint32_t)i;
     qsort_r(idx, t->n, sizeof(*idx), cmp_pc_idx, a);
@@ -1459,9 +1443,7 @@ int import_run(store_t *s, const char *const paths[IMPORT_N_TABLES], size_t max_
                import_error_fn on_error, void *ud, import_report_t *report, char *err,
                size_t err_size)
 {
-    ctx_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    ctx_t *c = xcalloc(1, sizeof(*c));
     c->store = s;
     c->errs.fn = on_error;
     c->errs.ud = ud;
@@ -1517,9 +1499,7 @@ out:
 size_t import_check_buffer(import_table_t t, const char *label, const uint8_t *data, size_t len,
                            size_t max_errors, import_error_fn on_error, void *ud, size_t *rows)
 {
-    ctx_t *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        abort();
+    ctx_t *c = xcalloc(1, sizeof(*c));
     c->errs.fn = on_error;
     c->errs.ud = ud;
     c->errs.max = max_errors ? max_errors : 1000;

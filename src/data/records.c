@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binday/util/xalloc.h"
+
 static void reserve(rec_buf_t *b, size_t extra)
 {
     if (b->len + extra <= b->cap)
@@ -12,10 +14,7 @@ static void reserve(rec_buf_t *b, size_t extra)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + extra)
         cap *= 2;
-    uint8_t *n = realloc(b->buf, cap);
-    if (n == NULL)
-        abort(); /* OOM */
-    b->buf = n;
+    b->buf = xrealloc(b->buf, cap);
     b->cap = cap;
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,10 @@ struct server {
     int *listen_fds; /* one listening socket per thread (SO_REUSEPORT) */
     server_thread_t *threads;
     int nthreads;
-    volatile int state;
+    /* STATE_*: written by the main thread (signal, drain timer), read by every
+     * loop thread; release/acquire so a loop that sees DRAINING or STOPPING also
+     * sees what the main thread wrote before (the drain deadline, closed handles) */
+    atomic_int state;
     uint32_t boot_nonce;
     uint64_t started_at_ms;
     uv_loop_t main_loop;
@@ -309,7 +313,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
             server_send_error(req, 405, "method not allowed");
             return 0;
         }
-        if (srv->state != STATE_RUNNING)
+        if (atomic_load_explicit(&srv->state, memory_order_acquire) != STATE_RUNNING)
             req->http1_is_persistent = 0;
         return r->fn(t, req);
     }
@@ -383,12 +387,13 @@ void server_pending_end(server_pending_t *p)
 static int on_healthz(server_thread_t *t, h2o_req_t *req)
 {
     server_t *srv = t->srv;
-    json_t *o = json_pack("{s:s,s:s,s:I,s:i}", "status", srv->state == STATE_RUNNING ? "ok" : "draining", "version",
+    int running = atomic_load_explicit(&srv->state, memory_order_acquire) == STATE_RUNNING;
+    json_t *o = json_pack("{s:s,s:s,s:I,s:i}", "status", running ? "ok" : "draining", "version",
                           BINDAY_VERSION, "uptime_s", (json_int_t)((uv_now(&t->loop) - srv->started_at_ms) / 1000),
                           "threads", srv->nthreads);
     if (srv->hooks.health)
         srv->hooks.health(t, o, srv->hooks.ud);
-    server_send_json(req, srv->state == STATE_RUNNING ? 200 : 503, o);
+    server_send_json(req, running ? 200 : 503, o);
     json_decref(o);
     return 0;
 }
@@ -442,12 +447,13 @@ static void on_listener_closed(uv_handle_t *h)
 static void on_wake(uv_async_t *a)
 {
     server_thread_t *t = a->data;
-    if (t->srv->state >= STATE_DRAINING && t->listener_open) {
+    int state = atomic_load_explicit(&t->srv->state, memory_order_acquire);
+    if (state >= STATE_DRAINING && t->listener_open) {
         t->listener_open = 0;
         uv_close((uv_handle_t *)&t->listener, on_listener_closed);
         h2o_context_request_shutdown(&t->ctx);
     }
-    if (t->srv->state == STATE_STOPPING)
+    if (state == STATE_STOPPING)
         uv_stop(&t->loop);
 }
 
@@ -500,7 +506,7 @@ static void on_drain_tick(uv_timer_t *timer)
         return;
     if (inflight > 0)
         log_warn("server.drain_timeout", "unfinished=%ld", inflight);
-    srv->state = STATE_STOPPING;
+    atomic_store_explicit(&srv->state, STATE_STOPPING, memory_order_release);
     wake_all(srv);
     uv_timer_stop(timer);
     uv_close((uv_handle_t *)&srv->drain_timer, NULL);
@@ -511,10 +517,10 @@ static void on_drain_tick(uv_timer_t *timer)
 static void on_signal(uv_signal_t *s, int signum)
 {
     server_t *srv = s->data;
-    if (srv->state != STATE_RUNNING)
+    if (atomic_load_explicit(&srv->state, memory_order_acquire) != STATE_RUNNING)
         return;
     log_info("server.shutdown", "signal=%s inflight=%ld", signum == SIGTERM ? "TERM" : "INT", server_inflight());
-    srv->state = STATE_DRAINING;
+    atomic_store_explicit(&srv->state, STATE_DRAINING, memory_order_release);
     wake_all(srv);
     srv->drain_deadline_ms = uv_now(&srv->main_loop) + srv->conf->shutdown_grace_ms;
     uv_timer_init(&srv->main_loop, &srv->drain_timer);

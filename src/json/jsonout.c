@@ -8,6 +8,7 @@
 
 #include "binday/util/strbuf.h"
 #include "binday/util/utf8.h"
+#include "binday/util/xalloc.h"
 
 static int put_string(strbuf_t *b, const char *str, size_t n)
 {
@@ -79,9 +80,7 @@ static int put_object(strbuf_t *b, const json_t *o, size_t flags, int depth)
     }
     int rc = 0;
     if (flags & JSON_SORT_KEYS) {
-        struct key small[16], *keys = n <= 16 ? small : malloc(n * sizeof(*keys));
-        if (keys == NULL)
-            abort();
+        struct key small[16], *keys = n <= 16 ? small : xmalloc(n * sizeof(*keys));
         size_t i = 0;
         const char *k;
         size_t kl;

@@ -67,7 +67,9 @@ void seal_derive(const uint8_t key[SEAL_KEY_BYTES], const void *a, size_t a_len,
                  uint8_t out[32])
 {
     uint8_t buf[512];
-    /* inputs are short labels, names and keys; longer ones are a programming error */
+    /* Broken invariant if longer: callers pass a fixed label and a key or a
+     * name of at most VAULT_MAX_NAME bytes (vault_get/put/del refuse longer
+     * ones before deriving), never text from a request or a record. */
     if (a_len + b_len > sizeof(buf))
         abort();
     memcpy(buf, a, a_len);

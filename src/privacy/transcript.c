@@ -20,6 +20,7 @@
 #include "binday/privacy/seal.h"
 #include "binday/util/strbuf.h"
 #include "binday/util/utf8.h"
+#include "binday/util/xalloc.h"
 
 static const store_dbi_def_t transcript_dbi_defs[] = {{TRANSCRIPT_DBI_NAME, 0}, {TRANSCRIPT_DAYS_DBI_NAME, 0}};
 
@@ -109,42 +110,76 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct slot_pair *)a)->name, ((const struct slot_pair *)b)->name);
 }
 
+/* One string member's value: only its well-formed UTF-8 prefix, so
+ * jsonout_put_string cannot refuse it. The request's strings were checked as
+ * UTF-8 when it was parsed and what was said is cut to whole characters
+ * before this, so *cut stays 0 unless a caller broke that; a turn is then
+ * recorded with the bad text dropped (and logged once) rather than the
+ * server stopping over a transcript. */
+static void put_text(strbuf_t *b, const char *s, size_t n, int *cut)
+{
+    size_t ok = utf8_valid_prefix((const uint8_t *)s, n);
+    *cut += ok < n;
+    jsonout_put_string(b, s, ok);
+}
+
 /* The record's text, written directly (building a jansson tree to dump was
  * ~3% of a request's instructions): keys sorted, as json_dumps with
  * JSON_SORT_KEYS wrote them (test_privacy checks the bytes). */
 static void put_record(strbuf_t *b, const char *user_hex, const transcript_turn_t *t, const char *ts,
                        const struct slot_pair *slots, size_t n_slots, const char *said, size_t said_len)
 {
-    int bad = 0;
+    int cut = 0;
     strbuf_put(b, "{\"intent\":", 10);
     if (t->intent)
-        bad |= jsonout_put_string(b, t->intent, strlen(t->intent));
+        put_text(b, t->intent, strlen(t->intent), &cut);
     else
         strbuf_put(b, "null", 4);
     const char *rt = t->request_type ? t->request_type : "";
     strbuf_put(b, ",\"request_type\":", 16);
-    bad |= jsonout_put_string(b, rt, strlen(rt));
+    put_text(b, rt, strlen(rt), &cut);
     strbuf_put(b, ",\"said\":", 8);
-    bad |= jsonout_put_string(b, said, said_len);
+    put_text(b, said, said_len, &cut);
     strbuf_put(b, ",\"slots\":{", 10);
     for (size_t i = 0; i < n_slots; i++) {
         if (i)
             strbuf_put(b, ",", 1);
-        bad |= jsonout_put_string(b, slots[i].name, strlen(slots[i].name));
+        put_text(b, slots[i].name, strlen(slots[i].name), &cut);
         strbuf_put(b, ":", 1);
-        bad |= jsonout_put_string(b, slots[i].value, slots[i].value_len);
+        put_text(b, slots[i].value, slots[i].value_len, &cut);
     }
     strbuf_put(b, "},\"time\":\"", 10);
     strbuf_puts(b, ts);
     strbuf_put(b, "\",\"user\":", 9);
-    bad |= jsonout_put_string(b, user_hex, strlen(user_hex));
+    put_text(b, user_hex, strlen(user_hex), &cut);
     strbuf_put(b, "}", 1);
-    if (bad || b->failed == STRBUF_OOM)
-        abort(); /* every string here was checked as UTF-8 when the request was parsed; or out of memory */
+    if (b->failed == STRBUF_OOM)
+        xalloc_die("transcript record", b->cap);
+    if (cut) /* the field count only: the text itself may be personal */
+        log_warn("transcript.invalid_text", "fields=%d action=dropped_from_first_invalid_byte", cut);
+}
+
+/* Whether the n - ok bytes after the well-formed prefix are more than one
+ * character cut short at the end (a cut at a buffer's size, which is normal):
+ * i.e. invalid text that is being dropped. */
+static int invalid_tail(const char *s, size_t ok, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)s + ok;
+    size_t rest = n - ok;
+    if (rest == 0)
+        return 0;
+    size_t want = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    if (rest >= want)
+        return 1;
+    for (size_t i = 1; i < rest; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 1;
+    return 0;
 }
 
 char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, size_t *len)
 {
+    int dropped = 0; /* fields whose invalid text was dropped below */
     char ts[25];
     iso_time(t->time_ms, ts);
     struct slot_pair slots[32] = {{NULL, NULL, 0}};
@@ -164,7 +199,9 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
             slots[n_slots].value = best;
             /* at most 200 bytes, cut back to whole characters (a split one
              * would be invalid UTF-8, which put_record refuses) */
-            slots[n_slots].value_len = utf8_valid_prefix((const uint8_t *)best, strnlen(best, 200));
+            size_t vn = strnlen(best, 200);
+            slots[n_slots].value_len = utf8_valid_prefix((const uint8_t *)best, vn);
+            dropped += invalid_tail(best, slots[n_slots].value_len, vn);
             n_slots++;
         }
     }
@@ -173,7 +210,13 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
     size_t said_len = strlen(said);
     /* only the valid UTF-8 prefix: the caller's copy of the speech may end
      * inside a character (speech_strip_ssml cuts at its buffer's size) */
+    size_t said_whole = said_len;
     said_len = utf8_valid_prefix((const uint8_t *)said, said_len);
+    /* what was said comes from stored records too (street and service
+     * names): invalid text there is dropped and logged, never fatal */
+    dropped += invalid_tail(said, said_len, said_whole);
+    if (dropped)
+        log_warn("transcript.invalid_text", "fields=%d action=dropped_from_first_invalid_byte", dropped);
     /* bound the record: cut what was said until it fits */
     for (;;) {
         strbuf_t b;
@@ -303,10 +346,7 @@ static int user_days(privacy_t *p, MDB_txn *txn, const uint8_t tag[TAG], int **d
         }
         if (*n == cap) {
             cap = cap ? cap * 2 : 32;
-            int *nd = realloc(*days, cap * sizeof(int));
-            if (nd == NULL)
-                abort();
-            *days = nd;
+            *days = xrealloc(*days, cap * sizeof(int));
         }
         (*days)[(*n)++] = (int)get32((const uint8_t *)k.mv_data + TAG);
     }
@@ -426,9 +466,7 @@ static int write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
             memcpy(key + K_RAND, rnd, 4);
         user_tag(uk, key + K_TAG);
         record_aad(key, aad);
-        sealed = malloc(a->len + SEAL_OVERHEAD);
-        if (sealed == NULL)
-            abort();
+        sealed = xmalloc(a->len + SEAL_OVERHEAD);
         if (rc == 0 && (sl = seal_encrypt_nonce(rk, rnd + 4, aad, KLEN, a->rec, a->len, sealed,
                                                 a->len + SEAL_OVERHEAD)) == 0)
             rc = MDB_PANIC;
@@ -489,9 +527,7 @@ static int batch_write_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 {
     struct batch *b = ud;
     struct day_cache dc = {.day = -1};
-    uint8_t *rnd = malloc(b->n * RECORD_RANDOM + 1);
-    if (rnd == NULL)
-        abort();
+    uint8_t *rnd = xmalloc(b->n * RECORD_RANDOM + 1);
     int rc = RAND_bytes(rnd, (int)(b->n * RECORD_RANDOM)) == 1 ? 0 : MDB_PANIC;
     if (rc)
         snprintf(err, err_size, "transcript write: no random bytes");
@@ -531,9 +567,7 @@ static struct timespec commit_deadline(void)
 static void *writer_main(void *arg)
 {
     transcript_queue_t *q = arg;
-    struct pending *items = calloc(TRANSCRIPT_QUEUE_MAX, sizeof(*items));
-    if (items == NULL)
-        abort();
+    struct pending *items = xcalloc(TRANSCRIPT_QUEUE_MAX, sizeof(*items));
     /* No lower priority for this thread: at nice 10, together with the
      * sched_yield every 16 records below, the scheduler (EEVDF, Linux 6.x)
      * left it so little of a core the loop thread kept busy that make bench
@@ -578,9 +612,7 @@ static void flush_hook(void *ud)
 
 transcript_queue_t *transcript_queue_start(privacy_t *p)
 {
-    transcript_queue_t *q = calloc(1, sizeof(*q));
-    if (q == NULL)
-        abort();
+    transcript_queue_t *q = xcalloc(1, sizeof(*q));
     q->p = p;
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_t ca;
@@ -705,6 +737,7 @@ struct export_ctx {
     int rk_day; /* the day rk opens; -2: that day's key is gone */
     char *plain;
     json_t *list;
+    size_t unreadable; /* records that opened but are not JSON (logged by count) */
 };
 
 static int export_one(void *ud, int day, const uint8_t *key, const MDB_val *val)
@@ -729,7 +762,11 @@ static int export_one(void *ud, int day, const uint8_t *key, const MDB_val *val)
     if (seal_decrypt(x->rk, aad, KLEN, val->mv_data, val->mv_size, (uint8_t *)x->plain, TRANSCRIPT_MAX_RECORD, &pl) !=
         0)
         return MDB_CORRUPTED;
+    /* Authenticated, so written by us; but text that is not JSON (or not
+     * UTF-8: jansson checks) is replaced in the export, not fatal to it. */
     json_t *rec = json_loadb(x->plain, pl, 0, NULL);
+    if (rec == NULL)
+        x->unreadable++;
     json_array_append_new(x->list, rec ? rec : json_string("(unreadable record)"));
     return 0;
 }
@@ -745,14 +782,16 @@ static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t 
         return rc;
     }
     user_tag(uk, tag);
-    struct export_ctx x = {p, txn, uk, {0}, -1, malloc(TRANSCRIPT_MAX_RECORD + 1), json_array()};
-    if (x.plain == NULL)
-        abort();
+    struct export_ctx x = {p, txn, uk, {0}, -1, xmalloc(TRANSCRIPT_MAX_RECORD + 1), json_array(), 0};
+    if (x.list == NULL)
+        xalloc_die("json_array", 0);
     rc = each_user_record(p, txn, tag, export_one, &x);
     OPENSSL_cleanse(x.rk, sizeof(x.rk));
     OPENSSL_cleanse(x.plain, TRANSCRIPT_MAX_RECORD + 1);
     free(x.plain);
     OPENSSL_cleanse(uk, sizeof(uk));
+    if (x.unreadable)
+        log_warn("transcript.unreadable", "records=%zu action=replaced_in_export", x.unreadable);
     if (rc) {
         json_decref(x.list);
         snprintf(err, err_size, "transcript export: %s", mdb_strerror(rc));
@@ -774,9 +813,7 @@ static int collect_key(void *ud, int day, const uint8_t *key, const MDB_val *val
     struct key_list *l = ud;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
-        l->keys = realloc(l->keys, l->cap * KLEN);
-        if (l->keys == NULL)
-            abort();
+        l->keys = xrealloc(l->keys, l->cap * KLEN);
     }
     memcpy(l->keys + l->n++ * KLEN, key, KLEN);
     return 0;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "binday/privacy/seal.h"
+#include "binday/util/xalloc.h"
 
 const store_dbi_def_t vault_dbi_def = {VAULT_DBI_NAME, 0};
 
@@ -138,10 +139,14 @@ int vault_get(vault_t *v, MDB_txn *txn, const char *name, uint8_t *val, size_t c
     int rc = kek_for(v, txn, kek, NULL);
     if (rc)
         return rc;
+    size_t pl = 0, nl = strlen(name);
+    if (nl == 0 || nl > VAULT_MAX_NAME) { /* no such entry can exist (put_with refuses the name) */
+        OPENSSL_cleanse(kek, sizeof(kek));
+        return MDB_NOTFOUND;
+    }
     index_of(kek, name, idx);
     MDB_val k = {IDX, idx}, d;
     rc = mdb_get(txn, v->dbi, &k, &d);
-    size_t pl = 0, nl = strlen(name);
     if (rc == 0) {
         if (seal_decrypt(kek, idx, IDX, d.mv_data, d.mv_size, plain, sizeof(plain), &pl) != 0 || pl < 1 + nl ||
             plain[0] != nl || memcmp(plain + 1, name, nl) != 0 || pl - 1 - nl > cap)
@@ -189,6 +194,9 @@ int vault_put(vault_t *v, MDB_txn *txn, const char *name, const void *val, size_
 int vault_del(vault_t *v, MDB_txn *txn, const char *name)
 {
     uint8_t kek[VAULT_KEY_BYTES], idx[IDX];
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > VAULT_MAX_NAME) /* no such entry can exist (put_with refuses the name) */
+        return MDB_NOTFOUND;
     int rc = kek_for(v, txn, kek, NULL);
     if (rc)
         return rc;
@@ -226,8 +234,10 @@ static int walk(vault_t *v, MDB_txn *txn, const uint8_t kek[VAULT_KEY_BYTES], ra
         if (k.mv_size != IDX)
             continue;
         size_t pl;
+        /* a name longer than VAULT_MAX_NAME would overrun name[]: put_with
+         * never seals one, so it is a corrupted (or foreign) entry */
         if (seal_decrypt(kek, k.mv_data, IDX, d.mv_data, d.mv_size, plain, sizeof(plain), &pl) != 0 || pl < 1 ||
-            plain[0] == 0 || (size_t)plain[0] + 1 > pl) {
+            plain[0] == 0 || plain[0] > VAULT_MAX_NAME || (size_t)plain[0] + 1 > pl) {
             rc = MDB_CORRUPTED;
             break;
         }
@@ -259,10 +269,7 @@ static int doomed_cb(void *ud, const char *name, const uint8_t *val, size_t len)
         return 0;
     if (d->n == d->cap) {
         size_t cap = d->cap ? 2 * d->cap : 64;
-        void *nn = realloc(d->names, cap * sizeof(*d->names));
-        if (nn == NULL)
-            abort();
-        d->names = nn;
+        d->names = xrealloc(d->names, cap * sizeof(*d->names));
         d->cap = cap;
     }
     snprintf(d->names[d->n++], sizeof(d->names[0]), "%s", name);
@@ -305,10 +312,7 @@ static int collect_cb(void *ud, const char *name, const uint8_t *val, size_t len
         return MDB_CORRUPTED;
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 256;
-        struct entry *e = realloc(c->e, cap * sizeof(*e));
-        if (e == NULL)
-            abort();
-        c->e = e;
+        c->e = xrealloc(c->e, cap * sizeof(*c->e));
         c->cap = cap;
     }
     struct entry *e = &c->e[c->n++];
@@ -434,9 +438,7 @@ int vault_sweep(vault_t *v, char *err, size_t err_size)
 
 int vault_open(store_t *s, const char *dir, vault_t **out, char *err, size_t err_size)
 {
-    vault_t *v = calloc(1, sizeof(*v));
-    if (v == NULL)
-        abort();
+    vault_t *v = xcalloc(1, sizeof(*v));
     v->store = s;
     pthread_mutex_init(&v->mu, NULL);
     if (strlen(dir) >= sizeof(v->dir) - 64 || store_dbi(s, VAULT_DBI_NAME, &v->dbi) != 0) {

@@ -82,7 +82,7 @@ void secret_hmac_hex(const secret_key_t *key, const void *msg, size_t len, char 
     algo_hmac_sha256(key->k, SECRET_KEY_BYTES, msg, len, md);
     size_t n = SECRET_HEX_LEN / 2;
     if (out_size < SECRET_HEX_LEN + 1)
-        abort(); /* a caller bug */
+        abort(); /* broken invariant: callers pass a char[SECRET_HEX_LEN + 1] (secret.h) */
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];

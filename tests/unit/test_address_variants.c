@@ -48,7 +48,7 @@ int main(void)
 
     char vpath[1024];
     snprintf(vpath, sizeof(vpath), "%s/tests/data/address-variants.csv", root);
-    size_t len;
+    size_t len = 0;
     char *data = slurp(vpath, &len);
     ok(data != NULL, "read %s", vpath);
     csv_reader_t rd;

@@ -183,5 +183,5 @@ int main(void)
     }
     is_int(agree, total, "3000 random trees: the same bytes as json_dumps, or both refuse");
     ok(refused > 50 && refused < total / 2, "the random set includes refusals (invalid UTF-8): %d", refused);
-    done_testing();
+    return done_testing();
 }

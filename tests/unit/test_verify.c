@@ -121,7 +121,7 @@ static void fmt_ts(int64_t ms, char *out, size_t n)
  * `app`, and sign it with `key`. */
 static void make(const char *type, int64_t age_ms, const char *app, const char *key)
 {
-    char ts[40];
+    char ts[80]; /* room for any int fields: -Wformat-truncation at -O1 */
     fmt_ts(clock_ms - age_ms, ts, sizeof(ts));
     body_len = (size_t)snprintf(body, sizeof(body),
                                 "{\"version\":\"1.0\",\"context\":{\"System\":{\"application\":{\"applicationId\":\"%s\"},"

@@ -36,7 +36,8 @@ typedef struct csv_reader {
     char *scratch; /* CSV_MAX_RECORD bytes, owned */
 } csv_reader_t;
 
-/* Returns 0, or -1 on OOM. Skips a UTF-8 BOM. */
+/* Returns 0 (out of memory aborts, xalloc.h; the int stays for callers).
+ * Skips a UTF-8 BOM. */
 int csv_init(csv_reader_t *r, const uint8_t *data, size_t len);
 void csv_free(csv_reader_t *r);
 
