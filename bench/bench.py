@@ -9,8 +9,10 @@ what is needed, builds the helpers and runs this. Everything talks to
       half of the one-thread maximum.
   S2  the same requests against the Node.js ASK SDK peer (bench/node-peer),
       one process pinned to the same core as binday --threads 1.
-  S3  Device Address API taking 50 ms (tok-slow-50ms), 1,000 connections:
-      binday throughput against 1000 / 0.05 s, and peak RSS (VmHWM).
+  S3  cost under concurrency: Device Address API taking 50 ms (tok-slow-50ms),
+      binday --threads 1 pinned as in S1; CPU per answered request at 32
+      connections (S3a) and 1,000 (S3b), alternating rounds; their ratio,
+      failures, and peak RSS (VmHWM).
   S4  demo data at 1,000,000 properties: import rate, store size per
       property, in-process lookup p50/p99 (the data side's bench/data_bench.sh).
   S5  openssl speed -seconds 3 rsa2048: verify/s, the floor of every request.
@@ -19,6 +21,8 @@ what is needed, builds the helpers and runs this. Everything talks to
 
 Environment: BENCH_SECONDS (default 10) per measured run, BENCH_KEEP=1 keeps
 the work directory, BENCH_PROPERTIES (default 1000000) for S4.
+`bench.py --only s3` (s1s2, s3, s4, s5, verify; comma-separated) runs only
+those and does not write results.md.
 """
 import datetime
 import glob

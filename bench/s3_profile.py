@@ -186,6 +186,8 @@ def main(argv):
                     res[c]["stat"].append(st)
                 if snap:
                     res[c]["ss"].append(snap[0])
+                m = B.proc_status_kb(pid)
+                res[c].setdefault("rss", []).append((m.get("VmRSS", 0) // 1024, m.get("RssAnon", 0) // 1024))
                 # record: where the CPU goes, as µs per answered request
                 data = os.path.join(W, "perf-%d-%d.data" % (c, rnd))
                 r, first, n = run_with(e, port, pid, c, tag + " record", perf_record(pid, data))
@@ -240,6 +242,8 @@ def report(res):
     for c in CONNS:
         if res[c]["ss"]:
             print("established connections mid-run at %d conns (upstream, downstream): %s" % (c, res[c]["ss"]))
+        if res[c].get("rss"):
+            print("after each stat run at %d conns, RSS and anonymous RSS (MB): %s" % (c, res[c]["rss"]))
     for kind, title in (("dso", "library"), ("sym", "symbol")):
         da, db = res[a][kind], res[b][kind]
         if not (da and db):
