@@ -1,18 +1,28 @@
 -- alexa.lua - wrk script for make bench: POST /alexa rotating through a batch of
 -- pre-signed requests written by bench/signreq (one "<signature>\t<body>" a line).
 --
---   wrk ... -s bench/alexa.lua https://127.0.0.1:PORT/alexa -- REQUESTS_FILE [DELAY_MS] [CERT_URL]
+--   wrk ... -s bench/alexa.lua https://127.0.0.1:PORT/alexa -- REQUESTS_FILE [DELAY_MS] [CERT_URL] [persec]
 --
 -- DELAY_MS (optional, > 0) makes every connection wait that long after each
 -- response before sending its next request: an open-ish rate of
 -- connections / (DELAY_MS + latency) used for the "p99 at half the maximum
 -- throughput" run. done() prints one machine-readable line (BENCH ...) that
 -- bench/bench.py parses, including p99.9, which wrk's --latency table lacks.
+-- "persec" (optional) also counts the responses completed in each wall-clock
+-- second (os.time(), the clock bench.py samples the server's CPU time on) and
+-- prints them (BENCHSEC second:count ...), so a measured window can leave out
+-- the seconds in which the connections (and their TLS handshakes) were made.
 
 local reqs = {}
 local n = 0
 local i = 0
 local pause = 0
+local threads = {}  -- main state: the threads, for done()
+persec = nil        -- thread state: second -> responses (global: thread:get)
+
+function setup(thread)
+  table.insert(threads, thread)
+end
 
 function init(args)
   local file = args[1]
@@ -40,6 +50,15 @@ function init(args)
   if pause > 0 then
     delay = function() return pause end
   end
+  -- likewise response(): wrk parses the headers and body for Lua only when
+  -- it is defined
+  if args[4] == "persec" then
+    persec = {}
+    response = function()
+      local s = os.time()
+      persec[s] = (persec[s] or 0) + 1
+    end
+  end
 end
 
 function request()
@@ -58,4 +77,20 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
     latency.max, latency.mean, s.errors.status, s.errors.connect, s.errors.read, s.errors.write,
     s.errors.timeout))
+  local agg, keys = {}, {}
+  for _, t in ipairs(threads) do
+    local c = t:get("persec")
+    if c then
+      for k, v in pairs(c) do
+        if agg[k] == nil then table.insert(keys, k) end
+        agg[k] = (agg[k] or 0) + v
+      end
+    end
+  end
+  if #keys > 0 then
+    table.sort(keys)
+    local parts = {}
+    for _, k in ipairs(keys) do table.insert(parts, string.format("%d:%d", k, agg[k])) end
+    io.write("BENCHSEC " .. table.concat(parts, " ") .. "\n")
+  end
 end

@@ -12,6 +12,8 @@
  *       "Bearer tok-slow-<N>ms[-...]" (answer after N ms); deviceId
  *       "...bench-<i>" gets line i of --addresses (a TSV of addressLine1,
  *       city, postalCode), wrapping around; other tokens get 401
+ *   POST /v1/directives        204 (progressive responses: binday sends one when
+ *                              an answer takes over a second, e.g. S3 overloaded)
  *   GET /echo.api/<file>.pem   from --pem-dir
  *   GET /_stats                {"served": address calls answered by this worker}
  *
@@ -231,6 +233,15 @@ static size_t device_index(const char *p, size_t n)
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
+    /* Amazon answers a directive with 204; a 405 here made binday log each
+     * progressive response as a failed API call */
+    if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")) &&
+        h2o_memis(req->path.base, req->path.len, H2O_STRLIT("/v1/directives"))) {
+        req->res.status = 204;
+        req->res.reason = "No Content";
+        h2o_send_inline(req, "", 0);
+        return 0;
+    }
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
         JSON_ANSWER(req, 405, "{\"code\":\"METHOD_NOT_ALLOWED\"}");
         return 0;

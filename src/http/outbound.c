@@ -263,6 +263,12 @@ static SSL_CTX *build_ssl_ctx(const char *ca_file, char *err, size_t err_size)
      * record) cost S3 ~20 MB of peak RSS at 1,000 upstream connections, for a
      * CPU gain this VM could not tell from noise (docs/performance.md). */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* No close_notify when we close: h2o 2.2.5 writes it with uv_write and
+     * ignores uv_write's result; after a read error (a server that reset the
+     * connection) libuv refuses the write at once, no callback runs, and the
+     * socket was never closed nor freed (test_outbound_reuse). Responses are
+     * framed, so nothing relies on the alert. */
+    SSL_CTX_set_quiet_shutdown(ctx, 1);
     X509_STORE *st = SSL_CTX_get_cert_store(ctx);
     if (ca_file != NULL) {
         if (!X509_STORE_load_file(st, ca_file)) {
@@ -413,6 +419,7 @@ struct outbound_call {
     int retries;
     int addr_tries; /* addresses tried after the first for this call */
     uint64_t started_ms, deadline_ms, connect_timeout_ms;
+    uint64_t timer_due_ms; /* when the timer, if active, fires (loop time) */
     uint64_t started_ns;
     h2o_linklist_t link;     /* host FIFO, delivery list or free list */
     h2o_linklist_t all_link; /* every live call of the client */
@@ -884,12 +891,20 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-/* The timer: the nearer of the connect deadline (while connecting) and the total. */
+/* The timer: the nearer of the connect deadline (while connecting) and the
+ * total. Left alone when it is set for that time already (a call that waited
+ * for a slot and then got a kept-alive connection): restarting an active
+ * timer is a removal and an insertion in libuv's timer heap, which at 1,000
+ * concurrent conversations holds thousands of timers in cold memory
+ * (docs/performance.md, "Cost under concurrency"). */
 static void arm_timer(struct outbound_call *c)
 {
     uint64_t now = now_ms(c->ob), due = c->deadline_ms;
     if (c->state == CALL_CONNECTING && now + c->connect_timeout_ms < due)
         due = now + c->connect_timeout_ms;
+    if (uv_is_active((uv_handle_t *)&c->timer) && c->timer_due_ms == due)
+        return;
+    c->timer_due_ms = due;
     uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
 }
 

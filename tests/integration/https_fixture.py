@@ -13,6 +13,7 @@ Routes: /status/NNN, /json, /slow/MS, /big/BYTES, /echo (any method),
 /redirect, /html403 (HTML body with status 403), /close-later/MS (a normal
 keep-alive answer, then the server closes the idle connection after MS ms
 without having said so: what an idle timeout on the far side looks like),
+/reset-later/MS (likewise, but the close is a TCP reset),
 /drop-next (a normal keep-alive answer; the next request on the same
 connection is dropped: the connection closes without a byte of answer, what
 a request racing the far side's idle close sees), /chunked/N (N chunks of
@@ -29,6 +30,7 @@ import json
 import os
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -152,6 +154,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, "bye later")
             self.wfile.flush()
             time.sleep(int(p.split("/")[2]) / 1000.0)
+            self.close_connection = True
+            return None
+        if p.startswith("/reset-later/"):
+            self.send(200, "reset later")
+            self.wfile.flush()
+            time.sleep(int(p.split("/")[2]) / 1000.0)
+            # linger 0: close() sends a TCP reset, as a far side that aborts does
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
             self.close_connection = True
             return None
         return self.send(404, "no route")

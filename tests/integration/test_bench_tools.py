@@ -156,6 +156,7 @@ def check_fast_api(t, d):
             t.eq(st, 401, "fast_api: token %r is refused" % tok)
         t.eq(get("/v1/devices/bench-0/settings/other", "tok-granted")[0], 404, "fast_api: other paths 404")
         t.eq(get("/_stats", method="POST")[0], 405, "fast_api: only GET")
+        t.eq(get("/v1/directives", "tok-granted", method="POST")[0], 204, "fast_api: directives (progressive) 204")
         st, ct, body, _ = get("/echo.api/echo-api-cert.pem")
         t.ok(st == 200 and ct == "application/x-pem-file" and body.startswith(b"-----BEGIN"), "fast_api: the pem files")
         # one keep-alive connection stays with one worker: its count goes up by one

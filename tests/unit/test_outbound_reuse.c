@@ -8,6 +8,7 @@
  * given; connect and total timeouts; the per-host connection cap (calls wait,
  * and can be cancelled while waiting or in flight). Against the real local
  * HTTPS fixture (tests/integration/https_fixture.py). */
+#include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,19 @@ static void on_timer(uv_timer_t *t)
 
 /* Run the loop for ms milliseconds; returns how many loop iterations that took
  * (a handful when idle, thousands if something is polled in a busy loop). */
+/* Open file descriptors of this process (to see a socket really closed). */
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (d == NULL)
+        return -1;
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n;
+}
+
 static int run_for(int ms)
 {
     int fired = 0, iterations = 0;
@@ -352,6 +366,18 @@ int main(void)
     is_int((int)(s.retries - before.retries), 0, "... found dead in the pool, not by a failed request");
     is_int((int)s.idle_connections, 1, "only the new connection is pooled");
 
+    /* the server resets the pooled connection while it is idle: dropped, and
+     * its socket closed. h2o 2.2.5 writes TLS close_notify with uv_write and
+     * ignores its result; after a read error libuv refuses the write at once,
+     * so without a quiet shutdown the socket was never closed nor freed. */
+    r = call("GET", "https://api.test/reset-later/100", NULL);
+    is_str(r.body, "reset later", "answer before the server-side reset");
+    int fds = count_fds();
+    run_for(400);
+    is_int((int)stats().idle_connections, 0, "the reset is noticed while idle: dropped from the list");
+    run_for(50);
+    is_int(count_fds(), fds - 1, "... and its socket is closed");
+
     /* the request races the server's close: the pooled connection looks alive,
      * then closes without answering; the call is retried on a new connection */
     r = call("GET", "https://api.test/drop-next", NULL);
@@ -518,6 +544,32 @@ int main(void)
         for (int i = 0; i < 4; i++)
             if (capped[i].done == 0)
                 run_until(&capped[i]);
+
+        /* a call that waited for a slot, then got a kept-alive connection,
+         * keeps its deadline: the wait counts, and the timer (not restarted
+         * when the due time is unchanged) still fires */
+        {
+            static struct result busy[4], late, fine;
+            memset(busy, 0, sizeof(busy));
+            memset(&late, 0, sizeof(late));
+            memset(&fine, 0, sizeof(fine));
+            outbound_req_t q400 = {.method = "GET", .url = "https://api.test/slow/400", .timeout_ms = 30000};
+            outbound_req_t q1500 = {.method = "GET", .url = "https://api.test/slow/1500", .timeout_ms = 900};
+            outbound_req_t q100 = {.method = "GET", .url = "https://api.test/slow/100", .timeout_ms = 900};
+            for (int i = 0; i < 4; i++)
+                outbound_start(ob, &q400, on_done, &busy[i]);
+            outbound_start(ob, &q1500, on_done, &late); /* waits ~400 ms, then runs */
+            outbound_start(ob, &q100, on_done, &fine);  /* likewise, done by ~500 ms */
+            run_until(&late);
+            run_until(&fine);
+            for (int i = 0; i < 4; i++)
+                run_until(&busy[i]);
+            ok(late.err == OUTBOUND_E_TIMEOUT && late.elapsed_us >= 850000 && late.elapsed_us < 1400000,
+               "a call that waited times out at its own total, the wait included (%s after %llu us)",
+               outbound_strerror(late.err), (unsigned long long)late.elapsed_us);
+            ok(fine.err == OUTBOUND_OK && fine.status == 200, "... and one that fits in its total completes (%s)",
+               outbound_strerror(fine.err));
+        }
         {
             static struct result a, b, c3, d, w1, w2;
             memset(&a, 0, sizeof(a));
