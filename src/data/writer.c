@@ -89,6 +89,16 @@ static int reached(const struct timespec *t)
 
 /* ---- ports ------------------------------------------------------------------ */
 
+/* The calling thread's port (writer_port_here): code deep in a request (the
+ * skill's email step) finds its loop's mailbox without it being passed
+ * through every layer in between. */
+static _Thread_local writer_port_t *here;
+
+writer_port_t *writer_port_here(void)
+{
+    return here;
+}
+
 writer_port_t *writer_port_new(writer_t *w, void (*wake)(void *wake_ud), void *wake_ud)
 {
     writer_port_t *p = xcalloc(1, sizeof(*p));
@@ -96,6 +106,7 @@ writer_port_t *writer_port_new(writer_t *w, void (*wake)(void *wake_ud), void *w
     p->wake = wake;
     p->wake_ud = wake_ud;
     p->refs = 1;
+    here = p;
     return p;
 }
 
@@ -134,6 +145,8 @@ void writer_port_free(writer_port_t *p)
     if (p == NULL)
         return;
     writer_t *w = p->w;
+    if (here == p)
+        here = NULL;
     pthread_mutex_lock(&w->mu);
     writer_job_t *list = p->head;
     p->head = p->tail = NULL;

@@ -3,6 +3,7 @@
  * service, a stable Message-ID, and the cap checks (via outbox). */
 #include "binday/mail/linkmail.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "binday/util/date.h"
 #include "binday/util/log.h"
 #include "binday/mail/mailmsg.h"
+#include "binday/util/xalloc.h"
 
 /* The host of an https base URL, for the Message-ID's right-hand side. */
 static void host_of(const char *url, char *dst, size_t n)
@@ -27,9 +29,11 @@ static void host_of(const char *url, char *dst, size_t n)
         snprintf(dst, n, "binday.invalid");
 }
 
-linkmail_status_t linkmail_queue(const linkmail_conf_t *conf, const lookup_result_t *res, uint64_t uprn,
-                                 const char *user, const char *email, int today, long long now,
-                                 char id_out[OUTBOX_ID_MAX])
+/* The message for `res` to `email`: its text (malloc'd, *len), its id and
+ * the feed links as JSON (new reference). LINKMAIL_QUEUED when composed. */
+static linkmail_status_t compose(const linkmail_conf_t *conf, const lookup_result_t *res, uint64_t uprn,
+                                 const char *email, int today, long long now, char **text_out, size_t *len_out,
+                                 char id_out[OUTBOX_ID_MAX], json_t **links_out)
 {
     if (!mailmsg_addr_ok((const uint8_t *)email, strlen(email)))
         return LINKMAIL_BAD_ADDRESS;
@@ -40,9 +44,7 @@ linkmail_status_t linkmail_queue(const linkmail_conf_t *conf, const lookup_resul
         log_error("mail.compose", "reason=\"public_url unusable for links\"");
         return LINKMAIL_ERROR;
     }
-    mailmsg_t *m = calloc(1, sizeof(*m));
-    if (m == NULL)
-        abort();
+    mailmsg_t *m = xcalloc(1, sizeof(*m));
     char addr[512];
     snprintf(addr, sizeof(addr), "%.*s", (int)res->address.n, res->address.p ? res->address.p : "");
     m->address = addr;
@@ -82,8 +84,10 @@ linkmail_status_t linkmail_queue(const linkmail_conf_t *conf, const lookup_resul
      * (and a resend after a crash) carries the same id and receivers can
      * de-duplicate */
     uint8_t rnd[16];
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-        abort();
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        log_error("mail.compose", "reason=\"no random bytes\"");
+        return LINKMAIL_ERROR;
+    }
     char id[40], host[128], msgid[200];
     for (int i = 0; i < 16; i++)
         snprintf(id + 2 * i, 3, "%02x", rnd[i]);
@@ -104,21 +108,76 @@ linkmail_status_t linkmail_queue(const linkmail_conf_t *conf, const lookup_resul
     }
     json_t *jl = json_pack("{s:s,s:s,s:s,s:s}", "https", links.https, "webcal", links.webcal, "google", links.google,
                            "outlook", links.outlook);
+    if (jl == NULL)
+        xalloc_die("links", 0);
+    *text_out = text;
+    *len_out = len;
+    *links_out = jl;
+    snprintf(id_out, OUTBOX_ID_MAX, "%s", id);
+    return LINKMAIL_QUEUED;
+}
+
+static void wipe_free(char *text, size_t len)
+{
+    OPENSSL_cleanse(text, len); /* it names the recipient */
+    free(text);
+}
+
+linkmail_status_t linkmail_queue(const linkmail_conf_t *conf, const lookup_result_t *res, uint64_t uprn,
+                                 const char *user, const char *email, int today, long long now,
+                                 char id_out[OUTBOX_ID_MAX])
+{
+    char *text, id[OUTBOX_ID_MAX], err[300];
+    size_t len;
+    json_t *jl;
+    linkmail_status_t st = compose(conf, res, uprn, email, today, now, &text, &len, id, &jl);
+    if (st != LINKMAIL_QUEUED)
+        return st;
     outbox_verdict_t v = OUTBOX_QUEUED;
     err[0] = '\0';
     int rc = outbox_enqueue(conf->store, id, user, email, text, len, jl, &conf->limits, now, today, &v, err,
                             sizeof(err));
     json_decref(jl);
-    memset(text, 0, len); /* it names the recipient */
-    free(text);
-    if (rc != 0) {
+    wipe_free(text, len);
+    st = linkmail_status_of(rc, v);
+    if (rc != 0)
         log_error("mail.queue", "error=\"%s\"", err);
+    if (st == LINKMAIL_QUEUED)
+        snprintf(id_out, OUTBOX_ID_MAX, "%s", id);
+    return st;
+}
+
+linkmail_status_t linkmail_status_of(int rc, outbox_verdict_t v)
+{
+    if (rc == WRITER_FULL || rc == WRITER_STOPPED)
+        return LINKMAIL_BUSY;
+    if (rc != 0)
         return LINKMAIL_ERROR;
-    }
     if (v == OUTBOX_USER_CAPPED)
         return LINKMAIL_USER_CAPPED;
     if (v == OUTBOX_GLOBAL_CAPPED)
         return LINKMAIL_GLOBAL_CAPPED;
-    snprintf(id_out, OUTBOX_ID_MAX, "%s", id);
     return LINKMAIL_QUEUED;
+}
+
+linkmail_status_t linkmail_submit(const linkmail_conf_t *conf, writer_port_t *port, const lookup_result_t *res,
+                                  uint64_t uprn, const char *user, const char *email, int today, long long now,
+                                  outbox_done_fn done, void *ud, writer_job_t **job)
+{
+    char *text, id[OUTBOX_ID_MAX];
+    size_t len;
+    json_t *jl;
+    linkmail_status_t st = compose(conf, res, uprn, email, today, now, &text, &len, id, &jl);
+    if (st != LINKMAIL_QUEUED)
+        return st;
+    int rc = conf->writer ? outbox_enqueue_submit(conf->writer, port, conf->store, id, user, email, text, len, jl,
+                                                  &conf->limits, now, today, done, ud, job)
+                          : WRITER_STOPPED;
+    json_decref(jl);
+    wipe_free(text, len);
+    if (rc != 0) {
+        log_warn("mail.queue", "error=\"not queued: %s\"", rc == WRITER_FULL ? "writer queue full" : "no writer");
+        return LINKMAIL_BUSY;
+    }
+    return LINKMAIL_PENDING;
 }

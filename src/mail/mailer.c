@@ -12,6 +12,7 @@
 
 #include "binday/util/log.h"
 #include "binday/mail/outbox.h"
+#include "binday/util/xalloc.h"
 
 #define MAILER_CONNECT_TIMEOUT_S 10L
 #define MAILER_TIMEOUT_S 60L
@@ -249,10 +250,8 @@ static char *read_secret(const char *path, char *err, size_t err_size)
         snprintf(err, err_size, "smtp_password_file: empty");
         return NULL;
     }
-    char *p = strdup(buf);
+    char *p = xstrdup(buf);
     memset(buf, 0, sizeof(buf));
-    if (p == NULL)
-        abort();
     return p;
 }
 
@@ -260,10 +259,7 @@ static char *dup_or_null(const char *s)
 {
     if (s == NULL)
         return NULL;
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
+    return xstrdup(s);
 }
 
 static void free_conf(void)

@@ -12,6 +12,7 @@
 #include "binday/util/b64.h"
 #include "binday/privacy/seal.h"
 #include "binday/privacy/vault.h"
+#include "binday/util/xalloc.h"
 #include <openssl/crypto.h>
 
 #define DBI_OUTBOX "mail_outbox"
@@ -49,12 +50,10 @@ static int seal_record(MDB_txn *txn, const char *id, const char *to, const char 
     char *plain = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (plain == NULL)
-        abort();
+        xalloc_die("outbox record", msg_len);
     size_t pl = strlen(plain), cap = pl + SEAL_OVERHEAD;
-    uint8_t *ct = malloc(cap);
-    char *b = malloc(4 * (cap / 3 + 1) + 1);
-    if (ct == NULL || b == NULL)
-        abort();
+    uint8_t *ct = xmalloc(cap);
+    char *b = xmalloc(4 * (cap / 3 + 1) + 1);
     size_t cl = seal_encrypt(key, id, strlen(id), plain, pl, ct, cap);
     OPENSSL_cleanse(key, sizeof(key));
     OPENSSL_cleanse(plain, pl);
@@ -81,9 +80,7 @@ static int open_record(MDB_txn *txn, const char *id, const char *sealed, json_t 
     if (rc)
         return rc;
     size_t sl = strlen(sealed), cl = 0, pl = 0;
-    uint8_t *ct = malloc(B64_DECODED_MAX(sl) + 1), *plain = malloc(sl + 1);
-    if (ct == NULL || plain == NULL)
-        abort();
+    uint8_t *ct = xmalloc(B64_DECODED_MAX(sl) + 1), *plain = xmalloc(sl + 1);
     rc = MDB_CORRUPTED;
     if (b64_decode_strict((const uint8_t *)sealed, sl, ct, B64_DECODED_MAX(sl) + 1, &cl) == 0 &&
         seal_decrypt(key, id, strlen(id), ct, cl, plain, sl + 1, &pl) == 0) {
@@ -120,7 +117,7 @@ static int put_json(MDB_txn *txn, MDB_dbi d, const char *key, json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT);
     if (s == NULL)
-        abort();
+        xalloc_die("json text", 0);
     MDB_val k = {strlen(key), (void *)key}, val = {strlen(s), s};
     int rc = mdb_put(txn, d, &k, &val, 0);
     free(s);
@@ -241,7 +238,7 @@ static int enqueue_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
                           (json_int_t)e->now, "status", "queued", "attempts", 0, "updated_at", (json_int_t)e->now,
                           "links", e->links ? e->links : json_null());
     if (q == NULL || l == NULL)
-        abort();
+        xalloc_die("outbox record", e->msg_len);
     rc = put_json(txn, dout, e->id, q);
     if (rc == 0)
         rc = put_json(txn, dlog, e->id, l);
@@ -263,6 +260,57 @@ int outbox_enqueue(store_t *s, const char *id, const char *user, const char *to,
     if (rc && !err[0])
         snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
     return rc;
+}
+
+/* ---- enqueue on the writer ---- */
+
+struct enq_job {
+    enq_t e; /* first: enqueue_txn gets the job as its argument */
+    outbox_verdict_t verdict;
+    outbox_limits_t lim;
+    char id[OUTBOX_ID_MAX], user[160];
+    char *to, *msg; /* owned; wiped at release (they name the recipient) */
+    json_t *links;
+    outbox_done_fn done;
+};
+
+static void enq_job_release(void *arg)
+{
+    struct enq_job *j = arg;
+    if (j->to) {
+        OPENSSL_cleanse(j->to, strlen(j->to));
+        free(j->to);
+    }
+    if (j->msg) {
+        OPENSSL_cleanse(j->msg, j->e.msg_len);
+        free(j->msg);
+    }
+    json_decref(j->links);
+    free(j);
+}
+
+static void enq_job_done(void *ud, void *arg, int rc, const char *err)
+{
+    struct enq_job *j = arg;
+    j->done(ud, rc, j->verdict, j->id, err);
+}
+
+static const writer_ops_t enq_ops = {enqueue_txn, NULL, NULL, enq_job_done, enq_job_release};
+
+int outbox_enqueue_submit(writer_t *w, writer_port_t *port, store_t *s, const char *id, const char *user,
+                          const char *to, const char *msg, size_t msg_len, json_t *links, const outbox_limits_t *lim,
+                          long long now, int today, outbox_done_fn done, void *ud, writer_job_t **job)
+{
+    struct enq_job *j = xcalloc(1, sizeof(*j));
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->user, sizeof(j->user), "%s", user);
+    j->to = xstrdup(to);
+    j->msg = xmemdup(msg, msg_len);
+    j->links = links ? json_deep_copy(links) : NULL; /* the copy is the writer's alone: no shared refcount */
+    j->lim = *lim;
+    j->done = done;
+    j->e = (enq_t){s, j->id, j->user, j->to, j->msg, msg_len, j->links, &j->lim, now, today, &j->verdict};
+    return writer_submit(w, &enq_ops, j, port, ud, job);
 }
 
 void outbox_item_free(outbox_item_t *it)
@@ -327,12 +375,9 @@ int outbox_next(store_reader_t *r, long long now_ms, outbox_item_t *it, long lon
             json_t *m = json_object_get(o, "msg");
             if (to && json_is_string(m)) {
                 snprintf(it->id, sizeof(it->id), "%s", best);
-                it->to = strdup(to);
+                it->to = xstrdup(to);
                 it->msg_len = json_string_length(m);
-                it->msg = malloc(it->msg_len + 1);
-                if (it->to == NULL || it->msg == NULL)
-                    abort();
-                memcpy(it->msg, json_string_value(m), it->msg_len + 1);
+                it->msg = xmemdup(json_string_value(m), it->msg_len);
                 it->attempts = (int)json_integer_value(json_object_get(o, "attempts"));
                 it->next_at_ms = best_at;
                 found = 1;
@@ -568,7 +613,7 @@ static int cancel_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
             char *s = json_dumps(lg, JSON_COMPACT);
             json_decref(lg);
             if (s == NULL)
-                abort();
+                xalloc_die("json text", 0);
             MDB_val nv = {strlen(s), s};
             rc = mdb_put(f->txn, f->log, &lk, &nv, 0);
             free(s);
@@ -592,7 +637,7 @@ static int strip_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
     json_object_del(rec, "error");
     char *s = json_dumps(rec, JSON_COMPACT);
     if (s == NULL)
-        abort();
+        xalloc_die("json text", 0);
     MDB_val key = *k, nv = {strlen(s), s};
     int rc = mdb_put(f->txn, f->log, &key, &nv, 0);
     free(s);

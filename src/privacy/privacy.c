@@ -10,6 +10,7 @@
 #include "binday/alexa/alexa_request.h"
 #include "binday/util/date.h"
 #include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 struct privacy {
     store_t *store;
@@ -18,7 +19,18 @@ struct privacy {
     privacy_retention_t ret;
     void (*before_erase)(void *ud);
     void *before_erase_ud;
+    writer_t *writer;
 };
+
+void privacy_set_writer(privacy_t *p, writer_t *w)
+{
+    p->writer = w;
+}
+
+writer_t *privacy_writer(const privacy_t *p)
+{
+    return p->writer;
+}
 
 void privacy_set_before_erase(privacy_t *p, void (*fn)(void *ud), void *ud)
 {
@@ -103,9 +115,7 @@ static int upgrade_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, const privacy_retention_t *ret,
                  privacy_t **out, char *err, size_t err_size)
 {
-    privacy_t *p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        abort();
+    privacy_t *p = xcalloc(1, sizeof(*p));
     p->store = s;
     p->user_key = *user_key;
     if (ret)
@@ -192,6 +202,52 @@ int privacy_erase(privacy_t *p, const char *user_hex, unsigned what, const char 
     if (n_erased)
         *n_erased = a.n;
     return 0;
+}
+
+/* An erasure on the writer: its own copy of the user id, the hook before,
+ * the sweep and the log line after. */
+struct erase_job {
+    struct erase_args a;
+    char user[SECRET_HEX_LEN + 1];
+    char reason[48];
+};
+
+static void erase_job_before(void *arg)
+{
+    struct erase_job *j = arg;
+    if (j->a.what & PRIVACY_ERASE_USER)
+        before_erase(j->a.p);
+}
+
+static void erase_job_after(void *arg, int rc, const char *err)
+{
+    struct erase_job *j = arg;
+    if (rc != 0) {
+        log_error("privacy.erase", "user=%s what=%u reason=%s error=\"%s\"", j->user, j->a.what, j->reason, err);
+        return;
+    }
+    if (j->a.n > 0)
+        sweep(j->a.p);
+    log_info("privacy.erase", "user=%s what=%u reason=%s erased=%zu", j->user, j->a.what, j->reason, j->a.n);
+}
+
+static const writer_ops_t erase_ops = {erase_fn, erase_job_before, erase_job_after, NULL, NULL};
+
+int privacy_erase_submit(privacy_t *p, const char *user_hex, unsigned what, const char *reason)
+{
+    if (p->writer == NULL) {
+        char err[300];
+        return privacy_erase(p, user_hex, what, reason, NULL, err, sizeof(err)) == 0 ? 0 : -1;
+    }
+    struct erase_job *j = xcalloc(1, sizeof(*j));
+    snprintf(j->user, sizeof(j->user), "%s", user_hex);
+    snprintf(j->reason, sizeof(j->reason), "%s", reason);
+    j->a = (struct erase_args){p, j->user, what, 0};
+    int rc = writer_submit(p->writer, &erase_ops, j, NULL, NULL, NULL);
+    if (rc != 0) /* the user's next request or Amazon's event asks again */
+        log_error("privacy.erase", "user=%s what=%u reason=%s error=\"not queued: %s\"", user_hex, what, reason,
+                  rc == WRITER_FULL ? "writer queue full" : "stopping");
+    return rc;
 }
 
 int privacy_forget(privacy_t *p, const char *alexa_user_id, size_t *n_erased, char *err, size_t err_size)
@@ -324,6 +380,57 @@ int privacy_event(privacy_t *p, const char *user_hex, privacy_ev_t ev, int64_t t
     return 0;
 }
 
+/* An event on the writer: the arguments with their own copy of the user id,
+ * and the requester's callback. */
+struct event_job {
+    struct event_args a; /* first: event_fn gets the job as its argument */
+    char user[SECRET_HEX_LEN + 1];
+    privacy_event_done_fn done;
+};
+
+static int event_job_apply(MDB_txn *txn, void *arg, char *err, size_t err_size)
+{
+    return event_fn(txn, &((struct event_job *)arg)->a, err, err_size);
+}
+
+static void event_job_before(void *arg)
+{
+    struct event_job *j = arg;
+    if (j->a.ev == PRIVACY_EV_DISABLED)
+        before_erase(j->a.p);
+}
+
+static void event_job_after(void *arg, int rc, const char *err)
+{
+    struct event_job *j = arg;
+    (void)err;
+    if (rc == 0 && j->a.n > 0)
+        sweep(j->a.p);
+}
+
+static void event_job_done(void *ud, void *arg, int rc, const char *err)
+{
+    struct event_job *j = arg;
+    (void)err;
+    j->done(ud, rc, rc == 0 ? j->a.applied : 0, rc == 0 && j->a.applied ? j->a.erase : 0);
+}
+
+static const writer_ops_t event_ops = {event_job_apply, event_job_before, event_job_after, event_job_done, NULL};
+
+int privacy_event_submit(privacy_t *p, writer_port_t *port, const char *user_hex, privacy_ev_t ev, int64_t ts_ms,
+                         unsigned perms, privacy_event_done_fn done, void *ud, writer_job_t **job)
+{
+    struct event_job *j = xcalloc(1, sizeof(*j));
+    snprintf(j->user, sizeof(j->user), "%s", user_hex);
+    j->a = (struct event_args){p, j->user, ev, ts_ms, perms, 0, 0, 0};
+    j->done = done;
+    if (p->writer == NULL) { /* a build without a writer is a wiring mistake */
+        free(j);
+        return WRITER_STOPPED;
+    }
+    return writer_submit(p->writer, &event_ops, j, port, ud, job);
+}
+
 /* The event-state "module": export and forget its entry, purge stale ones. */
 static int ev_export(privacy_t *p, MDB_txn *txn, const char *user, json_t **out, char *err, size_t err_size)
 {
@@ -435,7 +542,7 @@ json_t *privacy_export(privacy_t *p, const char *alexa_user_id, char *err, size_
     privacy_user_hex(p, alexa_user_id, user, sizeof(user));
     store_reader_t *r = store_reader_new(p->store);
     if (r == NULL)
-        abort();
+        xalloc_die("store reader", sizeof(void *));
     json_t *out = NULL;
     /* a rotation by another process may retire the KEK our snapshot needs: retry with a newer one */
     for (int attempt = 0; attempt < 5 && out == NULL; attempt++) {

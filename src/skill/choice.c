@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "binday/privacy/seal.h"
+#include "binday/util/log.h"
+#include "binday/util/xalloc.h"
 
 static const store_dbi_def_t choice_dbi_def = {CHOICE_DBI_NAME, 0};
 
@@ -132,6 +134,48 @@ int choice_put(privacy_t *p, const char *user_hex, const char *addr_hex, uint64_
 {
     struct put_args a = {p, user_hex, addr_hex, uprn};
     return store_write(privacy_store(p), put_fn, &a, err, err_size);
+}
+
+/* A remembered choice is fire and forget: the answer the resident hears
+ * comes from the choice they just made, not from the stored copy, and if the
+ * write is lost (queue full, crash, write error) the only cost is that the
+ * question "which one is yours?" is asked again next time. So the request
+ * never waits for this commit. */
+struct put_job {
+    struct put_args a; /* first: put_fn gets the job as its argument */
+    char user[SECRET_HEX_LEN + 1], addr[SECRET_HEX_LEN + 1];
+};
+
+static void put_job_after(void *arg, int rc, const char *err)
+{
+    struct put_job *j = arg;
+    if (rc != 0)
+        log_error("skill.remember_choice", "user=%s error=\"%s\"", j->user, err);
+    else
+        log_info("skill.remember_choice", "user=%s", j->user);
+}
+
+static const writer_ops_t put_ops = {put_fn, NULL, put_job_after, NULL, NULL};
+
+int choice_put_submit(privacy_t *p, const char *user_hex, const char *addr_hex, uint64_t uprn)
+{
+    struct put_job *j = xcalloc(1, sizeof(*j));
+    snprintf(j->user, sizeof(j->user), "%s", user_hex);
+    snprintf(j->addr, sizeof(j->addr), "%s", addr_hex);
+    j->a = (struct put_args){p, j->user, j->addr, uprn};
+    writer_t *w = privacy_writer(p);
+    if (w == NULL) {
+        char err[200];
+        int rc = store_write(privacy_store(p), put_fn, &j->a, err, sizeof(err));
+        put_job_after(j, rc, err);
+        free(j);
+        return rc;
+    }
+    int rc = writer_submit(w, &put_ops, j, NULL, NULL, NULL);
+    if (rc != 0)
+        log_warn("skill.remember_choice", "user=%s error=\"not queued: %s\"", user_hex,
+                 rc == WRITER_FULL ? "writer queue full" : "stopping");
+    return rc;
 }
 
 /* Visit (and optionally delete) every choice of the user sealed under ck. */

@@ -96,6 +96,8 @@ size_t writer_stop(writer_t *w, uint64_t grace_ms);
  * it coalesces and is safe from any thread); it is never called after
  * writer_port_free returned. */
 writer_port_t *writer_port_new(writer_t *w, void (*wake)(void *wake_ud), void *wake_ud);
+/* The port made last on the calling thread (until freed), or NULL. */
+writer_port_t *writer_port_here(void);
 /* Deliver the completions that arrived: each job's done, then release. */
 void writer_port_run(writer_port_t *p);
 /* The port's thread stops taking completions: those pending and any later

@@ -12,6 +12,7 @@
 #include "binday/mail/outbox.h"
 #include "binday/util/secret.h"
 #include "binday/data/store.h"
+#include "binday/data/writer.h"
 
 #define LINKMAIL_UPCOMING 6 /* collections listed in the message */
 
@@ -21,6 +22,7 @@ typedef struct linkmail_conf {
     const char *public_url;       /* https base of the feed links */
     const char *from;             /* mail_from */
     outbox_limits_t limits;
+    writer_t *writer; /* the server's store writer (linkmail_submit) */
 } linkmail_conf_t;
 
 typedef enum {
@@ -28,7 +30,9 @@ typedef enum {
     LINKMAIL_USER_CAPPED,
     LINKMAIL_GLOBAL_CAPPED,
     LINKMAIL_BAD_ADDRESS, /* the email address is not a plain addr-spec */
-    LINKMAIL_ERROR        /* storage or configuration trouble (logged) */
+    LINKMAIL_ERROR,       /* storage or configuration trouble (logged) */
+    LINKMAIL_BUSY,        /* the store writer's queue is full (or stopping): nothing queued */
+    LINKMAIL_PENDING      /* linkmail_submit: handed to the writer, the outcome comes to done */
 } linkmail_status_t;
 
 /* Compose the message for `res` (a lookup of `uprn` from `today`; the next
@@ -37,5 +41,17 @@ typedef enum {
 linkmail_status_t linkmail_queue(const linkmail_conf_t *conf, const lookup_result_t *res, uint64_t uprn,
                                  const char *user, const char *email, int today, long long now,
                                  char id_out[OUTBOX_ID_MAX]);
+
+/* The server's path: compose now, and queue on conf->writer. Returns
+ * LINKMAIL_PENDING when handed over: done(ud, rc, verdict, id, err) then
+ * runs on `port`'s thread once the message is durable in the outbox (or the
+ * write failed); map its rc and verdict with linkmail_status_of. Any other
+ * status is final now (BAD_ADDRESS, ERROR, BUSY) and done is never called.
+ * *job (may be NULL) is for writer_abandon. */
+linkmail_status_t linkmail_submit(const linkmail_conf_t *conf, writer_port_t *port, const lookup_result_t *res,
+                                  uint64_t uprn, const char *user, const char *email, int today, long long now,
+                                  outbox_done_fn done, void *ud, writer_job_t **job);
+/* The status of an enqueue that ended with rc and verdict. */
+linkmail_status_t linkmail_status_of(int rc, outbox_verdict_t v);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "binday/data/store.h"
+#include "binday/data/writer.h"
 
 #define OUTBOX_N_DBI 3
 #define OUTBOX_ID_MAX 96
@@ -41,6 +42,17 @@ typedef enum { OUTBOX_QUEUED = 0, OUTBOX_USER_CAPPED, OUTBOX_GLOBAL_CAPPED } out
 int outbox_enqueue(store_t *s, const char *id, const char *user, const char *to, const char *msg, size_t msg_len,
                    json_t *links, const outbox_limits_t *lim, long long now, int today, outbox_verdict_t *verdict,
                    char *err, size_t err_size);
+
+/* outbox_enqueue on the store writer (writer.h), for the server: the
+ * arguments are copied (the address and text wiped when done), the write
+ * commits on the writer thread, and done(ud, rc, verdict, id, err) runs on
+ * `port`'s thread once it is durable (rc 0) or failed. Returns 0 (*job for
+ * writer_abandon), or WRITER_FULL / WRITER_STOPPED: nothing queued, done
+ * never called. */
+typedef void (*outbox_done_fn)(void *ud, int rc, outbox_verdict_t verdict, const char *id, const char *err);
+int outbox_enqueue_submit(writer_t *w, writer_port_t *port, store_t *s, const char *id, const char *user,
+                          const char *to, const char *msg, size_t msg_len, json_t *links, const outbox_limits_t *lim,
+                          long long now, int today, outbox_done_fn done, void *ud, writer_job_t **job);
 
 /* A queued message for the sender. Free with outbox_item_free. */
 typedef struct outbox_item {

@@ -29,6 +29,7 @@
 
 #include "binday/util/secret.h"
 #include "binday/data/store.h"
+#include "binday/data/writer.h"
 #include "binday/privacy/vault.h"
 
 /* What a forget covers. */
@@ -91,11 +92,22 @@ int privacy_cutoff(const privacy_t *p, privacy_class_t cls, int as_of_day);
  * drain queued writes first. One hook; set before serving. */
 void privacy_set_before_erase(privacy_t *p, void (*fn)(void *ud), void *ud);
 
+/* The store writer (writer.h) the server's erasures, events and other
+ * personal-data writes go through, so none runs on an event loop; set
+ * before serving. NULL (the default: CLI, tests) = the synchronous calls. */
+void privacy_set_writer(privacy_t *p, writer_t *w);
+writer_t *privacy_writer(const privacy_t *p);
+
 /* Erase for one user what `what` covers, in every module, in one txn; rotate
  * the vault when a key went. `reason` is logged. 0 (and *n_erased, may be
  * NULL) or -1 with a message. The hook for a 403 during a conversation. */
 int privacy_erase(privacy_t *p, const char *user_hex, unsigned what, const char *reason, size_t *n_erased, char *err,
                   size_t err_size);
+
+/* privacy_erase on the writer, fire and forget: the outcome is logged when
+ * committed. Without a writer, runs now. 0 queued (or done), WRITER_FULL or
+ * WRITER_STOPPED (not queued: logged as an error). */
+int privacy_erase_submit(privacy_t *p, const char *user_hex, unsigned what, const char *reason);
 
 /* ---- skill events (alexa.md §6) ---- */
 typedef enum { PRIVACY_EV_ENABLED, PRIVACY_EV_DISABLED, PRIVACY_EV_PERMISSIONS } privacy_ev_t;
@@ -119,6 +131,15 @@ int privacy_event_decide(const privacy_evstate_t *cur, int have_cur, privacy_ev_
  * new state, all in one txn. 0 (with *applied 0/1 and *erased) or -1. */
 int privacy_event(privacy_t *p, const char *user_hex, privacy_ev_t ev, int64_t ts_ms, unsigned perms, int *applied,
                   unsigned *erased, char *err, size_t err_size);
+
+/* privacy_event on the writer (privacy_set_writer; it must be set): done
+ * runs on `port`'s thread once the event is committed (rc 0, durable) or
+ * failed (rc: an MDB error or the module's). Returns 0 with *job (for
+ * writer_abandon, may be NULL), or WRITER_FULL / WRITER_STOPPED: nothing
+ * queued and done is never called. */
+typedef void (*privacy_event_done_fn)(void *ud, int rc, int applied, unsigned erased);
+int privacy_event_submit(privacy_t *p, writer_port_t *port, const char *user_hex, privacy_ev_t ev, int64_t ts_ms,
+                         unsigned perms, privacy_event_done_fn done, void *ud, writer_job_t **job);
 
 /* Event-ordering state is kept this long after the last event (events come at
  * most an hour late), then dropped by purge. */

@@ -34,6 +34,12 @@ int choice_get(privacy_t *p, MDB_txn *txn, const char *user_hex, const char *add
  * error with a message. Runs a write txn: quick, but it does fsync. */
 int choice_put(privacy_t *p, const char *user_hex, const char *addr_hex, uint64_t uprn, char *err, size_t err_size);
 
+/* choice_put on the privacy writer (privacy_set_writer), fire and forget:
+ * the outcome is logged. Without a writer, runs now. 0 queued (or done), or
+ * WRITER_FULL / WRITER_STOPPED (dropped and logged: the resident is asked
+ * again next time, nothing else depends on it). */
+int choice_put_submit(privacy_t *p, const char *user_hex, const char *addr_hex, uint64_t uprn);
+
 /* Registered in privacy_modules.c: export lists the remembered UPRNs; forget
  * (address permission gone, disabled, forget) erases them all. */
 extern const privacy_module_t choice_privacy_module;
