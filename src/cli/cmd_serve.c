@@ -25,54 +25,62 @@
 #include "binday/data/store.h"
 #include "binday/privacy/transcript.h"
 #include "binday/alexa/verify.h"
+#include "binday/data/writer.h"
+#include "binday/util/xalloc.h"
 
 static skill_conf_t skill_conf;
 static secret_key_t user_key;
 static linkmail_conf_t mail_conf;
 
-/* ---- retention, applied daily on thread 0 (privacy.h) ---- */
+/* The store writer (writer.h): every write the server makes on behalf of a
+ * request (skill events, erasures, remembered choices, the email outbox)
+ * and the daily retention purge run on its thread, never on a loop. */
+static writer_t *writer;
+
+/* ---- retention, applied daily by the writer thread (privacy.h) ---- */
 #define PURGE_FIRST_MS 60000ULL
 #define PURGE_EVERY_MS (24ULL * 3600 * 1000)
-static uv_timer_t purge_timer;
-static int purge_timer_on;
 
-static void on_purge_timer(uv_timer_t *tm)
+static void purge_task(void *ud)
 {
-    (void)tm;
     char err[300];
-    privacy_purge(skill_conf.privacy, date_today_london(), NULL, err, sizeof(err)); /* logs its outcome */
+    privacy_purge(ud, date_today_london(), NULL, err, sizeof(err)); /* logs its outcome */
 }
 
-static void purge_timer_start(server_thread_t *t)
+/* ---- each loop's mailbox for the writer's completions ---- */
+static void wake_loop(void *ud)
 {
-    if (t->index != 0 || skill_conf.privacy == NULL || uv_timer_init(&t->loop, &purge_timer) != 0)
-        return;
-    uv_timer_start(&purge_timer, on_purge_timer, PURGE_FIRST_MS, PURGE_EVERY_MS);
-    uv_unref((uv_handle_t *)&purge_timer); /* never what keeps a draining loop alive */
-    purge_timer_on = 1;
+    uv_async_send(ud); /* safe from any thread; wake-ups coalesce */
 }
 
-static void purge_timer_stop(server_thread_t *t)
+static void on_writer_wake(uv_async_t *a)
 {
-    if (t->index != 0 || !purge_timer_on)
-        return;
-    uv_timer_stop(&purge_timer);
-    uv_close((uv_handle_t *)&purge_timer, NULL);
-    purge_timer_on = 0;
+    writer_port_run(a->data);
+}
+
+static void async_free(uv_handle_t *h)
+{
+    free(h);
 }
 
 static int thread_init(server_thread_t *t, void *ud)
 {
     (void)ud;
-    alexa_endpoint_thread_t *at = calloc(1, sizeof(*at));
-    if (at == NULL)
-        return -1;
+    alexa_endpoint_thread_t *at = xcalloc(1, sizeof(*at));
     at->conf = &skill_conf;
     at->verify = verify_thread_new(t->ob);
     at->skill = skill_thread_new(&skill_conf, t->ob);
     at->reader = store_reader_new(skill_conf.store);
     t->app = at;
-    purge_timer_start(t);
+    at->wake = xcalloc(1, sizeof(*at->wake));
+    if (uv_async_init(&t->loop, at->wake, on_writer_wake) != 0) {
+        free(at->wake);
+        at->wake = NULL;
+        log_error("server.start", "thread=%d reason=\"writer wake-up\"", t->index);
+        return -1;
+    }
+    at->port = writer_port_new(writer, wake_loop, at->wake);
+    at->wake->data = at->port;
     if (at->verify == NULL || at->skill == NULL || at->reader == NULL) {
         log_error("server.start", "thread=%d reason=\"per-thread state\"", t->index);
         return -1;
@@ -85,9 +93,13 @@ static void thread_fini(server_thread_t *t, void *ud)
     (void)ud;
     calfeed_thread_cleanup();
     alexa_endpoint_thread_t *at = t->app;
-    purge_timer_stop(t);
     if (at == NULL)
         return;
+    /* completions still on their way are released without an answer: their
+     * requests were answered (503) or dropped by the drain already */
+    writer_port_free(at->port);
+    if (at->wake) /* freed by the loop runs after the threads end (server_run) */
+        uv_close((uv_handle_t *)at->wake, async_free);
     if (at->verify)
         verify_thread_free(at->verify);
     if (at->skill)
@@ -114,6 +126,9 @@ static void health(server_thread_t *t, json_t *o, void *ud)
                                                 "rounds", (json_int_t)info.rounds));
     if (mailer_enabled())
         json_object_set_new(o, "mail", json_pack("{s:I}", "queued", (json_int_t)outbox_pending(at->reader)));
+    writer_stats_t ws;
+    writer_get_stats(writer, &ws);
+    json_object_set_new(o, "writer", json_pack("{s:I}", "queued", (json_int_t)ws.queued));
 }
 
 static const server_route_t routes[] = {
@@ -188,6 +203,13 @@ int cmd_serve(int argc, char **argv)
     skill_conf.user_key = &user_key;
     skill_conf.fixed_today = today;
     skill_conf.privacy = privacy;
+    writer = writer_start(store, 0);
+    if (writer == NULL) {
+        fprintf(stderr, "binday serve: cannot start the store writer\n");
+        goto out;
+    }
+    privacy_set_writer(privacy, writer);
+    writer_set_periodic(writer, purge_task, privacy, PURGE_FIRST_MS, PURGE_EVERY_MS);
     skill_conf.transcripts = transcript_queue_start(privacy);
     if (skill_conf.transcripts == NULL) {
         fprintf(stderr, "binday serve: cannot start the transcript writer\n");
@@ -209,6 +231,7 @@ int cmd_serve(int argc, char **argv)
         mail_conf.from = conf.mail_from;
         mail_conf.limits.user_daily = conf.mail_user_daily_cap;
         mail_conf.limits.global_hourly = conf.mail_global_hourly_cap;
+        mail_conf.writer = writer;
         mailer_conf_t mc = {conf.smtp,
                             conf.smtp_user,
                             conf.smtp_password_file,
@@ -228,6 +251,15 @@ int cmd_serve(int argc, char **argv)
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:
+    /* first the writer: its jobs may flush the transcript queue (erasure) */
+    if (writer) {
+        size_t dropped = writer_stop(writer, conf.shutdown_grace_ms);
+        if (dropped)
+            log_error("server.shutdown", "writes_dropped=%zu", dropped);
+        writer = NULL;
+        if (privacy)
+            privacy_set_writer(privacy, NULL);
+    }
     mailer_stop();
     if (verify_ok)
         verify_global_cleanup();

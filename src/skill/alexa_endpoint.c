@@ -2,9 +2,10 @@
  * before its JSON is used; verified skill requests go to the conversation
  * (skill.h), verified skill events update what we keep about the user.
  *
- * One request's asynchronous steps (certificate download, Amazon API calls)
- * are bounded by the server's handler timeout; if the request goes away first,
- * on_gone cancels whichever step is running. */
+ * One request's asynchronous steps (certificate download, Amazon API calls,
+ * a skill event's commit by the store writer) are bounded by the server's
+ * handler timeout; if the request goes away first, on_gone cancels whichever
+ * step is running. */
 #include "binday/skill/alexa_endpoint.h"
 
 #include <string.h>
@@ -21,6 +22,10 @@ struct ctx {
     server_pending_t *pending;
     verify_call_t *vcall;
     skill_call_t *scall;
+    writer_job_t *wjob; /* a skill event being committed */
+    char type_name[64]; /* copied: rq.type_name points into the envelope */
+    char user[SECRET_HEX_LEN + 1];
+    unsigned perms;
     int done;
 };
 
@@ -35,6 +40,10 @@ static void on_gone(void *ud)
     if (c->scall) {
         skill_cancel(c->scall);
         c->scall = NULL;
+    }
+    if (c->wjob) { /* it still commits; only the answer is gone (the 503 went out) */
+        writer_abandon(c->wjob);
+        c->wjob = NULL;
     }
 }
 
@@ -55,42 +64,75 @@ static void on_answer(void *ud, int status, char *body, size_t len)
     free(body);
 }
 
-/* Skill events: the user's consent changed. What we derived from a permission
- * goes with it; disabling takes everything. Applied in timestamp order per
- * user (privacy.h, docs/privacy.md). Always acknowledged: Amazon does not
- * retry on errors usefully, and a failure is logged loudly. */
-static void handle_event(struct ctx *c, json_t *env)
+static void respond_empty(struct ctx *c)
 {
-    alexa_request_t rq;
-    char err[300], user[SECRET_HEX_LEN + 1] = "-";
-    int64_t ts = 0;
-    privacy_t *p = c->at->conf->privacy;
-    if (alexa_request_parse(env, &rq, err, sizeof(err)) == 0 && rq.user_id && rq.timestamp && p &&
-        envelope_parse_timestamp((const uint8_t *)rq.timestamp, strlen(rq.timestamp), &ts) == 0) {
-        privacy_user_hex(p, rq.user_id, user, sizeof(user));
-        privacy_ev_t ev = PRIVACY_EV_PERMISSIONS;
-        int known = 1, applied = 0;
-        unsigned erased = 0;
-        if (rq.type == ALEXA_REQ_SKILL_DISABLED)
-            ev = PRIVACY_EV_DISABLED;
-        else if (rq.type == ALEXA_REQ_SKILL_ENABLED)
-            ev = PRIVACY_EV_ENABLED;
-        else if (rq.type != ALEXA_REQ_PERMISSION_CHANGED && rq.type != ALEXA_REQ_PERMISSION_ACCEPTED)
-            known = 0;
-        if (!known)
-            log_info("skill.event", "type=%s user=%s note=ignored", rq.type_name, user);
-        else if (privacy_event(p, user, ev, ts, rq.accepted_permissions, &applied, &erased, err, sizeof(err)) != 0)
-            log_error("skill.event", "type=%s user=%s error=\"%s\"", rq.type_name, user, err);
-        else
-            log_info("skill.event", "type=%s user=%s permissions=%u applied=%d erase=%u", rq.type_name, user,
-                     rq.accepted_permissions, applied, erased);
-    } else {
-        log_warn("skill.event", "error=\"unparseable event\"");
-    }
     size_t len;
     char *body = alexa_response_empty(&len);
     respond(c, 200, body, len);
     free(body);
+}
+
+/* The event is committed (rc 0) or failed: only now is it acknowledged. */
+static void on_event_done(void *ud, int rc, int applied, unsigned erased)
+{
+    struct ctx *c = ud;
+    c->wjob = NULL;
+    if (rc != 0) {
+        /* not stored: a 5xx makes Amazon deliver it again */
+        log_error("skill.event", "type=%s user=%s error=\"write failed (%d)\"", c->type_name, c->user, rc);
+        respond(c, 503, "{\"error\":\"event not stored, try again\"}", 39);
+        return;
+    }
+    log_info("skill.event", "type=%s user=%s permissions=%u applied=%d erase=%u", c->type_name, c->user, c->perms,
+             applied, erased);
+    respond_empty(c);
+}
+
+/* Skill events: the user's consent changed. What we derived from a permission
+ * goes with it; disabling takes everything. Applied in timestamp order per
+ * user (privacy.h, docs/privacy.md).
+ *
+ * Amazon redelivers an event that did not get a 2xx, so 200 means "stored":
+ * the event's write goes to the store writer and the answer waits for its
+ * commit, asynchronously (the loop serves other requests meanwhile; past the
+ * handler timeout the server's 503 goes out and the write still lands). When
+ * the writer's queue is full the event is refused with 503 at once, and
+ * Amazon's retry brings it back. Events we cannot parse or do not handle are
+ * acknowledged at once: a retry would not change them. */
+static void handle_event(struct ctx *c, json_t *env)
+{
+    alexa_request_t rq;
+    char err[300];
+    int64_t ts = 0;
+    privacy_t *p = c->at->conf->privacy;
+    snprintf(c->user, sizeof(c->user), "-");
+    if (alexa_request_parse(env, &rq, err, sizeof(err)) == 0 && rq.user_id && rq.timestamp && p &&
+        envelope_parse_timestamp((const uint8_t *)rq.timestamp, strlen(rq.timestamp), &ts) == 0) {
+        privacy_user_hex(p, rq.user_id, c->user, sizeof(c->user));
+        privacy_ev_t ev = PRIVACY_EV_PERMISSIONS;
+        if (rq.type == ALEXA_REQ_SKILL_DISABLED)
+            ev = PRIVACY_EV_DISABLED;
+        else if (rq.type == ALEXA_REQ_SKILL_ENABLED)
+            ev = PRIVACY_EV_ENABLED;
+        else if (rq.type != ALEXA_REQ_PERMISSION_CHANGED && rq.type != ALEXA_REQ_PERMISSION_ACCEPTED) {
+            log_info("skill.event", "type=%s user=%s note=ignored", rq.type_name, c->user);
+            respond_empty(c);
+            return;
+        }
+        snprintf(c->type_name, sizeof(c->type_name), "%s", rq.type_name);
+        c->perms = rq.accepted_permissions;
+        int rc = privacy_event_submit(p, c->at->port, c->user, ev, ts, rq.accepted_permissions, on_event_done, c,
+                                      &c->wjob);
+        if (rc == 0)
+            return;
+        log_warn("skill.event", "type=%s user=%s error=\"not queued: %s\" status=503", rq.type_name, c->user,
+                 rc == WRITER_FULL ? "writer queue full" : "stopping");
+        c->req->http1_is_persistent = 0;
+        respond(c, 503, "{\"error\":\"busy, try again\"}", 27);
+        return;
+    }
+    log_warn("skill.event", "error=\"unparseable event\"");
+    respond_empty(c);
 }
 
 static void on_verified(void *ud, verify_status_t status, json_t *env, const char *type)

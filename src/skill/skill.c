@@ -87,6 +87,8 @@ void skill_call_free(struct skill_call *c)
         alexa_api_cancel(c->name_call);
     if (c->email_call)
         alexa_api_cancel(c->email_call);
+    if (c->mail_job) /* the message is still queued; only the answer is gone */
+        writer_abandon(c->mail_job);
     memset(c->email, 0, sizeof(c->email));
     h2o_linklist_unlink(&c->link);
     json_decref(c->env);

@@ -57,13 +57,8 @@ static void answer_from_address(struct skill_call *c)
         }
         store_reader_end(st->reader);
     }
-    if (rc == 0 && remember) {
-        char werr[200];
-        if (choice_put(st->conf->privacy, c->user, ah, c->chosen_uprn, werr, sizeof(werr)) != 0)
-            log_error("skill.remember_choice", "user=%s error=\"%s\"", c->user, werr);
-        else
-            log_info("skill.remember_choice", "user=%s", c->user);
-    }
+    if (rc == 0 && remember) /* fire and forget, logged by the store writer (choice.h says why) */
+        choice_put_submit(st->conf->privacy, c->user, ah, c->chosen_uprn);
     if (rc != 0) {
         log_error("skill.lookup", "error=\"%s\"", err);
         skill_answer_simple(c, "Sorry, something went wrong looking up your collections. Please try again later.", NULL, 1);

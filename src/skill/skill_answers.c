@@ -152,9 +152,8 @@ void skill_answer_simple(struct skill_call *c, const char *ssml, const char *rep
  * (privacy.h), exactly as when a skill event says so. */
 void skill_permission_gone(struct skill_call *c, unsigned what, const char *reason)
 {
-    char err[300];
     if (c->st->conf->privacy && c->user[0] && strcmp(c->user, "-") != 0)
-        privacy_erase(c->st->conf->privacy, c->user, what, reason, NULL, err, sizeof(err));
+        privacy_erase_submit(c->st->conf->privacy, c->user, what, reason); /* on the store writer; logged there */
 }
 
 void skill_answer_permission(struct skill_call *c)

@@ -96,6 +96,9 @@ int skill_email_trouble(struct skill_call *c)
     }
 }
 
+static void on_email_queued(void *ud, int rc, outbox_verdict_t v, const char *id, const char *err);
+static void say_email_outcome(struct skill_call *c, linkmail_status_t st, const char *id);
+
 void skill_answer_email(struct skill_call *c, const lookup_result_t *res)
 {
     const linkmail_conf_t *mc = c->st->conf->mail;
@@ -105,12 +108,33 @@ void skill_answer_email(struct skill_call *c, const lookup_result_t *res)
                       NULL, 1);
         return;
     }
-    char id[OUTBOX_ID_MAX];
-    linkmail_status_t st = linkmail_queue(mc, res, res->uprn, c->user, c->email, c->today, (long long)time(NULL), id);
+    /* "it's on its way" only once the message is durable in the outbox: the
+     * write goes to the store writer and the answer waits for its commit */
+    linkmail_status_t st = linkmail_submit(mc, writer_port_here(), res, res->uprn, c->user, c->email, c->today,
+                                           (long long)time(NULL), on_email_queued, c, &c->mail_job);
     memset(c->email, 0, sizeof(c->email)); /* handed to the outbox; not kept here */
+    if (st == LINKMAIL_PENDING)
+        c->waiting++;
+    else
+        say_email_outcome(c, st, NULL);
+}
+
+static void on_email_queued(void *ud, int rc, outbox_verdict_t v, const char *id, const char *err)
+{
+    struct skill_call *c = ud;
+    c->mail_job = NULL;
+    c->waiting--;
+    if (rc != 0)
+        log_error("mail.queue", "error=\"%s\"", err);
+    say_email_outcome(c, linkmail_status_of(rc, v), id);
+    skill_free_if_answered(c);
+}
+
+static void say_email_outcome(struct skill_call *c, linkmail_status_t st, const char *id)
+{
     switch (st) {
     case LINKMAIL_QUEUED:
-        log_info("skill.email_queued", "user=%s id=%s", c->user, id);
+        log_info("skill.email_queued", "user=%s id=%s", c->user, id ? id : "-");
         mailer_wake();
         skill_answer_simple(c, "Done \xe2\x80\x94 check your inbox. I've emailed you the link to your collection calendar.",
                       NULL, 1);
@@ -122,7 +146,8 @@ void skill_answer_email(struct skill_call *c, const lookup_result_t *res)
                       NULL, 1);
         return;
     case LINKMAIL_GLOBAL_CAPPED:
-        log_warn("skill.email_capped", "user=%s cap=global", c->user);
+    case LINKMAIL_BUSY: /* the store writer's queue is full: nothing was queued */
+        log_warn("skill.email_capped", "user=%s cap=%s", c->user, st == LINKMAIL_BUSY ? "writer_busy" : "global");
         skill_answer_simple(c, "Sorry, I can't send emails just now. Please try again later.", NULL, 1);
         return;
     case LINKMAIL_BAD_ADDRESS:

@@ -27,6 +27,7 @@
 #include "binday/alexa/alexa_request.h"
 #include "binday/alexa/alexa_response.h"
 #include "binday/data/lookup.h"
+#include "binday/data/writer.h"
 #include "binday/skill/skill.h"
 #include "binday/skill/speech.h"
 #include "binday/util/secret.h"
@@ -71,6 +72,7 @@ struct skill_call {
     alexa_api_call_t *email_call; /* Q_EMAIL: the address to send the link to */
     alexa_api_status_t email_status;
     char email[ALEXA_API_MAX_TEXT + 1];
+    writer_job_t *mail_job; /* Q_EMAIL: the outbox write, until it is durable */
     h2o_linklist_t link; /* in st->calls */
 };
 

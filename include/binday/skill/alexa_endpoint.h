@@ -5,6 +5,7 @@
 #include "binday/http/server.h"
 #include "binday/skill/skill.h"
 #include "binday/alexa/verify.h"
+#include "binday/data/writer.h"
 
 /* Per-thread state the endpoint needs (server_thread_t.app points to it). */
 typedef struct alexa_endpoint_thread {
@@ -12,6 +13,8 @@ typedef struct alexa_endpoint_thread {
     skill_thread_t *skill;
     const skill_conf_t *conf;
     store_reader_t *reader; /* for /healthz */
+    writer_port_t *port;    /* this loop's mailbox for store writer completions */
+    uv_async_t *wake;       /* wakes the loop for them (port's wake) */
 } alexa_endpoint_thread_t;
 
 /* The route handler for POST /alexa. */
