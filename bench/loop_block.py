@@ -11,8 +11,9 @@ server started with --threads 1 (so every request shares one loop):
           one writes) arrive from 8 connections as fast as they are answered
   lock    intents, a trickle of SkillDisabled events (10/s) and /healthz
           while another process holds LMDB's writer lock for --hold-s seconds
-          (a helper opens the environment through liblmdb and begins a write
-          txn - exactly what a long `binday import` does to other writers)
+          (tests/integration/lmdb_lock.py opens the environment through
+          liblmdb and begins a write txn - what a long `binday import` does
+          to every other writer)
 
 For each phase: intents answered, p50/p99/max (ms) and any non-200; for the
 events: p99/max and statuses; for lock, /healthz max.
@@ -26,36 +27,14 @@ figures below a millisecond are the harness's, not the server's.
 """
 import argparse
 import concurrent.futures
-import ctypes
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-
-
-def hold_writer_lock(data_dir, seconds):
-    """Helper process: begin a write txn on the environment, say so, hold it."""
-    lib = ctypes.CDLL("liblmdb.so.0")
-    env = ctypes.c_void_p()
-    txn = ctypes.c_void_p()
-    if lib.mdb_env_create(ctypes.byref(env)) != 0:
-        sys.exit("mdb_env_create failed")
-    lib.mdb_env_set_maxdbs(env, 64)
-    rc = lib.mdb_env_open(env, data_dir.encode(), 0, 0o600)
-    if rc != 0:
-        sys.exit("mdb_env_open: %d" % rc)
-    rc = lib.mdb_txn_begin(env, None, 0, ctypes.byref(txn))
-    if rc != 0:
-        sys.exit("mdb_txn_begin: %d" % rc)
-    print("held", flush=True)
-    time.sleep(seconds)
-    lib.mdb_txn_abort(txn)
-    lib.mdb_env_close(env)
 
 
 def pct(xs, p):
@@ -190,14 +169,11 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=4.0, help="length of the idle phase")
     ap.add_argument("--json", help="also write the figures here")
-    ap.add_argument("--hold", nargs=2, metavar=("DATA", "SECONDS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.hold:
-        hold_writer_lock(a.hold[0], float(a.hold[1]))
-        return 0
     os.environ["BINDAY_BIN"] = os.path.abspath(a.bin)
     import harness
     from skill_env import SkillEnv
+    from lmdb_lock import WriterLock
 
     out = {"bin": a.bin, "events": a.events, "hold_s": a.hold_s, "clients": a.clients}
     with harness.tempdir("binday-loopblock-") as d:
@@ -242,10 +218,8 @@ def main():
             n_ev = max(1, int(a.hold_s * 10))
             ev = events_signed("LOCK", n_ev)
             its = Intents(env.server, intents_signed(), a.clients)
-            helper = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--hold", env.data,
-                                       str(a.hold_s)], stdout=subprocess.PIPE, universal_newlines=True)
-            if helper.stdout.readline().strip() != "held":
-                raise RuntimeError("lock helper failed")
+            lock = WriterLock(env.data).acquire()
+            threading.Timer(a.hold_s, lock.release).start()
             t0 = time.time()
             its.start()
             health = []
@@ -263,7 +237,8 @@ def main():
             pth = threading.Thread(target=probe, daemon=True)
             pth.start()
             lat, sts = send_events(env.server, ev, 1, pace_s=0.1)
-            helper.wait()
+            while lock.proc is not None:
+                time.sleep(0.05)
             t1 = time.time()
             time.sleep(0.3)
             its.finish()

@@ -217,6 +217,7 @@ typedef struct loopt {
     int flags[20];
     int n_done;
     int abandoned_flag;
+    int here_ok;
 } loopt_t;
 
 static void wake(void *ud)
@@ -242,6 +243,7 @@ static void *loop_main(void *arg)
     uv_async_init(&t->loop, &t->async, on_async);
     t->async.data = t;
     t->port = writer_port_new(t->w, wake, &t->async);
+    t->here_ok = writer_port_here() == t->port;
     /* first a job abandoned before it can complete: its done must not run
      * (completions arrive in submission order, so it is delivered before the
      * last of the 20 below closes the loop's async handle) */
@@ -259,6 +261,7 @@ static void *loop_main(void *arg)
     }
     uv_run(&t->loop, UV_RUN_DEFAULT);
     writer_port_free(t->port);
+    t->here_ok = t->here_ok && writer_port_here() == NULL;
     uv_loop_close(&t->loop);
     return NULL;
 }
@@ -281,6 +284,7 @@ static void test_ports(void)
     is_int(atomic_load(&done_calls), 40, "40 done calls (the abandoned ones not)");
     is_int(atomic_load(&done_wrong_thread), 0, "each done ran on the thread of its own loop");
     ok(a.abandoned_flag == 0 && b.abandoned_flag == 0, "abandoned jobs: no done");
+    ok(a.here_ok && b.here_ok, "writer_port_here: each thread's own port, NULL once freed");
     is_int(stored("abandoned"), 1, "an abandoned job still ran");
     writer_stop(w, 1000);
     is_int(atomic_load(&released), 42, "all 42 args released (abandoned ones too)");
