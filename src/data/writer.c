@@ -277,9 +277,16 @@ static int batch_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 
 static void run_batch(writer_t *w, writer_job_t **jobs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (jobs[i]->ops->before)
-            jobs[i]->ops->before(jobs[i]->arg);
+    /* each distinct `before` once per batch: a flush that covers all of the
+     * batch's jobs needs doing once (writer.h) */
+    for (size_t i = 0; i < n; i++) {
+        void (*fn)(void *) = jobs[i]->ops->before;
+        int seen = 0;
+        for (size_t k = 0; fn && k < i && !seen; k++)
+            seen = jobs[k]->ops->before == fn;
+        if (fn && !seen)
+            fn(jobs[i]->arg);
+    }
     struct batch b = {w->store, jobs, n};
     char err[200];
     int rc = store_write(w->store, batch_fn, &b, err, sizeof(err));

@@ -212,11 +212,13 @@ struct erase_job {
     char reason[48];
 };
 
+/* Only erasures of everything about a user flush the transcript queue
+ * first; the writer calls a `before` once per batch, so those get ops of
+ * their own. */
 static void erase_job_before(void *arg)
 {
     struct erase_job *j = arg;
-    if (j->a.what & PRIVACY_ERASE_USER)
-        before_erase(j->a.p);
+    before_erase(j->a.p);
 }
 
 static void erase_job_after(void *arg, int rc, const char *err)
@@ -231,7 +233,8 @@ static void erase_job_after(void *arg, int rc, const char *err)
     log_info("privacy.erase", "user=%s what=%u reason=%s erased=%zu", j->user, j->a.what, j->reason, j->a.n);
 }
 
-static const writer_ops_t erase_ops = {erase_fn, erase_job_before, erase_job_after, NULL, NULL};
+static const writer_ops_t erase_ops = {erase_fn, NULL, erase_job_after, NULL, NULL};
+static const writer_ops_t erase_user_ops = {erase_fn, erase_job_before, erase_job_after, NULL, NULL};
 
 int privacy_erase_submit(privacy_t *p, const char *user_hex, unsigned what, const char *reason)
 {
@@ -243,7 +246,7 @@ int privacy_erase_submit(privacy_t *p, const char *user_hex, unsigned what, cons
     snprintf(j->user, sizeof(j->user), "%s", user_hex);
     snprintf(j->reason, sizeof(j->reason), "%s", reason);
     j->a = (struct erase_args){p, j->user, what, 0};
-    int rc = writer_submit(p->writer, &erase_ops, j, NULL, NULL, NULL);
+    int rc = writer_submit(p->writer, what & PRIVACY_ERASE_USER ? &erase_user_ops : &erase_ops, j, NULL, NULL, NULL);
     if (rc != 0) /* the user's next request or Amazon's event asks again */
         log_error("privacy.erase", "user=%s what=%u reason=%s error=\"not queued: %s\"", user_hex, what, reason,
                   rc == WRITER_FULL ? "writer queue full" : "stopping");
@@ -393,11 +396,12 @@ static int event_job_apply(MDB_txn *txn, void *arg, char *err, size_t err_size)
     return event_fn(txn, &((struct event_job *)arg)->a, err, err_size);
 }
 
+/* SkillDisabled erases the user's transcripts: queued turns first (once per
+ * batch, so disabling events have ops of their own) */
 static void event_job_before(void *arg)
 {
     struct event_job *j = arg;
-    if (j->a.ev == PRIVACY_EV_DISABLED)
-        before_erase(j->a.p);
+    before_erase(j->a.p);
 }
 
 static void event_job_after(void *arg, int rc, const char *err)
@@ -415,7 +419,8 @@ static void event_job_done(void *ud, void *arg, int rc, const char *err)
     j->done(ud, rc, rc == 0 ? j->a.applied : 0, rc == 0 && j->a.applied ? j->a.erase : 0);
 }
 
-static const writer_ops_t event_ops = {event_job_apply, event_job_before, event_job_after, event_job_done, NULL};
+static const writer_ops_t event_ops = {event_job_apply, NULL, event_job_after, event_job_done, NULL};
+static const writer_ops_t disable_ops = {event_job_apply, event_job_before, event_job_after, event_job_done, NULL};
 
 int privacy_event_submit(privacy_t *p, writer_port_t *port, const char *user_hex, privacy_ev_t ev, int64_t ts_ms,
                          unsigned perms, privacy_event_done_fn done, void *ud, writer_job_t **job)
@@ -428,7 +433,7 @@ int privacy_event_submit(privacy_t *p, writer_port_t *port, const char *user_hex
         free(j);
         return WRITER_STOPPED;
     }
-    return writer_submit(p->writer, &event_ops, j, port, ud, job);
+    return writer_submit(p->writer, ev == PRIVACY_EV_DISABLED ? &disable_ops : &event_ops, j, port, ud, job);
 }
 
 /* The event-state "module": export and forget its entry, purge stale ones. */

@@ -53,7 +53,10 @@ typedef struct writer_ops {
      * did, else that job alone is rolled back and ends with this value.
      * MDB_MAP_FULL reruns the whole batch on a grown map. Writer thread. */
     int (*apply)(MDB_txn *txn, void *arg, char *err, size_t err_size);
-    /* Before the batch's txn begins (e.g. flush another queue). Writer thread. */
+    /* Before the batch's txn begins, to prepare for it (e.g. flush another
+     * queue). Called ONCE per batch for each distinct function, with the arg
+     * of the first job in the batch that has it: it must cover every job of
+     * the batch that has it. Writer thread. */
     void (*before)(void *arg);
     /* Once the outcome is known (rc 0: committed, durable), before done.
      * Writer thread; e.g. delete files the commit made obsolete, log. */
