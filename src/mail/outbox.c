@@ -32,6 +32,16 @@ void outbox_set_vault(vault_t *v)
     V = v;
 }
 
+/* json_dumps that cannot fail: NULL only when memory ran out (the trees
+ * dumped here are built from valid strings). */
+static char *dump(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    if (s == NULL)
+        xalloc_die("json text", 0);
+    return s;
+}
+
 static void vault_name(const char *id, char *out, size_t n)
 {
     snprintf(out, n, "mail:%s", id);
@@ -47,10 +57,10 @@ static int seal_record(MDB_txn *txn, const char *id, const char *to, const char 
     if (rc)
         return rc;
     json_t *o = json_pack("{s:s,s:s%}", "to", to, "msg", msg, msg_len);
-    char *plain = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (plain == NULL)
+    if (o == NULL)
         xalloc_die("outbox record", msg_len);
+    char *plain = dump(o);
+    json_decref(o);
     size_t pl = strlen(plain), cap = pl + SEAL_OVERHEAD;
     uint8_t *ct = xmalloc(cap);
     char *b = xmalloc(4 * (cap / 3 + 1) + 1);
@@ -115,9 +125,7 @@ static int dbi(store_t *s, const char *name, MDB_dbi *out)
 
 static int put_json(MDB_txn *txn, MDB_dbi d, const char *key, json_t *v)
 {
-    char *s = json_dumps(v, JSON_COMPACT);
-    if (s == NULL)
-        xalloc_die("json text", 0);
+    char *s = dump(v);
     MDB_val k = {strlen(key), (void *)key}, val = {strlen(s), s};
     int rc = mdb_put(txn, d, &k, &val, 0);
     free(s);
@@ -610,10 +618,8 @@ static int cancel_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
         json_t *lg = json_loadb(lv.mv_data, lv.mv_size, 0, NULL);
         if (lg) {
             json_object_set_new(lg, "status", json_string("cancelled"));
-            char *s = json_dumps(lg, JSON_COMPACT);
+            char *s = dump(lg);
             json_decref(lg);
-            if (s == NULL)
-                xalloc_die("json text", 0);
             MDB_val nv = {strlen(s), s};
             rc = mdb_put(f->txn, f->log, &lk, &nv, 0);
             free(s);
@@ -635,9 +641,7 @@ static int strip_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
         return 0;
     json_object_del(rec, "links"); /* the feed links name the property */
     json_object_del(rec, "error");
-    char *s = json_dumps(rec, JSON_COMPACT);
-    if (s == NULL)
-        xalloc_die("json text", 0);
+    char *s = dump(rec);
     MDB_val key = *k, nv = {strlen(s), s};
     int rc = mdb_put(f->txn, f->log, &key, &nv, 0);
     free(s);
