@@ -21,6 +21,12 @@ events: p99/max and statuses; for lock, /healthz max.
     /usr/bin/python3 bench/loop_block.py [--bin build/release/binday] [--events 1000]
         [--hold-s 3] [--properties 3000] [--clients 4] [--seconds 4] [--json OUT]
 
+    /usr/bin/python3 bench/loop_block.py --ab BIN_A BIN_B [--rounds 3] [other options]
+        runs A, B, A, B, ... (each run its own server and data) and prints the
+        median (and range) of each figure over the rounds, as a Markdown table:
+        on a shared, noisy machine alternating keeps a slow phase from landing
+        on one side only.
+
 It reuses the integration harness (tests/integration: skill_env.py, harness.py,
 fake_amazon.py). Client and fake cloud are Python threads in this process:
 figures below a millisecond are the harness's, not the server's.
@@ -169,7 +175,11 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=4.0, help="length of the idle phase")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--ab", nargs=2, metavar=("BIN_A", "BIN_B"), help="alternate two binaries, print medians")
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
+    if a.ab:
+        return ab(a)
     os.environ["BINDAY_BIN"] = os.path.abspath(a.bin)
     import harness
     from skill_env import SkillEnv
@@ -252,6 +262,61 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
+    return 0
+
+
+FIGURES = [  # (label, phase, group, key)
+    ("idle: intents p99 (ms)", "idle", "intents", "p99_ms"),
+    ("burst: intents p99 (ms)", "burst", "intents", "p99_ms"),
+    ("burst: intents answered", "burst", "intents", "n"),
+    ("burst: events p99 (ms)", "burst", "events", "p99_ms"),
+    ("burst: the events took (s)", "burst", None, "burst_s"),
+    ("lock: intents p99 (ms)", "lock", "intents", "p99_ms"),
+    ("lock: intents answered", "lock", "intents", "n"),
+    ("lock: /healthz max (ms)", "lock", None, "healthz_max_ms"),
+    ("lock: events p99 (ms)", "lock", "events", "p99_ms"),
+]
+
+
+def ab(a):
+    import subprocess
+    import tempfile
+    runs = {0: [], 1: []}
+    passthru = ["--events", str(a.events), "--hold-s", str(a.hold_s), "--properties", str(a.properties),
+                "--clients", str(a.clients), "--seconds", str(a.seconds)]
+    with tempfile.TemporaryDirectory() as td:
+        for r in range(a.rounds):
+            for side in (0, 1):
+                out = os.path.join(td, "%d-%d.json" % (side, r))
+                subprocess.run([sys.executable, os.path.abspath(__file__), "--bin", a.ab[side], "--json", out]
+                               + passthru, check=True, stdout=subprocess.DEVNULL)
+                with open(out) as f:
+                    runs[side].append(json.load(f))
+                print("# round %d %s done" % (r + 1, "AB"[side]), file=sys.stderr, flush=True)
+
+    def get(d, ph, grp, key):
+        x = d[ph][grp] if grp else d[ph]
+        return x[key]
+
+    def cell(vals):
+        vals = sorted(v for v in vals if v is not None)
+        if not vals:
+            return "-"
+        med = vals[len(vals) // 2] if len(vals) % 2 else (vals[len(vals) // 2 - 1] + vals[len(vals) // 2]) / 2
+        fmt = (lambda v: "%g" % round(v, 1))
+        return "%s (%s-%s)" % (fmt(med), fmt(vals[0]), fmt(vals[-1])) if len(vals) > 1 else fmt(med)
+
+    print("| median of %d runs (range) | A: %s | B: %s |" % (a.rounds, a.ab[0], a.ab[1]))
+    print("|---|---|---|")
+    for label, ph, grp, key in FIGURES:
+        print("| %s | %s | %s |" % (label, cell([get(d, ph, grp, key) for d in runs[0]]),
+                                    cell([get(d, ph, grp, key) for d in runs[1]])))
+    bad = [sum(sum(d[ph][g]["non200"].values()) for ph in ("idle", "burst", "lock") for g in ("intents", "events")
+               if g in d[ph]) for side in (0, 1) for d in runs[side]]
+    print("\nnon-200 answers over all runs: A %d, B %d" % (sum(bad[:a.rounds]), sum(bad[a.rounds:])))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"A": runs[0], "B": runs[1]}, f, indent=1)
     return 0
 
 
