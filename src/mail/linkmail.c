@@ -167,6 +167,10 @@ linkmail_status_t linkmail_submit(const linkmail_conf_t *conf, writer_port_t *po
     char *text, id[OUTBOX_ID_MAX];
     size_t len;
     json_t *jl;
+    if (port == NULL || conf->writer == NULL) { /* done would run on the writer thread: a wiring mistake */
+        log_error("mail.queue", "error=\"no store writer port on this thread\"");
+        return LINKMAIL_ERROR;
+    }
     linkmail_status_t st = compose(conf, res, uprn, email, today, now, &text, &len, id, &jl);
     if (st != LINKMAIL_QUEUED)
         return st;
