@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "binday/skill/alexa_endpoint.h"
 #include "binday/feed/calfeed_http.h"
@@ -131,6 +132,75 @@ static void health(server_thread_t *t, json_t *o, void *ud)
     json_object_set_new(o, "writer", json_pack("{s:I}", "queued", (json_int_t)ws.queued));
 }
 
+/* ---- GET /readyz: the store, its LMDB map and disk, the mailer (server.h) ---- */
+
+static const char *data_dir; /* for the free space of the data's filesystem */
+
+/* Below this much free space on the data's filesystem writes (erasures,
+ * transcripts, the outbox) are about to fail: not ready. */
+#define READY_DISK_MIN_BYTES ((unsigned long long)64 << 20)
+/* Map use above this share is a warning: the next write that does not fit
+ * doubles the map, and doubling waits for every reader of this process. */
+#define READY_MAP_WARN_PERCENT 90
+
+static void ready(server_thread_t *t, json_t *checks, void *ud)
+{
+    (void)ud;
+    alexa_endpoint_thread_t *at = t->app;
+    MDB_txn *txn;
+    char err[200];
+    if (at == NULL || at->reader == NULL || store_reader_begin(at->reader, &txn, err, sizeof(err)) != 0) {
+        server_ready_check(checks, "store", SERVER_READY_ERROR, json_pack("{s:b}", "open", 0));
+        return;
+    }
+    /* the map's figures while our read txn holds off a resize (store.h) */
+    MDB_envinfo ei;
+    MDB_stat st;
+    MDB_env *env = store_env(skill_conf.store);
+    int ok = mdb_env_info(env, &ei) == 0 && mdb_env_stat(env, &st) == 0;
+    uint64_t gen = 0;
+    int gen_ok = store_generation(skill_conf.store, txn, &gen) == 0;
+    store_reader_end(at->reader);
+    server_ready_check(checks, "store", gen_ok && gen > 0 ? SERVER_READY_OK : SERVER_READY_WARNING,
+                       json_pack("{s:b,s:b}", "open", 1, "dataset_loaded", gen_ok && gen > 0));
+    if (!ok) {
+        server_ready_check(checks, "lmdb_map", SERVER_READY_ERROR, json_pack("{s:s}", "reason", "unreadable"));
+    } else {
+        /* used: the high-water mark of pages (freed pages inside it are reused
+         * before the file grows, so this is what the map can still take at least) */
+        unsigned long long map = ei.me_mapsize, used = ((unsigned long long)ei.me_last_pgno + 1) * st.ms_psize;
+        if (used > map)
+            used = map; /* another process grew the map; this one adopts it at its next read */
+        unsigned long long free_b = map - used;
+        struct statvfs vfs;
+        long long disk = -1;
+        if (data_dir && statvfs(data_dir, &vfs) == 0)
+            disk = (long long)((unsigned long long)vfs.f_bavail * vfs.f_frsize);
+        server_ready_level_t lvl = SERVER_READY_OK;
+        if (disk >= 0 && (unsigned long long)disk < READY_DISK_MIN_BYTES)
+            lvl = SERVER_READY_ERROR;
+        else if (used * 100 > map * READY_MAP_WARN_PERCENT || (disk >= 0 && (unsigned long long)disk < used))
+            lvl = SERVER_READY_WARNING;
+        server_ready_check(checks, "lmdb_map", lvl,
+                           json_pack("{s:I,s:I,s:I,s:I,s:I}", "map_bytes", (json_int_t)map, "used_bytes",
+                                     (json_int_t)used, "free_bytes", (json_int_t)free_b, "used_percent",
+                                     (json_int_t)(map ? used * 100 / map : 0), "disk_free_bytes", (json_int_t)disk));
+    }
+    if (!mailer_enabled()) {
+        server_ready_check(checks, "mailer", SERVER_READY_OK, json_pack("{s:b}", "enabled", 0));
+        return;
+    }
+    mailer_last_t last;
+    mailer_last_attempt(&last);
+    json_t *d = json_pack("{s:b,s:s}", "enabled", 1, "last_attempt",
+                          !last.attempted ? "none" : last.failed ? "failed" : "sent");
+    if (last.attempted) {
+        json_object_set_new(d, "last_attempt_at", json_integer(last.at_s));
+        json_object_set_new(d, "smtp_code", json_integer(last.smtp_code));
+    }
+    server_ready_check(checks, "mailer", last.attempted && last.failed ? SERVER_READY_WARNING : SERVER_READY_OK, d);
+}
+
 static const server_route_t routes[] = {
     {"/alexa", 0, "POST", alexa_endpoint_handle},
     {"/calendar/", 1, "GET,HEAD", calfeed_handle},
@@ -247,7 +317,8 @@ int cmd_serve(int argc, char **argv)
         }
         skill_conf.mail = &mail_conf;
     }
-    server_hooks_t hooks = {thread_init, thread_fini, health, NULL};
+    data_dir = conf.data;
+    server_hooks_t hooks = {.thread_init = thread_init, .thread_fini = thread_fini, .health = health, .ready = ready};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:

@@ -1,6 +1,7 @@
 /* server.c - owns the HTTPS endpoint: TLS setup, h2o configuration, the
  * per-thread event loops, accepting and counting connections, routing, JSON
- * error bodies, the access log, handler timeouts and graceful shutdown.
+ * error bodies, the access log, handler timeouts, lingering close after an
+ * error answer, GET /healthz and GET /readyz, and graceful shutdown.
  *
  * Threads: the main thread only watches signals and coordinates shutdown; N
  * worker threads each run a libuv loop with its own h2o context and outbound
@@ -16,6 +17,7 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "binday/util/log.h"
@@ -51,6 +54,14 @@ const char *__lsan_default_suppressions(void)
 /* Headers larger than this (all names and values together) get 431. h2o itself
  * caps a request head at about 400 KB; Alexa's are under 4 KB. */
 #define SERVER_MAX_HEADER_BYTES (16 * 1024)
+
+/* Lingering close (see "lingering close" below): after an error answer that
+ * closes the connection, read and discard at most this much of what the
+ * client still sends, for at most request_timeout_ms, before closing. */
+#define SERVER_LINGER_MAX_BYTES ((size_t)4 << 20)
+
+/* GET /readyz: a certificate expiring within this many days is a warning */
+#define SERVER_CERT_WARN_DAYS 14
 
 enum { STATE_RUNNING = 0, STATE_DRAINING = 1, STATE_STOPPING = 2 };
 
@@ -175,6 +186,151 @@ void server_send_error(h2o_req_t *req, int status, const char *message)
     json_decref(o);
 }
 
+/* ---- lingering close ------------------------------------------------------------
+ * h2o 2.2.5 answers some errors itself before reading the request body (413
+ * from the Content-Length, 400 for broken chunked framing), stops reading, and
+ * closes the socket once the answer is written. Closing a TCP socket whose
+ * receive queue still holds unread bytes makes the kernel send a reset, and a
+ * client that is still sending its body then gets a send error (or the reset
+ * wipes the answer from its receive queue) and never reads the 413.
+ *
+ * So, for such an answer on HTTP/1.x, we dup() the socket's descriptor before
+ * h2o closes it. h2o's close then drops only its descriptor (libuv removes it
+ * from epoll first); the connection stays open through ours. Once h2o's
+ * handle is closed we shut down our side for writing (a FIN after the answer),
+ * then read and discard what the client sends until it closes, or
+ * SERVER_LINGER_MAX_BYTES, or request_timeout_ms, whichever comes first. The
+ * connection keeps its max_connections slot until then. Only h2o's public API
+ * is used: get_socket on the connection, h2o_socket_get_fd, and the socket's
+ * on_close.data (unused by h2o for accepted sockets) to find our record. */
+
+#define SERVER_CONN_MAGIC 0x62646363u
+
+/* One accepted connection: the libuv handle h2o's socket runs on. Freed in
+ * the handle's close callback (on_tcp_closed). */
+typedef struct server_conn {
+    uv_tcp_t tcp; /* first member: libuv's close callback gets its address */
+    uint32_t magic;
+    server_thread_t *t;
+    int linger_fd; /* our dup of the descriptor once an error answer closes the connection; else -1 */
+} server_conn_t;
+
+typedef struct server_linger {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    server_thread_t *t;
+    h2o_linklist_t link; /* in t->lingering while draining */
+    size_t drained;
+    int handles; /* open libuv handles; freed when 0 */
+} server_linger_t;
+
+static void connection_closed(void)
+{
+    long n = __atomic_sub_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
+    log_debug("http.close", "connections=%ld", n);
+}
+
+/* h2o is about to answer req with an error and close: keep the connection. */
+static void linger_arm(h2o_req_t *req)
+{
+    if (req->version >= 0x200 || req->http1_is_persistent || req->conn->callbacks->get_socket == NULL)
+        return;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    if (sock == NULL)
+        return;
+    server_conn_t *sc = sock->on_close.data;
+    if (sc == NULL || sc->magic != SERVER_CONN_MAGIC || sc->linger_fd >= 0)
+        return;
+    int fd = h2o_socket_get_fd(sock);
+    if (fd >= 0)
+        sc->linger_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3); /* -1 (EMFILE): plain close */
+}
+
+static void linger_handle_closed(uv_handle_t *h)
+{
+    server_linger_t *l = h->data;
+    if (--l->handles > 0)
+        return;
+    free(l);
+    connection_closed();
+}
+
+static void linger_end(server_linger_t *l)
+{
+    if (!h2o_linklist_is_linked(&l->link))
+        return; /* already closing */
+    h2o_linklist_unlink(&l->link);
+    log_debug("http.linger_end", "drained=%zu", l->drained);
+    uv_close((uv_handle_t *)&l->tcp, linger_handle_closed);
+    uv_close((uv_handle_t *)&l->timer, linger_handle_closed);
+}
+
+static void linger_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    /* what is read is thrown away: one scratch buffer per thread will do */
+    static _Thread_local char scratch[16384];
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void linger_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    server_linger_t *l = stream->data;
+    (void)buf;
+    if (nread < 0) { /* the client closed (UV_EOF) or reset: done */
+        linger_end(l);
+        return;
+    }
+    l->drained += (size_t)nread;
+    if (l->drained >= SERVER_LINGER_MAX_BYTES)
+        linger_end(l);
+}
+
+static void linger_timeout(uv_timer_t *timer)
+{
+    linger_end(timer->data);
+}
+
+/* Drain the connection on fd (ours) on t's loop. 0: it holds its connection
+ * slot until its handles close; -1: it never started (fd closed, slot to
+ * release now). Either way fd is no longer the caller's. */
+static int linger_start(server_thread_t *t, int fd)
+{
+    server_linger_t *l = xcalloc(1, sizeof(*l));
+    l->t = t;
+    if (uv_tcp_init(&t->loop, &l->tcp) != 0) {
+        free(l);
+        close(fd);
+        return -1;
+    }
+    l->tcp.data = l;
+    l->handles = 1;
+    uv_timer_init(&t->loop, &l->timer);
+    l->timer.data = l;
+    l->handles = 2;
+    h2o_linklist_insert(&t->lingering, &l->link);
+    if (uv_tcp_open(&l->tcp, fd) != 0) {
+        close(fd);
+        linger_end(l);
+        return 0;
+    }
+    /* our FIN goes after the answer already queued; then only read */
+    if (shutdown(fd, SHUT_WR) != 0 ||
+        uv_read_start((uv_stream_t *)&l->tcp, linger_alloc, linger_read) != 0) {
+        linger_end(l);
+        return 0;
+    }
+    uv_timer_start(&l->timer, linger_timeout, t->srv->conf->request_timeout_ms, 0);
+    return 0;
+}
+
+static void linger_close_all(server_thread_t *t)
+{
+    while (!h2o_linklist_is_empty(&t->lingering))
+        linger_end(H2O_STRUCT_FROM_MEMBER(server_linger_t, link, t->lingering.next));
+}
+
 /* ---- JSON bodies for errors h2o answers itself (400 parse errors, 413) ---------- */
 
 struct json_error_ostream {
@@ -219,6 +375,8 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
         server_request_id(req);
         if (req->res.content_length != SIZE_MAX)
             req->res.content_length = body.len;
+        /* h2o closes after these without reading the rest of the request */
+        linger_arm(req);
         struct json_error_ostream *o2 = (void *)h2o_add_ostream(req, sizeof(*o2), slot);
         o2->super.do_send = json_error_send;
         o2->body = body;
@@ -384,6 +542,78 @@ void server_pending_end(server_pending_t *p)
 
 /* ---- healthz ------------------------------------------------------------------- */
 
+/* ---- readyz -------------------------------------------------------------------- */
+
+static const char *const ready_level_names[] = {"ok", "warning", "error"};
+
+void server_ready_check(json_t *checks, const char *name, server_ready_level_t level, json_t *detail)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string(ready_level_names[level]));
+    if (detail != NULL) {
+        json_object_update(o, detail);
+        json_decref(detail);
+    }
+    json_object_set_new(checks, name, o);
+}
+
+/* The certificate this thread's handshakes present: how long it has left.
+ * Expired (or not yet valid) is an error: clients refuse it. */
+static void ready_tls(server_thread_t *t, json_t *checks)
+{
+    X509 *cert = SSL_CTX_get0_certificate(t->accept_ctx.ssl_ctx);
+    const ASN1_TIME *na = cert ? X509_get0_notAfter(cert) : NULL;
+    const ASN1_TIME *nb = cert ? X509_get0_notBefore(cert) : NULL;
+    int days = 0, secs = 0, bdays = 0, bsecs = 0;
+    struct tm tm;
+    char when[32];
+    if (na == NULL || nb == NULL || ASN1_TIME_diff(&days, &secs, NULL, na) != 1 ||
+        ASN1_TIME_diff(&bdays, &bsecs, NULL, nb) != 1 || ASN1_TIME_to_tm(na, &tm) != 1) {
+        server_ready_check(checks, "tls_certificate", SERVER_READY_ERROR, json_pack("{s:s}", "reason", "unreadable"));
+        return;
+    }
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    long long left = (long long)days * 86400 + secs;
+    long long started = -((long long)bdays * 86400 + bsecs); /* > 0: notBefore is past */
+    server_ready_level_t level = SERVER_READY_OK;
+    if (left <= 0 || started < 0)
+        level = SERVER_READY_ERROR;
+    else if (left < (long long)SERVER_CERT_WARN_DAYS * 86400)
+        level = SERVER_READY_WARNING;
+    server_ready_check(checks, "tls_certificate", level,
+                       json_pack("{s:s,s:I,s:b}", "not_after", when, "expires_in_days",
+                                 (json_int_t)(left >= 0 ? left / 86400 : -((-left + 86399) / 86400)), "valid_now",
+                                 left > 0 && started >= 0));
+}
+
+static int on_readyz(server_thread_t *t, h2o_req_t *req)
+{
+    server_t *srv = t->srv;
+    int running = atomic_load_explicit(&srv->state, memory_order_acquire) == STATE_RUNNING;
+    json_t *checks = json_object();
+    server_ready_check(checks, "server", running ? SERVER_READY_OK : SERVER_READY_ERROR,
+                       json_pack("{s:s}", "state", running ? "running" : "draining"));
+    ready_tls(t, checks);
+    if (srv->hooks.ready)
+        srv->hooks.ready(t, checks, srv->hooks.ud);
+    json_t *errors = json_array(), *warnings = json_array();
+    const char *name;
+    json_t *c;
+    json_object_foreach(checks, name, c) {
+        const char *st = json_string_value(json_object_get(c, "status"));
+        if (st && strcmp(st, "error") == 0)
+            json_array_append_new(errors, json_string(name));
+        else if (st && strcmp(st, "warning") == 0)
+            json_array_append_new(warnings, json_string(name));
+    }
+    int ready = json_array_size(errors) == 0;
+    json_t *o = json_pack("{s:s,s:o,s:o,s:o}", "status", ready ? "ready" : "not_ready", "errors", errors, "warnings",
+                          warnings, "checks", checks);
+    server_send_json(req, ready ? 200 : 503, o);
+    json_decref(o);
+    return 0;
+}
+
 static int on_healthz(server_thread_t *t, h2o_req_t *req)
 {
     server_t *srv = t->srv;
@@ -405,9 +635,20 @@ static int on_healthz(server_thread_t *t, h2o_req_t *req)
  * peer close their handle without running on_close, which would leak slots. */
 static void on_tcp_closed(uv_handle_t *h)
 {
-    free(h);
-    long n = __atomic_sub_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
-    log_debug("http.close", "connections=%ld", n);
+    server_conn_t *sc = (server_conn_t *)h;
+    server_thread_t *t = sc->t;
+    int fd = sc->linger_fd;
+    free(sc);
+    if (fd >= 0) {
+        /* the slot stays taken while the connection drains */
+        if (atomic_load_explicit(&t->srv->state, memory_order_acquire) != STATE_STOPPING) {
+            if (linger_start(t, fd) == 0)
+                return;
+        } else {
+            close(fd); /* the loops are stopping: nothing would drain it */
+        }
+    }
+    connection_closed();
 }
 
 static void on_accept(uv_stream_t *listener, int status)
@@ -415,7 +656,11 @@ static void on_accept(uv_stream_t *listener, int status)
     server_thread_t *t = listener->data;
     if (status != 0)
         return;
-    uv_tcp_t *conn = xmalloc(sizeof(*conn));
+    server_conn_t *sc = xmalloc(sizeof(*sc));
+    sc->magic = SERVER_CONN_MAGIC;
+    sc->t = t;
+    sc->linger_fd = -1;
+    uv_tcp_t *conn = &sc->tcp;
     uv_tcp_init(listener->loop, conn);
     if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
         uv_close((uv_handle_t *)conn, (uv_close_cb)free);
@@ -436,6 +681,7 @@ static void on_accept(uv_stream_t *listener, int status)
     }
     uv_tcp_nodelay(conn, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_tcp_closed);
+    sock->on_close.data = sc; /* a back pointer only (linger_arm); on_close.cb stays NULL */
     h2o_accept(&t->accept_ctx, sock);
 }
 
@@ -453,8 +699,10 @@ static void on_wake(uv_async_t *a)
         uv_close((uv_handle_t *)&t->listener, on_listener_closed);
         h2o_context_request_shutdown(&t->ctx);
     }
-    if (state == STATE_STOPPING)
+    if (state == STATE_STOPPING) {
+        linger_close_all(t); /* their close callbacks run in server_run's last loop runs */
         uv_stop(&t->loop);
+    }
 }
 
 static void *thread_main(void *arg)
@@ -552,11 +800,18 @@ static int setup_tls(server_t *srv)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    /* No TLS 1.3 session tickets: h2o 2.2.5 loses track of a connection whose
-     * peer resets it while the post-handshake tickets are being written (the
-     * socket is never closed, not even by the handshake timeout). Alexa keeps
-     * connections alive, so resumption buys little. See docs/server.md. */
+    /* No session resumption, on either version (docs/server.md, "TLS").
+     * TLS 1.3 tickets: h2o 2.2.5 loses track of a connection whose peer resets
+     * it while the post-handshake tickets are being written (the socket is
+     * never closed, not even by the handshake timeout). TLS 1.2 tickets: they
+     * carry the session's master secret sealed with a key that would live as
+     * long as the process, so whoever obtains that key can read every
+     * recorded session that was given a ticket; rotating keys is machinery for
+     * little gain, as Alexa keeps its connections alive. The session-ID cache
+     * goes too: it would keep master secrets in memory for two hours. */
     SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     /* free OpenSSL's per-connection read/write buffers while a connection is
      * idle: tens of KB per keep-alive connection (as nginx does) */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -680,15 +935,16 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     srv->globalconf.http1.upgrade_to_http2 = 0;
     srv->hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 
-    /* our routes, plus /healthz */
+    /* our routes, plus /healthz and /readyz */
     static server_route_t all[64];
-    if (n_routes + 1 > sizeof(all) / sizeof(all[0]))
+    if (n_routes + 2 > sizeof(all) / sizeof(all[0]))
         abort();
     all[0] = (server_route_t){"/healthz", 0, "GET,HEAD", on_healthz};
+    all[1] = (server_route_t){"/readyz", 0, "GET,HEAD", on_readyz};
     if (n_routes)
-        memcpy(all + 1, routes, n_routes * sizeof(*routes));
+        memcpy(all + 2, routes, n_routes * sizeof(*routes));
     srv->routes = all;
-    srv->n_routes = n_routes + 1;
+    srv->n_routes = n_routes + 2;
 
     h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconf, "/", 0);
     h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
@@ -728,6 +984,7 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         uv_async_init(&t->loop, &t->wake, on_wake);
         t->wake.data = t;
         t->ob = outbound_new(&t->loop);
+        h2o_linklist_init_anchor(&t->lingering);
     }
     for (int i = 0; i < srv->nthreads; i++)
         if (pthread_create(&srv->threads[i].tid, NULL, thread_main, &srv->threads[i]) != 0)

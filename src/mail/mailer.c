@@ -55,7 +55,15 @@ static struct {
     char *url, *user, *password, *from, *ca;
     const void *connect_to;
     int retry_base_ms, max_attempts;
+    mailer_last_t last; /* under mu */
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void mailer_last_attempt(mailer_last_t *out)
+{
+    pthread_mutex_lock(&M.mu);
+    *out = M.last;
+    pthread_mutex_unlock(&M.mu);
+}
 
 static long long now_ms(void)
 {
@@ -159,6 +167,8 @@ static void process(store_reader_t *r, outbox_item_t *it)
     mailer_outcome_t o = mailer_classify(rc, code);
     pthread_mutex_lock(&M.mu);
     int stopping = M.stop;
+    if (o == MAILER_SENT || !stopping)
+        M.last = (mailer_last_t){1, o != MAILER_SENT, t / 1000, code};
     pthread_mutex_unlock(&M.mu);
     if (o != MAILER_SENT && stopping) {
         log_info("mail.interrupted", "id=%s note=\"retried on next start\"", it->id);

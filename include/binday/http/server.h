@@ -33,6 +33,7 @@ typedef struct server_thread {
     int listener_open;
     uv_async_t wake;
     pthread_t tid;
+    h2o_linklist_t lingering; /* connections being drained after an error answer */
 } server_thread_t;
 
 /* A route handler. Must answer (now or later) through the helpers below or h2o's
@@ -46,6 +47,15 @@ typedef struct server_route {
     server_handler_fn fn;
 } server_route_t;
 
+/* --- GET /readyz -------------------------------------------------------------
+ * An object of named checks, each {"status": "ok"|"warning"|"error", ...}.
+ * The answer is 503 when any check is an error, else 200 (warnings included). */
+typedef enum { SERVER_READY_OK = 0, SERVER_READY_WARNING = 1, SERVER_READY_ERROR = 2 } server_ready_level_t;
+
+/* Add check `name` to `checks`: {"status": level} plus the members of
+ * `detail` (stolen; may be NULL). Details must never hold personal data. */
+void server_ready_check(json_t *checks, const char *name, server_ready_level_t level, json_t *detail);
+
 typedef struct server_hooks {
     /* run on each thread before it serves; non-zero aborts start-up */
     int (*thread_init)(server_thread_t *t, void *ud);
@@ -53,6 +63,10 @@ typedef struct server_hooks {
     void (*thread_fini)(server_thread_t *t, void *ud);
     /* extra members for GET /healthz (may be NULL); add to the given object */
     void (*health)(server_thread_t *t, json_t *obj, void *ud);
+    /* the application's checks for GET /readyz (may be NULL): add them to
+     * `checks` with server_ready_check; the server adds "server" (draining)
+     * and "tls_certificate" itself */
+    void (*ready)(server_thread_t *t, json_t *checks, void *ud);
     void *ud;
 } server_hooks_t;
 

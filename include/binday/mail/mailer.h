@@ -46,4 +46,14 @@ void mailer_stop(void);
 /* Is a mailer running (i.e. is email configured)? */
 int mailer_enabled(void);
 
+/* The mailer's last SMTP attempt since start, for GET /readyz (no personal
+ * data: neither recipient nor message). Any thread. */
+typedef struct mailer_last {
+    int attempted;  /* 0: none yet */
+    int failed;     /* the last attempt did not deliver (temporary or permanent) */
+    long long at_s; /* when it ended, unix seconds */
+    long smtp_code; /* the server's last reply code, 0 if none */
+} mailer_last_t;
+void mailer_last_attempt(mailer_last_t *out);
+
 #endif
