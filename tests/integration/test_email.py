@@ -14,7 +14,7 @@ import signal
 import time
 
 import fake_amazon
-from harness import run_binday, tempdir
+from harness import jbody, run_binday, tempdir
 from skill_env import SkillEnv
 from smtp_server import SmtpServer, free_port
 from tap import Tap
@@ -208,6 +208,13 @@ def run_all(t, env, smtp, house):
     r = env.intent("EmailLinkIntent", token="tok-house", user="amzn1.ask.account.E2EUSER2")
     t.contains(r.speech, "Done", "queued while the SMTP server is down")
     t.ok(wait_for(lambda: "mail.retry" in env.server.log(), 10), "temporary failure: retry scheduled")
+    st, _, rz = env.server.request("GET", "/readyz")
+    rz = jbody(rz) or {}
+    m = rz.get("checks", {}).get("mailer", {})
+    t.ok(st == 200 and m.get("status") == "warning" and m.get("last_attempt") == "failed" and
+         "mailer" in rz.get("warnings", []) and "jane" not in json.dumps(rz),
+         "readyz: the mailer's last attempt failed: a warning, still ready", rz)
+    t.eq(rz.get("checks", {}).get("store", {}).get("dataset_loaded"), True, "readyz: the dataset is loaded")
     _, queued, _ = mail_log(env)
     t.eq(queued, 1, "still queued")
     with open(os.path.join(env.data, "data.mdb"), "rb") as f:
@@ -218,6 +225,10 @@ def run_all(t, env, smtp, house):
     got = wait_for(lambda: smtp.received(), 20)
     time.sleep(2.0)
     t.eq(len(smtp.received()), 1, "delivered exactly once after the server came up")
+    st, _, rz = env.server.request("GET", "/readyz")
+    m = (jbody(rz) or {}).get("checks", {}).get("mailer", {})
+    t.ok(st == 200 and m.get("status") == "ok" and m.get("last_attempt") == "sent" and m.get("smtp_code") == 250,
+         "readyz: after a delivery the mailer is ok again", m)
     recs, queued, _ = mail_log(env)
     t.eq(queued, 0, "outbox empty")
     t.ok(any(r.get("status") == "sent" and r.get("attempts", 0) >= 2 for r in recs), "case record: sent after retries")
