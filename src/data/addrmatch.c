@@ -19,6 +19,7 @@ enum { T_WORD = 0, T_NUM, T_RANGE, T_FLAT };
 
 #define MARGIN 15
 #define MIN_SCORE 25
+#define MISSING_WORD 20 /* per typed word a candidate lacks (more than the best) */
 
 const char *addrmatch_kind_name(am_kind_t k)
 {
@@ -50,6 +51,25 @@ static const char *const type_words[] = {"ST",  "RD",  "AVE", "CL",   "CT",   "D
                                          "GDNS", "PL", "SQ",  "CRES", "TER",  "PK",  "GRN",
                                          "GR",  "WAY", "MEWS", "ROW", "HILL", "WLK", "CHASE",
                                          "VIEW", "YD", "RISE", "END", "LOKE", "DROVE"};
+/* Words that make a following FLAT part of a named unit ("GROUND FLOOR FLAT",
+ * "TOP FLAT"): there FLAT is a word of the unit's name, not a flat marker
+ * whose number follows, so "Ground Floor Flat, 20 High St" keeps 20 as the
+ * house number. */
+static const char *const floor_words[] = {"FLOOR", "GROUND", "FIRST", "SECOND", "THIRD",
+                                          "TOP",   "BASEMENT", "UPR", "LWR", "GARDEN"};
+/* Street types residents misspell ("The Stret", "Clsoe"): the long forms of
+ * canon[] a typed word may be one edit from. Only query words get this
+ * (stored addresses are spelt as the council keeps them), and the word keeps
+ * its own spelling too (am_token_t.alt). Four-letter forms only by an
+ * adjacent transposition ("Raod"): one substitution would make READ a road. */
+static const struct {
+    const char *from, *to;
+} type_typos[] = {
+    {"STREET", "ST"}, {"AVENUE", "AVE"}, {"CLOSE", "CL"},   {"COURT", "CT"},
+    {"DRIVE", "DR"},  {"GARDENS", "GDNS"}, {"PLACE", "PL"}, {"SQUARE", "SQ"},
+    {"CRESCENT", "CRES"}, {"TERRACE", "TER"}, {"GREEN", "GRN"}, {"GROVE", "GR"},
+    {"ROAD", "RD"},   {"LANE", "LN"},
+};
 static const char *const generic_name_words[] = {"COTTAGE", "COTTS", "HOUSE", "FARM",
                                                  "BARN",    "LODGE", "VILLA", "BUNGALOW",
                                                  "HALL",    "FARMHOUSE"};
@@ -70,7 +90,39 @@ static int is_digit(char c)
 }
 
 /* Classify and canonicalise a raw token; may emit two (e.g. "FLAT2"). */
-static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_t max)
+static int lev(const char *a, size_t la, const char *b, size_t lb);
+
+/* The street type a misspelt query word stands for, or NULL. */
+static const char *type_typo(const char *s, size_t len)
+{
+    if (len < 4)
+        return NULL;
+    for (size_t i = 0; i < sizeof(type_typos) / sizeof(type_typos[0]); i++) {
+        size_t fl = strlen(type_typos[i].from);
+        if (fl == 4) {
+            /* one adjacent transposition only */
+            if (len != 4)
+                continue;
+            size_t d = 0, at = 0;
+            for (size_t k = 0; k < 4; k++)
+                if (s[k] != type_typos[i].from[k]) {
+                    if (d++ == 0)
+                        at = k;
+                }
+            if (d == 2 && at < 3 && s[at] == type_typos[i].from[at + 1] &&
+                s[at + 1] == type_typos[i].from[at])
+                return type_typos[i].to;
+            continue;
+        }
+        if (len < 5 || (len > fl ? len - fl : fl - len) > 1)
+            continue;
+        if (lev(s, len, type_typos[i].from, fl) == 1)
+            return type_typos[i].to;
+    }
+    return NULL;
+}
+
+static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_t max, int fuzzy)
 {
     char s[AM_TOKEN_LEN];
     if (len == 0)
@@ -85,14 +137,15 @@ static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_
         for (size_t i = 0; i < sizeof(flat_words) / sizeof(flat_words[0]); i++) {
             size_t fl = strlen(flat_words[i]);
             if (len > fl && memcmp(s, flat_words[i], fl) == 0 && is_digit(s[fl])) {
-                n = emit(flat_words[i], fl, tok, n, max);
-                return emit(s + fl, len - fl, tok, n, max);
+                n = emit(flat_words[i], fl, tok, n, max, fuzzy);
+                return emit(s + fl, len - fl, tok, n, max, fuzzy);
             }
         }
     }
     if (n >= max)
         return n;
     am_token_t *t = &tok[n];
+    t->alt[0] = '\0';
     size_t d = 0;
     while (d < len && is_digit(s[d]))
         d++;
@@ -100,20 +153,33 @@ static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_
         t->kind = T_NUM;
     } else if (d > 0 && s[d] == '-') {
         t->kind = T_RANGE;
-    } else if (IN(s, flat_words)) {
+    } else if (IN(s, flat_words) &&
+               !(n > 0 && tok[n - 1].kind == T_WORD && IN(tok[n - 1].s, floor_words))) {
         t->kind = T_FLAT;
+        strcpy(s, "FLAT");
+        len = 4;
+    } else if (IN(s, flat_words)) {
+        t->kind = T_WORD; /* "GROUND FLOOR FLAT": a word of the unit's name */
         strcpy(s, "FLAT");
         len = 4;
     } else {
         if (IN(s, drop_words))
             return n;
         t->kind = T_WORD;
+        int known = 0;
         for (size_t i = 0; i < sizeof(canon) / sizeof(canon[0]); i++)
             if (s[0] == canon[i].from[0] && strcmp(s, canon[i].from) == 0) {
                 len = strlen(canon[i].to);
                 memcpy(s, canon[i].to, len + 1);
+                known = 1;
                 break;
             }
+        if (fuzzy && !known && !IN(s, type_words) && !IN(s, generic_name_words) &&
+            !IN(s, floor_words)) {
+            const char *a = type_typo(s, len);
+            if (a)
+                memcpy(t->alt, a, strlen(a) + 1);
+        }
     }
     /* numbers compare without leading zeros ("07" = "7") */
     if (t->kind == T_NUM) {
@@ -151,7 +217,7 @@ static size_t merge_suffixes(am_token_t *tok, size_t n)
     return o;
 }
 
-size_t addrmatch_tokenize(const uint8_t *in, size_t inlen, am_token_t *tok, size_t max)
+static size_t tokenize(const uint8_t *in, size_t inlen, am_token_t *tok, size_t max, int fuzzy)
 {
     size_t n = 0;
     char cur[64];
@@ -180,10 +246,15 @@ size_t addrmatch_tokenize(const uint8_t *in, size_t inlen, am_token_t *tok, size
                 continue;
             }
         }
-        n = emit(cur, cl, tok, n, max);
+        n = emit(cur, cl, tok, n, max, fuzzy);
         cl = 0;
     }
     return merge_suffixes(tok, n);
+}
+
+size_t addrmatch_tokenize(const uint8_t *in, size_t inlen, am_token_t *tok, size_t max)
+{
+    return tokenize(in, inlen, tok, max, 0);
 }
 
 /* ---- prepare --------------------------------------------------------------- */
@@ -223,8 +294,8 @@ int addrmatch_prepare(const addrmatch_input_t *in, addrmatch_query_t *q)
     }
     for (int i = 0; i < 3; i++)
         if (in->line[i])
-            q->n_tok += addrmatch_tokenize(in->line[i], in->line_len[i], q->tok + q->n_tok,
-                                           AM_MAX_TOKENS - q->n_tok);
+            q->n_tok += tokenize(in->line[i], in->line_len[i], q->tok + q->n_tok,
+                                 AM_MAX_TOKENS - q->n_tok, 1);
     if (in->postcode == NULL || in->postcode_len == 0)
         return AM_NONE;
     if (postcode_normalize(in->postcode, in->postcode_len, q->postcode) < 0) {
@@ -299,12 +370,29 @@ static size_t toks(rec_str_t s, am_token_t *t, size_t max)
     return s.p ? addrmatch_tokenize((const uint8_t *)s.p, s.n, t, max) : 0;
 }
 
+/* Query word qt against a stored word w: as typed, or as the street type a
+ * misspelt word stands for. */
+static int qword_match(const am_token_t *qt, const am_token_t *w)
+{
+    return word_match(qt, w) || (qt->alt[0] && strcmp(qt->alt, w->s) == 0);
+}
+
 static int q_has_word(const addrmatch_query_t *q, const am_token_t *w)
 {
     for (size_t i = 0; i < q->n_tok; i++)
-        if (q->tok[i].kind == T_WORD && word_match(&q->tok[i], w))
+        if (q->tok[i].kind == T_WORD && qword_match(&q->tok[i], w))
             return 1;
     return 0;
+}
+
+/* The street type a query word is (canonical, or the one a typo stands for). */
+static const char *q_type(const am_token_t *t)
+{
+    if (t->kind != T_WORD)
+        return NULL;
+    if (IN(t->s, type_words))
+        return t->s;
+    return t->alt[0] ? t->alt : NULL;
 }
 
 /* Weighted fraction (x100) of the word tokens of a field found in the query. */
@@ -374,6 +462,8 @@ typedef struct score {
     int complete;
     int conflict;
     int flat_extra; /* the query names a flat this candidate does not have */
+    int missing;    /* query words none of this candidate's fields has */
+    int but_street; /* complete but for the street ("9 The" for 9 THE STREET) */
 } score_t;
 
 static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, score_t *out)
@@ -384,6 +474,11 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     ct.nst = toks(c->street, ct.street, 8);
     int used[AM_MAX_TOKENS] = {0};
     int score = 0, complete = 1, conflict = 0, flat_extra = 0;
+    /* the house (or building) name, scored below; needed first to decide
+     * whether a bare number can be this candidate's flat */
+    int nname;
+    int nf = frac_words(q, ct.paon, ct.np, generic_name_words,
+                        sizeof(generic_name_words) / sizeof(generic_name_words[0]), &nname);
 
     /* flat / unit */
     const am_token_t *snum = NULL;
@@ -407,8 +502,21 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
                 used[i + 1] = 1;
                 found = 1;
             }
-        /* a bare number that is not the house number ("3, 12 High St", "3/12") */
-        for (size_t i = 0; i < q->n_tok && !found; i++)
+        /* a bare number that is not the house number ("3, 12 High St", "3/12",
+         * "3 Priory House"): only when the building itself is named in full
+         * (its number, or every word of its name). Otherwise "3 Priory Road"
+         * would read as Flat 3 of Priory House on the strength of one shared
+         * word; the number then stays unexplained and contradicts the flat. */
+        int building_named = 0;
+        if (pnum) {
+            for (size_t i = 0; i < q->n_tok && !building_named; i++)
+                building_named = (q->tok[i].kind == T_NUM || q->tok[i].kind == T_RANGE) &&
+                                 !(i > 0 && q->tok[i - 1].kind == T_FLAT) &&
+                                 house_num_match(&q->tok[i], pnum) == 2;
+        } else {
+            building_named = nname == 0 || nf == 100;
+        }
+        for (size_t i = 0; i < q->n_tok && !found && building_named; i++)
             if (!used[i] && q->tok[i].kind == T_NUM && num_eq(&q->tok[i], snum) &&
                 (pnum == NULL || !num_eq(&q->tok[i], pnum))) {
                 used[i] = 1;
@@ -422,9 +530,13 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
         /* a named unit ("ANNEXE", "GROUND FLOOR FLAT") */
         int nw;
         int f = frac_words(q, ct.saon, ct.ns, generic_name_words, 0, &nw);
-        if (nw > 0 && f >= 50)
+        if (nw > 0 && f == 100)
             score += 20;
-        else if (nw > 0) {
+        else if (nw > 0 && f >= 50) {
+            /* "Ground Flat" for GROUND FLOOR FLAT: likely, but not the whole name */
+            score += 10;
+            complete = 0;
+        } else if (nw > 0) {
             complete = 0;
             score -= 10;
         }
@@ -463,12 +575,13 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
             complete = 0;
         }
     }
-    /* house name */
-    int nname;
-    int nf = frac_words(q, ct.paon, ct.np, generic_name_words,
-                        sizeof(generic_name_words) / sizeof(generic_name_words[0]), &nname);
+    /* house name; the whole name earns a bonus so that an exact name beats
+     * a longer one that contains it ("Mill House" vs "Mill House Farm": 60 vs
+     * 37), and words the longer name lacks count against it (missing, below) */
     if (nname > 0) {
         score += 50 * nf / 100;
+        if (nf == 100)
+            score += 10;
         if (pnum == NULL && nf < 50)
             complete = 0;
     }
@@ -477,6 +590,10 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     int sf = frac_words(q, ct.street, ct.nst, type_words,
                         sizeof(type_words) / sizeof(type_words[0]), &nsw);
     score += 30 * sf / 100;
+    /* everything but the street identifies it: a house number (with suffix)
+     * and the flat if it has one; the postcode and number name one property
+     * when nothing else in the postcode is a candidate */
+    int but_street = complete && pnum != NULL;
     if (sf < 50 && !(nname > 0 && pnum == NULL && nf == 100))
         complete = 0;
     /* a street type in the query that is not this street's ("Church Lane" vs
@@ -486,19 +603,36 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
         if (ct.street[i].kind == T_WORD && IN(ct.street[i].s, type_words))
             cand_type = (int)i;
     if (cand_type >= 0 && !q_has_word(q, &ct.street[cand_type])) {
-        for (size_t i = 0; i < q->n_tok; i++)
-            if (q->tok[i].kind == T_WORD && IN(q->tok[i].s, type_words) &&
-                strcmp(q->tok[i].s, "ST") != 0) {
+        for (size_t i = 0; i < q->n_tok; i++) {
+            const char *qt = q_type(&q->tok[i]);
+            if (qt && strcmp(qt, "ST") != 0) {
                 /* only if that type word is not part of the house name */
                 int in_name = 0;
                 for (size_t k = 0; k < ct.np; k++)
-                    if (word_match(&ct.paon[k], &q->tok[i]))
+                    if (qword_match(&q->tok[i], &ct.paon[k]))
                         in_name = 1;
                 if (!in_name) {
                     score -= 15;
                     break;
                 }
             }
+        }
+    }
+    /* query words that none of saon, paon, street has. The town, county or
+     * a person's name are missing from every candidate alike; the matcher
+     * only counts the difference to the best candidate (addrmatch_match). */
+    int missing = 0;
+    for (size_t i = 0; i < q->n_tok; i++) {
+        if (q->tok[i].kind != T_WORD)
+            continue;
+        int hit = 0;
+        for (size_t k = 0; k < ct.ns && !hit; k++)
+            hit = ct.saon[k].kind == T_WORD && qword_match(&q->tok[i], &ct.saon[k]);
+        for (size_t k = 0; k < ct.np && !hit; k++)
+            hit = ct.paon[k].kind == T_WORD && qword_match(&q->tok[i], &ct.paon[k]);
+        for (size_t k = 0; k < ct.nst && !hit; k++)
+            hit = ct.street[k].kind == T_WORD && qword_match(&q->tok[i], &ct.street[k]);
+        missing += !hit;
     }
     /* numbers in the query that this candidate does not explain */
     for (size_t i = 0; i < q->n_tok; i++) {
@@ -517,6 +651,8 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     out->complete = complete && !conflict;
     out->conflict = conflict;
     out->flat_extra = flat_extra;
+    out->missing = missing;
+    out->but_street = but_street && !conflict;
 }
 
 /* The building all of G belongs to (a parent UPRN that is either the parent of
@@ -596,6 +732,31 @@ void addrmatch_match(const addrmatch_query_t *q, const addrmatch_cand_t *c, size
         if (nt < TOP)
             nt++;
     }
+    /* Typed words a candidate lacks count against it, relative to the
+     * candidate that lacks fewest: "Ground Floor Flat" is not "First Floor
+     * Flat", "Rose Cottage" not "The Cottage". Words every candidate lacks
+     * (a town, a person's name) cost nothing. Candidates contradicted by a
+     * number do not set the reference. */
+    int minmiss = -1;
+    for (size_t i = 0; i < nt; i++)
+        if (!ts[i].conflict && (minmiss < 0 || ts[i].missing < minmiss))
+            minmiss = ts[i].missing;
+    if (minmiss >= 0) {
+        for (size_t i = 0; i < nt; i++)
+            if (ts[i].missing > minmiss)
+                ts[i].score -= MISSING_WORD * (ts[i].missing - minmiss);
+        for (size_t i = 1; i < nt; i++) { /* re-sort, stable */
+            score_t st = ts[i];
+            size_t tp = top[i], j = i;
+            while (j > 0 && ts[j - 1].score < st.score) {
+                ts[j] = ts[j - 1];
+                top[j] = top[j - 1];
+                j--;
+            }
+            ts[j] = st;
+            top[j] = tp;
+        }
+    }
     if (nt == 0 || ts[0].score < MIN_SCORE)
         return;
     r->score = ts[0].score;
@@ -637,6 +798,28 @@ void addrmatch_match(const addrmatch_query_t *q, const addrmatch_cand_t *c, size
             r->building_uprn = p;
             return;
         }
+    }
+    if (ng == 1) {
+        /* One candidate, but not a complete one ("14 High St" for 14A, a street
+         * we could not read): "ambiguous" with a single option would ask the
+         * resident to choose from one. Offer every uncontradicted candidate
+         * that scored; if there is no other, it is no match. */
+        for (size_t i = 0; i < nt; i++)
+            if (!ts[i].conflict && ts[i].score >= MIN_SCORE - MARGIN && top[i] != gi[0])
+                gi[ng++] = top[i];
+        if (ng == 1 && ts[g[0]].but_street && !ts[g[0]].flat_extra) {
+            /* the only property of the postcode with that number (and flat):
+             * postcode and number are how UK addresses are told apart */
+            int has_children = 0;
+            for (size_t j = 0; j < n && !has_children; j++)
+                has_children = c[j].parent_uprn == c[gi[0]].uprn;
+            r->kind = has_children ? AM_BUILDING : AM_EXACT;
+            r->best = gi[0];
+            r->building_uprn = has_children ? c[gi[0]].uprn : 0;
+            return;
+        }
+        if (ng == 1)
+            return; /* AM_NONE */
     }
     r->kind = AM_AMBIGUOUS;
     for (size_t i = 0; i < ng && r->n_idx < AM_MAX_RESULT; i++)

@@ -48,7 +48,10 @@ typedef struct addrmatch_input {
 typedef struct am_token {
     char s[AM_TOKEN_LEN];
     uint8_t len;
-    uint8_t kind; /* internal: word, number, range, flat marker */
+    uint8_t kind;   /* internal: word, number, range, flat marker */
+    char alt[6];    /* query words only: the street type a misspelt word stands
+                     * for ("STRET" -> "ST"), "" when none; s keeps the word as
+                     * typed so it still matches a street really named so */
 } am_token_t;
 
 typedef struct addrmatch_query {
