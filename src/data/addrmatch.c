@@ -395,9 +395,12 @@ static const char *q_type(const am_token_t *t)
     return t->alt[0] ? t->alt : NULL;
 }
 
-/* Weighted fraction (x100) of the word tokens of a field found in the query. */
+/* Weighted fraction (x100) of the word tokens of a field found in the query.
+ * Each query word explains one stored word only (taken[] marks those used):
+ * in "The Lodge, Church Lane" the one CHURCH is the street's, so it cannot
+ * also make CHURCH LODGE's name whole. Fields are scored name first. */
 static int frac_words(const addrmatch_query_t *q, const am_token_t *t, size_t n,
-                      const char *const *light, size_t n_light, int *n_words)
+                      const char *const *light, size_t n_light, int *n_words, uint8_t *taken)
 {
     int tot = 0, got = 0;
     *n_words = 0;
@@ -407,8 +410,12 @@ static int frac_words(const addrmatch_query_t *q, const am_token_t *t, size_t n,
         int w = in_list(t[i].s, light, n_light) ? 1 : 2;
         (*n_words)++;
         tot += w;
-        if (q_has_word(q, &t[i]))
-            got += w;
+        for (size_t k = 0; k < q->n_tok; k++)
+            if (!taken[k] && q->tok[k].kind == T_WORD && qword_match(&q->tok[k], &t[i])) {
+                taken[k] = 1;
+                got += w;
+                break;
+            }
     }
     return tot ? got * 100 / tot : 0;
 }
@@ -473,12 +480,14 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     ct.np = toks(c->paon, ct.paon, 8);
     ct.nst = toks(c->street, ct.street, 8);
     int used[AM_MAX_TOKENS] = {0};
+    uint8_t taken[AM_MAX_TOKENS] = {0}; /* query words explained by a field */
     int score = 0, complete = 1, conflict = 0, flat_extra = 0;
     /* the house (or building) name, scored below; needed first to decide
      * whether a bare number can be this candidate's flat */
     int nname;
     int nf = frac_words(q, ct.paon, ct.np, generic_name_words,
-                        sizeof(generic_name_words) / sizeof(generic_name_words[0]), &nname);
+                        sizeof(generic_name_words) / sizeof(generic_name_words[0]), &nname,
+                        taken);
 
     /* flat / unit */
     const am_token_t *snum = NULL;
@@ -529,7 +538,7 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     } else if (ct.ns > 0) {
         /* a named unit ("ANNEXE", "GROUND FLOOR FLAT") */
         int nw;
-        int f = frac_words(q, ct.saon, ct.ns, generic_name_words, 0, &nw);
+        int f = frac_words(q, ct.saon, ct.ns, generic_name_words, 0, &nw, taken);
         if (nw > 0 && f == 100)
             score += 20;
         else if (nw > 0 && f >= 50) {
@@ -588,7 +597,7 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     /* street */
     int nsw;
     int sf = frac_words(q, ct.street, ct.nst, type_words,
-                        sizeof(type_words) / sizeof(type_words[0]), &nsw);
+                        sizeof(type_words) / sizeof(type_words[0]), &nsw, taken);
     score += 30 * sf / 100;
     /* everything but the street identifies it: a house number (with suffix)
      * and the flat if it has one; the postcode and number name one property
@@ -618,22 +627,12 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
             }
         }
     }
-    /* query words that none of saon, paon, street has. The town, county or
+    /* query words that none of saon, paon, street explains. The town, county or
      * a person's name are missing from every candidate alike; the matcher
      * only counts the difference to the best candidate (addrmatch_match). */
     int missing = 0;
-    for (size_t i = 0; i < q->n_tok; i++) {
-        if (q->tok[i].kind != T_WORD)
-            continue;
-        int hit = 0;
-        for (size_t k = 0; k < ct.ns && !hit; k++)
-            hit = ct.saon[k].kind == T_WORD && qword_match(&q->tok[i], &ct.saon[k]);
-        for (size_t k = 0; k < ct.np && !hit; k++)
-            hit = ct.paon[k].kind == T_WORD && qword_match(&q->tok[i], &ct.paon[k]);
-        for (size_t k = 0; k < ct.nst && !hit; k++)
-            hit = ct.street[k].kind == T_WORD && qword_match(&q->tok[i], &ct.street[k]);
-        missing += !hit;
-    }
+    for (size_t i = 0; i < q->n_tok; i++)
+        missing += q->tok[i].kind == T_WORD && !taken[i];
     /* numbers in the query that this candidate does not explain */
     for (size_t i = 0; i < q->n_tok; i++) {
         if (used[i] || (q->tok[i].kind != T_NUM && q->tok[i].kind != T_RANGE))

@@ -3,7 +3,12 @@
  * houses, blocks of flats with parent UPRNs, and the collection set-up the
  * council runs (green/black alternate weekly on the same weekday, weekly
  * food, brown garden waste by subscription, bank-holiday slips, a Christmas
- * calendar, route re-plan with an effective date).
+ * calendar, route re-plan with an effective date). The shapes that make
+ * address matching hard are there on purpose: house names that contain one
+ * another on one street ("ROSE COTTAGE" and "THE COTTAGE", "MILL HOUSE" and
+ * "MILL HOUSE SOUTH"), blocks named after their street ("PRIORY HOUSE" on
+ * Priory Crescent, next to 3 Priory Crescent) and houses split into ground
+ * and first floor flats.
  *
  * Determinism: a private splitmix64 stream seeded from --seed; no clock, no
  * libc rand, so the same options always produce the same files.
@@ -220,6 +225,9 @@ int demodata_write(const char *dir, const demodata_opts_t *opt, demodata_stats_t
         setvbuf(o.f[i], NULL, _IOFBF, 1 << 20);
     }
     rng_t r = {opt->seed * 0x2545F4914F6CDD1DULL + 1};
+    /* a second stream for the hard shapes, so that adding them did not
+     * reshuffle the draws of everything else */
+    rng_t r2 = {opt->seed * 0x9E3779B97F4A7C15ULL + 7};
     int year = opt->year;
     size_t target = opt->properties ? opt->properties : 60000;
     asg_state_t as;
@@ -325,6 +333,18 @@ int demodata_write(const char *dir, const demodata_opts_t *opt, demodata_stats_t
             int day = (int)pick(&r, 5), crew = (int)pick(&r, (unsigned)as.crews) + 1;
             char pc[16];
             uint64_t used_names[4] = {0}; /* house names and blocks unique per street */
+            unsigned the_used = 0;         /* "THE COTTAGE" etc. used on this street */
+            char pending[80] = "";         /* next house's name: one containing another */
+            char street_house[40];         /* a block named after its street */
+            {
+                /* its first word ("PRIORY" of PRIORY CRESCENT; "ST MARYS") */
+                const char *w = strncmp(street, "THE ", 4) == 0 ? street + 4 : street;
+                size_t wl = strcspn(w, " ");
+                if ((wl == 2 && strncmp(w, "ST", 2) == 0) || (wl == 5 && strncmp(w, "SAINT", 5) == 0))
+                    wl += w[wl] ? 1 + strcspn(w + wl + 1, " ") : 0;
+                snprintf(street_house, sizeof(street_house), "%.*s HOUSE", (int)(wl > 30 ? 30 : wl),
+                         w);
+            }
             unsigned in_unit = 0, unit_size = 10 + pick(&r, 12);
             unit_code(pl->outward, (*unit_of[pi])++, pc);
             for (size_t h = 1; h <= houses && done < want; h++) {
@@ -350,7 +370,11 @@ int demodata_write(const char *dir, const demodata_opts_t *opt, demodata_stats_t
                     unsigned bn = pick(&r, 10);
                     if (pick(&r, 2) && !(used_names[3] & (1ULL << bn))) {
                         used_names[3] |= 1ULL << bn;
-                        snprintf(paon, sizeof(paon), "%s", block_names[bn]);
+                        if (pick(&r2, 3) == 0 && !(used_names[3] & (1ULL << 63))) {
+                            used_names[3] |= 1ULL << 63;
+                            snprintf(paon, sizeof(paon), "%s", street_house);
+                        } else
+                            snprintf(paon, sizeof(paon), "%s", block_names[bn]);
                     } else
                         snprintf(paon, sizeof(paon), "%zu", h);
                     fprintf(o.f[F_ADDR], "%llu,,%lu,,%s,%s,%s,%s,%s\n", (unsigned long long)u,
@@ -370,13 +394,29 @@ int demodata_write(const char *dir, const demodata_opts_t *opt, demodata_stats_t
                 }
                 char paon[80];
                 unsigned w1 = pick(&r, 32), w2 = pick(&r, 8), combo = w1 * 8 + w2;
-                if (pl->village && kind < 45 && !(used_names[combo / 64] & (1ULL << (combo % 64)))) {
+                int split = 0; /* ground and first floor flats */
+                if (pending[0]) {
+                    snprintf(paon, sizeof(paon), "%s", pending);
+                    pending[0] = '\0';
+                } else if (pl->village && kind < 45 &&
+                           !(used_names[combo / 64] & (1ULL << (combo % 64)))) {
                     used_names[combo / 64] |= 1ULL << (combo % 64);
                     snprintf(paon, sizeof(paon), "%s %s", house_words1[w1], house_words2[w2]);
+                    /* the next house's name contains this one, or is contained */
+                    unsigned v = pick(&r2, 10);
+                    if (v == 0 && w2 < 5 && !(the_used & (1u << w2))) {
+                        the_used |= 1u << w2;
+                        snprintf(pending, sizeof(pending), "THE %s", house_words2[w2]);
+                    } else if (v == 1) {
+                        snprintf(pending, sizeof(pending), "%.60s SOUTH", paon);
+                    } else if (v == 2 && w2 != 3) {
+                        snprintf(pending, sizeof(pending), "%.60s BARN", paon);
+                    }
                 } else if (kind < 50 && kind >= 47) {
                     snprintf(paon, sizeof(paon), "%zuA", h);
                 } else {
                     snprintf(paon, sizeof(paon), "%zu", h);
+                    split = pick(&r2, 40) == 0 && want - done > 3;
                 }
                 /* the odd house has its own round (neighbours can differ) */
                 int pday = day, pcrew = crew;
@@ -391,6 +431,19 @@ int demodata_write(const char *dir, const demodata_opts_t *opt, demodata_stats_t
                 if (pick(&r, 3) == 0)
                     write_garden(&o, &r, &as, u, pday, pcrew);
                 done++;
+                if (split) {
+                    /* a house split into flats that share its bins */
+                    static const char *const floors[] = {"GROUND FLOOR FLAT",
+                                                         "FIRST FLOOR FLAT"};
+                    for (int fl = 0; fl < 2; fl++) {
+                        fprintf(o.f[F_ADDR], "%llu,%llu,%lu,%s,%s,%s,%s,%s,%s\n",
+                                (unsigned long long)uprn, (unsigned long long)u, usrn, floors[fl],
+                                paon, street, loc, post_town, pc);
+                        uprn += 1;
+                        o.rows[F_ADDR]++;
+                        done++;
+                    }
+                }
             }
         }
         made += done;

@@ -2,7 +2,13 @@
  * (tests/data/address-variants.csv, >= 300 addresses typed the way residents
  * type them) matched against the fixture district through the real import and
  * lookup code on a real LMDB environment. Reports the match rate; fails if
- * correct-or-correctly-ambiguous < 98% or if any match is confidently wrong. */
+ * correct-or-correctly-ambiguous < 98% or if any match is confidently wrong.
+ *
+ * Then whole generated districts (src/dev/demodata.c, with its named houses
+ * that contain one another, blocks named after their street and ground/first
+ * floor flats): every property typed exactly as recorded, in two layouts,
+ * must come back as itself (exact, or building for a parent) for >= 99.5%,
+ * and never as another property. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +17,7 @@
 #include "binday/data/csv.h"
 #include "binday/data/import.h"
 #include "binday/data/lookup.h"
+#include "binday/dev/demodata.h"
 #include "fixture_data.h"
 #include "tap.h"
 
@@ -32,6 +39,124 @@ static void on_err(const char *msg, void *ud)
 {
     (void)ud;
     printf("# import: %s\n", msg);
+}
+
+/* One generated district of n properties: import it, type each property
+ * as recorded, count own / wrong. */
+static void generated_district(uint64_t seed, size_t nprops)
+{
+    char tmpl[] = "/tmp/binday-gen-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    ok(dir != NULL, "temp dir for the generated district");
+    if (dir == NULL)
+        return;
+    char csvdir[256], envdir[256], err[512];
+    snprintf(csvdir, sizeof(csvdir), "%s/csv", dir);
+    snprintf(envdir, sizeof(envdir), "%s/env", dir);
+    demodata_opts_t o = {nprops, seed, 2026};
+    is_int(demodata_write(csvdir, &o, NULL, err, sizeof(err)), 0, "demo-data seed %llu: %s",
+           (unsigned long long)seed, err);
+    char buf[IMPORT_N_TABLES][300];
+    const char *paths[IMPORT_N_TABLES];
+    for (int i = 0; i < IMPORT_N_TABLES; i++) {
+        snprintf(buf[i], sizeof(buf[i]), "%s/%s.csv", csvdir, import_table_name((import_table_t)i));
+        paths[i] = buf[i];
+    }
+    store_t *s;
+    ok(store_open(envdir, NULL, 0, &s, err, sizeof(err)) == 0, "store_open %s", err);
+    import_report_t rep;
+    is_int(import_run(s, paths, 50, on_err, NULL, &rep, err, sizeof(err)), 0, "import %s", err);
+
+    size_t len = 0;
+    char *data = slurp(paths[IMPORT_ADDRESSES], &len);
+    ok(data != NULL, "read generated addresses");
+    csv_reader_t rd;
+    csv_init(&rd, (const uint8_t *)(data ? data : ""), data ? len : 0);
+    csv_record_t *rec = malloc(sizeof(*rec));
+    lookup_result_t *res = malloc(sizeof(*res));
+    store_reader_t *r = store_reader_new(s);
+    size_t eline, typed = 0, own = 0, wrong = 0, shown = 0;
+    size_t named = 0, named_own = 0, flats = 0, flats_own = 0;
+    char cerr[200];
+    int header = 1;
+    while (csv_next(&rd, rec, cerr, sizeof(cerr), &eline) == CSV_RECORD) {
+        if (header || rec->n != 9) {
+            header = 0;
+            continue;
+        }
+        /* uprn,parent_uprn,usrn,saon,paon,street,locality,town,postcode */
+        unsigned long long uprn = strtoull(rec->f[0].ptr, NULL, 10);
+        const csv_field_t *saon = &rec->f[3], *paon = &rec->f[4], *street = &rec->f[5];
+        int numbered = paon->len && paon->ptr[0] >= '0' && paon->ptr[0] <= '9';
+        for (int form = 0; form < 2; form++) {
+            char l1[200], l2[120];
+            l2[0] = '\0';
+            if (form == 0) { /* "12 HIGH STREET" / "FLAT 2" (as bench-lookup types) */
+                snprintf(l1, sizeof(l1), "%.*s %.*s", (int)paon->len, paon->ptr, (int)street->len,
+                         street->ptr);
+                snprintf(l2, sizeof(l2), "%.*s", (int)saon->len, saon->ptr);
+            } else { /* "FLAT 2, MILL COURT" / "HIGH STREET", as the address is printed */
+                if (saon->len)
+                    snprintf(l1, sizeof(l1), "%.*s, %.*s", (int)saon->len, saon->ptr,
+                             (int)paon->len, paon->ptr);
+                else
+                    snprintf(l1, sizeof(l1), "%.*s", (int)paon->len, paon->ptr);
+                if (numbered && !saon->len)
+                    snprintf(l1 + strlen(l1), sizeof(l1) - strlen(l1), " %.*s", (int)street->len,
+                             street->ptr);
+                else
+                    snprintf(l2, sizeof(l2), "%.*s", (int)street->len, street->ptr);
+            }
+            addrmatch_input_t in;
+            memset(&in, 0, sizeof(in));
+            in.line[0] = (const uint8_t *)l1;
+            in.line_len[0] = strlen(l1);
+            if (l2[0]) {
+                in.line[1] = (const uint8_t *)l2;
+                in.line_len[1] = strlen(l2);
+            }
+            in.postcode = (const uint8_t *)rec->f[8].ptr;
+            in.postcode_len = rec->f[8].len;
+            if (lookup_address(r, &in, 20800, 28, res, err, sizeof(err)) != 0)
+                continue;
+            typed++;
+            int sure = res->match == AM_EXACT || res->match == AM_BUILDING;
+            int is_own = sure && res->uprn == uprn;
+            own += (size_t)is_own;
+            wrong += (size_t)(sure && !is_own);
+            if (!numbered && !saon->len) {
+                named++;
+                named_own += (size_t)is_own;
+            }
+            if (saon->len) {
+                flats++;
+                flats_own += (size_t)is_own;
+            }
+            if (!is_own && shown++ < 15)
+                printf("# %s: %s | %s | %.*s -> %s %llu (%zu candidates)\n",
+                       sure ? "WRONG" : "miss", l1, l2, (int)rec->f[8].len, rec->f[8].ptr,
+                       addrmatch_kind_name(res->match), (unsigned long long)res->uprn,
+                       res->n_candidates);
+        }
+    }
+    double rate = typed ? 100.0 * (double)own / (double)typed : 0;
+    printf("# generated district seed %llu: %zu typed (2 layouts), %zu own UPRN = %.2f%% "
+           "(named houses %zu/%zu, flats %zu/%zu); wrong: %zu\n",
+           (unsigned long long)seed, typed, own, rate, named_own, named, flats_own, flats, wrong);
+    ok(typed >= nprops, "every property typed (%zu)", typed);
+    ok(named > 50 && flats > 50, "district has named houses (%zu) and flats (%zu)", named, flats);
+    ok(rate >= 99.5, "typed as recorded: own UPRN >= 99.5%% (%.2f%%)", rate);
+    is_int(wrong, 0, "typed as recorded: no confident wrong match");
+    store_reader_free(r);
+    store_close(s);
+    free(rec);
+    free(res);
+    csv_free(&rd);
+    free(data);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
 }
 
 int main(void)
@@ -155,5 +280,7 @@ int main(void)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         printf("# could not remove %s\n", dir);
+    generated_district(11, 4000);
+    generated_district(12, 3000);
     return done_testing();
 }
