@@ -113,7 +113,10 @@ static void lookup_usage(FILE *out)
             "Match an address the way the Alexa skill does (--line up to 3 times, --city,\n"
             "--postcode, --country are the Device Address API fields as typed) and list the\n"
             "collections from --from (default: today, Europe/London) for --days (default 28).\n"
-            "--json prints the object documented in the contract (a test interface).\n");
+            "--json prints the object documented in the contract (a test interface).\n"
+            "A list is cut at %d collections; the output then says so and the date to\n"
+            "page on from (--json: \"truncated\": true, \"next_from\").\n",
+            LOOKUP_MAX_COLLECTIONS);
 }
 
 static void print_human(const lookup_result_t *r)
@@ -144,6 +147,12 @@ static void print_human(const lookup_result_t *r)
                 printf(": %.*s", (int)c->reason.n, c->reason.p);
             printf("\n");
         }
+    }
+    if (r->truncated) {
+        char nf[11];
+        printf("list cut at %zu collections: complete up to the day before %s; "
+               "run again with --from %s for the rest\n",
+               r->n_collections, date_format(r->next_from, nf), nf);
     }
     for (size_t i = 0; i < r->n_notices; i++)
         printf("notice %.*s: %.*s\n", (int)r->notices[i].notice_id.n, r->notices[i].notice_id.p,

@@ -15,6 +15,7 @@
  */
 #include "binday/data/lookup.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ static void reset(lookup_result_t *res, int from, int days)
     res->days = days;
     res->n_candidates = res->n_collections = res->n_notices = 0;
     res->truncated = 0;
+    res->next_from = 0;
     res->with_cancelled = 0;
     res->arena_used = 0;
 }
@@ -214,6 +216,37 @@ static int cmp_str(rec_str_t a, rec_str_t b)
     return c ? c : (a.n < b.n ? -1 : a.n > b.n);
 }
 
+/* (date, service_id) order */
+static int coll_before(int d1, rec_str_t s1, int d2, rec_str_t s2)
+{
+    return d1 < d2 || (d1 == d2 && cmp_str(s1, s2) < 0);
+}
+
+/* A slot for a new collection on (date, sid) when the list may be full: a
+ * free one, or the latest entry's if the new one is earlier (that entry is
+ * dropped). NULL when the new one is the later. *cut becomes the earliest
+ * day that lost a collection. The list then holds the earliest
+ * LOOKUP_MAX_COLLECTIONS whatever the order assignments are read in. */
+static lookup_collection_t *coll_slot(lookup_result_t *res, int date, rec_str_t sid, int *cut)
+{
+    if (res->n_collections < LOOKUP_MAX_COLLECTIONS)
+        return &res->collections[res->n_collections++];
+    size_t last = 0;
+    for (size_t i = 1; i < res->n_collections; i++)
+        if (coll_before(res->collections[last].date, res->collections[last].service_id,
+                        res->collections[i].date, res->collections[i].service_id))
+            last = i;
+    lookup_collection_t *l = &res->collections[last];
+    if (coll_before(date, sid, l->date, l->service_id)) {
+        if (l->date < *cut)
+            *cut = l->date;
+        return l;
+    }
+    if (date < *cut)
+        *cut = date;
+    return NULL;
+}
+
 static void sort_collections(lookup_result_t *res)
 {
     lookup_collection_t *c = res->collections;
@@ -257,6 +290,7 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
     const cal_exception_t *star = NULL, *own;
     size_t n_star = 0;
     int star_loaded = 0;
+    int cut = INT_MAX; /* earliest day that lost a collection to the bound */
     for (size_t i = 0; i < av.n; i++) {
         const rec_assignment_t *a = &av.a[i];
         if (a->valid_to < from || a->valid_from > to)
@@ -294,6 +328,8 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
                                       a->valid_to, res->with_cancelled, occ, LOOKUP_MAX_COLLECTIONS);
         if (n == 0)
             continue;
+        if (n == LOOKUP_MAX_COLLECTIONS && occ[n - 1].date + 1 < cut)
+            cut = occ[n - 1].date + 1; /* this round may go on past its bound */
         rec_str_t sid = keep(res, a->service_id.p, a->service_id.n);
         rec_str_t name = keep(res, sv.name.p, sv.name.n);
         rec_str_t colour = keep(res, sv.colour.p, sv.colour.n);
@@ -301,11 +337,9 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         rec_str_t descr = keep(res, sv.description.p, sv.description.n);
         rec_str_t link = keep(res, sv.link_url.p, sv.link_url.n);
         for (size_t k = 0; k < n; k++) {
-            if (res->n_collections == LOOKUP_MAX_COLLECTIONS) {
-                res->truncated = 1;
-                break;
-            }
-            lookup_collection_t *c = &res->collections[res->n_collections++];
+            lookup_collection_t *c = coll_slot(res, occ[k].date, sid, &cut);
+            if (c == NULL)
+                continue;
             c->date = occ[k].date;
             c->original = occ[k].original;
             c->changed = occ[k].changed;
@@ -321,6 +355,15 @@ static int collections_for(store_t *s, MDB_txn *txn, const MDB_val *asg, const c
         }
     }
     sort_collections(res);
+    if (cut != INT_MAX) {
+        /* complete up to the day before cut: drop what is left of that day
+         * and later, so that asking again from next_from repeats nothing
+         * and misses nothing */
+        while (res->n_collections > 0 && res->collections[res->n_collections - 1].date >= cut)
+            res->n_collections--;
+        res->truncated = 1;
+        res->next_from = cut;
+    }
 
     /* notices: scope and date range */
     MDB_cursor *cur;
@@ -626,6 +669,12 @@ json_t *lookup_result_json(const lookup_result_t *res)
                           "changed", c->changed, "reason", jstr(c->reason)));
     }
     json_object_set_new(o, "collections", cs);
+    /* a list cut at LOOKUP_MAX_COLLECTIONS says so, and where to go on */
+    json_object_set_new(o, "truncated", json_boolean(res->truncated));
+    if (res->truncated) {
+        char nf[11];
+        json_object_set_new(o, "next_from", json_string(date_format(res->next_from, nf)));
+    }
     json_t *ns = json_array();
     for (size_t i = 0; i < res->n_notices; i++)
         json_array_append_new(ns, json_pack("{s:o, s:o}", "notice_id",

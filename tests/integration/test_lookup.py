@@ -139,6 +139,41 @@ hf = write(os.path.join(d, "h.csv"), "date,name\n2031-05-05,Early May\n")
 rc, out, err = run("holidays", "propose", "--year", "2031", "--holidays-file", hf)
 t.ok(rc == 0 and "2031-05-09,2031-05-10" in out, "--holidays-file", out + err)
 
+# a list longer than the lookup's bound (128 collections) is cut at a day
+# boundary and says where to page on from; the earliest collections are kept
+import datetime
+from binday_data import SERVICES, ROUNDS, ASSIGNMENTS
+d2 = os.path.join(d, "many")
+os.mkdir(d2)
+paths = write_small(d2, services=SERVICES + "extra,Extra waste,red,red bin,no,,\n",
+                    rounds=ROUNDS + "EXTRA-WED,extra,WED,1,2026-12-02,,\n",
+                    assignments=ASSIGNMENTS + "130,food,FOOD-MON,,\n130,extra,EXTRA-WED,,\n")
+many = os.path.join(d2, "env")
+rc, out, err = run("import", "--data", many, *import_args(paths))
+t.ok(rc == 0, "import a property with two weekly and two fortnightly rounds", err)
+rc, out, err = run("lookup", "--data", many, "--uprn", "130", "--json", "--from", "2026-12-01", "--days", "400")
+p1 = json.loads(out) if rc == 0 else {}
+c1 = p1.get("collections", [])
+t.ok(p1.get("truncated") is True and len(c1) <= 128 and "next_from" in p1,
+     "400 days: truncated, says where to go on", {k: p1.get(k) for k in ("truncated", "next_from")})
+nf = p1.get("next_from", "9999-12-31")
+t.ok(c1 and all(c["date"] < nf for c in c1) and c1[0]["date"] <= "2026-12-07"
+     and {c["service_id"] for c in c1} == {"food", "extra", "refuse", "recycling"},
+     "the earliest collections of every service kept, all before next_from", (len(c1), nf, c1[-1:]))
+end = datetime.date(2026, 12, 1) + datetime.timedelta(days=399)
+rest = (end - datetime.date.fromisoformat(nf)).days + 1
+rc, out, err = run("lookup", "--data", many, "--uprn", "130", "--json", "--from", nf, "--days", str(rest))
+p2 = json.loads(out) if rc == 0 else {}
+c2 = p2.get("collections", [])
+t.ok(p2.get("truncated") is False and c2 and c2[0]["date"] == nf and c2[-1]["date"] <= end.isoformat(),
+     "the next page starts at next_from and completes the year", (p2.get("truncated"), c2[:1]))
+rc, out, err = run("lookup", "--data", many, "--uprn", "130", "--json", "--from", "2026-12-01", "--days", "60")
+t.ok(rc == 0 and json.loads(out).get("truncated") is False and "next_from" not in json.loads(out),
+     "a short list is not truncated", out[:200])
+rc, out, err = run("lookup", "--data", many, "--uprn", "130", "--from", "2026-12-01", "--days", "400")
+t.ok(rc == 0 and ("list cut at %d collections" % len(c1)) in out and ("--from " + nf) in out,
+     "human output says the list was cut and how to go on", out[-300:])
+
 # schema newer than the binary: refused with a clear message
 rc, out, err = run("lookup", "--data", data, "--postcode", "NR19 1AA")
 import subprocess

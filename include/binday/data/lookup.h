@@ -54,7 +54,10 @@ typedef struct lookup_result {
     size_t n_candidates;
     lookup_collection_t collections[LOOKUP_MAX_COLLECTIONS]; /* by date, service_id */
     size_t n_collections;
-    int truncated; /* more collections than fit */
+    int truncated; /* more collections than fit: the list is the complete
+                    * list of the days before next_from (earlier entries are
+                    * never dropped for later ones); ask again from next_from */
+    int next_from; /* truncated only: first day not (fully) listed */
     lookup_notice_t notices[LOOKUP_MAX_NOTICES];
     size_t n_notices;
     int with_cancelled; /* set by lookup_uprn_feed_txn only */
