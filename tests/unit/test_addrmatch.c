@@ -1,6 +1,8 @@
 /* test_addrmatch.c - tokeniser and matcher on hand-made hard cases: suffixes,
  * ranges, flats and buildings, named houses, street-type clashes, typos,
- * St = Street/Saint, outside the district. */
+ * St = Street/Saint, outside the district; and issue 16's: names that contain
+ * one another, ground/first floor flats, misspelt street types, a number
+ * that is a house's and not a flat's, never "ambiguous" with one option. */
 #include <stdio.h>
 #include <string.h>
 
@@ -180,5 +182,127 @@ int main(void)
     is_int(got(), 43, "the flat");
     is_int(match("2 Church Street", NULL, "NR19 1AD", NULL), AM_EXACT, "2 Church St: the house");
     is_int(got(), 40, "the house");
+
+    /* ---- issue 16 ---- */
+    /* an exact house name beats a name that contains it, both ways round */
+    NC = 0;
+    cand(50, 0, NULL, "MILL HOUSE", "CHURCH LANE");
+    cand(51, 0, NULL, "MILL HOUSE SOUTH", "CHURCH LANE");
+    cand(52, 0, NULL, "MILL HOUSE FARM", "CHURCH LANE");
+    cand(53, 0, NULL, "ROSE COTTAGE", "CHURCH LANE");
+    cand(54, 0, NULL, "THE COTTAGE", "CHURCH LANE");
+    cand(55, 0, NULL, "CHURCH LODGE", "CHURCH LANE");
+    cand(56, 0, NULL, "THE LODGE", "CHURCH LANE");
+    static const struct {
+        const char *l1, *l2;
+        uint64_t want;
+    } names[] = {
+        {"Mill House", NULL, 50},          {"Mill House", "Church Lane", 50},
+        {"Mill House South", NULL, 51},    {"Mill House South", "Church Lane", 51},
+        {"Mill House Farm, Church Lane", NULL, 52}, {"Rose Cottage", NULL, 53},
+        {"Rose Cottage", "Church Lane", 53}, {"The Cottage", NULL, 54},
+        {"The Cottage", "Church Lane", 54}, {"Church Lodge", "Church Lane", 55},
+        {"The Lodge", "Church Lane", 56},  {"The Lodge, Church Lane", NULL, 56},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int kk = match(names[i].l1, names[i].l2, "NR20 1AA", NULL);
+        ok(kk == AM_EXACT && got() == names[i].want, "name %s | %s: exact %llu (got %s %llu)",
+           names[i].l1, names[i].l2 ? names[i].l2 : "", (unsigned long long)names[i].want,
+           addrmatch_kind_name((am_kind_t)kk), (unsigned long long)got());
+    }
+    is_int(match("Mill", "Church Lane", "NR20 1AA", NULL), AM_AMBIGUOUS, "Mill alone: which one?");
+    ok(R.n_idx >= 3, "Mill: the three Mill Houses offered (%zu)", R.n_idx);
+
+    /* typed words that a candidate lacks count against it */
+    NC = 0;
+    cand(60, 0, NULL, "20", "HIGH STREET");
+    cand(61, 60, "GROUND FLOOR FLAT", "20", "HIGH STREET");
+    cand(62, 60, "FIRST FLOOR FLAT", "20", "HIGH STREET");
+    cand(63, 0, NULL, "22", "HIGH STREET");
+    n = addrmatch_tokenize((const uint8_t *)"Ground Floor Flat, 20 High Street",
+                           strlen("Ground Floor Flat, 20 High Street"), t, AM_MAX_TOKENS);
+    ok(n == 6 && strcmp(t[2].s, "FLAT") == 0 && t[2].kind != t[0].kind + 3 &&
+           strcmp(t[3].s, "20") == 0,
+       "GROUND FLOOR FLAT: FLAT is a word of the name, 20 stays the house number");
+    is_int(match("Ground Floor Flat, 20 High Street", NULL, "NR19 1AC", NULL), AM_EXACT,
+           "Ground Floor Flat: exact, not ambiguous with First Floor Flat");
+    is_int(got(), 61, "the ground floor flat");
+    is_int(match("First Floor Flat", "20 High Street", "NR19 1AC", NULL), AM_EXACT,
+           "First Floor Flat in line 1");
+    is_int(got(), 62, "the first floor flat");
+    is_int(match("20 High Street", NULL, "NR19 1AC", NULL), AM_BUILDING, "20: the building");
+    is_int(got(), 60, "parent of the floor flats");
+    is_int(match("22 High Street", NULL, "NR19 1AC", NULL), AM_EXACT, "22 unaffected");
+
+    /* "3 Priory Road" is not Flat 3 of Priory House (on Priory Road) */
+    NC = 0;
+    cand(70, 0, NULL, "3", "PRIORY ROAD");
+    cand(71, 0, NULL, "5", "PRIORY ROAD");
+    cand(72, 0, NULL, "PRIORY HOUSE", "PRIORY ROAD");
+    for (int f = 1; f <= 4; f++) {
+        static char saon2[4][24];
+        snprintf(saon2[f - 1], sizeof(saon2[0]), "FLAT %d", f);
+        cand(72 + (uint64_t)f, 72, saon2[f - 1], "PRIORY HOUSE", "PRIORY ROAD");
+    }
+    is_int(match("3 Priory Road", NULL, "IP24 1AA", NULL), AM_EXACT, "3 Priory Road: exact");
+    is_int(got(), 70, "the house, not flat 3");
+    is_int(match("Flat 3, Priory House", "Priory Road", "IP24 1AA", NULL), AM_EXACT,
+           "Flat 3, Priory House: exact");
+    is_int(got(), 75, "flat 3");
+    is_int(match("3 Priory House", "Priory Road", "IP24 1AA", NULL), AM_EXACT,
+           "3 Priory House: the building named in full, so 3 is its flat");
+    is_int(got(), 75, "flat 3 again");
+    is_int(match("Priory House", "Priory Road", "IP24 1AA", NULL), AM_BUILDING,
+           "Priory House: the building");
+    is_int(got(), 72, "the building's UPRN");
+
+    /* typos in street types */
+    addrmatch_query_t qq;
+    addrmatch_input_t qin;
+    memset(&qin, 0, sizeof(qin));
+    qin.line[0] = (const uint8_t *)"9 The Stret";
+    qin.line_len[0] = strlen("9 The Stret");
+    qin.postcode = (const uint8_t *)"IP25 7AB";
+    qin.postcode_len = 8;
+    is_int(addrmatch_prepare(&qin, &qq), -1, "prepare 9 The Stret");
+    ok(qq.n_tok == 2 && strcmp(qq.tok[1].s, "STRET") == 0 && strcmp(qq.tok[1].alt, "ST") == 0,
+       "STRET keeps its spelling and stands for ST");
+    qin.line[0] = (const uint8_t *)"1 Read Raod";
+    qin.line_len[0] = strlen("1 Read Raod");
+    addrmatch_prepare(&qin, &qq);
+    ok(qq.n_tok == 3 && qq.tok[1].alt[0] == '\0' && strcmp(qq.tok[2].alt, "RD") == 0,
+       "RAOD (transposed) is a road, READ is not");
+    n = addrmatch_tokenize((const uint8_t *)"The Stret", 9, t, AM_MAX_TOKENS);
+    ok(n == 1 && t[0].alt[0] == '\0', "stored addresses are not read fuzzily");
+    NC = 0;
+    cand(80, 0, NULL, "9", "THE STREET");
+    cand(81, 0, NULL, "ROSE COTTAGE", "THE STREET");
+    cand(82, 0, NULL, "12", "CHURCH CLOSE");
+    cand(83, 0, NULL, "12", "CHURCH LANE");
+    is_int(match("9 The Stret", NULL, "IP25 7AB", NULL), AM_EXACT, "9 The Stret: exact");
+    is_int(got(), 80, "9 The Street");
+    is_int(match("9 The Steet", NULL, "IP25 7AB", NULL), AM_EXACT, "9 The Steet: exact");
+    is_int(match("12 Church Clsoe", NULL, "IP25 7AB", NULL), AM_EXACT, "Clsoe is Close");
+    is_int(got(), 82, "Church Close");
+    is_int(match("12 Church Laen", NULL, "IP25 7AB", NULL), AM_EXACT, "Laen is Lane");
+    is_int(got(), 83, "Church Lane");
+
+    /* a single candidate is never "ambiguous" */
+    NC = 0;
+    cand(90, 0, NULL, "14A", "HIGH STREET");
+    cand(91, 0, NULL, "16", "HIGH STREET");
+    static const char *const one[] = {"14 High Street", "9 The Stret", "Flat 2, 14 High St",
+                                      "14A", "High Street", "14B High Street", "Mill House"};
+    for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+        int kk = match(one[i], NULL, "NR19 1AA", NULL);
+        ok(kk != AM_AMBIGUOUS || R.n_idx >= 2, "%s: %s with %zu candidates", one[i],
+           addrmatch_kind_name((am_kind_t)kk), R.n_idx);
+    }
+    is_int(match("14 High Street", NULL, "NR19 1AA", NULL), AM_NONE,
+           "14 where only 14A has that number: no match rather than a choice of one");
+    is_int(match("High Street", NULL, "NR19 1AA", NULL), AM_AMBIGUOUS, "no number: both offered");
+    is_int(R.n_idx, 2, "two candidates");
+    is_int(match("14A Hihg Stret", NULL, "NR19 1AA", NULL), AM_EXACT,
+           "postcode and number name the only candidate");
     return done_testing();
 }
