@@ -116,6 +116,10 @@ static const char *type_typo(const char *s, size_t len)
         }
         if (len < 5 || (len > fl ? len - fl : fl - len) > 1)
             continue;
+        /* one edit leaves the first or the last letter in place: a cheap
+         * filter before the edit distance (this runs per query word) */
+        if (s[0] != type_typos[i].from[0] && s[len - 1] != type_typos[i].from[fl - 1])
+            continue;
         if (lev(s, len, type_typos[i].from, fl) == 1)
             return type_typos[i].to;
     }
@@ -153,13 +157,10 @@ static size_t emit(const char *raw, size_t len, am_token_t *tok, size_t n, size_
         t->kind = T_NUM;
     } else if (d > 0 && s[d] == '-') {
         t->kind = T_RANGE;
-    } else if (IN(s, flat_words) &&
-               !(n > 0 && tok[n - 1].kind == T_WORD && IN(tok[n - 1].s, floor_words))) {
-        t->kind = T_FLAT;
-        strcpy(s, "FLAT");
-        len = 4;
     } else if (IN(s, flat_words)) {
-        t->kind = T_WORD; /* "GROUND FLOOR FLAT": a word of the unit's name */
+        /* "GROUND FLOOR FLAT": a word of the unit's name, not a marker */
+        int named = n > 0 && tok[n - 1].kind == T_WORD && IN(tok[n - 1].s, floor_words);
+        t->kind = named ? T_WORD : T_FLAT;
         strcpy(s, "FLAT");
         len = 4;
     } else {
