@@ -401,9 +401,10 @@ static const char *q_type(const am_token_t *t)
  * in "The Lodge, Church Lane" the one CHURCH is the street's, so it cannot
  * also make CHURCH LODGE's name whole. Fields are scored name first. */
 static int frac_words(const addrmatch_query_t *q, const am_token_t *t, size_t n,
-                      const char *const *light, size_t n_light, int *n_words, uint8_t *taken)
+                      const char *const *light, size_t n_light, int *n_words, uint8_t *taken,
+                      int *unmatched)
 {
-    int tot = 0, got = 0;
+    int tot = 0, got = 0, nhit = 0;
     *n_words = 0;
     for (size_t i = 0; i < n; i++) {
         if (t[i].kind != T_WORD)
@@ -415,9 +416,15 @@ static int frac_words(const addrmatch_query_t *q, const am_token_t *t, size_t n,
             if (!taken[k] && q->tok[k].kind == T_WORD && qword_match(&q->tok[k], &t[i])) {
                 taken[k] = 1;
                 got += w;
+                nhit++;
                 break;
             }
     }
+    /* words of a field the resident began to type but this candidate has
+     * more of ("ST ANDREWS CLOSE SOUTH" read with SOUTH given to the name
+     * THE OLD BUNGALOW SOUTH); a field not typed at all costs nothing */
+    if (nhit > 0)
+        *unmatched += *n_words - nhit;
     return tot ? got * 100 / tot : 0;
 }
 
@@ -470,7 +477,8 @@ typedef struct score {
     int complete;
     int conflict;
     int flat_extra; /* the query names a flat this candidate does not have */
-    int missing;    /* query words none of this candidate's fields has */
+    int missing;    /* query words none of this candidate's fields has, plus
+                     * words of its partly typed fields that were not typed */
     int but_street; /* complete but for the street ("9 The" for 9 THE STREET) */
 } score_t;
 
@@ -483,12 +491,17 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     int used[AM_MAX_TOKENS] = {0};
     uint8_t taken[AM_MAX_TOKENS] = {0}; /* query words explained by a field */
     int score = 0, complete = 1, conflict = 0, flat_extra = 0;
+    /* stored words of partly typed fields not typed: the unit and the
+     * street count; the name's are left to its fraction and whole-name
+     * bonus, so that "Mill" alone stays a question between Mill House and
+     * Mill House Farm rather than a guess of the shorter */
+    int unmatched = 0, name_unmatched = 0;
     /* the house (or building) name, scored below; needed first to decide
      * whether a bare number can be this candidate's flat */
     int nname;
     int nf = frac_words(q, ct.paon, ct.np, generic_name_words,
                         sizeof(generic_name_words) / sizeof(generic_name_words[0]), &nname,
-                        taken);
+                        taken, &name_unmatched);
 
     /* flat / unit */
     const am_token_t *snum = NULL;
@@ -539,7 +552,7 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     } else if (ct.ns > 0) {
         /* a named unit ("ANNEXE", "GROUND FLOOR FLAT") */
         int nw;
-        int f = frac_words(q, ct.saon, ct.ns, generic_name_words, 0, &nw, taken);
+        int f = frac_words(q, ct.saon, ct.ns, generic_name_words, 0, &nw, taken, &unmatched);
         if (nw > 0 && f == 100)
             score += 20;
         else if (nw > 0 && f >= 50) {
@@ -598,7 +611,8 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     /* street */
     int nsw;
     int sf = frac_words(q, ct.street, ct.nst, type_words,
-                        sizeof(type_words) / sizeof(type_words[0]), &nsw, taken);
+                        sizeof(type_words) / sizeof(type_words[0]), &nsw, taken,
+                        &unmatched);
     score += 30 * sf / 100;
     /* everything but the street identifies it: a house number (with suffix)
      * and the flat if it has one; the postcode and number name one property
@@ -631,7 +645,7 @@ static void score_cand(const addrmatch_query_t *q, const addrmatch_cand_t *c, sc
     /* query words that none of saon, paon, street explains. The town, county or
      * a person's name are missing from every candidate alike; the matcher
      * only counts the difference to the best candidate (addrmatch_match). */
-    int missing = 0;
+    int missing = unmatched;
     for (size_t i = 0; i < q->n_tok; i++)
         missing += q->tok[i].kind == T_WORD && !taken[i];
     /* numbers in the query that this candidate does not explain */

@@ -213,6 +213,17 @@ int main(void)
     is_int(match("Mill", "Church Lane", "NR20 1AA", NULL), AM_AMBIGUOUS, "Mill alone: which one?");
     ok(R.n_idx >= 3, "Mill: the three Mill Houses offered (%zu)", R.n_idx);
 
+    /* a name that ends like the street: SOUTH is the street's here */
+    NC = 0;
+    cand(57, 0, NULL, "THE OLD BUNGALOW", "ST ANDREWS CLOSE SOUTH");
+    cand(58, 0, NULL, "THE OLD BUNGALOW SOUTH", "ST ANDREWS CLOSE SOUTH");
+    is_int(match("The Old Bungalow St Andrews Close South", NULL, "NR20 1XL", NULL), AM_EXACT,
+           "The Old Bungalow, St Andrews Close South: exact");
+    is_int(got(), 57, "not The Old Bungalow South");
+    is_int(match("The Old Bungalow South", "St Andrews Close South", "NR20 1XL", NULL), AM_EXACT,
+           "The Old Bungalow South: exact");
+    is_int(got(), 58, "The Old Bungalow South");
+
     /* typed words that a candidate lacks count against it */
     NC = 0;
     cand(60, 0, NULL, "20", "HIGH STREET");
