@@ -140,7 +140,8 @@ int cmd_bench_lookup(int argc, char **argv)
     printf("lookup p50: %.1f us\n", (double)ns[nq / 2] / 1000.0);
     printf("lookup p99: %.1f us\n", (double)ns[nq * 99 / 100] / 1000.0);
     printf("lookup mean: %.1f us\n", sum / (double)nq / 1000.0);
-    printf("typed addresses matched to their own UPRN (exact or building): %.1f%%\n", 100.0 * (double)exact / (double)nq);
+    printf("typed addresses matched to their own UPRN (exact or building): %.2f%% (%zu of %zu)\n",
+           100.0 * (double)exact / (double)nq, exact, nq);
     printf("typed addresses matched to another UPRN (wrong): %zu\n", wrong);
     printf("collections per lookup (28 days): %.1f\n", (double)colls / (double)nq);
     /* the small tables' decoded copy the lookups shared (lookup_table.h) */
