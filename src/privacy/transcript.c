@@ -1006,4 +1006,4 @@ static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, siz
 }
 
 const privacy_module_t transcript_privacy_module = {"transcripts", transcript_dbi_defs, 2, export_user, forget, purge,
-                                                    upgrade};
+                                                    upgrade, NULL};
