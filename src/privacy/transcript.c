@@ -191,10 +191,12 @@ static int ascii_lower(unsigned char c)
 
 /* The length of the match of the normalised name `n` at s, or 0: spaces in
  * n match a run of whitespace (speech_strip_ssml collapses runs, an API
- * value may not), ASCII letters any case, and the match must be whole words. */
+ * value may not), ASCII letters any case, and the match must be whole words
+ * (a name that begins or ends with a word byte must not continue one:
+ * "Sam" is not in "Samphire"). */
 static size_t name_at(const char *s, size_t i, size_t sl, const char *n, size_t nl)
 {
-    if (i > 0 && word_byte((unsigned char)s[i - 1]))
+    if (i > 0 && word_byte((unsigned char)n[0]) && word_byte((unsigned char)s[i - 1]))
         return 0;
     size_t j = i, k = 0;
     while (k < nl) {
@@ -211,7 +213,7 @@ static size_t name_at(const char *s, size_t i, size_t sl, const char *n, size_t 
             return 0;
         }
     }
-    return j < sl && word_byte((unsigned char)s[j]) ? 0 : j - i;
+    return j < sl && word_byte((unsigned char)n[nl - 1]) && word_byte((unsigned char)s[j]) ? 0 : j - i;
 }
 
 char *transcript_redact_name(const char *said, const char *name)

@@ -294,6 +294,12 @@ static void test_given_name(void)
     r = transcript_redact_name("Hello Zo\xc3\xab. Zo\xc3\xabs", "Zo\xc3\xab");
     is_str(r, "Hello [given name]. Zo\xc3\xabs", "UTF-8 names; a longer word is not the name");
     free(r);
+    r = transcript_redact_name("Hello Jo & <Co>. x<Co>y", "Jo & <Co>");
+    is_str(r, "Hello [given name]. x<Co>y", "a name with punctuation");
+    free(r);
+    r = transcript_redact_name("Hi x<Co>y", "<Co>");
+    is_str(r, "Hi x[given name]y", "edges that are not word bytes need no boundary");
+    free(r);
     ok(transcript_redact_name("Hello.", "") == NULL && transcript_redact_name("Hello.", " ") == NULL &&
            transcript_redact_name("Hello.", NULL) == NULL,
        "no name: nothing to replace");
