@@ -294,7 +294,6 @@ int cmd_serve(int argc, char **argv)
     }
     if (conf.smtp) {
         /* email: queued by request threads, sent by the mailer thread */
-        outbox_set_vault(privacy_vault(privacy));
         mail_conf.store = store;
         mail_conf.feed_key = calfeed_key();
         mail_conf.public_url = conf.public_url;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "binday/util/date.h"
+#include "binday/util/log.h"
 #include "binday/privacy/privacy.h"
 #include "binday/util/b64.h"
 #include "binday/privacy/seal.h"
@@ -21,15 +22,22 @@
 
 const store_dbi_def_t outbox_dbi_defs[OUTBOX_N_DBI] = {{DBI_OUTBOX, 0}, {DBI_LOG, 0}, {DBI_LIMITS, 0}};
 
-/* With a vault (the server's privacy vault), a queued message's address and
- * text are sealed with a data key of their own, "mail:ID"; deleting that key
- * (delivery, erasure) makes the record unreadable even from free pages once
- * the vault rotates (docs/privacy.md). Without one (unit tests), plain. */
+/* With a vault (the privacy vault), a queued message's address and text are
+ * sealed with a data key of their own, "mail:ID"; deleting that key
+ * (delivery, erasure) and rotating the vault makes the record unreadable even
+ * from free pages (docs/privacy.md). Every privacy_open wires it (attach
+ * below), so the server and the CLI destroy the same keys. Without one (unit
+ * tests of the queue alone), plain. */
 static vault_t *V;
 
 void outbox_set_vault(vault_t *v)
 {
     V = v;
+}
+
+static void attach(privacy_t *p)
+{
+    outbox_set_vault(p ? privacy_vault(p) : NULL);
 }
 
 /* json_dumps that cannot fail: NULL only when memory ran out (the trees
@@ -412,6 +420,7 @@ typedef struct upd {
     int attempts, finish;
     long smtp_code;
     long long next_at_ms, now;
+    int rotated; /* out: the vault was rotated, sweep after the commit */
 } upd_t;
 
 static int update_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
@@ -419,8 +428,7 @@ static int update_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     upd_t *u = ud;
     MDB_dbi dout, dlog;
     int rc;
-    (void)err;
-    (void)err_size;
+    u->rotated = 0;
     if ((rc = dbi(u->s, DBI_OUTBOX, &dout)) || (rc = dbi(u->s, DBI_LOG, &dlog)))
         return rc;
     json_t *lg = NULL;
@@ -438,11 +446,19 @@ static int update_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
             json_decref(lg);
             return rc;
         }
-        rc = drop_key(txn, u->id, strlen(u->id), NULL);
+        size_t dropped = 0;
+        rc = drop_key(txn, u->id, strlen(u->id), &dropped);
+        /* The address is kept only until the SMTP server has answered: the
+         * deleted key (and the sealed record) stay in LMDB's free pages,
+         * readable with the current KEK, so retire that KEK now, in this txn,
+         * rather than at the next erasure (docs/privacy.md, "Delivered"). */
+        if (rc == 0 && dropped > 0)
+            rc = vault_rotate(V, txn, err, err_size);
         if (rc) {
             json_decref(lg);
             return rc;
         }
+        u->rotated = dropped > 0;
     } else {
         json_t *q = NULL;
         rc = get_json(txn, dout, u->id, &q);
@@ -476,20 +492,25 @@ static int update(upd_t *u, char *err, size_t err_size)
     int rc = store_write(u->s, update_txn, u, err, err_size);
     if (rc && !err[0])
         snprintf(err, err_size, "outbox: %s", mdb_strerror(rc));
+    /* committed with a rotation: the old KEK file goes now (a failure leaves
+     * it to the next sweep, at the next open or rotation) */
+    char serr[300];
+    if (rc == 0 && u->rotated && vault_sweep(V, serr, sizeof(serr)) != 0)
+        log_error("mail.sweep", "error=\"%s\"", serr);
     return rc;
 }
 
 int outbox_finish(store_t *s, const char *id, const char *status, int attempts, long smtp_code, const char *error,
                   long long now, char *err, size_t err_size)
 {
-    upd_t u = {s, id, status, error, attempts, 1, smtp_code, 0, now};
+    upd_t u = {s, id, status, error, attempts, 1, smtp_code, 0, now, 0};
     return update(&u, err, err_size);
 }
 
 int outbox_retry(store_t *s, const char *id, int attempts, long long next_at_ms, long smtp_code, const char *error,
                  long long now, char *err, size_t err_size)
 {
-    upd_t u = {s, id, "queued", error, attempts, 0, smtp_code, next_at_ms, now};
+    upd_t u = {s, id, "queued", error, attempts, 0, smtp_code, next_at_ms, now, 0};
     return update(&u, err, err_size);
 }
 
@@ -687,10 +708,33 @@ static int purge_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
     return mdb_cursor_del(c, 0);
 }
 
+struct orphan_ctx {
+    MDB_txn *txn;
+    MDB_dbi out;
+};
+
+/* A message key whose message is gone: left by an erasure or delivery in a
+ * process that had no vault wired into the outbox (before issue 15 every CLI
+ * command). Nothing can need it any more. */
+static int orphan_key(void *ud, const char *name, const uint8_t *val, size_t len)
+{
+    struct orphan_ctx *o = ud;
+    (void)val;
+    (void)len;
+    const char *id = name + 5; /* after "mail:" */
+    MDB_val k = {strlen(id), (void *)id}, v;
+    return mdb_get(o->txn, o->out, &k, &v) == MDB_NOTFOUND;
+}
+
 static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size)
 {
     purge_ctx_t pc = {privacy_cutoff(p, PRIVACY_CASE_RECORDS, as_of_day), 0};
-    int rc = each_of(p, txn, DBI_LOG, NULL, purge_one, &pc);
+    struct orphan_ctx oc = {txn, 0};
+    int rc = dbi(privacy_store(p), DBI_OUTBOX, &oc.out);
+    if (rc == 0)
+        rc = vault_del_if(privacy_vault(p), txn, "mail:", orphan_key, &oc, &pc.n);
+    if (rc == 0)
+        rc = each_of(p, txn, DBI_LOG, NULL, purge_one, &pc);
     if (rc) {
         snprintf(err, err_size, "email purge: %s", mdb_strerror(rc));
         return rc;
@@ -700,4 +744,4 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
 }
 
 const privacy_module_t outbox_privacy_module = {"email", outbox_dbi_defs, OUTBOX_N_DBI, export_user, forget, purge,
-                                                NULL};
+                                                NULL, attach};

@@ -112,6 +112,14 @@ static int upgrade_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     return 0;
 }
 
+/* Hand the modules that want it the handle (NULL: detach, at close). */
+static void attach_all(privacy_t *p)
+{
+    for (size_t i = 0; i < privacy_n_modules; i++)
+        if (privacy_modules[i]->attach)
+            privacy_modules[i]->attach(p);
+}
+
 int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, const privacy_retention_t *ret,
                  privacy_t **out, char *err, size_t err_size)
 {
@@ -124,6 +132,7 @@ int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, cons
         free(p);
         return -1;
     }
+    attach_all(p);
     if (store_write(s, upgrade_fn, p, err, err_size) != 0) {
         privacy_close(p);
         return -1;
@@ -136,6 +145,7 @@ void privacy_close(privacy_t *p)
 {
     if (p == NULL)
         return;
+    attach_all(NULL);
     vault_close(p->vault);
     memset(&p->user_key, 0, sizeof(p->user_key));
     free(p);
@@ -494,7 +504,7 @@ static int ev_purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n, char *
     return rc;
 }
 
-const privacy_module_t privacy_events_module = {"skill_events", NULL, 0, ev_export, ev_forget, ev_purge, NULL};
+const privacy_module_t privacy_events_module = {"skill_events", NULL, 0, ev_export, ev_forget, ev_purge, NULL, NULL};
 
 /* ---- retention --------------------------------------------------------------- */
 

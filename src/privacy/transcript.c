@@ -177,6 +177,87 @@ static int invalid_tail(const char *s, size_t ok, size_t n)
     return 0;
 }
 
+/* A byte that continues a word: ASCII letters and digits, and any byte of a
+ * multi-byte UTF-8 character (names are not only ASCII). */
+static int word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+static int ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* The length of the match of the normalised name `n` at s, or 0: spaces in
+ * n match a run of whitespace (speech_strip_ssml collapses runs, an API
+ * value may not), ASCII letters any case, and the match must be whole words
+ * (a name that begins or ends with a word byte must not continue one:
+ * "Sam" is not in "Samphire"). */
+static size_t name_at(const char *s, size_t i, size_t sl, const char *n, size_t nl)
+{
+    if (i > 0 && word_byte((unsigned char)n[0]) && word_byte((unsigned char)s[i - 1]))
+        return 0;
+    size_t j = i, k = 0;
+    while (k < nl) {
+        if (n[k] == ' ') {
+            if (j >= sl || (s[j] != ' ' && s[j] != '\t' && s[j] != '\n'))
+                return 0;
+            while (j < sl && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n'))
+                j++;
+            k++;
+        } else if (j < sl && ascii_lower((unsigned char)s[j]) == ascii_lower((unsigned char)n[k])) {
+            j++;
+            k++;
+        } else {
+            return 0;
+        }
+    }
+    return j < sl && word_byte((unsigned char)n[nl - 1]) && word_byte((unsigned char)s[j]) ? 0 : j - i;
+}
+
+char *transcript_redact_name(const char *said, const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    /* the name with whitespace runs as one space, trimmed */
+    size_t rl = strlen(name), nl = 0;
+    char *n = xmalloc(rl + 1);
+    for (size_t i = 0; i < rl; i++) {
+        int ws = name[i] == ' ' || name[i] == '\t' || name[i] == '\n' || name[i] == '\r';
+        if (!ws)
+            n[nl++] = name[i];
+        else if (nl > 0 && n[nl - 1] != ' ')
+            n[nl++] = ' ';
+    }
+    while (nl > 0 && n[nl - 1] == ' ')
+        nl--;
+    n[nl] = '\0';
+    if (nl == 0) {
+        free(n);
+        return NULL;
+    }
+    const char *s = said ? said : "";
+    size_t sl = strlen(s), pl = strlen(TRANSCRIPT_NAME_PLACEHOLDER);
+    /* each match is at least one byte, so at most sl of them */
+    char *out = xmalloc(sl + (sl / nl + 1) * pl + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < sl;) {
+        size_t m = name_at(s, i, sl, n, nl);
+        if (m > 0) {
+            memcpy(out + o, TRANSCRIPT_NAME_PLACEHOLDER, pl);
+            o += pl;
+            i += m;
+        } else {
+            out[o++] = s[i++];
+        }
+    }
+    out[o] = '\0';
+    OPENSSL_cleanse(n, nl);
+    free(n);
+    return out;
+}
+
 char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, size_t *len)
 {
     int dropped = 0; /* fields whose invalid text was dropped below */
@@ -206,7 +287,9 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
         }
     }
     qsort(slots, n_slots, sizeof(slots[0]), by_name);
-    const char *said = t->said ? t->said : "";
+    /* the given name is never stored: the record says where it was used */
+    char *redacted = transcript_redact_name(t->said, t->given_name);
+    const char *said = redacted ? redacted : t->said ? t->said : "";
     size_t said_len = strlen(said);
     /* only the valid UTF-8 prefix: the caller's copy of the speech may end
      * inside a character (speech_strip_ssml cuts at its buffer's size) */
@@ -224,6 +307,7 @@ char *transcript_record_json(const char *user_hex, const transcript_turn_t *t, s
         put_record(&b, user_hex, t, ts, slots, n_slots, said, said_len);
         if (b.len <= TRANSCRIPT_MAX_RECORD || said_len == 0) {
             *len = b.len;
+            free(redacted);
             return b.p;
         }
         strbuf_free(&b);
@@ -1006,4 +1090,4 @@ static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, siz
 }
 
 const privacy_module_t transcript_privacy_module = {"transcripts", transcript_dbi_defs, 2, export_user, forget, purge,
-                                                    upgrade};
+                                                    upgrade, NULL};

@@ -308,4 +308,4 @@ static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, siz
 }
 
 const privacy_module_t choice_privacy_module = {"address_choices", &choice_dbi_def, 1, export_user, forget, NULL,
-                                                upgrade};
+                                                upgrade, NULL};

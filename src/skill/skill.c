@@ -40,7 +40,8 @@ static void record_turn(struct skill_call *c, const alexa_response_t *r)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     transcript_turn_t t = {(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, c->rq.type_name,
-                           c->rq.type == ALEXA_REQ_INTENT ? c->rq.intent_name : NULL, c->rq.slots, said};
+                           c->rq.type == ALEXA_REQ_INTENT ? c->rq.intent_name : NULL, c->rq.slots, said,
+                           c->given_name};
     if (c->st->conf->transcripts)
         transcript_enqueue(c->st->conf->transcripts, c->user, &t); /* a drop is logged there */
     else if (transcript_write(c->st->conf->privacy, c->user, &t, err, sizeof(err)) != 0)

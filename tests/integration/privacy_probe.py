@@ -2,8 +2,12 @@
 it would take: every KEK file present, every byte of every file (LMDB free
 pages included). Finds vault entries by recomputing their index for known
 names, opens them, and with the keys found opens transcript and choice
-records wherever their keys occur in the raw bytes. Mirrors the formats in
-src/vault.c, src/transcript.c, src/choice.c (docs/privacy.md)."""
+records wherever their keys occur in the raw bytes; probe_mail does the same
+for queued email (every sealed outbox value with every message key). Mirrors
+the formats in src/privacy/vault.c, src/privacy/transcript.c,
+src/skill/choice.c and src/mail/outbox.c (docs/privacy.md)."""
+import base64
+import re
 import datetime
 import hashlib
 import hmac
@@ -106,3 +110,35 @@ def probe(data_dir, user_hex, days):
 def recent_days(back=10, ahead=2):
     today = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.date(1970, 1, 1)).days
     return range(today - back, today + ahead + 1)
+
+
+def probe_mail(data_dir, ids=()):
+    """What a copy of the directory gives up about queued email: every sealed
+    outbox value found anywhere in the raw bytes (free and overflow pages
+    included; the record is JSON {"sealed":"<base64>",...}), opened with the
+    key "mail:<id>" of every message id known or found in the bytes (32 hex,
+    src/mail/linkmail.c), under every KEK file present. Returns
+    {"sealed": n, "keys": n, "opened": [plaintexts]}."""
+    blobs = raw_files(data_dir)
+    keks = [v for p, v in blobs.items() if os.path.basename(p).startswith("vault-") and len(v) == 32]
+    sealed = set()
+    cands = set(ids)
+    for b in blobs.values():
+        for m in re.finditer(rb'"sealed":"([A-Za-z0-9+/=]{40,})"', b):
+            sealed.add(m.group(1))
+        cands.update(m.group(0).decode() for m in re.finditer(rb"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", b))
+    keys = set()
+    for i in cands:
+        for v in vault_values(blobs, keks, "mail:" + i):
+            keys.add(v[:32])
+    opened = []
+    for s64 in sealed:
+        try:
+            ct = base64.b64decode(s64, validate=True)
+        except ValueError:
+            continue
+        for k in keys:
+            p = _open(k, b"", ct)
+            if p and p.startswith(b'{"to":'):
+                opened.append(p.decode("utf-8", "replace"))
+    return {"sealed": len(sealed), "keys": len(keys), "opened": opened}

@@ -15,6 +15,7 @@ import time
 
 import fake_amazon
 from harness import jbody, run_binday, tempdir
+from privacy_probe import probe_mail, pseudonym
 from skill_env import SkillEnv
 from smtp_server import SmtpServer, free_port
 from tap import Tap
@@ -98,6 +99,7 @@ def main():
             smtp.start()
             env.start()
             run_all(t, env, smtp, house)
+            run_forensic(t, env, smtp)
             run_tls_modes(t, env, smtp, smtp_cert, smtp_key, port)
         finally:
             if env is not None and env.server is not None:
@@ -314,6 +316,61 @@ def run_all(t, env, smtp, house):
     t.eq(r.returncode, 0, "user forget exits 0")
     r = run_binday("user", "export", "--data", env.data, "--user-id", capuser)
     t.ok(r.returncode == 0 and '"sent"' not in r.stdout, "after forget: no case records", r.stdout[:800])
+
+
+def raw_has(data_dir, needle):
+    found = []
+    for name in os.listdir(data_dir):
+        path = os.path.join(data_dir, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                if needle in f.read():
+                    found.append(name)
+    return found
+
+
+def run_forensic(t, env, smtp):
+    """Issue 15: after `binday user forget` (run as a process) and after a
+    delivery, a copy of the data directory gives up no address: not in the raw
+    bytes, and no sealed outbox value (free pages included) opens with any
+    message key under any KEK file present (privacy_probe.probe_mail)."""
+    smtp.stop()
+    smtp.messages.clear()
+    fuser = "amzn1.ask.account.FORGETME"
+    r = env.intent("EmailLinkIntent", token="tok-house", user=fuser)
+    t.contains(r.speech, "Done", "forensic: queued while the SMTP server is down")
+    # stopped, so the mailer's retries cannot end the message before forget does
+    env.server.stop()
+    pu = pseudonym(env.data, fuser)
+    recs, queued, _ = mail_log(env)
+    ids = [x["id"] for x in recs if x.get("user") == pu]
+    t.eq((len(ids), queued), (1, 1), "forensic: one message queued for the user")
+    before = probe_mail(env.data, ids)
+    t.ok(any("jane@example.com" in o for o in before["opened"]),
+         "forensic: before forget the probe opens the queued message with the directory's keys (it has teeth)",
+         {k: before[k] for k in ("sealed", "keys")})
+    r = run_binday("user", "forget", "--data", env.data, "--user-id", fuser)
+    t.ok(r.returncode == 0, "forensic: user forget exits 0", r.stderr)
+    after = probe_mail(env.data, ids)
+    t.ok(after["sealed"] >= 1, "forensic: the sealed copy is still in the file's free pages", after["sealed"])
+    t.eq(after["opened"], [], "after user forget: no sealed outbox value opens with any key in the directory")
+    t.eq(raw_has(env.data, b"jane@example.com"), [], "after user forget: the address is in no file")
+
+    # a delivered message: its address unreadable once the SMTP server accepted it
+    smtp.start()
+    env.server.start()
+    duser = "amzn1.ask.account.DELIVERED"
+    du = pseudonym(env.data, duser)
+    r = env.intent("EmailLinkIntent", token="tok-house", user=duser)
+    t.contains(r.speech, "Done", "delivered: queued")
+    sent = wait_for(lambda: [x for x in mail_log(env)[0] if x.get("user") == du and x.get("status") == "sent"], 20)
+    t.eq(len(sent), 1, "delivered: case record says sent")
+    t.eq(len(smtp.received()), 1, "delivered: the SMTP server has it")
+    after = probe_mail(env.data, [x["id"] for x in sent])
+    t.ok(after["sealed"] >= 1, "delivered: the sealed copy is still in the file's free pages", after["sealed"])
+    t.eq(after["opened"], [], "delivered: no sealed outbox value opens with any key in the directory")
+    t.eq(raw_has(env.data, b"jane@example.com"), [], "delivered: the address is in no file")
+    smtp.messages.clear()
 
 
 def restart_with_smtp(env, url_from, url_to, rule_from, rule_to):

@@ -77,6 +77,7 @@ def run(t, env):
     # --- conversations write transcripts
     r = env.launch(token="tok-house", user=A)
     t.eq(r.status, 200, "A: launch answered")
+    t.contains(r.speech, "Hello Jane", "A: greeted by given name (the fake Amazon's Jane)")
     r = env.intent("WhichBinIntent", {"Date": "2026-12-02"}, token="tok-house", user=A)
     t.eq(r.status, 200, "A: which bin answered")
     a_said = r.speech
@@ -99,6 +100,8 @@ def run(t, env):
              "transcript: intent, slot values, pseudonymous user")
         t.eq(tr[1]["said"].strip(), a_said.strip(), "transcript: what the skill said")
         t.ok(tr[1]["time"].endswith("Z") and len(tr[1]["time"]) == 24, "transcript: time", tr[1]["time"])
+        t.contains(tr[0]["said"], "Hello [given name]", "transcript: the greeting holds a placeholder for the name")
+    t.not_contains(json.dumps(ea), "Jane", "export A: the given name is not stored")
     eb = export_turns(env, B, 2)
     t.eq(eb.get("address_choices"), [{"uprn": str(chosen.get("uprn"))}] if "uprn" in chosen else eb.get(
         "address_choices"), "export B: the remembered property")
@@ -114,6 +117,9 @@ def run(t, env):
         t.ok(marker not in blob, "raw files: no plaintext %s" % what)
     pb = probe(env.data, ub, days)
     t.eq((len(pb["transcripts"]), pb["choices"]), (2, [uprn_b]), "probe has teeth: B's data opens with the keys on disk")
+    pa = probe(env.data, ua, days)
+    t.ok(len(pa["transcripts"]) == 2 and not any("Jane" in x for x in pa["transcripts"]) and b"Jane" not in blob,
+         "A's transcripts opened from the raw files (free pages included) hold no given name", pa["transcripts"])
 
     # --- events, out of order: address granted (old), revoked (newer), a stale grant arrives last
     ADDR = "read::alexa:device:all:address"

@@ -42,19 +42,19 @@ static int record_has(const char *rec, size_t len, const char *key, const char *
 static void test_transcript_invalid_text(void)
 {
     size_t len = 0;
-    transcript_turn_t t = {1764288000123, "IntentRequest", "NextCollection\xffIntent", NULL, "Hello."};
+    transcript_turn_t t = {1764288000123, "IntentRequest", "NextCollection\xffIntent", NULL, "Hello.", NULL};
     char *r = transcript_record_json("u", &t, &len);
     ok(record_has(r, len, "intent", "NextCollection"), "an intent with an invalid byte: cut before it (%s)",
        r ? r : "NULL");
     ok(record_has(r, len, "said", "Hello."), "  the rest of the record is intact");
     free(r);
 
-    transcript_turn_t rt = {1764288000123, "Intent\xc0\xafRequest", NULL, NULL, "Hi."};
+    transcript_turn_t rt = {1764288000123, "Intent\xc0\xafRequest", NULL, NULL, "Hi.", NULL};
     r = transcript_record_json("u", &rt, &len);
     ok(record_has(r, len, "request_type", "Intent"), "an overlong form in the request type: cut before it");
     free(r);
 
-    transcript_turn_t st = {1764288000123, "IntentRequest", "X", NULL, "ab\xed\xa0\x80 cd"};
+    transcript_turn_t st = {1764288000123, "IntentRequest", "X", NULL, "ab\xed\xa0\x80 cd", NULL};
     r = transcript_record_json("u", &st, &len);
     ok(record_has(r, len, "said", "ab"), "a surrogate in what was said: cut before it");
     free(r);
@@ -63,7 +63,7 @@ static void test_transcript_invalid_text(void)
     /* jansson itself refuses invalid UTF-8, so plant it the way a broken
      * caller would: through the nocheck constructor */
     json_object_set_new(json_object_get(slots, "Street"), "value", json_string_nocheck("High \xfe St"));
-    transcript_turn_t sl = {1764288000123, "IntentRequest", "X", slots, "ok"};
+    transcript_turn_t sl = {1764288000123, "IntentRequest", "X", slots, "ok", NULL};
     r = transcript_record_json("u", &sl, &len);
     json_t *j = r ? json_loadb(r, len, 0, NULL) : NULL;
     const char *v = json_string_value(json_object_get(json_object_get(j, "slots"), "Street"));

@@ -13,6 +13,8 @@
 #include "binday/mail/mailmsg.h"
 #include "binday/mail/outbox.h"
 #include "binday/data/store.h"
+#include "binday/privacy/privacy.h"
+#include "binday/privacy/vault.h"
 #include "tap.h"
 
 static int addr_ok(const char *s)
@@ -235,11 +237,99 @@ static void test_outbox(void)
     ok(system(cmd) == 0, "cleanup");
 }
 
+struct keyq {
+    vault_t *v;
+    const char *name;
+    int create, rc;
+    uint64_t gen;
+};
+
+static int key_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct keyq *q = ud;
+    uint8_t k[VAULT_KEY_BYTES];
+    (void)err;
+    (void)err_size;
+    q->rc = vault_key(q->v, txn, q->name, q->create, k);
+    q->gen = vault_generation(q->v, txn);
+    return 0;
+}
+
+/* Issue 15: privacy_open wires the vault into the outbox (every command, not
+ * just serve); a finished message's key goes and the vault rotates in the same
+ * txn; purge drops message keys whose message is gone. */
+static void test_outbox_vault(void)
+{
+    char dir[64], err[300];
+    snprintf(dir, sizeof(dir), "/tmp/binday-outboxv-XXXXXX");
+    if (!ok(mkdtemp(dir) != NULL, "temp dir"))
+        return;
+    size_t nd;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&nd);
+    store_t *s = NULL;
+    privacy_t *p = NULL;
+    secret_key_t uk;
+    memset(&uk, 7, sizeof(uk));
+    ok(store_open(dir, defs, nd, &s, err, sizeof(err)) == 0 && privacy_open(s, dir, &uk, NULL, &p, err, sizeof(err)) == 0,
+       "store and privacy open");
+    vault_t *v = privacy_vault(p);
+    outbox_limits_t lim = {5, 5};
+    outbox_verdict_t vd;
+    long long now = 1764590000;
+    ok(outbox_enqueue(s, "mid1", "userA", "a@example.com", "MSG1", 4, NULL, &lim, now, (int)(now / 86400), &vd, err,
+                      sizeof(err)) == 0 &&
+           vd == OUTBOX_QUEUED,
+       "queued with the vault attached by privacy_open");
+    struct keyq q = {v, "mail:mid1", 0, -1, 0};
+    ok(store_write(s, key_fn, &q, err, sizeof(err)) == 0 && q.rc == 0, "the message has its own key in the vault");
+    uint64_t g0 = q.gen;
+    store_reader_t *r = store_reader_new(s);
+    outbox_item_t it;
+    long long earliest;
+    ok(outbox_next(r, 1000, &it, &earliest, err, sizeof(err)) == 1 && strcmp(it.to, "a@example.com") == 0,
+       "the sender opens it");
+    outbox_item_free(&it);
+    ok(outbox_finish(s, "mid1", "sent", 1, 250, NULL, now, err, sizeof(err)) == 0, "delivered");
+    ok(store_write(s, key_fn, &q, err, sizeof(err)) == 0 && q.rc == MDB_NOTFOUND, "delivered: its key is gone");
+    is_int((int)(q.gen - g0), 1, "delivered: the vault rotated in the same txn");
+    char kek[128];
+    snprintf(kek, sizeof(kek), "%s/vault-%llu.key", dir, (unsigned long long)g0);
+    ok(access(kek, F_OK) != 0, "delivered: the KEK that sealed the key is swept");
+    /* a retry keeps the key and does not rotate */
+    outbox_enqueue(s, "mid2", "userA", "a@example.com", "MSG2", 4, NULL, &lim, now, (int)(now / 86400), &vd, err,
+                   sizeof(err));
+    q.name = "mail:mid2";
+    store_write(s, key_fn, &q, err, sizeof(err));
+    g0 = q.gen;
+    ok(outbox_retry(s, "mid2", 1, 5000, 451, "later", now, err, sizeof(err)) == 0 &&
+           store_write(s, key_fn, &q, err, sizeof(err)) == 0 && q.rc == 0 && q.gen == g0,
+       "a retry keeps the key, no rotation");
+    /* an orphan key, as a process without the vault wired in left it */
+    struct keyq orphan = {v, "mail:0123456789abcdef0123456789abcdef", 1, -1, 0};
+    ok(store_write(s, key_fn, &orphan, err, sizeof(err)) == 0 && orphan.rc == 0, "an orphan message key");
+    privacy_purge_stats_t st = {0};
+    ok(privacy_purge(p, (int)(now / 86400), &st, err, sizeof(err)) == 0 && st.erased >= 1, "purge");
+    orphan.create = 0;
+    ok(store_write(s, key_fn, &orphan, err, sizeof(err)) == 0 && orphan.rc == MDB_NOTFOUND, "purge: the orphan key is gone");
+    ok(store_write(s, key_fn, &q, err, sizeof(err)) == 0 && q.rc == 0, "purge: a queued message keeps its key");
+    store_reader_free(r);
+    privacy_close(p);
+    /* detached at close: the outbox holds no dangling vault */
+    ok(outbox_enqueue(s, "mid3", "userB", "b@example.com", "M", 1, NULL, &lim, now, (int)(now / 86400), &vd, err,
+                      sizeof(err)) == 0,
+       "after privacy_close the outbox works without a vault");
+    store_close(s);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ok(system(cmd) == 0, "cleanup");
+}
+
 int main(void)
 {
     test_addresses();
     test_message();
     test_classify();
     test_outbox();
+    test_outbox_vault();
     return done_testing();
 }

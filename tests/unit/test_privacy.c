@@ -100,7 +100,7 @@ static void test_record(void)
                                "\"resolutionsPerAuthority\":[{\"status\":{\"code\":\"ER_SUCCESS_MATCH\"},\"values\":[{"
                                "\"value\":{\"name\":\"green\",\"id\":\"refuse\"}}]}]}},\"Date\":{\"name\":\"Date\"}}",
                                0, &je);
-    transcript_turn_t t = {1764288000123, "IntentRequest", "BinTypeIntent", slots, "Your green bin goes out Monday."};
+    transcript_turn_t t = {1764288000123, "IntentRequest", "BinTypeIntent", slots, "Your green bin goes out Monday.", NULL};
     size_t len;
     char *s = transcript_record_json("0123456789abcdef0123456789abcdef", &t, &len);
     is_str(s,
@@ -116,7 +116,7 @@ static void test_record(void)
         memset(v, 'a', 199);
         strcpy(v + 199, "\xc3\xa9 tail");
         json_t *ls = json_pack("{s:{s:s,s:s}}", "Street", "name", "Street", "value", v);
-        transcript_turn_t lt = {1764288000123, "IntentRequest", "X", ls, "ok"};
+        transcript_turn_t lt = {1764288000123, "IntentRequest", "X", ls, "ok", NULL};
         char *r = transcript_record_json("u", &lt, &len);
         char want[300];
         snprintf(want, sizeof(want), "\"slots\":{\"Street\":\"%.199s\"}", v);
@@ -127,13 +127,13 @@ static void test_record(void)
     /* what was said, cut inside a character by the caller: the record keeps
      * the whole characters (it used to abort on the invalid UTF-8) */
     {
-        transcript_turn_t ct = {1764288000123, "IntentRequest", "X", NULL, "Caf\xc3\xa9 \xe2\x82"};
+        transcript_turn_t ct = {1764288000123, "IntentRequest", "X", NULL, "Caf\xc3\xa9 \xe2\x82", NULL};
         char *r = transcript_record_json("u", &ct, &len);
         ok(r && strstr(r, "\"said\":\"Caf\xc3\xa9 \"") != NULL, "what was said keeps its whole characters");
         free(r);
     }
     /* no intent (a LaunchRequest), and a time with every field padded */
-    transcript_turn_t l = {1796011399007, "LaunchRequest", NULL, NULL, "Hello."};
+    transcript_turn_t l = {1796011399007, "LaunchRequest", NULL, NULL, "Hello.", NULL};
     s = transcript_record_json("u", &l, &len);
     is_str(s,
            "{\"intent\":null,\"request_type\":\"LaunchRequest\",\"said\":\"Hello.\",\"slots\":{},"
@@ -278,6 +278,40 @@ static void remove_dir(const char *path)
     ok(system(cmd) == 0, "cleanup");
 }
 
+/* The given name is never stored (docs/privacy.md): a record of a turn that
+ * greeted by name says where the name was, not what it was. */
+static void test_given_name(void)
+{
+    char *r = transcript_redact_name("Hello Sam. Welcome to Breckland bins, Sam's bins.", "Sam");
+    is_str(r, "Hello [given name]. Welcome to Breckland bins, [given name]'s bins.", "every occurrence replaced");
+    free(r);
+    r = transcript_redact_name("Samphire Road, sam, SAM.", "Sam");
+    is_str(r, "Samphire Road, [given name], [given name].", "whole words only, ASCII case ignored");
+    free(r);
+    r = transcript_redact_name("Hello Mary Ann. Hello Mary  Ann.", "  Mary\t Ann ");
+    is_str(r, "Hello [given name]. Hello [given name].", "whitespace runs in the name or the speech match");
+    free(r);
+    r = transcript_redact_name("Hello Zo\xc3\xab. Zo\xc3\xabs", "Zo\xc3\xab");
+    is_str(r, "Hello [given name]. Zo\xc3\xabs", "UTF-8 names; a longer word is not the name");
+    free(r);
+    r = transcript_redact_name("Hello Jo & <Co>. x<Co>y", "Jo & <Co>");
+    is_str(r, "Hello [given name]. x<Co>y", "a name with punctuation");
+    free(r);
+    r = transcript_redact_name("Hi x<Co>y", "<Co>");
+    is_str(r, "Hi x[given name]y", "edges that are not word bytes need no boundary");
+    free(r);
+    ok(transcript_redact_name("Hello.", "") == NULL && transcript_redact_name("Hello.", " ") == NULL &&
+           transcript_redact_name("Hello.", NULL) == NULL,
+       "no name: nothing to replace");
+    transcript_turn_t t = {1764288000123, "LaunchRequest", NULL, NULL, "Hello Sam. Welcome.", "Sam"};
+    size_t len;
+    char *s = transcript_record_json("u", &t, &len);
+    ok(s && strstr(s, "\"said\":\"Hello [given name]. Welcome.\"") != NULL && strstr(s, "Sam") == NULL,
+       "the record holds the placeholder and not the name");
+    ok(s && len == strlen(s), "its length");
+    free(s);
+}
+
 static void test_vault(void)
 {
     make_dir(dir, "/tmp/binday-privacy-XXXXXX");
@@ -394,7 +428,7 @@ static void test_queue(void)
     int64_t now = (int64_t)time(NULL) * 1000;
     int queued = 0;
     for (int i = 0; i < 50; i++) {
-        transcript_turn_t t = {now - (int64_t)(i % 2) * 40 * 86400000LL, "LaunchRequest", NULL, NULL, "hello"};
+        transcript_turn_t t = {now - (int64_t)(i % 2) * 40 * 86400000LL, "LaunchRequest", NULL, NULL, "hello", NULL};
         queued += transcript_enqueue(q, user, &t) == 0;
     }
     is_int(queued, 50, "50 turns queued");
@@ -421,7 +455,7 @@ static void test_queue(void)
     json_decref(e);
     /* queued records of a user are written before that user's erasure runs */
     for (int i = 0; i < 10; i++) {
-        transcript_turn_t t = {now, "LaunchRequest", NULL, NULL, "again"};
+        transcript_turn_t t = {now, "LaunchRequest", NULL, NULL, "again", NULL};
         transcript_enqueue(q, user, &t);
     }
     size_t n = 0;
@@ -433,7 +467,7 @@ static void test_queue(void)
     /* without a flush, the commit window ends on its own: the record is
      * readable after a few windows (polled, up to 5 s) */
     {
-        transcript_turn_t t = {now, "LaunchRequest", NULL, NULL, "windowed"};
+        transcript_turn_t t = {now, "LaunchRequest", NULL, NULL, "windowed", NULL};
         ok(transcript_enqueue(q, user, &t) == 0, "one more turn queued");
         size_t seen = 0;
         for (int tries = 0; tries < 50 && seen == 0; tries++) {
@@ -589,11 +623,11 @@ static void test_transcript_layout(void)
     };
     int wrote = 0;
     for (size_t i = 0; i < sizeof(turns) / sizeof(turns[0]); i++) {
-        transcript_turn_t t = {turns[i].t, "LaunchRequest", NULL, NULL, turns[i].said};
+        transcript_turn_t t = {turns[i].t, "LaunchRequest", NULL, NULL, turns[i].said, NULL};
         wrote += transcript_write(p, turns[i].user, &t, err, sizeof(err)) == 0;
     }
     {   /* a late record of an earlier day than the user's last: still indexed */
-        transcript_turn_t t = {now - 2 * 86400000LL, "LaunchRequest", NULL, NULL, "a0"};
+        transcript_turn_t t = {now - 2 * 86400000LL, "LaunchRequest", NULL, NULL, "a0", NULL};
         wrote += transcript_write(p, a, &t, err, sizeof(err)) == 0;
     }
     is_int(wrote, 6, "six turns written");
@@ -642,6 +676,7 @@ int main(void)
     test_seal();
     test_order();
     test_record();
+    test_given_name();
     test_vault();
     test_queue();
     test_upgrade();

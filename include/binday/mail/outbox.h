@@ -71,8 +71,9 @@ void outbox_item_free(outbox_item_t *it);
 int outbox_next(store_reader_t *r, long long now_ms, outbox_item_t *it, long long *earliest_ms, char *err,
                 size_t err_size);
 
-/* Final outcome: delete the queued message (and with it the address) and
- * set the case record's status ("sent", "failed", "gave_up"). */
+/* Final outcome: delete the queued message (and with it the address), its
+ * key and (with a vault) the KEK that sealed that key, and set the case
+ * record's status ("sent", "failed", "gave_up"). */
 int outbox_finish(store_t *s, const char *id, const char *status, int attempts, long smtp_code, const char *error,
                   long long now, char *err, size_t err_size);
 /* A temporary failure: keep it, try again at next_at_ms. */
@@ -93,7 +94,11 @@ struct privacy_module;
 extern const struct privacy_module outbox_privacy_module;
 
 /* Seal queued messages (address and text) with per-message keys from this
- * vault (the privacy vault; set once before serving). NULL: stored plain. */
+ * vault. privacy_open sets it (the module's attach hook) and privacy_close
+ * clears it, so no command calls this; it is public for unit tests of the
+ * queue. NULL: stored plain. With a vault, outbox_finish destroys the
+ * message's key and rotates the vault in the same txn (the address is
+ * unreadable, free pages included, once the outcome is committed). */
 struct vault;
 void outbox_set_vault(struct vault *v);
 

@@ -65,6 +65,12 @@ typedef struct privacy_module {
     /* Optional, at privacy_open: bring stored data to the current format
      * (e.g. drop records of an older, unsealed layout). */
     int (*upgrade)(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size);
+    /* Optional: called by privacy_open with the new handle (before upgrade)
+     * and by privacy_close with NULL, for a module that needs the vault
+     * outside these callbacks (the outbox seals queued messages with it).
+     * Wiring here, not in each command, means every process that opens the
+     * store with privacy (serve, purge, user) destroys the same keys. */
+    void (*attach)(privacy_t *p);
 } privacy_module_t;
 
 /* The registry (src/privacy_modules.c). */

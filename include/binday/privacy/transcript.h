@@ -36,7 +36,18 @@ typedef struct transcript_turn {
     const char *intent;       /* NULL unless an intent */
     json_t *slots;            /* borrowed Alexa slots object, or NULL */
     const char *said;         /* what the skill said, plain text, or NULL */
+    const char *given_name;   /* the resident's given name if the turn used it, else NULL or "":
+                                 never stored; every occurrence in `said` is stored as
+                                 TRANSCRIPT_NAME_PLACEHOLDER (docs/privacy.md) */
 } transcript_turn_t;
+
+#define TRANSCRIPT_NAME_PLACEHOLDER "[given name]"
+
+/* Pure: `said` with every whole-word occurrence of `name` (whitespace runs
+ * in it match one space, ASCII letters any case) replaced by
+ * TRANSCRIPT_NAME_PLACEHOLDER. A new string (caller frees), or NULL when the
+ * name is empty (nothing to replace). */
+char *transcript_redact_name(const char *said, const char *name);
 
 /* Pure: the record's JSON (malloc'd, caller frees; *len set), bounded by
  * TRANSCRIPT_MAX_RECORD. Slots become {name: resolved id or spoken value}. */
