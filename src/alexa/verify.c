@@ -8,6 +8,7 @@
 #include <h2o/linklist.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +22,16 @@
 /* RSA signatures we accept before knowing the key: 2048, 3072, 4096 bits. */
 #define SIG_MAX_BYTES 512
 #define SIG_B64_MAX ((SIG_MAX_BYTES + 2) / 3 * 4)
+
+/* The trust store is shared by every loop thread. Chain verification against
+ * it runs only on a certificate-cache miss (about once per certificate URL
+ * and thread), so it is serialised with store_lock: ThreadSanitizer showed
+ * OpenSSL 3.0's X509_verify_cert writing lazily cached ASN.1 data of the
+ * store's objects (ASN1_STRING_set under the store's lock) while another
+ * thread's verification read it without that lock (ASN1_STRING_cmp). One
+ * verification at a time costs nothing measurable and needs no reasoning
+ * about OpenSSL's internal caching. */
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct {
     int inited;
@@ -298,8 +309,11 @@ static void on_download(const outbound_res_t *res, void *ud)
     certchain_t *chain = NULL;
     if (st == VERIFY_OK)
         st = certchain_parse(res->body, res->body_len, &chain);
-    if (st == VERIFY_OK)
+    if (st == VERIFY_OK) {
+        pthread_mutex_lock(&store_lock);
         st = certchain_verify(chain, G.store, (time_t)(now_ms(vt) / 1000));
+        pthread_mutex_unlock(&store_lock);
+    }
     if (st == VERIFY_OK) {
         e->state = ENT_READY;
         e->chain = chain;
