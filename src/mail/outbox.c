@@ -30,14 +30,9 @@ const store_dbi_def_t outbox_dbi_defs[OUTBOX_N_DBI] = {{DBI_OUTBOX, 0}, {DBI_LOG
  * tests of the queue alone), plain. */
 static vault_t *V;
 
-void outbox_set_vault(vault_t *v)
-{
-    V = v;
-}
-
 static void attach(privacy_t *p)
 {
-    outbox_set_vault(p ? privacy_vault(p) : NULL);
+    V = p ? privacy_vault(p) : NULL;
 }
 
 /* json_dumps that cannot fail: NULL only when memory ran out (the trees

@@ -93,14 +93,12 @@ int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, si
 struct privacy_module;
 extern const struct privacy_module outbox_privacy_module;
 
-/* Seal queued messages (address and text) with per-message keys from this
- * vault. privacy_open sets it (the module's attach hook) and privacy_close
- * clears it, so no command calls this; it is public for unit tests of the
- * queue. NULL: stored plain. With a vault, outbox_finish destroys the
+/* Queued messages (address and text) are sealed with per-message keys from
+ * the privacy vault: privacy_open wires it through this module's attach hook
+ * and privacy_close clears it (without it, as in unit tests of the queue
+ * alone, they are stored plain). With a vault, outbox_finish destroys the
  * message's key and rotates the vault in the same txn (the address is
  * unreadable, free pages included, once the outcome is committed). */
-struct vault;
-void outbox_set_vault(struct vault *v);
 
 /* Messages still queued (for /healthz and tests). -1 on error. */
 long outbox_pending(store_reader_t *r);
