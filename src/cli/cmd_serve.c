@@ -201,6 +201,21 @@ static void ready(server_thread_t *t, json_t *checks, void *ud)
     server_ready_check(checks, "mailer", last.attempted && last.failed ? SERVER_READY_WARNING : SERVER_READY_OK, d);
 }
 
+/* ---- SIGHUP: the command line (and its config file) parsed again ---- */
+static int serve_argc;
+static char **serve_argv;
+
+static int reload_config(config_t *out, char *err, size_t err_size, void *ud)
+{
+    (void)ud;
+    int rc = config_parse_serve(serve_argc, serve_argv, out, err, err_size);
+    if (rc == 0)
+        return 0;
+    if (rc == -1) /* --help cannot be among a running server's arguments */
+        snprintf(err, err_size, "unexpected --help");
+    return -1;
+}
+
 static const server_route_t routes[] = {
     {"/alexa", 0, "POST", alexa_endpoint_handle},
     {"/calendar/", 1, "GET,HEAD", calfeed_handle},
@@ -210,6 +225,8 @@ int cmd_serve(int argc, char **argv)
 {
     config_t conf;
     char err[600];
+    serve_argc = argc;
+    serve_argv = argv;
     int rc = config_parse_serve(argc, argv, &conf, err, sizeof(err));
     if (rc == -1)
         return CLI_EXIT_OK;
@@ -317,7 +334,8 @@ int cmd_serve(int argc, char **argv)
         skill_conf.mail = &mail_conf;
     }
     data_dir = conf.data;
-    server_hooks_t hooks = {.thread_init = thread_init, .thread_fini = thread_fini, .health = health, .ready = ready};
+    server_hooks_t hooks = {.thread_init = thread_init, .thread_fini = thread_fini, .health = health, .ready = ready,
+                            .reload_config = reload_config};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:

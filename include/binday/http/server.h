@@ -34,6 +34,10 @@ typedef struct server_thread {
     uv_async_t wake;
     pthread_t tid;
     h2o_linklist_t lingering; /* connections being drained after an error answer */
+    unsigned ssl_gen;         /* which reload's SSL_CTX accept_ctx holds (server.c, SIGHUP) */
+    h2o_accept_ctx_t admin_accept_ctx; /* the admin listener (thread 0 only) */
+    uv_tcp_t admin_listener;
+    int admin_open;
 } server_thread_t;
 
 /* A route handler. Must answer (now or later) through the helpers below or h2o's
@@ -67,10 +71,24 @@ typedef struct server_hooks {
      * `checks` with server_ready_check; the server adds "server" (draining)
      * and "tls_certificate" itself */
     void (*ready)(server_thread_t *t, json_t *checks, void *ud);
+    /* SIGHUP (may be NULL): parse the configuration again into `out` as at
+     * start-up; 0 on success (the server then applies the reloadable keys,
+     * reloads the certificate and key, and frees `out`), else an error text
+     * in err and everything stays as it was. Runs on the main thread. */
+    int (*reload_config)(config_t *out, char *err, size_t err_size, void *ud);
     void *ud;
 } server_hooks_t;
 
-/* Run until SIGTERM/SIGINT, then drain and return 0 (or 1 if start-up failed,
+/* With conf->admin, a second listener on conf->admin_host:admin_port (plain
+ * HTTP, served by thread 0) answers GET /metrics (metrics_http.h) and 404 to
+ * anything else; the public listener never serves /metrics.
+ *
+ * SIGHUP reloads the TLS certificate and key (new handshakes get the new
+ * ones; open connections keep theirs) and the configuration's reloadable keys
+ * (config.h); a certificate that cannot be loaded, does not match its key or
+ * has expired is refused and logged, and the old one stays.
+ *
+ * Run until SIGTERM/SIGINT, then drain and return 0 (or 1 if start-up failed,
  * with the reason logged). `routes` must stay valid while it runs. */
 int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks);
 
