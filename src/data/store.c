@@ -157,10 +157,12 @@ static int check_schema(store_t *s, MDB_txn *txn, const char *dir, char *err, si
 }
 
 /* ---- metrics: the map against its size (docs/metrics.md) ---- */
-static const char *const map_labels[] = {"size", "used"};
-METRICS_DEFINE(m_map, METRICS_GAUGE, "binday_lmdb_map_bytes",
-               "The LMDB map: size (what it may grow to before a resize) and used (high-water mark of pages)",
-               "kind", map_labels, 2, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_map_size, METRICS_GAUGE, "binday_lmdb_map_size_bytes",
+               "The LMDB map's size: what the store may hold before the next resize (doubling)", NULL, NULL, 1, NULL,
+               NULL, 1, NULL, 0)
+METRICS_DEFINE(m_map_used, METRICS_GAUGE, "binday_lmdb_map_used_bytes",
+               "The LMDB map's high-water mark of pages (freed pages inside it are reused first)", NULL, NULL, 1, NULL,
+               NULL, 1, NULL, 0)
 
 /* at scrape time; shared resize_lock as a reader's, so a resize is not half-seen */
 static void collect(void *ud)
@@ -171,8 +173,8 @@ static void collect(void *ud)
     pthread_rwlock_rdlock(&s->resize_lock);
     if (mdb_env_info(s->env, &ei) == 0 && mdb_env_stat(s->env, &st) == 0) {
         uint64_t used = ((uint64_t)ei.me_last_pgno + 1) * st.ms_psize;
-        metrics_set(&m_map, 0, 0, (int64_t)ei.me_mapsize);
-        metrics_set(&m_map, 1, 0, (int64_t)(used < ei.me_mapsize ? used : ei.me_mapsize));
+        metrics_set(&m_map_size, 0, 0, (int64_t)ei.me_mapsize);
+        metrics_set(&m_map_used, 0, 0, (int64_t)(used < ei.me_mapsize ? used : ei.me_mapsize));
     }
     pthread_rwlock_unlock(&s->resize_lock);
 }

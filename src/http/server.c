@@ -879,9 +879,12 @@ static int64_t cert_not_after(SSL_CTX *ctx)
 
 /* A server SSL_CTX with our settings and the certificate chain and key from
  * these files. NULL with the reason in err (what failed, the file, OpenSSL's
- * text) when a file cannot be read, the key does not match, or the
- * certificate has expired (a reload must not swap in one clients refuse). */
-static SSL_CTX *build_ssl_ctx(int http2, const char *cert_file, const char *key_file, char *err, size_t err_size)
+ * text) when a file cannot be read, the key does not match, or (with
+ * refuse_expired, on reload) the certificate has expired: a reload must not
+ * swap a working certificate for one clients refuse. At start-up an expired
+ * one is served, and /readyz reports it as an error. */
+static SSL_CTX *build_ssl_ctx(int http2, const char *cert_file, const char *key_file, int refuse_expired, char *err,
+                              size_t err_size)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
@@ -931,7 +934,7 @@ static SSL_CTX *build_ssl_ctx(int http2, const char *cert_file, const char *key_
         return NULL;
     }
     int64_t na = cert_not_after(ctx);
-    if (na <= (int64_t)time(NULL)) {
+    if (refuse_expired && na <= (int64_t)time(NULL)) {
         snprintf(err, err_size, "certificate %s: expired (or notAfter unreadable)", cert_file);
         SSL_CTX_free(ctx);
         return NULL;
@@ -944,7 +947,7 @@ static int setup_tls(server_t *srv)
 {
     const config_t *c = srv->conf;
     char err[600];
-    srv->ssl_ctx = build_ssl_ctx(c->http2, c->tls_cert, c->tls_key, err, sizeof(err));
+    srv->ssl_ctx = build_ssl_ctx(c->http2, c->tls_cert, c->tls_key, 0, err, sizeof(err));
     if (srv->ssl_ctx == NULL) {
         log_error("server.tls", "error=\"%s\"", err);
         fprintf(stderr, "binday serve: %s\n", err);
@@ -976,7 +979,7 @@ static void on_sighup(uv_signal_t *sig, int signum)
         have_fresh = 1;
     }
     const config_t *c = have_fresh ? &fresh : srv->conf;
-    SSL_CTX *ctx = build_ssl_ctx(srv->conf->http2, c->tls_cert, c->tls_key, err, sizeof(err));
+    SSL_CTX *ctx = build_ssl_ctx(srv->conf->http2, c->tls_cert, c->tls_key, 1, err, sizeof(err));
     if (ctx == NULL) {
         log_error("server.reload", "result=error what=tls error=\"%s\" note=\"the old certificate stays\"", err);
         metrics_inc(&m_reloads, 1, 0);
@@ -992,17 +995,18 @@ static void on_sighup(uv_signal_t *sig, int signum)
     SSL_CTX_free(old); /* the loops and the connections hold their own references */
     int64_t na = cert_not_after(ctx);
     metrics_set(&m_cert_expiry, 0, 0, na);
+    metrics_inc(&m_reloads, 0, 0);
+    wake_all(srv);
+    /* logged at the old level, so raising it to warn still shows this reload */
+    log_info("server.reload", "result=ok cert_not_after=%lld", (long long)na);
     if (have_fresh) {
-        log_set_level(fresh.log_level);
         char keys[400];
         if (config_restart_keys(srv->conf, &fresh, keys, sizeof(keys)) > 0)
             log_warn("server.reload_needs_restart", "keys=\"%s\" note=\"changed, but applied only at a restart\"",
                      keys);
+        log_set_level(fresh.log_level);
         config_free(&fresh);
     }
-    log_info("server.reload", "result=ok cert_not_after=%lld", (long long)na);
-    metrics_inc(&m_reloads, 0, 0);
-    wake_all(srv);
 }
 
 /* On loop thread t: adopt the current SSL_CTX if a reload replaced it. */
