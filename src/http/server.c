@@ -1035,6 +1035,19 @@ static int admin_not_found(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* A scraper needs one connection; a few more allow a second scraper and a
+ * person with curl. Beyond this they are closed at once (thread 0 only, so
+ * a plain counter). */
+#define SERVER_ADMIN_MAX_CONNECTIONS 16
+
+static int admin_connections;
+
+static void on_admin_closed(uv_handle_t *h)
+{
+    admin_connections--;
+    free(h);
+}
+
 static void on_admin_accept(uv_stream_t *listener, int status)
 {
     server_thread_t *t = listener->data;
@@ -1042,11 +1055,12 @@ static void on_admin_accept(uv_stream_t *listener, int status)
         return;
     uv_tcp_t *conn = xmalloc(sizeof(*conn));
     uv_tcp_init(listener->loop, conn);
-    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0 || admin_connections >= SERVER_ADMIN_MAX_CONNECTIONS) {
         uv_close((uv_handle_t *)conn, (uv_close_cb)free);
         return;
     }
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, (uv_close_cb)free);
+    admin_connections++;
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_admin_closed);
     h2o_accept(&t->admin_accept_ctx, sock);
 }
 

@@ -166,6 +166,35 @@ def test_no_admin_listener_by_default(t, d, pki):
         t.not_contains(s.log(), "admin_listen", "no admin listener opened")
 
 
+def test_admin_connection_cap(t, d, pki):
+    """The admin listener takes at most 16 connections; more are closed at once."""
+    pf, extra = admin_args(d, "cap")
+    with Server(d, pki, extra=extra) as s:
+        aport = wait_port_file(pf, s.proc)
+        held = [socket.create_connection(("127.0.0.1", aport), timeout=10) for _ in range(16)]
+        # the 16 are accepted: each answers a request
+        held[0].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        t.ok(held[0].recv(100).startswith(b"HTTP/1.1 200"), "16 admin connections: each is served")
+        extra_conn = socket.create_connection(("127.0.0.1", aport), timeout=10)
+        extra_conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            got = extra_conn.recv(100)
+        except OSError:
+            got = b""
+        t.eq(got, b"", "the 17th is closed without an answer")
+        extra_conn.close()
+        for c in held:
+            c.close()
+        st = None
+        deadline = time.time() + 10
+        while time.time() < deadline and st != 200:
+            try:
+                st = scrape(aport)[0]
+            except OSError:
+                time.sleep(0.1)
+        t.eq(st, 200, "once they close, the admin listener serves again")
+
+
 def test_alert_rules(t, d, pki):
     with open(ALERTS) as f:
         doc = yaml.safe_load(f)
@@ -328,6 +357,7 @@ def main():
         pki = server_cert(d)
         t.run(test_no_admin_listener_by_default, d, pki)
         t.run(test_alert_rules, d, pki)
+        t.run(test_admin_connection_cap, d, pki)
         t.run(test_sighup_reload, d, pki)
     with tempdir() as d:
         t.run(test_metrics_scrape_and_counters, d)
