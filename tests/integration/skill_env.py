@@ -60,7 +60,7 @@ class SkillEnv:
         if r.returncode != 0:
             raise RuntimeError("demo-data failed: " + r.stderr)
         args = ["import", "--data", self.data]
-        for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices"):
+        for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices", "materials"):
             args += ["--" + t, os.path.join(self.csv, t + ".csv")]
         r = run_binday(*args, timeout=300)
         if r.returncode != 0:
