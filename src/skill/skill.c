@@ -193,8 +193,8 @@ static void answer_can_fulfill(struct skill_call *c)
 }
 
 static const char *HELP = "Breckland bins tells you when your bins are collected. You can ask: when is my next "
-                          "collection, when is the black bin, which bin goes out this week, or what are my next "
-                          "collections. What would you like to know?";
+                          "collection, when is the black bin, which bin goes out this week, what are my next "
+                          "collections, or where does glass go. What would you like to know?";
 
 skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb cb, void *ud)
 {
@@ -251,6 +251,8 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
                               "What would you like to know?", 0);
         } else if (!strcmp(in, "EmailLinkIntent")) {
             async = skill_email_intent(c);
+        } else if (!strcmp(in, "MaterialIntent")) {
+            skill_answer_material(c);
         } else if (!strcmp(in, "ChooseAddressIntent")) {
             const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
             if (!pending || strcmp(pending, "choose_property") != 0) {

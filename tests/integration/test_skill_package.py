@@ -50,7 +50,7 @@ def main():
     ok(lm["invocationName"] == "breckland bins", "invocation name")
     intents = {i["name"]: i for i in lm["intents"]}
     required = ["NextCollectionIntent", "BinTypeIntent", "WhichBinIntent", "UpcomingCollectionsIntent",
-                "EmailLinkIntent", "ChooseAddressIntent", "AMAZON.YesIntent", "AMAZON.NoIntent",
+                "EmailLinkIntent", "ChooseAddressIntent", "MaterialIntent", "AMAZON.YesIntent", "AMAZON.NoIntent",
                 "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",
                 "AMAZON.NavigateHomeIntent"]
     ok(sorted(intents) == sorted(required), "exactly the intents the skill handles")
@@ -98,7 +98,7 @@ def main():
         sample = next(s for s in it["samples"] if "{" not in s) if any("{" not in s for s in it["samples"]) else None
         if sample is None:
             sample = it["samples"][0].replace("{BinType}", "black").replace("{Date}", "tomorrow") \
-                .replace("{Property}", "flat two")
+                .replace("{Property}", "flat two").replace("{Material}", "pizza boxes")
         p = subprocess.run([BIN, "ask", "--print-request", "--today", "2026-11-28", sample], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         got = json.loads(p.stdout)["request"].get("intent", {}).get("name") if p.returncode == 0 else None
