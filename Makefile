@@ -61,6 +61,7 @@ $(1)/obj/%.o: src/%.c
 # the config schema is compiled in with .incbin, which -MMD does not see
 $(1)/obj/config/config.o: schemas/config.schema.json
 $(1)/obj/dev/demodata.o: data/materials.csv
+$(1)/obj/skill/skill_apl.o: deploy/skill-package/response/display/BinDayCollections/document.json
 $(1)/libbinday.a: $$(patsubst src/%.c,$(1)/obj/%.o,$$(LIB_SRC))
 	rm -f $$@; ar rcs $$@ $$^
 $(1)/binday: $$(patsubst src/%.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libbinday.a

@@ -54,6 +54,13 @@ void skill_finish(struct skill_call *c, alexa_response_t *r)
     size_t len = 0;
     record_turn(c, r);
     char *body = alexa_response_build(r, &len, err, sizeof(err));
+    if (body == NULL && r->directives) {
+        /* the visual is extra: an answer that only fits without it is said without it */
+        log_warn("skill.response", "error=\"%s\" note=\"sent without directives\"", err);
+        alexa_response_t bare = *r;
+        bare.directives = NULL;
+        body = alexa_response_build(&bare, &len, err, sizeof(err));
+    }
     if (body == NULL) {
         log_error("skill.response", "error=\"%s\"", err);
         alexa_response_t fallback = {0};

@@ -124,6 +124,11 @@ void skill_email_start(struct skill_call *c);
 int skill_email_trouble(struct skill_call *c);
 void skill_answer_email(struct skill_call *c, const lookup_result_t *res);
 
+/* skill_apl.c: the RenderDocument directive (a new array for
+ * alexa_response_t.directives; the caller decrefs) for a collections answer,
+ * or NULL when the device has no screen. */
+json_t *skill_apl_collections(const struct skill_call *c, const lookup_result_t *res);
+
 /* skill_material.c: MaterialIntent, answered synchronously. */
 void skill_answer_material(struct skill_call *c);
 
