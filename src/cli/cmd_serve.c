@@ -22,6 +22,7 @@
 #include "binday/privacy/privacy.h"
 #include "binday/util/secret.h"
 #include "binday/http/server.h"
+#include "binday/skill/icons.h"
 #include "binday/skill/skill.h"
 #include "binday/data/store.h"
 #include "binday/privacy/transcript.h"
@@ -204,6 +205,7 @@ static void ready(server_thread_t *t, json_t *checks, void *ud)
 static const server_route_t routes[] = {
     {"/alexa", 0, "POST", alexa_endpoint_handle},
     {"/calendar/", 1, "GET,HEAD", calfeed_handle},
+    {SKILL_ICON_PREFIX, 1, "GET,HEAD", skill_icons_handle}, /* the manifest's icons */
 };
 
 int cmd_serve(int argc, char **argv)

@@ -38,6 +38,10 @@ typedef struct config {
  * names the offending option or key. -1 means --help was printed (exit 0). */
 int config_parse_serve(int argc, char **argv, config_t *out, char *err, size_t err_size);
 void config_free(config_t *c);
+/* Read a config file and check it against the schema, without the serve
+ * options' cross-checks (for commands that use a few of its keys, e.g.
+ * `binday skill-package`). 0 and a new reference in *out, or -1 with err. */
+int config_load_file(const char *path, json_t **out, char *err, size_t err_size);
 /* Print `binday serve --help` (generated from the schema's descriptions). */
 void config_print_help(void);
 
