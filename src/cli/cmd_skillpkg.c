@@ -329,9 +329,9 @@ static int write_file(const char *dir, const char *sub, const void *data, size_t
 static char *dump(json_t *v)
 {
     char *s = json_dumps(v, JSON_INDENT(2));
-    if (s == NULL)
+    size_t n = s ? strlen(s) : 0;
+    if (s == NULL) /* jansson fails a dump of its own tree only for memory */
         xalloc_die("skill package JSON", 0);
-    size_t n = strlen(s);
     char *out = xrealloc(s, n + 2); /* a final newline, as the committed files have */
     out[n] = '\n';
     out[n + 1] = '\0';

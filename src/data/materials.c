@@ -282,34 +282,35 @@ typedef struct clash_ctx {
     size_t err_size;
 } clash_ctx_t;
 
+/* Is the phrase p[0..n) (when it says something) a name or synonym of other? */
+static int clashes(const material_t *other, const char *p, size_t n, clash_ctx_t *c)
+{
+    char slug[MATERIALS_MAX_ID + 1];
+    if (materials_slug(slug, sizeof(slug), p, n) == 0 || !names_it(other, slug, slug))
+        return 0;
+    snprintf(c->err, c->err_size, "\"%.*s\" already names material %s", (int)n, p, other->id);
+    return MATERIALS_REJECTED;
+}
+
 /* Does another material already answer to one of m's phrases? */
 static int clash_one(const material_t *other, void *ud)
 {
     clash_ctx_t *c = ud;
-    if (!strcmp(other->id, c->m->id))
-        return 0;
     const material_t *m = c->m;
-    const char *p = m->name.p, *end = m->name.p + m->name.n;
-    int in_synonyms = 0;
-    for (;;) {
-        const char *semi = in_synonyms ? memchr(p, ';', (size_t)(end - p)) : NULL;
+    if (!strcmp(other->id, m->id))
+        return 0;
+    int rc = clashes(other, m->name.p, m->name.n, c);
+    if (rc || m->synonyms.p == NULL)
+        return rc;
+    const char *p = m->synonyms.p, *end = p + m->synonyms.n;
+    while (p <= end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
         const char *e = semi ? semi : end;
-        char slug[MATERIALS_MAX_ID + 1];
-        materials_slug(slug, sizeof(slug), p, (size_t)(e - p));
-        if (slug[0] && names_it(other, slug, slug)) {
-            snprintf(c->err, c->err_size, "\"%.*s\" already names material %s", (int)(e - p), p, other->id);
-            return MATERIALS_REJECTED;
-        }
-        if (semi) {
-            p = semi + 1;
-        } else if (!in_synonyms && m->synonyms.p) {
-            in_synonyms = 1;
-            p = m->synonyms.p;
-            end = p + m->synonyms.n;
-        } else {
-            return 0;
-        }
+        if ((rc = clashes(other, p, (size_t)(e - p), c)) != 0)
+            return rc;
+        p = e + 1;
     }
+    return 0;
 }
 
 int materials_upsert(store_t *s, MDB_txn *txn, material_t *m, char *err, size_t err_size)

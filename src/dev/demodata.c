@@ -34,16 +34,13 @@ __asm__(".section .rodata\n"
         ".type binday_demo_materials, @object\n"
         "binday_demo_materials:\n"
         ".incbin \"data/materials.csv\"\n"
-        ".global binday_demo_materials_end\n"
-        "binday_demo_materials_end:\n"
         ".byte 0\n"
         ".previous\n");
 extern const char binday_demo_materials[];
-extern const char binday_demo_materials_end[];
 
 const char *demodata_materials_csv(size_t *len)
 {
-    *len = (size_t)(binday_demo_materials_end - binday_demo_materials);
+    *len = strlen(binday_demo_materials); /* text: the .byte 0 after it ends it */
     return binday_demo_materials;
 }
 

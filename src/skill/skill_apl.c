@@ -28,16 +28,13 @@ __asm__(".section .rodata\n"
         ".type binday_apl_document, @object\n"
         "binday_apl_document:\n"
         ".incbin \"deploy/skill-package/response/display/BinDayCollections/document.json\"\n"
-        ".global binday_apl_document_end\n"
-        "binday_apl_document_end:\n"
         ".byte 0\n"
         ".previous\n");
 extern const char binday_apl_document[];
-extern const char binday_apl_document_end[];
 
 const char *skill_apl_document(size_t *len)
 {
-    *len = (size_t)(binday_apl_document_end - binday_apl_document);
+    *len = strlen(binday_apl_document); /* text: the .byte 0 after it ends it */
     return binday_apl_document;
 }
 
