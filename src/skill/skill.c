@@ -170,13 +170,15 @@ static void intent_question(struct skill_call *c)
 static void answer_can_fulfill(struct skill_call *c)
 {
     static const char *known[] = {"NextCollectionIntent", "BinTypeIntent", "WhichBinIntent",
-                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent"};
+                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent", "MaterialIntent"};
     const char *in = c->rq.intent_name ? c->rq.intent_name : "";
     int ours = 0;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         ours |= strcmp(in, known[i]) == 0;
     json_t *slots = json_object();
-    const char *verdict = ours ? (strcmp(in, "AMAZON.HelpIntent") == 0 ? "YES" : "MAYBE") : "NO";
+    /* help and materials need no address: those we can always answer */
+    const char *verdict =
+        ours ? (!strcmp(in, "AMAZON.HelpIntent") || !strcmp(in, "MaterialIntent") ? "YES" : "MAYBE") : "NO";
     const char *name;
     json_t *slot;
     json_object_foreach(c->rq.slots, name, slot)

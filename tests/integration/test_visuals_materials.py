@@ -133,6 +133,11 @@ def check_materials(t, env):
          "unknown material: said so, the words escaped", r.ssml)
     r = env.intent("MaterialIntent", {})
     t.ok(r.end is False and "Which material" in r.speech and r.reprompt, "no material heard: asks, session open", r)
+    cf = {"type": "CanFulfillIntentRequest", "intent": {"name": "MaterialIntent", "slots": {
+        "Material": {"name": "Material", "value": "glass"}}}}
+    r = env.post(env.envelope(cf))
+    t.eq((r.response.get("canFulfillIntent") or {}).get("canFulfill"), "YES",
+         "CanFulfill MaterialIntent: YES (no address needed)")
 
 
 def check_import(t, d):
