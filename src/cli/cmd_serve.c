@@ -22,6 +22,7 @@
 #include "binday/privacy/privacy.h"
 #include "binday/util/secret.h"
 #include "binday/http/server.h"
+#include "binday/skill/icons.h"
 #include "binday/skill/skill.h"
 #include "binday/data/store.h"
 #include "binday/privacy/transcript.h"
@@ -219,6 +220,7 @@ static int reload_config(config_t *out, char *err, size_t err_size, void *ud)
 static const server_route_t routes[] = {
     {"/alexa", 0, "POST", alexa_endpoint_handle},
     {"/calendar/", 1, "GET,HEAD", calfeed_handle},
+    {SKILL_ICON_PREFIX, 1, "GET,HEAD", skill_icons_handle}, /* the manifest's icons */
 };
 
 int cmd_serve(int argc, char **argv)

@@ -105,6 +105,26 @@ static int read_config_file(const char *path, json_t **out, char *err, size_t er
     return 0;
 }
 
+int config_load_file(const char *path, json_t **out, char *err, size_t err_size)
+{
+    json_t *doc;
+    if (read_config_file(path, &doc, err, err_size) != 0)
+        return -1;
+    json_t *schema = load_schema();
+    /* the keys serve requires (data, tls_cert...) are serve's business */
+    json_object_del(schema, "required");
+    char verr[400];
+    int rc = jschema_validate(schema, doc, verr, sizeof(verr));
+    json_decref(schema);
+    if (rc != 0) {
+        snprintf(err, err_size, "config %s: %s", path, verr[0] == '/' ? verr + 1 : verr);
+        json_decref(doc);
+        return -1;
+    }
+    *out = doc;
+    return 0;
+}
+
 static int split_listen(const char *key, const char *s, char *host, size_t host_size, uint16_t *port_out, char *err,
                         size_t err_size)
 {

@@ -27,6 +27,7 @@
 
 static const char *const core_names[STORE_N_CORE] = {
     "meta", "addresses", "postcodes", "services", "rounds", "assignments", "exceptions", "notices",
+    "materials",
 };
 
 struct store {

@@ -50,6 +50,10 @@ int config_is_reloadable(const char *key);
 /* How many non-reloadable keys differ between two configurations; their
  * names, comma-separated, into out (cut to out_size). */
 size_t config_restart_keys(const config_t *old, const config_t *fresh, char *out, size_t out_size);
+/* Read a config file and check it against the schema, without the serve
+ * options' cross-checks (for commands that use a few of its keys, e.g.
+ * `binday skill-package`). 0 and a new reference in *out, or -1 with err. */
+int config_load_file(const char *path, json_t **out, char *err, size_t err_size);
 /* Print `binday serve --help` (generated from the schema's descriptions). */
 void config_print_help(void);
 
