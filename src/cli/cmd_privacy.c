@@ -55,7 +55,7 @@ static int open_all(const char *data, const privacy_retention_t *ret, struct ope
     secret_key_t key;
     memset(o, 0, sizeof(*o));
     if (store_open(data, defs, n, &o->store, err, sizeof(err)) != 0 ||
-        secret_load_or_create(data, "pseudonym.key", &key, err, sizeof(err)) != 0 ||
+        privacy_load_user_key(o->store, data, &key, err, sizeof(err)) != 0 ||
         privacy_open(o->store, data, &key, ret, &o->privacy, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday %s: %s\n", cmd, err);
         if (o->store)

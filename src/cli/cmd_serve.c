@@ -260,7 +260,7 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
-    if (secret_load_or_create(conf.data, "pseudonym.key", &user_key, err, sizeof(err)) != 0) {
+    if (privacy_load_user_key(store, conf.data, &user_key, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
