@@ -713,7 +713,7 @@ static int decrypt_to(int in, const char *key_pem, const char *plain, char *err,
 {
     struct stat st;
     size_t ml = strlen(BACKUP_MAGIC_X25519);
-    uint8_t hdr[64];
+    uint8_t hdr[sizeof(BACKUP_MAGIC_X25519) + XPUB + NONCE];
     if (fstat(in, &st) != 0)
         return -1;
     if (st.st_size < (off_t)(ml + XPUB + NONCE + TAGLEN))

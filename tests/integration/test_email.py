@@ -47,6 +47,15 @@ def mail_log(env):
     return [l for l in lines if "id" in l], queued, r.stdout
 
 
+def user_case_records(env, user):
+    """The user's case records, opened (`binday user export`): the stored
+    ones name only a keyed tag and hold the links sealed (docs/privacy.md)."""
+    r = run_binday("user", "export", "--data", env.data, "--user-id", user)
+    if r.returncode != 0:
+        return []
+    return json.loads(r.stdout).get("email", {}).get("case_records", [])
+
+
 def yes(env, token, user):
     return env.intent("AMAZON.YesIntent", token=token, user=user,
                       attrs={"pending": "email_offer", "email_offered": True}, new=False)
@@ -168,8 +177,12 @@ def run_all(t, env, smtp, house):
     t.eq(queued, 0, "outbox empty after delivery")
     rec = recs[0] if recs else {}
     t.eq((rec.get("status"), rec.get("attempts")), ("sent", 1), "case record: sent after one attempt")
-    t.ok(re.fullmatch(r"[0-9a-f]{32}", rec.get("user", "")) and rec.get("links", {}).get("https") == feed,
-         "case record: pseudonymous user and the links", rec)
+    t.ok(re.fullmatch(r"[0-9a-f]{32}", rec.get("utag", "")) and "links" not in rec and "user" not in rec,
+         "case record as stored: a keyed tag, links and pseudonym sealed", rec)
+    mine = user_case_records(env, user)
+    t.ok(len(mine) == 1 and mine[0].get("links", {}).get("https") == feed and
+         mine[0].get("user") == pseudonym(env.data, user) and mine[0].get("queued_at", "").endswith("Z"),
+         "case record opened by user export: pseudonymous user, the links, ISO times", mine)
     t.not_contains(out, "jane@example.com", "case records keep no email address")
     smtp.messages.clear()
 
@@ -343,8 +356,12 @@ def run_forensic(t, env, smtp):
     env.server.stop()
     pu = pseudonym(env.data, fuser)
     recs, queued, _ = mail_log(env)
-    ids = [x["id"] for x in recs if x.get("user") == pu]
+    ids = [x["id"] for x in user_case_records(env, fuser)]
     t.eq((len(ids), queued), (1, 1), "forensic: one message queued for the user")
+    opened = user_case_records(env, fuser)
+    token = re.search(r"/calendar/([0-9a-f]{32})\.ics", (opened[0].get("links") or {}).get("https", "") if opened else "")
+    token = token.group(1).encode() if token else b"no-token-found"
+    t.ok(token != b"no-token-found", "forensic: the case record's links carry the calendar token", opened)
     before = probe_mail(env.data, ids)
     t.ok(any("jane@example.com" in o for o in before["opened"]),
          "forensic: before forget the probe opens the queued message with the directory's keys (it has teeth)",
@@ -355,6 +372,9 @@ def run_forensic(t, env, smtp):
     t.ok(after["sealed"] >= 1, "forensic: the sealed copy is still in the file's free pages", after["sealed"])
     t.eq(after["opened"], [], "after user forget: no sealed outbox value opens with any key in the directory")
     t.eq(raw_has(env.data, b"jane@example.com"), [], "after user forget: the address is in no file")
+    t.eq(raw_has(env.data, pu.encode()), [], "after user forget: the pseudonym is in no file (free pages included)")
+    t.eq(raw_has(env.data, token), [], "after user forget: the calendar token is in no file (free pages included)")
+    t.eq(user_case_records(env, fuser), [], "after user forget: export shows no case record")
 
     # a delivered message: its address unreadable once the SMTP server accepted it
     smtp.start()
@@ -363,13 +383,14 @@ def run_forensic(t, env, smtp):
     du = pseudonym(env.data, duser)
     r = env.intent("EmailLinkIntent", token="tok-house", user=duser)
     t.contains(r.speech, "Done", "delivered: queued")
-    sent = wait_for(lambda: [x for x in mail_log(env)[0] if x.get("user") == du and x.get("status") == "sent"], 20)
+    sent = wait_for(lambda: [x for x in user_case_records(env, duser) if x.get("status") == "sent"], 20)
     t.eq(len(sent), 1, "delivered: case record says sent")
     t.eq(len(smtp.received()), 1, "delivered: the SMTP server has it")
     after = probe_mail(env.data, [x["id"] for x in sent])
     t.ok(after["sealed"] >= 1, "delivered: the sealed copy is still in the file's free pages", after["sealed"])
     t.eq(after["opened"], [], "delivered: no sealed outbox value opens with any key in the directory")
     t.eq(raw_has(env.data, b"jane@example.com"), [], "delivered: the address is in no file")
+    t.eq(raw_has(env.data, du.encode()), [], "delivered: the pseudonym is in no file in clear")
     smtp.messages.clear()
 
 
