@@ -1025,6 +1025,8 @@ static int unused_user_key(void *ud, const char *name, const uint8_t *val, size_
     if (len != VAULT_KEY_BYTES)
         return 0;
     char tag[UTAG_HEX + 1];
+    if (t->n == 0)
+        return 1;
     utag_of(val, tag);
     return bsearch(tag, t->t, t->n, sizeof(*t->t), cmp_tag) == NULL;
 }
@@ -1066,6 +1068,13 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
         rc = vault_del_if(privacy_vault(p), txn, "mail:", orphan_key, &oc, &pc.n);
     if (rc == 0)
         rc = each_of(p, txn, DBI_LOG, NULL, purge_one, &pc);
+    /* cap counters of days before as_of (they count only on their day, and
+     * until the next enqueue prunes them they would keep a user key alive) */
+    MDB_dbi dlim;
+    char keep[16], day[11];
+    snprintf(keep, sizeof(keep), "d:%s", date_format(as_of_day, day));
+    if (rc == 0 && (rc = dbi(privacy_store(p), DBI_LIMITS, &dlim)) == 0)
+        rc = prune(txn, dlim, "d:", keep);
     if (rc == 0 && V)
         rc = purge_user_keys(p, txn, &pc.n);
     if (rc) {
