@@ -828,6 +828,7 @@ static int extract(const char *from, const char *key_pem, const char *stage, bac
 
 struct jentry {
     uint8_t tag[PRIVACY_JOURNAL_TAG];
+    int64_t ts;
     unsigned what;
 };
 
@@ -840,12 +841,12 @@ struct jsrc {
 static void add_entry(void *ud, const uint8_t tag[PRIVACY_JOURNAL_TAG], int64_t ts_ms, unsigned what)
 {
     struct jsrc *s = ud;
-    (void)ts_ms;
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 64;
         s->e = xrealloc(s->e, s->cap * sizeof(*s->e));
     }
     memcpy(s->e[s->n].tag, tag, PRIVACY_JOURNAL_TAG);
+    s->e[s->n].ts = ts_ms;
     s->e[s->n++].what = what;
 }
 
@@ -954,6 +955,16 @@ static int settle(const char *stage, struct jsrc *src, size_t n_src, backup_rest
         snprintf(err, err_size, "re-applying an erasure to the restored store failed (see the log)");
         rc = -1;
     }
+    /* carry the journals made with this store's key (the same lineage), so a
+     * later restore from an older backup still finds these erasures */
+    const secret_key_t *jk = privacy_journal_key(p);
+    for (size_t i = 0; rc == 0 && i < n_src; i++)
+        if (CRYPTO_memcmp(src[i].key.k, jk->k, SECRET_KEY_BYTES) == 0)
+            for (size_t j = 0; rc == 0 && j < src[i].n; j++)
+                rc = privacy_journal_put(p, src[i].e[j].tag, src[i].e[j].ts, src[i].e[j].what, err, err_size);
+        else if (src[i].n > 0)
+            log_warn("restore.journal", "entries=%zu note=\"a journal made with another journal.key: applied, "
+                     "not carried\"", src[i].n);
     privacy_purge_stats_t ps = {0};
     if (rc == 0)
         rc = privacy_purge(p, date_today_london(), &ps, err, err_size);

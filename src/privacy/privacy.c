@@ -232,6 +232,40 @@ static int journal_append(privacy_t *p, MDB_txn *txn, const char *user, unsigned
     return mdb_put(txn, d, &kv, &vv, 0);
 }
 
+struct jput {
+    privacy_t *p;
+    const uint8_t *tag;
+    int64_t ts;
+    unsigned what;
+};
+
+static int journal_put_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct jput *a = ud;
+    MDB_dbi d;
+    if (store_dbi(a->p->store, PRIVACY_JOURNAL_DBI, &d) != 0)
+        return MDB_BAD_DBI;
+    uint8_t k[8 + PRIVACY_JOURNAL_TAG], v[4];
+    uint64_t t = (uint64_t)a->ts;
+    for (int i = 7; i >= 0; i--, t >>= 8)
+        k[i] = (uint8_t)t;
+    memcpy(k + 8, a->tag, PRIVACY_JOURNAL_TAG);
+    for (int i = 0; i < 4; i++)
+        v[i] = (uint8_t)(a->what >> (24 - 8 * i));
+    MDB_val kv = {sizeof(k), k}, vv = {sizeof(v), v};
+    int rc = mdb_put(txn, d, &kv, &vv, 0);
+    if (rc)
+        snprintf(err, err_size, "erasure journal: %s", mdb_strerror(rc));
+    return rc;
+}
+
+int privacy_journal_put(privacy_t *p, const uint8_t tag[PRIVACY_JOURNAL_TAG], int64_t ts_ms, unsigned what, char *err,
+                        size_t err_size)
+{
+    struct jput a = {p, tag, ts_ms, what};
+    return store_write(p->store, journal_put_fn, &a, err, err_size) == 0 ? 0 : -1;
+}
+
 int privacy_journal_each(store_t *s, int64_t since_ms, privacy_journal_fn fn, void *ud, char *err, size_t err_size)
 {
     MDB_dbi d;

@@ -217,6 +217,18 @@ def run_refusals(t, env, d):
     r = run_binday("restore", "--data", fresh, "--from", enc, "--key", priv)
     t.ok(r.returncode == 0 and len(export(fresh, CONTROL).get("transcripts", [])) >= 2,
          "the right key restores into a new directory, data intact", r.stderr)
+    # the disaster case: the directory is lost, only backups remain. The old
+    # backup alone brings the erased user back (the journal has teeth); with
+    # the journal of a later backup (which carries the erasure) it does not.
+    lost = os.path.join(d, "lost-old-only")
+    r = run_binday("restore", "--data", lost, "--from", os.path.join(d, "before.bin"))
+    t.ok(r.returncode == 0 and "transcripts" in export(lost, ERASED),
+         "old backup alone: the erased user's data would come back", r.stderr)
+    lost = os.path.join(d, "lost")
+    r = run_binday("restore", "--data", lost, "--from", os.path.join(d, "before.bin"), "--journal", bk)
+    t.ok(r.returncode == 0 and set(export(lost, ERASED)) == {"user_id", "pseudonymous_id"},
+         "old backup + a later backup's journal: the erased user stays erased", (r.stdout, r.stderr))
+    t.ok(len(export(lost, CONTROL).get("transcripts", [])) >= 2, "old backup + journal: the control user is intact")
     # a store whose key file is lost is refused, not given a new key (finding 2)
     os.rename(os.path.join(fresh, "pseudonym.key"), os.path.join(d, "saved.key"))
     r = run_binday("user", "export", "--data", fresh, "--user-id", CONTROL)

@@ -136,6 +136,11 @@ typedef void (*privacy_journal_fn)(void *ud, const uint8_t tag[PRIVACY_JOURNAL_T
 /* Entries newer than since_ms of a store opened with privacy_dbi_defs() (no
  * keys needed). 0 or -1 with a message. */
 int privacy_journal_each(store_t *s, int64_t since_ms, privacy_journal_fn fn, void *ud, char *err, size_t err_size);
+/* Append an entry made elsewhere (a restore carries the replaced
+ * directory's journal into the restored one, so a later restore from an
+ * even older backup still re-applies it). 0 or -1 with a message. */
+int privacy_journal_put(privacy_t *p, const uint8_t tag[PRIVACY_JOURNAL_TAG], int64_t ts_ms, unsigned what, char *err,
+                        size_t err_size);
 /* Every pseudonymous user with a per-user vault entry ("c:", "t:", "mu:",
  * "ev:" + id): the users a journal can be matched against. */
 int privacy_users_each(privacy_t *p, void (*fn)(void *ud, const char *user_hex), void *ud, char *err, size_t err_size);
