@@ -188,15 +188,21 @@ static void print_letter(json_t *doc)
     printf("1. Your remembered address\n");
     if (json_array_size(a) == 0)
         printf("   We hold no remembered address for you.\n");
-    json_array_foreach(a, i, x) printf("   %s (property reference, UPRN: %s)\n", str(x, "address", "?"), str(x, "uprn", "?"));
+    json_array_foreach(a, i, x)
+    {
+        printf("   %s (property reference, UPRN: %s)\n", str(x, "address", "?"), str(x, "uprn", "?"));
+    }
     printf("   We keep it until you disable the skill or withdraw permission for your address.\n\n");
     json_t *q = json_object_get(em, "queued"), *cr = json_object_get(em, "case_records"),
            *cn = json_object_get(em, "counters");
     printf("2. Emails waiting to be sent\n");
     if (json_array_size(q) == 0)
         printf("   None.\n");
-    json_array_foreach(q, i, x) printf("   - to %s, requested %s, %lld attempt(s) so far\n", str(x, "to", "?"),
-                                       str(x, "queued_at", "?"), (long long)json_integer_value(json_object_get(x, "attempts")));
+    json_array_foreach(q, i, x)
+    {
+        printf("   - to %s, requested %s, %lld attempt(s) so far\n", str(x, "to", "?"), str(x, "queued_at", "?"),
+               (long long)json_integer_value(json_object_get(x, "attempts")));
+    }
     printf("   We keep your email address only until the message has been handed to our mail server.\n\n");
     printf("3. Emails you asked for (case records, kept six years)\n");
     if (json_array_size(cr) == 0)
@@ -208,7 +214,10 @@ static void print_letter(json_t *doc)
         json_t *l = json_object_get(x, "links");
         const char *k;
         json_t *v;
-        json_object_foreach(l, k, v) printf("       %s link: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+        json_object_foreach(l, k, v)
+        {
+            printf("       %s link: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+        }
     }
     printf("\n4. Records of your conversations with the skill (kept six months)\n");
     if (json_array_size(tr) == 0)
@@ -220,15 +229,21 @@ static void print_letter(json_t *doc)
         json_t *sl = json_object_get(x, "slots");
         const char *k;
         json_t *v;
-        json_object_foreach(sl, k, v) printf("       you said (%s): %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+        json_object_foreach(sl, k, v)
+        {
+            printf("       you said (%s): %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+        }
         if (str(x, "said", NULL))
             printf("       the skill said: %s\n", str(x, "said", ""));
     }
     printf("\n5. Counters\n");
     if (json_array_size(cn) == 0)
         printf("   None.\n");
-    json_array_foreach(cn, i, x) printf("   - emails sent to you on %s: %lld (we send at most a few a day)\n",
-                                        str(x, "day", "?"), (long long)json_integer_value(json_object_get(x, "count")));
+    json_array_foreach(cn, i, x)
+    {
+        printf("   - emails sent to you on %s: %lld (we send at most a few a day)\n", str(x, "day", "?"),
+               (long long)json_integer_value(json_object_get(x, "count")));
+    }
     printf("\n6. Your skill settings as Amazon last told us\n");
     if (ev == NULL)
         printf("   Nothing held.\n");
@@ -238,7 +253,10 @@ static void print_letter(json_t *doc)
                json_is_true(json_object_get(ev, "disabled")) ? "disabled" : "enabled");
         if (json_array_size(perms) == 0)
             printf("none");
-        json_array_foreach(perms, i, x) printf("%s%s", i ? ", " : "", json_string_value(x) ? json_string_value(x) : "");
+        json_array_foreach(perms, i, x)
+        {
+            printf("%s%s", i ? ", " : "", json_string_value(x) ? json_string_value(x) : "");
+        }
         printf("\n");
     }
     const char *k;

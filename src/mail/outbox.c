@@ -167,8 +167,10 @@ static int user_mail_key(MDB_txn *txn, const char *user, int create, uint8_t key
 static char *seal_json(const uint8_t key[VAULT_KEY_BYTES], const char *id, const json_t *o)
 {
     char *plain = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    if (plain == NULL)
+    if (plain == NULL) {
         xalloc_die("json text", 0);
+        return NULL;
+    }
     size_t pl = strlen(plain), cap = pl + SEAL_OVERHEAD, bcap = 4 * (cap / 3 + 1) + 1;
     uint8_t *ct = xmalloc(cap);
     char *b = xmalloc(bcap);
