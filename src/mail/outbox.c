@@ -1087,5 +1087,80 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
     return 0;
 }
 
+/* Records of the layout before issue 15 name the user in clear ("user",
+ * and the case record's "links"): seal them as enqueue now does. Free pages
+ * keep the old copies until the file is compacted - `binday backup` then
+ * `binday restore --replace` does that (docs/privacy.md, "Case records"). */
+struct upg {
+    MDB_txn *txn;
+    int log; /* mail_log (1) or mail_outbox (0) */
+    size_t n;
+};
+
+static int upgrade_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    struct upg *u = ud;
+    const char *user = json_string_value(json_object_get(rec, "user"));
+    if (user == NULL || json_object_get(rec, "utag"))
+        return 0;
+    char id[OUTBOX_ID_MAX], utag[UTAG_HEX + 1];
+    uint8_t mk[VAULT_KEY_BYTES];
+    snprintf(id, sizeof(id), "%.*s", (int)(k->mv_size < OUTBOX_ID_MAX ? k->mv_size : OUTBOX_ID_MAX - 1),
+             (const char *)k->mv_data);
+    int rc = user_mail_key(u->txn, user, 1, mk, utag);
+    if (rc)
+        return rc;
+    json_t *copy = json_deep_copy(rec);
+    if (u->log) {
+        json_t *cs = json_pack("{s:s,s:O}", "user", user, "links",
+                               json_object_get(rec, "links") ? json_object_get(rec, "links") : json_null());
+        char *sc = cs ? seal_json(mk, id, cs) : NULL;
+        json_decref(cs);
+        if (sc == NULL) {
+            json_decref(copy);
+            OPENSSL_cleanse(mk, sizeof(mk));
+            return MDB_PANIC;
+        }
+        json_object_set_new(copy, "case", json_string(sc));
+        free(sc);
+        json_object_del(copy, "links");
+    }
+    OPENSSL_cleanse(mk, sizeof(mk));
+    json_object_del(copy, "user");
+    json_object_set_new(copy, "utag", json_string(utag));
+    char *txt = dump(copy);
+    json_decref(copy);
+    MDB_val key = {strlen(id), id}, nv = {strlen(txt), txt};
+    rc = mdb_cursor_put(c, &key, &nv, MDB_CURRENT);
+    free(txt);
+    if (rc == 0)
+        u->n++;
+    return rc;
+}
+
+static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size)
+{
+    if (V == NULL)
+        return 0;
+    struct upg u = {txn, 0, 0};
+    /* each_of matches on "utag" with a vault: walk every record (user NULL) */
+    int rc = each_of(p, txn, DBI_OUTBOX, NULL, upgrade_one, &u);
+    if (rc == 0) {
+        u.log = 1;
+        rc = each_of(p, txn, DBI_LOG, NULL, upgrade_one, &u);
+    }
+    /* counters keyed by the old pseudonym cannot be told from new ones: a
+     * one-off reset of today's caps */
+    MDB_dbi dlim;
+    if (rc == 0 && u.n > 0 && (rc = dbi(privacy_store(p), DBI_LIMITS, &dlim)) == 0)
+        rc = prune(txn, dlim, "d:", "d:~");
+    if (rc) {
+        snprintf(err, err_size, "email upgrade (sealing case records): %s", mdb_strerror(rc));
+        return rc;
+    }
+    *n_changed += u.n;
+    return 0;
+}
+
 const privacy_module_t outbox_privacy_module = {"email", outbox_dbi_defs, OUTBOX_N_DBI, export_user, forget, purge,
-                                                NULL, attach};
+                                                upgrade, attach};
