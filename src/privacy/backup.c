@@ -895,6 +895,30 @@ static void match_user(void *ud, const char *user)
         m->erased++;
 }
 
+/* Another process with dir's environment open (the server), or 0. Every
+ * process that opens an LMDB environment holds a shared fcntl lock on its
+ * lock.mdb for as long as it is open; F_GETLK asks without taking any lock
+ * or writing a byte (a refused restore must change nothing). A restore under
+ * a running server would be swapped out from under it. */
+static long env_user(const char *dir)
+{
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct flock fl = {0};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    long pid = 0;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+        pid = fl.l_pid > 0 ? (long)fl.l_pid : 1;
+    close(fd);
+    return pid;
+}
+
 static int dir_empty(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -995,6 +1019,14 @@ int backup_restore(const char *dir_in, const backup_restore_opts_t *o, backup_re
         return invalid(err, err_size, "%s is not empty: restore into an empty directory, or give --replace to replace it "
                        "(stop the server first)",
                        dir);
+    if (!empty) {
+        char mdb[4200];
+        struct stat sb;
+        snprintf(mdb, sizeof(mdb), "%s/data.mdb", dir);
+        long pid = stat(mdb, &sb) == 0 ? env_user(dir) : 0;
+        if (pid > 0)
+            return invalid(err, err_size, "%s is in use by process %ld (the server?): stop it first", dir, pid);
+    }
     snprintf(stage, sizeof(stage), "%s/.%s.restore-%ld", parent, base, (long)getpid());
     if (mkdir(stage, 0700) != 0) {
         snprintf(err, err_size, "%s: %s", stage, strerror(errno));

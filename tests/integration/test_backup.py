@@ -187,6 +187,11 @@ def run_refusals(t, env, d):
         t.eq([n for n in os.listdir(os.path.dirname(data)) if ".restore-" in n], [], label + ": no staging left")
         return r.stderr
 
+    env.server.start()
+    env.launch(token="hcontrol", user=CONTROL)  # the server's threads hold their reader slots
+    r = run_binday("restore", "--data", data, "--from", bk, "--replace")
+    t.ok(r.returncode == 3 and "stop it first" in r.stderr, "the server running: refused, exit 3", r.stderr)
+    env.server.stop()
     h0 = dir_hash(data)
     r = run_binday("restore", "--data", data, "--from", bk)
     t.ok(r.returncode == 3 and "--replace" in r.stderr, "non-empty directory without --replace: exit 3", r.stderr)
