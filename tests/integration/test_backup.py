@@ -239,6 +239,11 @@ def run_refusals(t, env, d):
     r = run_binday("user", "export", "--data", fresh, "--user-id", CONTROL)
     t.ok(r.returncode != 0 and "pseudonym.key" in r.stderr and not os.path.exists(os.path.join(fresh, "pseudonym.key")),
          "a missing pseudonym.key is refused and not recreated", r.stderr)
+    os.rename(os.path.join(fresh, "calendar.key"), os.path.join(d, "saved-cal.key"))
+    r = run_binday("calendar-link", "--data", fresh, "--uprn", "1")
+    t.ok(r.returncode != 0 and "calendar.key" in r.stderr and not os.path.exists(os.path.join(fresh, "calendar.key")),
+         "a missing calendar.key is refused and not recreated (emailed links stay valid once it is restored)",
+         r.stderr)
 
 
 if __name__ == "__main__":
