@@ -72,7 +72,8 @@ class SkillEnv:
         self.fake.start()
         p = self.fake.port
         flags = ["--alexa-ca", self.signing_ca, "--upstream-ca", self.ca, "--today", TODAY]
-        for h in ("s3.amazonaws.com", "api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com"):
+        for h in ("s3.amazonaws.com", "api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com",
+                  "api.amazon.com"):
             flags += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, p)]
         self.server = Server(self.d, self.pki, skill_ids=(SKILL_ID,), extra=flags + self.extra, data=self.data)
         self.server.start()
