@@ -375,8 +375,14 @@ static int get_token(alerts_t *a, time_t now, char *err, size_t err_size)
     }
     char *id = curl_easy_escape(a->curl, a->c.client_id, 0), *sec = curl_easy_escape(a->curl, secret, 0);
     OPENSSL_cleanse(secret, sizeof(secret));
-    if (id == NULL || sec == NULL)
-        xalloc_die("curl_easy_escape", 0);
+    if (id == NULL || sec == NULL) { /* only memory fails it */
+        if (sec)
+            OPENSSL_cleanse(sec, strlen(sec));
+        curl_free(id);
+        curl_free(sec);
+        snprintf(err, err_size, "token: out of memory");
+        return 1;
+    }
     int bl = snprintf(body, sizeof(body),
                       "grant_type=client_credentials&client_id=%s&client_secret=%s&scope=alexa%%3A%%3Aproactive_events",
                       id, sec);
