@@ -561,6 +561,16 @@ int alerts_send_due(alerts_t *a, time_t now, alerts_stats_t *st, char *err, size
 #define PASS_BUSY_MS 60000L
 #define PASS_IDLE_MS 600000L
 
+/* Now, or with --today that date at the real time of day. */
+static time_t pass_time(const alerts_t *a)
+{
+    time_t now = time(NULL);
+    if (a->c.fixed_today == 0)
+        return now;
+    long long local = date_london_local_seconds(now);
+    return date_london_to_unix(a->c.fixed_today, (int)((local % 86400 + 86400) % 86400 / 60));
+}
+
 static void *run(void *arg)
 {
     alerts_t *a = arg;
@@ -568,7 +578,7 @@ static void *run(void *arg)
         alerts_stats_t st;
         char err[300];
         long next = PASS_IDLE_MS;
-        if (alerts_send_due(a, time(NULL), &st, err, sizeof(err)) != 0 || st.pending > 0)
+        if (alerts_send_due(a, pass_time(a), &st, err, sizeof(err)) != 0 || st.pending > 0)
             next = PASS_BUSY_MS;
         /* just before the send time: wake for it rather than up to 10 minutes late */
         long long local = date_london_local_seconds(time(NULL));

@@ -117,7 +117,7 @@ int cmd_alerts(int argc, char **argv)
     char err[600];
     alerts_conf_t ac;
     if (alerts_conf_from_json(doc, &ac, err, sizeof(err)) != 0) {
-        fprintf(stderr, "binday alerts: --config %s: %s\n", config, err);
+        fprintf(stderr, "binday alerts: --config %s: %s\n", config ? config : "(none)", err);
         json_decref(doc);
         return CLI_EXIT_USAGE;
     }

@@ -375,6 +375,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (ac.client_id) {
         ac.ref_key = &user_key;
+        ac.fixed_today = today;
         ac.ca_file = outbound_ca_file();
         ac.connect_to = outbound_connect_to_list();
         alerts = alerts_new(privacy, &ac);

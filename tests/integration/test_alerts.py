@@ -92,7 +92,8 @@ def main():
             # test's subscribers exist only after its first pass
             env = SkillEnv(d, scenarios={}, properties=400,
                            extra=["--alerts-client-id", fake_amazon.LWA_CLIENT_ID,
-                                  "--alerts-client-secret-file", secret, "--alerts-time", "23:59"])
+                                  "--alerts-client-secret-file", secret, "--alerts-time", "23:59"],
+                           config={"alerts_garbage_types": MAPPING})
             found = find_moved_house(env)
             t.ok(found is not None, "demo data has a house collected on Christmas Day, moved to Boxing Day")
             row, services_26 = found
@@ -258,9 +259,27 @@ def main():
             t.eq([q["status"] for q in new], [429, 503, 500, 202], "four attempts, the last accepted")
             t.eq(len({q["body"]["referenceId"] for q in new}), 1, "one referenceId across the retries")
 
-            # SkillDisabled erases the subscription at once (on the server)
+            # the server's own thread: with --today the eve of the next collection
+            # and alerts from 00:00, its first pass (a catch-up at start) sends it
+            day2 = next((dd for dd in days if dd > day and
+                         alerts(env, cfg, "preview", "--date", dd)[1].get("due") == 1), None)
+            t.ok(day2 is not None, "and one more collection after that")
             fake.stop()
+            n_acc = len(fake.proactive_accepted)
+            env.extra += ["--today", (datetime.date.fromisoformat(day2) - datetime.timedelta(days=1)).isoformat(),
+                          "--alerts-time", "00:00"]
             env.start()
+            got = wait_for(lambda: len(fake.proactive_accepted) > n_acc, timeout=30)
+            t.ok(got, "serve sent the alert on its own schedule", env.server.log()[-3000:])
+            news = list(fake.proactive_accepted.values())[n_acc:]
+            want_wd = datetime.date.fromisoformat(day2).strftime("%A").upper()
+            t.ok(len(news) == 1 and news[0]["event"]["payload"]["alert"]["collectionDayOfWeek"] == want_wd,
+                 "one alert, for %s" % want_wd, news)
+            t.ok(wait_for(lambda: "event=alerts.pass" in env.server.log() and
+                          "sent=1" in env.server.log().split("event=alerts.pass")[-1]),
+                 "the pass is logged with its counts", env.server.log()[-2000:])
+            t.not_contains(env.server.log(), users["keep"], "no Alexa user id in the server log")
+            # SkillDisabled erases the subscription at once (on the server)
             r = env.event("AlexaSkillEvent.SkillDisabled", {"userInformationPersistenceStatus": "NOT_PERSISTED"},
                           user=users["keep"])
             t.eq(r.status, 200, "SkillDisabled stored")

@@ -35,6 +35,8 @@ typedef struct alerts_conf {
     const char *ca_file;     /* outbound trust (NULL: system) */
     const void *connect_to;  /* a struct curl_slist of CURLOPT_CONNECT_TO rules, or NULL */
     const char *token_url;   /* NULL: https://api.amazon.com/auth/o2/token */
+    int fixed_today;         /* serve --today (demos, tests): the thread's passes take this date with the
+                                real time of day; 0 = the real date */
 } alerts_conf_t;
 
 /* The alerts_* keys of a serve configuration document (schemas/
