@@ -290,6 +290,16 @@ def main():
             t.eq(pv.get("subscribers"), 0, "after SkillDisabled: no subscriber left")
             r = run_binday("user", "export", "--data", env.data, "--user-id", users["keep"])
             t.ok("alert_subscription" not in json.loads(r.stdout or "{}"), "disabled: subscription erased")
+
+            # sent records hold no personal data and go a week after the collection
+            def sent_records():
+                r = subprocess.run(["mdb_stat", "-s", "alert_sent", env.data], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+                return next((int(l.split(":")[1]) for l in r.stdout.splitlines() if "Entries" in l), None)
+            before = sent_records()
+            t.ok(before is not None and before >= 3, "sent records kept (%s)" % before)
+            r = run_binday("purge", "--data", env.data, "--as-of", "2027-03-01")
+            t.eq((r.returncode, sent_records()), (0, 0), "purge drops sent records of past collections")
         except Exception:
             import traceback
             t.ok(False, "test raised", traceback.format_exc())
