@@ -16,6 +16,7 @@
 #include "binday/data/lookup.h"
 #include "binday/util/date.h"
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 #include "binday/util/xalloc.h"
 
 #define TOKEN_URL "https://api.amazon.com/auth/o2/token"
@@ -24,6 +25,20 @@
 #define RESP_MAX 16384
 #define SECRET_MAX 512
 #define TOKEN_MARGIN_S 60 /* refresh this long before Amazon's expiry */
+
+/* ---- metrics (docs/metrics.md) ---- */
+/* in alertev_outcome_t's order */
+static const char *const outcome_labels[] = {"sent", "duplicate", "retry", "token", "user_gone", "failed"};
+METRICS_DEFINE(m_posts, METRICS_COUNTER, "binday_alerts_posts_total",
+               "Proactive Events POSTs by outcome: sent (2xx), duplicate (409), retry (429/5xx/no answer), token "
+               "(401), user_gone (403: alerts stopped), failed (refused)",
+               "outcome", outcome_labels, 6, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_pass_last, METRICS_GAUGE, "binday_alerts_last_pass_timestamp_seconds",
+               "When the alert sender last finished a pass that was due (Unix time; 0 before the first)", NULL, NULL,
+               1, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_pending, METRICS_GAUGE, "binday_alerts_pending",
+               "Alerts of the last pass still unanswered (recorded 'sending'; retried with the same referenceId)",
+               NULL, NULL, 1, NULL, NULL, 1, NULL, 0)
 
 /* ---- configuration ---- */
 
@@ -485,6 +500,7 @@ static int send_item(alerts_t *a, const item_t *it, int day, alerts_stats_t *st,
         OPENSSL_cleanse(body, bl);
         free(body);
         o = alertev_classify(status);
+        metrics_inc(&m_posts, (unsigned)o, 0);
         if (o == ALERTEV_TOKEN) {
             a->token_until = 0; /* stale: the next attempt fetches another */
             continue;
@@ -547,6 +563,9 @@ int alerts_send_due(alerts_t *a, time_t now, alerts_stats_t *st, char *err, size
     for (size_t i = 0; rc == 0 && i < pl.n && !stopping(a); i++)
         rc = send_item(a, &pl.items[i], day, st, err, err_size);
     plan_free(&pl);
+    if (rc == 0)
+        metrics_set(&m_pass_last, 0, 0, (int64_t)time(NULL));
+    metrics_set(&m_pending, 0, 0, (int64_t)st->pending);
     char d[11];
     log_info("alerts.pass", "day=%s subscribers=%zu due=%zu sent=%zu duplicate=%zu dropped=%zu failed=%zu "
                             "pending=%zu already=%zu unmapped=%zu retries=%zu%s%s%s",
