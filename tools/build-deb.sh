@@ -39,8 +39,9 @@ fi
 (cd "$OUT/src" && dpkg-buildpackage -b -us -uc -jauto)
 CHANGES="$OUT/binday_${VERSION}_$(dpkg-architecture -qDEB_HOST_ARCH).changes"
 DEB="$OUT/binday_${VERSION}_$(dpkg-architecture -qDEB_HOST_ARCH).deb"
-# errors fail the build; warnings are listed in docs/operations.md ("The package")
-lintian --fail-on error "$CHANGES" || {
+# errors fail the build; the tags lintian gives are discussed in docs/operations.md
+# ("The package"). BINDAY_DEB_LINTIAN=0 skips it (a rebuild of a checked tree).
+[ "${BINDAY_DEB_LINTIAN:-1}" = 0 ] || lintian --fail-on error "$CHANGES" || {
     echo "build-deb: lintian reports errors" >&2
     exit 1
 }
