@@ -90,8 +90,8 @@ class Server:
         if inherit is not None:
             fd = inherit.fileno()
             self.pass_fds = (fd,)
-            args = ["/bin/sh", "-c", 'export LISTEN_PID=$$ LISTEN_FDS=1; exec "$@" 3<&%d %d<&-' % (fd, fd),
-                    "sh"] + args
+            move = "" if fd == 3 else " 3<&%d %d<&-" % (fd, fd)  # to fd 3, unless it is there
+            args = ["/bin/sh", "-c", 'export LISTEN_PID=$$ LISTEN_FDS=1; exec "$@"' + move, "sh"] + args
         else:
             self.pass_fds = ()
         self.args = args

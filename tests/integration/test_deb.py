@@ -23,6 +23,7 @@ way an administrator meets it:
 
 Skipped, with the reason, when not root; skipped under `make tsan` (the
 package does not depend on the sanitizer variant, once per CI run is enough)."""
+import fcntl
 import glob
 import grp
 import http.client
@@ -91,7 +92,8 @@ def as_unit(argv, lsock=None, gid_keys=None):
     if lsock is None:
         return pre + ["/bin/sh", "-c", 'umask 077; exec "$@"', "sh"] + argv, env, ()
     fd = lsock.fileno()
-    script = 'umask 077; export LISTEN_PID=$$ LISTEN_FDS=1; exec "$@" 3<&%d %d<&-' % (fd, fd)
+    move = "" if fd == 3 else " 3<&%d %d<&-" % (fd, fd)  # to fd 3, unless it is there
+    script = 'umask 077; export LISTEN_PID=$$ LISTEN_FDS=1; exec "$@"' + move
     return pre + ["/bin/sh", "-c", script, "sh"] + argv, env, (fd,)
 
 
@@ -317,11 +319,15 @@ def main():
     if os.environ.get("BINDAY_TSAN"):
         skip_all("the package test runs once, under make test")
     t = Tap()
-    with tempdir() as d:
-        try:
-            t.run(test_package, d)
-        finally:
-            cleanup_machine()
+    # one package test per machine at a time: checkouts sharing a machine
+    # would otherwise purge each other's installation half-way
+    with open("/tmp/binday-test-deb.lock", "w") as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        with tempdir() as d:
+            try:
+                t.run(test_package, d)
+            finally:
+                cleanup_machine()
     t.done()
 
 
