@@ -191,6 +191,23 @@ def test_package(t, d):
     if gid is None or st is None:
         return
     t.eq(exec_start()[:2], ["/usr/bin/binday", "serve"], "the unit's ExecStart runs /usr/bin/binday serve")
+    # what systemd would be told (systemd is not running here, so read the scripts): an
+    # upgrade never stops the service before unpacking nor touches the socket; it
+    # try-restarts the service after; removal stops everything
+    scripts = {}
+    for n in ("preinst", "postinst", "prerm"):
+        try:
+            with open("/var/lib/dpkg/info/binday." + n) as f:
+                scripts[n] = f.read()
+        except FileNotFoundError:
+            scripts[n] = ""
+    t.ok("stop" not in scripts["preinst"] and "binday.socket" not in scripts["preinst"],
+         "preinst stops nothing on upgrade")
+    t.ok(re.search(r"try-restart 'binday\.service'", scripts["postinst"]) is not None
+         and not re.search(r"(restart|start) 'binday\.socket'", scripts["postinst"]),
+         "postinst try-restarts binday.service after an upgrade, leaves binday.socket open")
+    t.ok(re.search(r'"\$1" = remove.*\n.*stop .*binday\.service binday\.socket', scripts["prerm"]) is not None,
+         "prerm stops the units on removal")
 
     # ---- what the administrator does (docs/operations.md): certificate, key, SMTP password
     ca, cakey = make_ca(d, "Deb Test CA")

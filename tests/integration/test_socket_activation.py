@@ -134,14 +134,28 @@ def test_handover(t, d):
     b = c = None
     try:
         wait_total(load, 10)
+        # two requests whose Address API call takes 6 s, sent while only A
+        # accepts: they are in flight on A when it gets SIGTERM
+        probe_ok = []
+
+        def probe(i):
+            r = env.intent("NextCollectionIntent", token="tok-slow-6000ms-probe-%d" % i)
+            probe_ok.append(r.status == 200 and bool(r.speech))
+        probes = [threading.Thread(target=probe, args=(i,)) for i in range(2)]
+        for th in probes:
+            th.start()
+        time.sleep(0.5)
         # 1. overlap: B starts on the same socket, then A drains
         b = make().start()
-        wait_total(load, 10)
+        pending = sum(th.is_alive() for th in probes)
         rc_a = a.stop(signal.SIGTERM)
         t.eq(rc_a, 0, "first server: SIGTERM, drained, exit 0")
         m = re.search(r"event=server\.shutdown signal=TERM inflight=(\d+)", a.log())
-        t.ok(m is not None and int(m.group(1)) >= 1,
-             "SIGTERM found requests in flight (%s), which the drain finished" % (m.group(1) if m else "?"))
+        t.ok(pending >= 1 and m is not None and int(m.group(1)) >= 1,
+             "SIGTERM found requests in flight (%s; %d slow probes pending)" % (m.group(1) if m else "?", pending))
+        for th in probes:
+            th.join(30)
+        t.eq(probe_ok, [True, True], "the requests in flight at SIGTERM were answered")
         t.not_contains(a.log(), "server.drain_timeout", "the drain ended within shutdown_grace_ms")
         wait_total(load, 10)
         # 2. restart: B stops, and only then C starts; meanwhile connections queue
