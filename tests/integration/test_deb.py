@@ -13,8 +13,8 @@ way an administrator meets it:
   the binday-keys group, as DynamicUser= gives; the state directory as
   StateDirectory= makes it; the listening socket passed as binday.socket
   passes it (fd 3, LISTEN_FDS) - and GET /healthz answers;
-  run the nightly backup as binday-backup.service would and check the copy
-  opens (keys included);
+  run the nightly backup as binday-backup.service would, restore it with
+  binday restore and check the copy opens (keys included);
   upgrade to the second build while the server runs, then restart as the
   postinst's `systemctl try-restart` would (SIGTERM, exit, start the new
   binary on the same socket) and check a request made in between is
@@ -274,15 +274,22 @@ def test_package(t, d):
         argv, env, _ = as_unit(["/usr/libexec/binday/nightly-backup", "/var/lib/binday", BACKUPS], None, gid)
         r = sh(argv, env=env, check=False)
         t.eq(r.returncode, 0, "nightly-backup ran beside the server (%s)" % r.stdout.strip()[-300:])
-        dirs = sorted(glob.glob(os.path.join(BACKUPS, "*Z")))
-        files = sorted(os.listdir(dirs[-1])) if dirs else []
-        t.ok("data.mdb" in files and "pseudonym.key" in files and any(re.match(r"vault-\d+\.key$", f) for f in files),
-             "the backup holds data.mdb and the keys: %s" % files)
-        if dirs:
-            argv, env, _ = as_unit(["/usr/bin/binday", "user", "export", "--data", dirs[-1], "--user-id",
+        files = sorted(glob.glob(os.path.join(BACKUPS, "binday-*Z.backup")))
+        t.eq(len(files), 1, "one backup file written: %s" % files)
+        if files:
+            # restored as the administrator would (binday restore), then opened
+            # with a command that needs the store's keys
+            rdir = os.path.join(d, "restore")
+            os.makedirs(rdir, mode=0o700)
+            os.chown(rdir, UID, UID)
+            target = os.path.join(rdir, "data")
+            argv, env, _ = as_unit(["/usr/bin/binday", "restore", "--data", target, "--from", files[-1]], None, gid)
+            r = sh(argv, env=env, check=False)
+            t.eq(r.returncode, 0, "binday restore of the nightly backup (%s)" % r.stdout[-300:])
+            argv, env, _ = as_unit(["/usr/bin/binday", "user", "export", "--data", target, "--user-id",
                                     "amzn1.ask.account.DEBTEST"], None, gid)
             r = sh(argv, env=env, check=False)
-            t.eq(r.returncode, 0, "the backup opens as a data directory, vault included (%s)" % r.stdout[-300:])
+            t.eq(r.returncode, 0, "the restored directory opens, keys included (%s)" % r.stdout[-300:])
 
         # ---- upgrade while serving: new package, new process on the same socket, old one drained
         dpkg("apt-get", "install", "-y", "-q", "--no-install-recommends", deb2)
