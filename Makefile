@@ -8,6 +8,8 @@
 #   make fuzz     libFuzzer builds of tests/fuzz/fuzz_*.c (clang)
 #   make bench    benchmarks (see bench/README.md)
 #   make deps     install the Debian packages everything above needs (idempotent)
+#   make man      man pages from --help into build/release/man (tools/help2roff.py)
+#   make deb      Debian package build/deb/binday_VERSION_amd64.deb (tools/build-deb.sh), lintian-checked
 
 SHELL := /bin/bash
 CC ?= cc
@@ -20,14 +22,22 @@ DEB_PKGS := build-essential pkg-config clang cppcheck openssl ca-certificates cu
             liblmdb-dev zlib1g-dev lmdb-utils python3 python3-aiosmtpd libical-dev tzdata libmimalloc-dev \
             python3-prometheus-client python3-yaml \
             libargon2-dev
+# the Debian package: `make deb`, and tests/integration/test_deb.py and
+# test_man.py in `make test` (man-db renders the pages as lintian does)
+DEB_TOOLS := debhelper dpkg-dev fakeroot lintian man-db
+DEB_PKGS += $(DEB_TOOLS)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# debian/rules sets it from debian/changelog (the package build has no .git)
+ifndef BINDAY_VERSION
+BINDAY_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -DH2O_USE_LIBUV=1 \
                -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED \
-               -DBINDAY_VERSION=\"$(shell git describe --always --dirty 2>/dev/null || echo dev)\"
+               -DBINDAY_VERSION=\"$(BINDAY_VERSION)\"
 RELEASE_CFLAGS := -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_CFLAGS := -O1 $(SAN)
@@ -51,7 +61,7 @@ A := build/asan
 T := build/tsan
 F := build/fuzz
 
-.PHONY: all run test lint fuzz bench deps clean unit integration asan tsan tsan-build layers
+.PHONY: all run test lint fuzz bench deps clean unit integration asan tsan tsan-build layers man deb
 all: $(R)/binday
 	@ln -sf $(R)/binday binday
 
@@ -85,6 +95,11 @@ $(eval $(call VARIANT,$(R),$(CC),$(RELEASE_CFLAGS),$(RELEASE_LDFLAGS)))
 $(eval $(call VARIANT,$(A),$(CC),$(ASAN_CFLAGS),$(SAN)))
 $(eval $(call VARIANT,$(T),$(CC),-O1 $(TSAN),$(TSAN)))
 $(eval $(call VARIANT,build/clang,clang,$(RELEASE_CFLAGS),))
+# build/pkg: what the Debian package ships (debian/rules): the release build
+# with dpkg-buildflags' CPPFLAGS/CFLAGS/LDFLAGS (exported by dh) in place of
+# RELEASE_CFLAGS, in its own directory so no object built with other flags
+# can end up in the package.
+$(eval $(call VARIANT,build/pkg,$(CC),$(CPPFLAGS) $(CFLAGS),$(RELEASE_LDFLAGS) $(LDFLAGS)))
 
 asan: $(A)/binday $(patsubst tests/unit/%.c,$(A)/tests/%,$(UNIT_SRC)) \
       $(patsubst tests/fuzz/%.c,$(A)/replay/%,$(FUZZ_SRC))
@@ -134,6 +149,13 @@ $(F)/fuzz_%: tests/fuzz/fuzz_%.c $(F)/libbinday.a
 fuzz: deps
 	$(MAKE) --no-print-directory $(patsubst tests/fuzz/%.c,$(F)/%,$(FUZZ_SRC))
 	@echo "run e.g.: build/fuzz/fuzz_certurl -max_total_time=60 tests/fuzz/corpus/fuzz_certurl"
+
+man: $(R)/binday
+	/usr/bin/python3 tools/help2roff.py $(R)/binday $(R)/man
+
+# DEB_VERSION=X builds the package as version X (the upgrade test's second build)
+deb: deps
+	./tools/build-deb.sh $(DEB_VERSION)
 
 bench: deps
 	$(MAKE) --no-print-directory all

@@ -72,6 +72,8 @@ void config_print_help(void)
         printf("  %-26s %s\n", left, d ? d : "");
     }
     printf("\nSIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.\n");
+    printf("Started by systemd socket activation (LISTEN_FDS=1, LISTEN_PID), it serves the\n"
+           "inherited socket (fd 3) and ignores --listen.\n");
     json_decref(schema);
 }
 

@@ -193,7 +193,13 @@ int store_open(const char *dir, const store_dbi_def_t *extra, size_t n_extra, st
         return -1;
     }
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (stat(dir, &st) != 0) {
+        /* EACCES: a parent this user may not search (a DynamicUser= state
+         * directory reached outside its unit, docs/operations.md) */
+        snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
         snprintf(err, err_size, "%s: not a directory", dir);
         return -1;
     }

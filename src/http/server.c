@@ -1132,9 +1132,73 @@ static int open_admin_listener(server_t *srv)
     return 0;
 }
 
+/* systemd socket activation, the protocol of sd_listen_fds(3) done by hand
+ * (two variables; libsystemd is not otherwise needed): when LISTEN_PID is this
+ * process and LISTEN_FDS is 1, descriptor 3 is a socket already listening
+ * (deploy/binday.socket). Every thread accepts on a dup() of it. The socket,
+ * and the connections queued in its backlog, belong to systemd (or to whoever
+ * passed it) and outlive this process: a restart or an upgrade closes only
+ * our dup()s, and the next process accepts what queued meanwhile, so no
+ * connection is refused (docs/operations.md, "Upgrading"). The threads share
+ * one accept queue here, not a SO_REUSEPORT group: a group would need sockets
+ * bound by this process, which would die with it.
+ * Returns 1 with srv->listen_fds set, 0 when nothing was passed, -1 on a bad
+ * hand-over (reason printed). */
+#define SERVER_LISTEN_FDS_START 3
+
+static int announce_listener(server_t *srv, int inherited);
+
+static int inherited_listener(server_t *srv)
+{
+    const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+    if (pid == NULL || nfds == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    long long p = strtoll(pid, &end, 10);
+    int ours = errno == 0 && *end == 0 && end != pid && p == (long long)getpid();
+    long long n = strtoll(nfds, &end, 10);
+    int n_ok = errno == 0 && *end == 0 && end != nfds;
+    /* as sd_listen_fds(unset_environment=1): nothing we start inherits them */
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (!ours)
+        return 0;
+    if (!n_ok || n != 1) {
+        fprintf(stderr, "binday serve: LISTEN_FDS=%s: want exactly one inherited listening socket\n", nfds);
+        return -1;
+    }
+    int fd = SERVER_LISTEN_FDS_START, acc = 0, type = 0;
+    socklen_t al = sizeof(acc), tl = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) != 0 || !acc ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) {
+        fprintf(stderr, "binday serve: inherited descriptor %d is not a listening stream socket\n", fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    srv->listen_fds = xmalloc((size_t)srv->nthreads * sizeof(int));
+    srv->listen_fds[0] = fd;
+    for (int i = 1; i < srv->nthreads; i++)
+        if ((srv->listen_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+            fprintf(stderr, "binday serve: dup of the inherited socket: %s\n", strerror(errno));
+            while (--i >= 0)
+                close(srv->listen_fds[i]);
+            free(srv->listen_fds);
+            srv->listen_fds = NULL;
+            return -1;
+        }
+    return 1;
+}
+
 static int open_listener(server_t *srv)
 {
     const config_t *c = srv->conf;
+    int inherited = inherited_listener(srv);
+    if (inherited < 0)
+        return -1;
+    if (inherited)
+        return announce_listener(srv, 1);
     struct addrinfo hints = {0}, *ai = NULL;
     char port[8];
     hints.ai_family = AF_UNSPEC;
@@ -1185,6 +1249,21 @@ static int open_listener(server_t *srv)
         srv->listen_fds = NULL;
         return -1;
     }
+    return announce_listener(srv, 0);
+}
+
+/* The port file and the log line, for a socket of ours or an inherited one. */
+static int announce_listener(server_t *srv, int inherited)
+{
+    const config_t *c = srv->conf;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    getsockname(srv->listen_fds[0], (struct sockaddr *)&ss, &sl);
+    char host[INET6_ADDRSTRLEN] = "?";
+    const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                             : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    inet_ntop(ss.ss_family == AF_INET6 ? AF_INET6 : AF_INET, a, host, sizeof(host));
     unsigned bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                      : ((struct sockaddr_in *)&ss)->sin_port);
     if (c->port_file) {
@@ -1197,8 +1276,8 @@ static int open_listener(server_t *srv)
             return -1;
         }
     }
-    log_info("server.listen", "addr=%s port=%u threads=%d http2=%s", c->listen_host, bound, c->threads,
-             c->http2 ? "on" : "off");
+    log_info("server.listen", "addr=%s port=%u threads=%d http2=%s inherited=%s", host, bound, c->threads,
+             c->http2 ? "on" : "off", inherited ? "yes" : "no");
     return 0;
 }
 

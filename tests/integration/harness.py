@@ -67,7 +67,9 @@ class Server:
     """The real binary, on 127.0.0.1 and a free port, with a test certificate."""
 
     def __init__(self, d, pki, skill_ids=("amzn1.ask.skill.test-binday",), extra=(), config=None,
-                 threads=2, data=None, env=None):
+                 threads=2, data=None, env=None, inherit=None):
+        """inherit: a listening socket handed over as systemd does (fd 3,
+        LISTEN_FDS=1, LISTEN_PID of the server); --listen is then ignored."""
         self.d = d
         self.pki = pki
         _seq[0] += 1
@@ -85,6 +87,13 @@ class Server:
                 json.dump(config, f)
             args += ["--config", cfg]
         args += [str(a) for a in extra]
+        if inherit is not None:
+            fd = inherit.fileno()
+            self.pass_fds = (fd,)
+            move = "" if fd == 3 else " 3<&%d %d<&-" % (fd, fd)  # to fd 3, unless it is there
+            args = ["/bin/sh", "-c", 'export LISTEN_PID=$$ LISTEN_FDS=1; exec "$@"' + move, "sh"] + args
+        else:
+            self.pass_fds = ()
         self.args = args
         self.env = dict(os.environ)
         if env:
@@ -96,7 +105,8 @@ class Server:
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
         self.logf = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT, env=self.env)
+        self.proc = subprocess.Popen(self.args, stdout=self.logf, stderr=subprocess.STDOUT, env=self.env,
+                                     pass_fds=self.pass_fds)
         self.port = wait_port_file(self.port_file, self.proc)
         # the port file is written before the threads start accepting; wait for readiness
         t0 = time.time()
