@@ -190,7 +190,9 @@ static void title_case(char *dst, size_t n, const char *src, size_t len)
     int start = 1;
     for (size_t i = 0; i < len && o + 1 < n; i++) {
         unsigned char ch = (unsigned char)src[i];
-        dst[o++] = (char)(start ? toupper(ch) : tolower(ch));
+        /* "14A" keeps its capital: a house number's suffix is read as a letter */
+        int after_digit = i > 0 && isdigit((unsigned char)src[i - 1]);
+        dst[o++] = (char)(start || after_digit ? toupper(ch) : tolower(ch));
         start = !isalnum(ch) && ch != '\'';
     }
     dst[o] = 0;
@@ -399,8 +401,18 @@ static void give_up(struct skill_call *c)
 
 /* The last question again, after help, yes, no or a failed answer. Counts a
  * failed try when `failed`; gives up at MAX_TRIES. */
+static void restore_question(struct skill_call *c, json_t *st)
+{
+    c->q = q_of(json_string_value(json_object_get(st, "question")));
+    snprintf(c->bin, sizeof(c->bin), "%s", json_string_value(json_object_get(st, "bin")) ?: "");
+    c->range_first = attr_int(st, "first");
+    c->range_last = attr_int(st, "last");
+    c->bin_in_range = json_is_true(json_object_get(st, "in_range"));
+}
+
 static void reask(struct skill_call *c, json_t *st, const char *intro, int failed)
 {
+    restore_question(c, st); /* the question waiting is still the one asked */
     int tries = attr_int(st, "tries") + (failed ? 1 : 0), asks = attr_int(st, "asks") + 1;
     if (tries >= MAX_TRIES || asks > MAX_ASKS) {
         give_up(c);
@@ -470,11 +482,7 @@ int skill_handle_choose(struct skill_call *c)
         reask(c, st, "Sorry, I didn't catch that.", 1);
         return -1;
     }
-    c->q = q_of(json_string_value(json_object_get(st, "question")));
-    snprintf(c->bin, sizeof(c->bin), "%s", json_string_value(json_object_get(st, "bin")) ?: "");
-    c->range_first = attr_int(st, "first");
-    c->range_last = attr_int(st, "last");
-    c->bin_in_range = json_is_true(json_object_get(st, "in_range"));
+    restore_question(c, st);
     c->choosing = 1;
     snprintf(c->answer, sizeof(c->answer), "%s", said);
     /* The address is read again (Amazon's rule: fresh on every request); the
@@ -581,6 +589,15 @@ static size_t near_numbers(const lookup_result_t *res, const char *num, const ad
     return n;
 }
 
+/* Does a property with exactly this house number exist in the postcode? */
+static int number_exists(const lookup_result_t *res, const char *num)
+{
+    for (size_t i = 0; i < res->n_cands; i++)
+        if (res->cands[i].paon.n == strlen(num) && strncasecmp(res->cands[i].paon.p, num, res->cands[i].paon.n) == 0)
+            return 1;
+    return 0;
+}
+
 static int options_from(options_t *o, const addrmatch_cand_t *const *p, size_t n)
 {
     o->n = n > SKILL_MAX_CHOICES ? SKILL_MAX_CHOICES : n;
@@ -661,6 +678,28 @@ static void question_for(skill_thread_t *st, MDB_txn *txn, const lookup_result_t
         building_question(st, txn, res, res->uprn, d, rc);
         return;
     }
+    if (res->match != AM_AMBIGUOUS && res->match != AM_NONE)
+        return;
+    if (res->n_cands == 0)
+        return; /* postcode not in the district's list: nothing to choose from */
+    /* a house number that isn't there, but near ones are ("14": 14A, 14B) */
+    char num[24];
+    typed_number(typed, num, sizeof(num));
+    const addrmatch_cand_t *near[SKILL_MAX_CHOICES];
+    size_t nn = num[0] && !number_exists(res, num) ? near_numbers(res, num, near, SKILL_MAX_CHOICES) : 0;
+    if (nn > 0) {
+        d->kind = ASK_WHICH;
+        options_from(&d->o, near, nn);
+        const char *items[SKILL_MAX_CHOICES];
+        for (size_t i = 0; i < d->o.n; i++)
+            items[i] = d->o.label[i];
+        char list[300];
+        speech_join_or(list, sizeof(list), items, d->o.n);
+        for (char *p = num; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        snprintf(d->intro, sizeof(d->intro), "I couldn't find number %s, but there's %s.", num, list);
+        return;
+    }
     if (res->match == AM_AMBIGUOUS) {
         const addrmatch_cand_t *p[SKILL_MAX_CHOICES];
         size_t n = 0;
@@ -676,27 +715,6 @@ static void question_for(skill_thread_t *st, MDB_txn *txn, const lookup_result_t
             snprintf(d->intro, sizeof(d->intro), "Your address matches more than one property.");
             return;
         }
-    }
-    if (res->match != AM_AMBIGUOUS && res->match != AM_NONE)
-        return;
-    if (res->n_cands == 0)
-        return; /* postcode not in the district's list: nothing to choose from */
-    char num[24];
-    typed_number(typed, num, sizeof(num));
-    const addrmatch_cand_t *near[SKILL_MAX_CHOICES];
-    size_t nn = num[0] ? near_numbers(res, num, near, SKILL_MAX_CHOICES) : 0;
-    if (nn > 0 && res->match == AM_NONE) {
-        d->kind = ASK_WHICH;
-        options_from(&d->o, near, nn);
-        const char *items[SKILL_MAX_CHOICES];
-        for (size_t i = 0; i < d->o.n; i++)
-            items[i] = d->o.label[i];
-        char list[300];
-        speech_join_or(list, sizeof(list), items, d->o.n);
-        for (char *p = num; *p; p++)
-            *p = (char)toupper((unsigned char)*p);
-        snprintf(d->intro, sizeof(d->intro), "I couldn't find number %s, but there's %s.", num, list);
-        return;
     }
     d->kind = ASK_HOUSE;
     char where[160];
@@ -831,7 +849,10 @@ int skill_resolve(struct skill_call *c, MDB_txn *txn, const char *addr_hex, look
         if (choice_get(st->conf->privacy, txn, c->user, addr_hex, &remembered) == 0 && in_postcode(res, remembered))
             uprn = remembered;
         if (uprn == 0) {
-            question_for(st, txn, res, c->addr.address_line1, &d, &rc);
+            char typed[420];
+            snprintf(typed, sizeof(typed), "%.200s %.200s", c->addr.address_line1 ? c->addr.address_line1 : "",
+                     c->addr.address_line2 ? c->addr.address_line2 : "");
+            question_for(st, txn, res, typed, &d, &rc);
             if (rc)
                 return rc;
             if (d.kind == ASK_NONE) { /* a building whose flats share its bins, or nothing to ask */

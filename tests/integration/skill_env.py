@@ -47,7 +47,9 @@ class Reply:
 
 
 class SkillEnv:
-    def __init__(self, d, scenarios=None, properties=3000, profile=None, extra=()):
+    def __init__(self, d, scenarios=None, properties=3000, profile=None, extra=(), today=TODAY, prepare=None):
+        """today: the server's --today; prepare(csv_dir): edit the generated
+        CSV files (add fixture properties) before they are imported."""
         self.d = d
         self.pki = server_cert(d)
         self.ca, cert, key = fake_amazon.make_certs(os.path.join(d, "amz-certs"))
@@ -59,6 +61,9 @@ class SkillEnv:
         r = run_binday("demo-data", "--out", self.csv, "--properties", properties, "--seed", 7, "--year", 2026)
         if r.returncode != 0:
             raise RuntimeError("demo-data failed: " + r.stderr)
+        if prepare is not None:
+            prepare(self.csv)
+        self.today = today
         args = ["import", "--data", self.data]
         for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices", "materials"):
             args += ["--" + t, os.path.join(self.csv, t + ".csv")]
@@ -71,7 +76,7 @@ class SkillEnv:
     def start(self):
         self.fake.start()
         p = self.fake.port
-        flags = ["--alexa-ca", self.signing_ca, "--upstream-ca", self.ca, "--today", TODAY]
+        flags = ["--alexa-ca", self.signing_ca, "--upstream-ca", self.ca, "--today", self.today]
         for h in ("s3.amazonaws.com", "api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com"):
             flags += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, p)]
         self.server = Server(self.d, self.pki, skill_ids=(SKILL_ID,), extra=flags + self.extra, data=self.data)
@@ -95,7 +100,7 @@ class SkillEnv:
             return list(csv.DictReader(f))
 
     def lookup(self, postcode, lines=(), days=60):
-        args = ["lookup", "--data", self.data, "--postcode", postcode, "--from", TODAY, "--days", days, "--json"]
+        args = ["lookup", "--data", self.data, "--postcode", postcode, "--from", self.today, "--days", days, "--json"]
         for l in lines:
             args += ["--line", l]
         r = run_binday(*args)
