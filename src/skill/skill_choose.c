@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "binday/data/store.h"
+#include "binday/skill/answer.h"
 #include "binday/skill/choice.h"
 #include "binday/util/log.h"
 
@@ -40,146 +41,6 @@ static void append(char *dst, size_t n, const char *s)
     size_t l = strlen(dst);
     if (l + 1 < n)
         snprintf(dst + l, n - l, "%s", s);
-}
-
-/* ---- words ---------------------------------------------------------------------- */
-
-static int small_number(const char *w)
-{
-    static const char *units[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                                  "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-                                  "seventeen", "eighteen", "nineteen"};
-    static const char *tens[] = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
-    for (int i = 0; i < 20; i++)
-        if (strcmp(w, units[i]) == 0)
-            return i;
-    for (int i = 0; i < 8; i++)
-        if (strcmp(w, tens[i]) == 0)
-            return 20 + 10 * i;
-    return -1;
-}
-
-/* 1-based position of an ordinal word ("second" = 2, "last" = -1), 0 when none. */
-static int ordinal_word(const char *w)
-{
-    static const char *ords[] = {"first", "second", "third", "fourth", "fifth", "sixth"};
-    for (int i = 0; i < 6; i++)
-        if (strcmp(w, ords[i]) == 0)
-            return i + 1;
-    static const char *nums[] = {"1st", "2nd", "3rd", "4th", "5th", "6th"};
-    for (int i = 0; i < 6; i++)
-        if (strcmp(w, nums[i]) == 0)
-            return i + 1;
-    return strcmp(w, "last") == 0 ? -1 : 0;
-}
-
-#define MAX_WORDS 24
-typedef struct words {
-    char w[MAX_WORDS][24];
-    size_t n;
-} words_t;
-
-/* Lower-case words of what the resident said, number words as digits
- * ("twenty one" -> "21", "one hundred and two" -> "102"), a lone letter
- * after a number glued to it ("fourteen a" -> "14a"). */
-static void split_words(const char *s, words_t *out)
-{
-    words_t raw;
-    raw.n = 0;
-    size_t l = 0;
-    for (const char *p = s;; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch && (isalnum(ch) || ch == '\'')) {
-            if (ch != '\'' && l < 23)
-                raw.w[raw.n][l++] = (char)tolower(ch);
-            continue;
-        }
-        if (l) {
-            raw.w[raw.n][l] = 0;
-            l = 0;
-            if (++raw.n == MAX_WORDS)
-                break;
-        }
-        if (!ch)
-            break;
-    }
-    out->n = 0;
-    for (size_t i = 0; i < raw.n && out->n < MAX_WORDS; i++) {
-        int v = small_number(raw.w[i]);
-        if (v >= 0) {
-            int total = 0, cur = v;
-            size_t j = i + 1;
-            for (; j < raw.n; j++) {
-                int u = small_number(raw.w[j]);
-                if (strcmp(raw.w[j], "hundred") == 0 && cur > 0 && cur < 10) {
-                    cur *= 100;
-                } else if (strcmp(raw.w[j], "and") == 0 && cur >= 100 && j + 1 < raw.n &&
-                           small_number(raw.w[j + 1]) > 0) {
-                    continue;
-                } else if (u > 0 && u < 10 && cur % 100 >= 20 && cur % 10 == 0) {
-                    cur += u; /* twenty one */
-                } else if (u > 0 && u < 100 && cur % 100 == 0 && cur >= 100) {
-                    cur += u; /* one hundred and two */
-                } else {
-                    break;
-                }
-            }
-            total += cur;
-            snprintf(out->w[out->n++], 24, "%d", total);
-            i = j - 1;
-            continue;
-        }
-        /* "14 a" / "fourteen a": the house number's suffix */
-        if (strlen(raw.w[i]) == 1 && raw.w[i][0] >= 'a' && raw.w[i][0] <= 'h' && out->n > 0 &&
-            isdigit((unsigned char)out->w[out->n - 1][0]) && !isalpha((unsigned char)
-                                                                         out->w[out->n - 1][strlen(out->w[out->n - 1]) - 1])) {
-            size_t pl = strlen(out->w[out->n - 1]);
-            if (pl < 22) {
-                out->w[out->n - 1][pl] = raw.w[i][0];
-                out->w[out->n - 1][pl + 1] = 0;
-            }
-            continue;
-        }
-        snprintf(out->w[out->n++], 24, "%s", raw.w[i]);
-    }
-}
-
-static int is_number_word(const char *w)
-{
-    return isdigit((unsigned char)w[0]);
-}
-
-/* Words that only carry the answer ("it's", "my flat is"): not part of an address. */
-static int filler(const char *w)
-{
-    static const char *f[] = {"it", "its", "is", "my", "i", "im", "am", "live", "at", "in", "the", "one", "please",
-                              "address", "called", "it's", "number", "no", "we", "are", "were", "house", NULL};
-    for (size_t i = 0; f[i]; i++)
-        if (strcmp(w, f[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* "the second one" -> 2, "the last one" -> -1; 0 when the answer is not an
- * ordinal ("first floor flat" names a flat, not a position). */
-static int answer_ordinal(const words_t *w)
-{
-    int ord = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        int o = ordinal_word(w->w[i]);
-        if (o == 0)
-            continue;
-        if (i + 1 < w->n && strcmp(w->w[i + 1], "floor") == 0)
-            return 0;
-        ord = o;
-    }
-    if (ord == 0)
-        return 0;
-    /* only position words and fillers: "the second", "second one please" */
-    for (size_t i = 0; i < w->n; i++)
-        if (!ordinal_word(w->w[i]) && !filler(w->w[i]) && strcmp(w->w[i], "option") != 0)
-            return 0;
-    return ord;
 }
 
 /* ---- labels --------------------------------------------------------------------- */
@@ -210,20 +71,22 @@ static void add_part(char *dst, size_t n, const char *sep, rec_str_t s)
 }
 
 /* A property's label at a level of detail: 0 "Flat 3" / "12 High Street" /
- * "Rose Cottage"; 1 adds the building ("Flat 3, Priory House"); 2 adds the
- * street ("Flat 3, Priory House, Priory Road"). */
+ * "Rose Cottage"; 1 adds the building ("Flat 3 in Priory House"); 2 adds the
+ * street ("Flat 3 in Priory House on Priory Road"). */
 static void label_of(const addrmatch_cand_t *p, int level, char *dst, size_t n)
 {
     dst[0] = 0;
     int numbered = p->paon.n && isdigit((unsigned char)p->paon.p[0]);
     if (p->saon.n) {
+        /* "Flat 3 in Priory House", "Flat 2 at 12 High Street": no commas
+         * inside a label, so a list of them still reads as a list */
         add_part(dst, n, ", ", p->saon);
         if (level >= 1)
-            add_part(dst, n, ", ", p->paon);
+            add_part(dst, n, numbered ? " at " : " in ", p->paon);
         if (level >= 1 && numbered)
             add_part(dst, n, " ", p->street);
         else if (level >= 2)
-            add_part(dst, n, ", ", p->street);
+            add_part(dst, n, " on ", p->street);
     } else {
         add_part(dst, n, ", ", p->paon);
         if (numbered || level >= 1)
@@ -476,8 +339,8 @@ int skill_handle_choose(struct skill_call *c)
         if (k >= 1 && k <= 6)
             snprintf(said, sizeof(said), "the %s", ords[k - 1]);
     }
-    words_t w;
-    split_words(said, &w);
+    answer_words_t w;
+    answer_words_str(said, &w);
     if (st == NULL || w.n == 0) {
         reask(c, st, "Sorry, I didn't catch that.", 1);
         return -1;
@@ -488,42 +351,6 @@ int skill_handle_choose(struct skill_call *c)
     /* The address is read again (Amazon's rule: fresh on every request); the
      * answer is resolved against it in skill_resolve. */
     return 0;
-}
-
-/* Which offered option did the answer name? Index, or -1. Numbers must agree
- * ("flat 3" never picks Flat 13); the most words in common wins; a tie is -1. */
-static int pick_option(const words_t *u, json_t *cands)
-{
-    int best = -1, best_score = 0, tie = 0;
-    for (size_t i = 0; i < json_array_size(cands); i++) {
-        const char *label = json_string_value(json_object_get(json_array_get(cands, i), "label"));
-        if (!label)
-            continue;
-        words_t l;
-        split_words(label, &l);
-        int score = 0, numbers_ok = 1;
-        for (size_t a = 0; a < u->n; a++) {
-            int found = 0;
-            for (size_t b = 0; b < l.n; b++)
-                found |= strcmp(u->w[a], l.w[b]) == 0;
-            if (found && !filler(u->w[a]))
-                score += is_number_word(u->w[a]) ? 3 : 1;
-            else if (!found && is_number_word(u->w[a]))
-                numbers_ok = 0;
-        }
-        /* every number of the label must have been said, too ("flat 3" is not "flat 3, 12 high st" when
-         * 12 is another building's) unless the answer has none */
-        if (!numbers_ok || score == 0)
-            continue;
-        if (score > best_score) {
-            best = (int)i;
-            best_score = score;
-            tie = 0;
-        } else if (score == best_score) {
-            tie = 1;
-        }
-    }
-    return tie ? -1 : best;
 }
 
 /* ---- deciding ------------------------------------------------------------------------ */
@@ -553,20 +380,6 @@ static size_t children_of(const lookup_result_t *res, uint64_t parent, const add
         if (res->cands[i].parent_uprn == parent)
             out[n++] = &res->cands[i];
     return n;
-}
-
-/* The house number typed ("14", "16a"), from the answer or the address; "" when none. */
-static void typed_number(const char *text, char *dst, size_t n)
-{
-    words_t w;
-    split_words(text ? text : "", &w);
-    dst[0] = 0;
-    for (size_t i = 0; i < w.n; i++)
-        if (is_number_word(w.w[i]) && !(i > 0 && (strcmp(w.w[i - 1], "flat") == 0 ||
-                                                  strcmp(w.w[i - 1], "apartment") == 0))) {
-            snprintf(dst, n, "%s", w.w[i]);
-            return;
-        }
 }
 
 /* Properties whose house number is near the one typed: the same digits with
@@ -684,7 +497,7 @@ static void question_for(skill_thread_t *st, MDB_txn *txn, const lookup_result_t
         return; /* postcode not in the district's list: nothing to choose from */
     /* a house number that isn't there, but near ones are ("14": 14A, 14B) */
     char num[24];
-    typed_number(typed, num, sizeof(num));
+    answer_house_number_str(typed, num, sizeof(num));
     const addrmatch_cand_t *near[SKILL_MAX_CHOICES];
     size_t nn = num[0] && !number_exists(res, num) ? near_numbers(res, num, near, SKILL_MAX_CHOICES) : 0;
     if (nn > 0) {
@@ -697,7 +510,8 @@ static void question_for(skill_thread_t *st, MDB_txn *txn, const lookup_result_t
         speech_join_or(list, sizeof(list), items, d->o.n);
         for (char *p = num; *p; p++)
             *p = (char)toupper((unsigned char)*p);
-        snprintf(d->intro, sizeof(d->intro), "I couldn't find number %s, but there's %s.", num, list);
+        snprintf(d->intro, sizeof(d->intro), "I couldn't find number %s there, but there's %s.", num,
+                 d->o.n == 1 ? list : "more than one near it");
         return;
     }
     if (res->match == AM_AMBIGUOUS) {
@@ -733,14 +547,14 @@ static int in_postcode(const lookup_result_t *res, uint64_t uprn)
 static int match_answer(skill_thread_t *st, MDB_txn *txn, struct skill_call *c, const char *kind, int today,
                         lookup_result_t *res, char *err, size_t errn)
 {
-    words_t w;
-    split_words(c->answer, &w);
+    answer_words_t w;
+    answer_words_str(c->answer, &w);
     char line[200] = "";
     int bare_number = 1;
     for (size_t i = 0; i < w.n; i++) {
-        if (filler(w.w[i]) && w.n > 1)
+        if (answer_is_filler(w.w[i]) && w.n > 1)
             continue;
-        bare_number &= is_number_word(w.w[i]);
+        bare_number &= answer_is_number(w.w[i]);
         if (line[0])
             append(line, sizeof(line), " ");
         append(line, sizeof(line), w.w[i]);
@@ -783,15 +597,20 @@ int skill_resolve(struct skill_call *c, MDB_txn *txn, const char *addr_hex, look
 
     if (c->choosing && pend) {
         /* the answer to our question: an ordinal or an offered label first */
-        words_t w;
-        split_words(c->answer, &w);
+        answer_words_t w;
+        answer_words_str(c->answer, &w);
         json_t *cands = json_object_get(pend, "candidates");
         int ord = answer_ordinal(&w), pick = -1;
         size_t nc = json_array_size(cands);
         if (ord != 0 && nc > 0)
             pick = ord == -1 ? (int)nc - 1 : ord <= (int)nc ? ord - 1 : -1;
-        else if (ord == 0)
-            pick = pick_option(&w, cands);
+        else if (ord == 0) {
+            const char *labels[SKILL_MAX_CHOICES];
+            size_t nl = nc < SKILL_MAX_CHOICES ? nc : SKILL_MAX_CHOICES;
+            for (size_t i = 0; i < nl; i++)
+                labels[i] = json_string_value(json_object_get(json_array_get(cands, i), "label"));
+            pick = answer_pick(&w, labels, nl);
+        }
         if (pick >= 0) {
             const char *u = json_string_value(json_object_get(json_array_get(cands, (size_t)pick), "uprn"));
             uprn = u ? strtoull(u, NULL, 10) : 0;
