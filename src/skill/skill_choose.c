@@ -442,6 +442,9 @@ typedef enum { ASK_NONE, ASK_FLAT, ASK_HOUSE, ASK_WHICH } ask_kind_t;
 
 typedef struct decision {
     ask_kind_t kind;
+    uint64_t flat_uprn; /* ASK_NONE for a building: answer with this flat's
+                         * collections (they are all the same, and the
+                         * building row itself has none) */
     char intro[400];
     char prompt[400];
     options_t o;
@@ -488,7 +491,13 @@ static void question_for(skill_thread_t *st, MDB_txn *txn, const lookup_result_t
     d->o.n = 0;
     d->intro[0] = 0;
     if (res->match == AM_BUILDING) {
-        building_question(st, txn, res, res->uprn, d, rc);
+        if (!building_question(st, txn, res, res->uprn, d, rc) && !*rc && res->n_collections == 0) {
+            /* "Wensum Court" whose bins are the flats' own, all alike: not
+             * "I can't find any collections" (issue 16) but theirs */
+            const addrmatch_cand_t *kids[1];
+            if (children_of(res, res->uprn, kids, 1) == 1)
+                d->flat_uprn = kids[0]->uprn;
+        }
         return;
     }
     if (res->match != AM_AMBIGUOUS && res->match != AM_NONE)
@@ -674,6 +683,13 @@ int skill_resolve(struct skill_call *c, MDB_txn *txn, const char *addr_hex, look
             question_for(st, txn, res, typed, &d, &rc);
             if (rc)
                 return rc;
+            if (d.kind == ASK_NONE && d.flat_uprn) {
+                rc = lookup_uprn_txn(s, txn, d.flat_uprn, c->today, SKILL_DAYS, res, err, errn);
+                if (rc == 0 && res->match == AM_EXACT)
+                    res->match = AM_BUILDING; /* still said as the building's */
+                c->resolved = RESOLVE_ANSWER;
+                return rc;
+            }
             if (d.kind == ASK_NONE) { /* a building whose flats share its bins, or nothing to ask */
                 c->resolved = RESOLVE_ANSWER;
                 return 0;

@@ -6,6 +6,7 @@ The district is the demo one plus a fixture street, PRIORY ROAD in NR19 8QZ,
 with the shapes that dead-ended before:
   PRIORY HOUSE   a building whose three flats have their own collection days
   WENSUM COURT   a building whose three flats share its bins
+  ABBEY VIEW     a building without bins whose two flats have the same (own) day
   1 .. 11, 20    houses on Fridays (so Christmas Day moves their collection)
   14A, 14B       no 14: "14" must offer the near ones
   ROSE COTTAGE   a named house
@@ -41,6 +42,9 @@ def prepare(d):
     props.append((U + 110, "", "", "WENSUM COURT", "THU"))
     for i in (1, 2, 3):
         props.append((U + 110 + i, U + 110, "FLAT %d" % i, "WENSUM COURT", None))  # communal bins
+    props.append((U + 120, "", "", "ABBEY VIEW", None))  # its flats' bins are their own, all alike
+    for i in (1, 2):
+        props.append((U + 120 + i, U + 120, "FLAT %d" % i, "ABBEY VIEW", "TUE"))
     for k, paon in enumerate(["1", "2", "3", "5", "7", "9", "11", "14A", "14B", "20", "ROSE COTTAGE"]):
         props.append((U + 200 + k, "", "", paon, "FRI"))
     with open(os.path.join(d, "addresses.csv"), "a", newline="") as f:
@@ -62,6 +66,7 @@ def prepare(d):
 SCENARIOS = {
     "building": {"address": addr("Priory House", line2="Priory Road")},
     "communal": {"address": addr("Wensum Court", line2="Priory Road")},
+    "alike": {"address": addr("Abbey View", line2="Priory Road")},
     "flat3": {"address": addr("Flat 3", line2="Priory Road")},
     "street": {"address": addr("Priory Road")},
     "postcode": {"address": addr(None)},
@@ -134,6 +139,10 @@ def flat_question(t, env):
     r = env.intent("NextCollectionIntent", token="tok-communal", user="amzn1.ask.account.FLATQ")
     t.ok("collections for your building" in r.speech and "Which flat" not in r.speech,
          "communal bins: the building's collections, no question", r.speech)
+    # a building without bins of its own whose flats all share one day: theirs
+    r = env.intent("NextCollectionIntent", token="tok-alike", user="amzn1.ask.account.FLATQ")
+    t.ok("Your next collection is" in r.speech and "Tuesday" in r.speech and "can't find any" not in r.speech,
+         "flats alike, building without bins: the flats' collections, no question", r.speech)
     # "3" alone to "which flat?" is flat 3
     talk = Talk(env, "tok-building", "amzn1.ask.account.FLATQ2")
     talk.say("NextCollectionIntent")
