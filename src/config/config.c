@@ -296,7 +296,7 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
     c->mail_max_attempts = (int)get_int(doc, "mail_max_attempts", 10);
     c->mail_user_daily_cap = (int)get_int(doc, "mail_user_daily_cap", 3);
     c->mail_global_hourly_cap = (int)get_int(doc, "mail_global_hourly_cap", 300);
-    c->council_phone = get_str(doc, "council_phone") ? get_str(doc, "council_phone") : "01362 656873";
+    c->council_phone = get_str(doc, "council_phone") ? get_str(doc, "council_phone") : "01362 656870";
     c->council_website = get_str(doc, "council_website") ? get_str(doc, "council_website") : "breckland.gov.uk/bins";
     c->today = get_str(doc, "today");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

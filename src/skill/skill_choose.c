@@ -251,7 +251,7 @@ static void give_up(struct skill_call *c)
     char card[2000];
     skill_card_from(&sp, card, sizeof(card));
     if (cf->council_website && cf->council_website[0]) {
-        append(card, sizeof(card), " https://www.");
+        append(card, sizeof(card), strncmp(cf->council_website, "www.", 4) ? " https://www." : " https://");
         append(card, sizeof(card), cf->council_website);
     }
     alexa_response_t r = {0};

@@ -27,7 +27,7 @@ typedef struct skill_conf {
     privacy_t *privacy;      /* remembered choices, transcripts, erasure on a 403 (borrowed) */
     struct transcript_queue *transcripts; /* turn records go here when set, else written directly */
     const struct linkmail_conf *mail; /* emailed links (linkmail.h); NULL when email is not configured */
-    const char *council_phone;   /* "01362 656873"; NULL = none to offer */
+    const char *council_phone;   /* "01362 656870"; NULL = none to offer */
     const char *council_website; /* "breckland.gov.uk/bins"; NULL = none */
 } skill_conf_t;
 
