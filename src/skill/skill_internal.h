@@ -7,7 +7,8 @@
  *   skill_address.c reading the device address (and given name) from Amazon,
  *                   matching it to a property, remembered choices
  *   skill_answers.c the spoken answers about collections and the common replies
- *   skill_choose.c  the "which one is yours?" dialogue for ambiguous addresses
+ *   skill_choose.c  the address dialogue (which flat, which house, which one)
+ *   answer.c        the words of an answer to it (pure, answer.h)
  *   skill_email.c   EmailLinkIntent, the offer, and queueing the emailed link
  *   skill_material.c MaterialIntent: "where does glass go?" (materials.h)
  *   skill_apl.c     the Echo Show visual (APL RenderDocument) of an answer
