@@ -214,6 +214,17 @@ def near_numbers(t, env):
          "14 where only 14A and 14B exist: offers them", r.speech)
     r = talk.say("ChooseAddressIntent", {"Property": "fourteen b"})
     t.contains(r.speech, "Your next collection is", "'fourteen b': answered")
+    # the same when 14 is the answer to the street question; then "the second one" in words
+    talk = Talk(env, "tok-street", "amzn1.ask.account.NEAR2")
+    talk.say("NextCollectionIntent")
+    r = talk.say("ChooseAddressIntent", {"HouseNumber": "14"})
+    t.ok("couldn't find number 14" in r.speech and r.end is False, "answer 14: the near ones are offered", r.speech)
+    t.eq([c["label"] for c in r.attrs.get("address", {}).get("candidates", [])],
+         ["14A Priory Road", "14B Priory Road"], "and kept for the next answer")
+    r = talk.say("ChooseAddressIntent", {"Property": "the second one"})
+    t.contains(r.speech, "Your next collection is", "'the second one' (heard as words): answered")
+    r = env.intent("NextCollectionIntent", token="tok-street", user="amzn1.ask.account.NEAR2")
+    t.contains(r.speech, "Your next collection is", "the choice is remembered for the street address")
 
 
 def recovery(t, env):
