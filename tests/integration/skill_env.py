@@ -153,6 +153,23 @@ class SkillEnv:
                "intent": {"name": name, "confirmationStatus": "NONE", "slots": sl}}
         return self.post(self.envelope(req, **kw))
 
+    def answer_address(self, r, postcode, **kw):
+        """Answer the address question r asked: the second option offered, or
+        else (a street or postcode question) the house number of a house in
+        the postcode. Returns (reply, uprn chosen)."""
+        st = r.attrs.get("address", {})
+        cands = st.get("candidates") or []
+        if len(cands) >= 2 and st.get("ask") != "house":
+            c = cands[1]
+            return self.intent("ChooseAddressIntent", {"Property": c["label"].lower()}, attrs=r.attrs, new=False,
+                               **kw), c["uprn"]
+        rows = self.addresses()
+        parents = {x["parent_uprn"] for x in rows}
+        h = next(x for x in rows if x["postcode"] == postcode and x["paon"].isdigit() and not x["saon"]
+                 and x["uprn"] not in parents)
+        return self.intent("ChooseAddressIntent", {"HouseNumber": h["paon"]}, attrs=r.attrs, new=False, **kw), \
+            h["uprn"]
+
     def event(self, etype, body=None, user="amzn1.ask.account.E2EUSER"):
         req = {"type": etype}
         if body is not None:
