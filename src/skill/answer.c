@@ -111,7 +111,10 @@ void answer_words(const uint8_t *s, size_t len, answer_words_t *out)
             }
             continue;
         }
-        snprintf(out->w[out->n++], 24, "%s", raw.w[i]);
+        /* raw words are at most 23 bytes and NUL-terminated */
+        size_t wl = strnlen(raw.w[i], sizeof(raw.w[i]) - 1);
+        memcpy(out->w[out->n], raw.w[i], wl);
+        out->w[out->n++][wl] = 0;
     }
 }
 

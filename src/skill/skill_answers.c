@@ -317,7 +317,7 @@ static void range_phrase(char *dst, size_t n, int today, int first, int last)
     char a[96], b[96];
     speech_date_plain(a, sizeof(a), today, first);
     speech_date_plain(b, sizeof(b), today, last);
-    snprintf(dst, n, "between %s and %s", a, b);
+    strbuf_concat(dst, n, "between ", a, " and ", b);
 }
 
 /* The first collection of service `bin` on or after `from` (index), or -1. */
