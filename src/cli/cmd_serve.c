@@ -324,6 +324,8 @@ int cmd_serve(int argc, char **argv)
     skill_conf.user_key = &user_key;
     skill_conf.fixed_today = today;
     skill_conf.privacy = privacy;
+    skill_conf.council_phone = conf.council_phone;
+    skill_conf.council_website = conf.council_website;
     writer = writer_start(store, 0);
     if (writer == NULL) {
         fprintf(stderr, "binday serve: cannot start the store writer\n");

@@ -298,6 +298,8 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
     c->mail_max_attempts = (int)get_int(doc, "mail_max_attempts", 10);
     c->mail_user_daily_cap = (int)get_int(doc, "mail_user_daily_cap", 3);
     c->mail_global_hourly_cap = (int)get_int(doc, "mail_global_hourly_cap", 300);
+    c->council_phone = get_str(doc, "council_phone") ? get_str(doc, "council_phone") : "01362 656870";
+    c->council_website = get_str(doc, "council_website") ? get_str(doc, "council_website") : "breckland.gov.uk/bins";
     c->today = get_str(doc, "today");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     c->threads = (int)get_int(doc, "threads", ncpu > 0 ? ncpu : 1);
@@ -319,6 +321,17 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
         c->log_level = LOG_ERROR;
     if (c->smtp != NULL && strncmp(c->smtp, "smtps://", 8) != 0 && strncmp(c->smtp, "smtp://", 7) != 0) {
         snprintf(err, err_size, "smtp: want smtps://HOST:PORT or smtp://HOST:PORT, got '%.100s'", c->smtp);
+        goto out;
+    }
+    /* spoken to residents: only characters that read out plainly (and need no SSML escaping) */
+    if (strspn(c->council_phone, "0123456789 +()-") != strlen(c->council_phone)) {
+        snprintf(err, err_size, "council_phone: digits, spaces and + ( ) - only");
+        goto out;
+    }
+    if (strspn(c->council_website, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./-") !=
+            strlen(c->council_website) ||
+        strstr(c->council_website, "//")) {
+        snprintf(err, err_size, "council_website: a host and path without https:// (breckland.gov.uk/bins)");
         goto out;
     }
     if (c->public_url != NULL && strncmp(c->public_url, "https://", 8) != 0) {

@@ -57,6 +57,7 @@ static void reset(lookup_result_t *res, int from, int days)
     res->from = from;
     res->days = days;
     res->n_candidates = res->n_collections = res->n_notices = 0;
+    res->n_cands = 0;
     res->truncated = 0;
     res->next_from = 0;
     res->with_cancelled = 0;
@@ -459,6 +460,35 @@ int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int d
     return rc;
 }
 
+/* Compare the raw assignment values of the properties; *first gets the
+ * first one's (the shared schedule when uniform). */
+static int uniform_assignments(store_t *s, MDB_txn *txn, const addrmatch_cand_t *c, size_t n,
+                               int *uniform, MDB_val *first)
+{
+    *uniform = n > 0;
+    for (size_t i = 0; i < n && *uniform; i++) {
+        MDB_val a;
+        int rc = effective_assignments(s, txn, c[i].uprn, c[i].parent_uprn, &a);
+        if (rc == MDB_NOTFOUND) {
+            *uniform = 0;
+            break;
+        }
+        if (rc)
+            return rc;
+        if (i == 0)
+            *first = a;
+        else if (a.mv_size != first->mv_size || memcmp(a.mv_data, first->mv_data, a.mv_size))
+            *uniform = 0;
+    }
+    return 0;
+}
+
+int lookup_uniform_txn(store_t *s, MDB_txn *txn, const addrmatch_cand_t *c, size_t n, int *uniform)
+{
+    MDB_val first = {0, NULL};
+    return uniform_assignments(s, txn, c, n, uniform, &first);
+}
+
 /* Is some postcode of the district in this outward code? */
 static int outward_known(store_t *s, MDB_txn *txn, const char *pc)
 {
@@ -510,6 +540,7 @@ int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, in
         c->locality = p.locality;
         c->town = p.town;
     }
+    res->n_cands = n;
     addrmatch_result_t m;
     addrmatch_match(&q, res->cands, n, &m);
     if (m.kind == AM_EXACT) {
@@ -520,26 +551,12 @@ int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, in
         rc = uprn_answer(s, txn, m.building_uprn, res);
     } else {
         /* Same rounds for every property of the postcode? Then the answer does
-         * not depend on which one it is. Compare the raw assignment values. */
-        int uniform = n > 0;
+         * not depend on which one it is. */
+        int uniform;
         MDB_val first = {0, NULL};
-        for (size_t i = 0; i < n && uniform; i++) {
-            MDB_val a;
-            int r3 = effective_assignments(s, txn, res->cands[i].uprn, res->cands[i].parent_uprn,
-                                           &a);
-            if (r3 == MDB_NOTFOUND) {
-                uniform = 0;
-                break;
-            }
-            if (r3) {
-                rc = r3;
-                goto fail;
-            }
-            if (i == 0)
-                first = a;
-            else if (a.mv_size != first.mv_size || memcmp(a.mv_data, first.mv_data, a.mv_size))
-                uniform = 0;
-        }
+        rc = uniform_assignments(s, txn, res->cands, n, &uniform, &first);
+        if (rc)
+            goto fail;
         if (uniform) {
             res->match = AM_POSTCODE;
             rc = collections_for(s, txn, &first, res->postcode, res);

@@ -241,6 +241,54 @@ static const char *slot_type(json_t *intent, const char *slot)
     return NULL;
 }
 
+/* AMAZON.NUMBER ("twenty one" -> "21") and AMAZON.Ordinal ("second" ->
+ * "2"), sent as digits as Alexa does; anything else does not fit. */
+static bool number_value(const char *phrase, bool ordinal, char *dst, size_t n)
+{
+    static const char *const units[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                        "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+                                        "sixteen", "seventeen", "eighteen", "nineteen"};
+    static const char *const tens[] = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+    static const char *const ords[] = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                                       "ninth", "tenth", "last"};
+    if (ordinal) {
+        for (size_t i = 0; i < sizeof(ords) / sizeof(ords[0]); i++)
+            if (strcmp(phrase, ords[i]) == 0) {
+                snprintf(dst, n, "%zu", i == 10 ? (size_t)0 : i + 1);
+                return i != 10;
+            }
+        return false;
+    }
+    if (phrase[0] && strspn(phrase, "0123456789") == strlen(phrase) && strlen(phrase) < 7) {
+        snprintf(dst, n, "%s", phrase);
+        return true;
+    }
+    /* one or two words below a hundred: "seven", "twenty one" */
+    char a[32] = "", b[32] = "";
+    if (sscanf(phrase, "%31s %31s", a, b) < 1)
+        return false;
+    int v = -1;
+    for (int i = 0; i < 20; i++)
+        if (strcmp(a, units[i]) == 0)
+            v = i;
+    for (int i = 0; i < 8; i++)
+        if (strcmp(a, tens[i]) == 0)
+            v = 20 + 10 * i;
+    if (v < 0)
+        return false;
+    if (b[0]) {
+        int u = -1;
+        for (int i = 1; i < 10; i++)
+            if (strcmp(b, units[i]) == 0)
+                u = i;
+        if (u < 0 || v < 20)
+            return false;
+        v += u;
+    }
+    snprintf(dst, n, "%d", v);
+    return true;
+}
+
 /* Does `phrase` fit slot type `type`? Fills the slot's value/id/resolved. */
 static bool fill_slot(const utterance_model_t *m, const char *type, const char *phrase, int today,
                       utterance_slot_t *s)
@@ -251,6 +299,8 @@ static bool fill_slot(const utterance_model_t *m, const char *type, const char *
     s->id[0] = s->resolved[0] = '\0';
     if (strcmp(type, "AMAZON.DATE") == 0)
         return utterance_date_value(phrase, today, s->value, sizeof(s->value)) == 0;
+    if (strcmp(type, "AMAZON.NUMBER") == 0 || strcmp(type, "AMAZON.Ordinal") == 0)
+        return number_value(phrase, strcmp(type, "AMAZON.Ordinal") == 0, s->value, sizeof(s->value));
     snprintf(s->value, sizeof(s->value), "%s", phrase);
     if (strncmp(type, "AMAZON.", 7) == 0)
         return true; /* SearchQuery and other built-ins: the words as heard */

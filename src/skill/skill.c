@@ -53,6 +53,8 @@ void skill_finish(struct skill_call *c, alexa_response_t *r)
     char err[200];
     size_t len = 0;
     record_turn(c, r);
+    if (r->session_attributes == NULL && c->attrs && json_object_size(c->attrs) > 0)
+        r->session_attributes = c->attrs; /* what lasts the session goes back every turn */
     char *body = alexa_response_build(r, &len, err, sizeof(err));
     if (body == NULL && r->directives) {
         /* the visual is extra: an answer that only fits without it is said without it */
@@ -99,6 +101,7 @@ void skill_call_free(struct skill_call *c)
         writer_abandon(c->mail_job);
     memset(c->email, 0, sizeof(c->email));
     h2o_linklist_unlink(&c->link);
+    json_decref(c->attrs);
     json_decref(c->env);
     free(c);
 }
@@ -156,6 +159,36 @@ static void intent_question(struct skill_call *c)
                 c->range_last = l - c->range_first > 13 ? c->range_first + 13 : l;
             }
         }
+    } else if (strcmp(in, "IsItBinDayIntent") == 0) {
+        /* no day named: today, and tomorrow when today has none (asked in
+         * the evening it means tomorrow's bins) */
+        c->q = Q_BINDAY;
+        c->range_first = c->today;
+        c->range_last = c->today + 1;
+        if (alexa_request_slot(&c->rq, "Date", &slot) && slot.value) {
+            int f, l;
+            if (alexa_date_parse((const uint8_t *)slot.value, strlen(slot.value), c->today, &f, &l) == 0) {
+                c->range_first = f < c->today ? c->today : f;
+                c->range_last = l - c->range_first > 13 ? c->range_first + 13 : l;
+                c->range_given = 1;
+            }
+        }
+    } else if (strcmp(in, "WhatAboutBinIntent") == 0) {
+        /* "what about the brown bin?" after a question about some days:
+         * that bin on those days; otherwise its next collection */
+        c->q = Q_BIN;
+        if (alexa_request_slot(&c->rq, "BinType", &slot) && slot.id)
+            snprintf(c->bin, sizeof(c->bin), "%s", slot.id);
+        json_t *last = json_object_get(c->attrs, "last");
+        if (json_is_integer(json_object_get(last, "first")) && json_is_integer(json_object_get(last, "last"))) {
+            int f = (int)json_integer_value(json_object_get(last, "first"));
+            int l = (int)json_integer_value(json_object_get(last, "last"));
+            if (f >= c->today && l >= f && l - f <= 13) {
+                c->bin_in_range = 1;
+                c->range_first = f;
+                c->range_last = l;
+            }
+        }
     } else if (strcmp(in, "UpcomingCollectionsIntent") == 0) {
         c->q = Q_UPCOMING;
     } else {
@@ -170,7 +203,8 @@ static void intent_question(struct skill_call *c)
 static void answer_can_fulfill(struct skill_call *c)
 {
     static const char *known[] = {"NextCollectionIntent", "BinTypeIntent", "WhichBinIntent",
-                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent", "MaterialIntent"};
+                                  "UpcomingCollectionsIntent", "IsItBinDayIntent", "AMAZON.HelpIntent",
+                                  "MaterialIntent"};
     const char *in = c->rq.intent_name ? c->rq.intent_name : "";
     int ours = 0;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -202,8 +236,31 @@ static void answer_can_fulfill(struct skill_call *c)
 }
 
 static const char *HELP = "Breckland bins tells you when your bins are collected. You can ask: when is my next "
-                          "collection, when is the black bin, which bin goes out this week, what are my next "
-                          "collections, or where does glass go. What would you like to know?";
+                          "collection, when is the black bin, is it bin day tomorrow, which bin goes out this week, "
+                          "what are my next collections or where does glass go. What would you like to know?";
+
+/* What lasts the session, copied from the attributes Alexa sent back. */
+static json_t *lasting_attrs(json_t *in)
+{
+    static const char *keep[] = {"email_offered", "email_done", "notices_said", "last"};
+    json_t *o = json_object();
+    for (size_t i = 0; json_is_object(in) && i < sizeof(keep) / sizeof(keep[0]); i++) {
+        json_t *v = json_object_get(in, keep[i]);
+        if (v)
+            json_object_set(o, keep[i], v);
+    }
+    return o;
+}
+
+static int collection_intent(const char *in)
+{
+    static const char *q[] = {"NextCollectionIntent", "BinTypeIntent", "WhichBinIntent", "UpcomingCollectionsIntent",
+                              "IsItBinDayIntent", "WhatAboutBinIntent"};
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+        if (strcmp(in, q[i]) == 0)
+            return 1;
+    return 0;
+}
 
 skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb cb, void *ud)
 {
@@ -226,15 +283,30 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
     else
         snprintf(c->user, sizeof(c->user), "-");
 
+    c->attrs = lasting_attrs(c->rq.session_attributes);
     const char *in = c->rq.intent_name ? c->rq.intent_name : "";
     int async = 0;
+    /* the address question outlives help, yes, no and other intents: they
+     * hear it again (a question about collections asks it again itself) */
+    int choosing = c->rq.type == ALEXA_REQ_INTENT && skill_choose_pending(c);
     switch (c->rq.type) {
     case ALEXA_REQ_LAUNCH:
         c->q = Q_LAUNCH;
         async = skill_start_lookup(c) == 0;
         break;
     case ALEXA_REQ_INTENT:
-        if (!strcmp(in, "AMAZON.HelpIntent")) {
+        if (choosing && !strcmp(in, "AMAZON.HelpIntent")) {
+            skill_choose_reask(c, "To tell you your collections I need to know which property is yours.", 0);
+        } else if (choosing && (!strcmp(in, "AMAZON.YesIntent") || !strcmp(in, "AMAZON.NoIntent"))) {
+            skill_choose_reask(c, "I need to know which property is yours first.", 0);
+        } else if (choosing && !strcmp(in, "AMAZON.FallbackIntent")) {
+            skill_choose_reask(c, "Sorry, I didn't catch that.", 1);
+        } else if (choosing && strcmp(in, "ChooseAddressIntent") && strcmp(in, "EmailLinkIntent") &&
+                   strcmp(in, "MaterialIntent") && /* needs no address: answered */
+                   !collection_intent(in) && strcmp(in, "AMAZON.StopIntent") && strcmp(in, "AMAZON.CancelIntent") &&
+                   strcmp(in, "AMAZON.NavigateHomeIntent")) {
+            skill_choose_reask(c, NULL, 0);
+        } else if (!strcmp(in, "AMAZON.HelpIntent")) {
             skill_answer_simple(c, HELP, "What would you like to know about your bins?", 0);
         } else if (!strcmp(in, "AMAZON.StopIntent") || !strcmp(in, "AMAZON.CancelIntent") ||
                    !strcmp(in, "AMAZON.NavigateHomeIntent")) {
@@ -246,14 +318,13 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
         } else if (!strcmp(in, "AMAZON.YesIntent") || !strcmp(in, "AMAZON.NoIntent")) {
             const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
             if (pending && !strcmp(pending, "email_offer")) {
+                /* declined: not offered again this session */
+                json_object_set_new(c->attrs, "email_done", json_true());
                 if (!strcmp(in, "AMAZON.NoIntent"))
                     skill_answer_simple(c, "All right, I won't send it. Goodbye.", NULL, 1);
                 else
                     async = skill_email_intent(c);
-            } else if (pending && !strcmp(pending, "choose_property"))
-                skill_answer_simple(c, "Please tell me which property is yours, for example: flat two.",
-                              "Which property is yours?", 0);
-            else if (!strcmp(in, "AMAZON.NoIntent"))
+            } else if (!strcmp(in, "AMAZON.NoIntent"))
                 skill_answer_simple(c, "All right. Goodbye.", NULL, 1);
             else
                 skill_answer_simple(c, "You can ask when your next collection is, or which bin goes out this week.",
@@ -265,21 +336,19 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
         } else if (!strcmp(in, "AlertOptInIntent") || !strcmp(in, "AlertOptOutIntent")) {
             async = skill_alerts_intent(c);
         } else if (!strcmp(in, "ChooseAddressIntent")) {
-            const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
-            if (!pending || strcmp(pending, "choose_property") != 0) {
+            if (!choosing) {
                 skill_answer_simple(c, "Sorry, I wasn't asking about your address. You can ask when your next collection "
                                  "is.",
                               "What would you like to know?", 0);
             } else if (skill_handle_choose(c) == 0) {
                 async = skill_start_lookup(c) == 0;
             }
-        } else if (!strcmp(in, "NextCollectionIntent") || !strcmp(in, "BinTypeIntent") ||
-                   !strcmp(in, "WhichBinIntent") || !strcmp(in, "UpcomingCollectionsIntent")) {
+        } else if (collection_intent(in)) {
             intent_question(c);
             if (c->q == Q_BIN && !c->bin[0]) {
-                skill_answer_simple(c, "Which bin do you mean? Breckland collects the green bin for household rubbish, the "
-                                 "black bin for recycling, the brown bin for garden waste, and the food caddy.",
-                              "Which bin: green, black, brown, or food?", 0);
+                skill_answer_simple(c, "Which bin do you mean: the green bin for household rubbish, the black bin for "
+                                       "recycling, the brown bin for garden waste or the food caddy?",
+                                    "Which bin: green, black, brown or food?", 0);
             } else {
                 async = skill_start_lookup(c) == 0;
             }

@@ -15,55 +15,32 @@
 #include "binday/util/log.h"
 #include "binday/util/xalloc.h"
 
-static void set_line(const char *s, const uint8_t **p, size_t *n)
-{
-    *p = (const uint8_t *)s;
-    *n = s ? strlen(s) : 0;
-}
-
 static void answer_from_address(struct skill_call *c)
 {
     skill_thread_t *st = c->st;
-    const alexa_address_t *a = &c->addr;
-    addrmatch_input_t in;
-    memset(&in, 0, sizeof(in));
-    set_line(a->address_line1, &in.line[0], &in.line_len[0]);
-    set_line(a->address_line2, &in.line[1], &in.line_len[1]);
-    set_line(a->address_line3, &in.line[2], &in.line_len[2]);
-    set_line(a->city, &in.city, &in.city_len);
-    set_line(a->postal_code, &in.postcode, &in.postcode_len);
-    set_line(a->country_code, &in.country, &in.country_len);
-
     char err[256], ah[SECRET_HEX_LEN + 1];
-    int remember = 0;
     lookup_result_t *res = st->res;
+    choice_address_digest(st->conf->user_key, &c->addr, ah, sizeof(ah));
     MDB_txn *txn;
+    c->resolved = RESOLVE_NONE;
     int rc = store_reader_begin(st->reader, &txn, err, sizeof(err));
     if (rc == 0) {
-        rc = lookup_address_txn(store_reader_store(st->reader), txn, &in, c->today, SKILL_DAYS, res, err,
-                                sizeof(err));
-        if (rc == 0 && res->match == AM_AMBIGUOUS) {
-            uint64_t uprn = 0;
-            choice_address_digest(st->conf->user_key, a, ah, sizeof(ah));
-            /* a fresh answer counts only if it is one of this address's candidates */
-            for (size_t i = 0; c->chosen_uprn && i < res->n_candidates; i++)
-                if (res->candidates[i].uprn == c->chosen_uprn)
-                    uprn = c->chosen_uprn, remember = 1;
-            if (uprn == 0 && choice_get(st->conf->privacy, txn, c->user, ah, &uprn) != 0)
-                uprn = 0;
-            if (uprn != 0)
-                rc = lookup_uprn_txn(store_reader_store(st->reader), txn, uprn, c->today, SKILL_DAYS, res, err,
-                                     sizeof(err));
-        }
+        /* decides, and asks when the address does not name one property
+         * (skill_choose.c); the properties it reads point into this txn */
+        rc = skill_resolve(c, txn, ah, res, err, sizeof(err));
         store_reader_end(st->reader);
     }
-    if (rc == 0 && remember) /* fire and forget, logged by the store writer (choice.h says why) */
-        choice_put_submit(st->conf->privacy, c->user, ah, c->chosen_uprn);
     if (rc != 0) {
         log_error("skill.lookup", "error=\"%s\"", err);
         skill_answer_simple(c, "Sorry, something went wrong looking up your collections. Please try again later.", NULL, 1);
         return;
     }
+    if (c->resolved == RESOLVE_ASKED) {
+        log_info("skill.match", "user=%s match=asked", c->user);
+        return;
+    }
+    if (c->remember) /* fire and forget, logged by the store writer (choice.h says why) */
+        choice_put_submit(st->conf->privacy, c->user, ah, c->chosen_uprn);
     log_info("skill.match", "user=%s match=%s", c->user, addrmatch_kind_name(res->match));
     switch (res->match) {
     case AM_EXACT:
@@ -76,14 +53,12 @@ static void answer_from_address(struct skill_call *c)
         else
             skill_answer_collections(c, res);
         return;
-    case AM_AMBIGUOUS:
-        skill_answer_ambiguous(c, res);
-        return;
     case AM_OUTSIDE:
         skill_answer_simple(c, "Your device's address isn't in Breckland, so I can't tell you its bin collections. The "
                          "council for that area will have its collection days on its own website.",
                       NULL, 1);
         return;
+    case AM_AMBIGUOUS: /* not reached: skill_resolve asked */
     case AM_NONE:
     default:
         if (res->postcode[0]) {

@@ -12,8 +12,13 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#define SKILL_MAX_BINS 16 /* collections of one date spoken at most */
+
+#include "binday/data/holidays.h"
 #include "binday/privacy/privacy.h"
+#include "binday/util/date.h"
 #include "binday/util/strbuf.h"
 
 void skill_say(speech_buf_t *sp, const char *text)
@@ -26,14 +31,34 @@ void skill_card_from(speech_buf_t *sp, char *card, size_t n)
     speech_strip_ssml(card, n, sp->s, sp->len);
 }
 
-/* "the green bin for household rubbish", "the food caddy" from a collection.
- * The service's colour is what residents call the container ("green",
- * "food caddy"); its name says what goes in it. */
+/* How a collection's bin is said. The service's spoken_name is how residents
+ * call it ("green bin", "food waste caddy"); when it does not already say
+ * what goes in, the service's name follows ("the green bin for household
+ * rubbish"). Without a spoken_name: colour and kind, as before issue 16. */
 static void bin_phrase(const lookup_collection_t *col, char *dst, size_t n)
 {
-    char colour[48], purpose[96];
+    char colour[48], purpose[96], spoken[96];
     rec_str_lower(colour, sizeof(colour), col->colour);
     rec_str_lower(purpose, sizeof(purpose), col->name);
+    rec_str_lower(spoken, sizeof(spoken), col->spoken_name);
+    if (spoken[0]) {
+        /* does the spoken name say the kind? a word of 4+ letters of the
+         * service's name in it, or a container that is its own kind */
+        int says_kind = strstr(spoken, "caddy") || strstr(spoken, "bag") || strstr(spoken, "box");
+        char w[96];
+        for (const char *p = purpose; *p && !says_kind;) {
+            size_t l = strcspn(p, " ,-");
+            if (l >= 4 && l < sizeof(w)) {
+                memcpy(w, p, l);
+                w[l] = 0;
+                says_kind = strstr(spoken, w) != NULL;
+            }
+            p += l;
+            p += strspn(p, " ,-");
+        }
+        strbuf_concat(dst, n, "the ", spoken, says_kind || !purpose[0] ? "" : " for ", says_kind ? "" : purpose);
+        return;
+    }
     if (strstr(colour, "caddy") || strstr(colour, "bag") || strstr(colour, "box"))
         strbuf_concat(dst, n, "the ", colour); /* the container already says what it is */
     else
@@ -49,22 +74,47 @@ static int collections_on(const lookup_result_t *res, int date, size_t *idx, siz
     return (int)n;
 }
 
-/* "That's not the usual day: it has moved from Monday because of the bank
- * holiday." for a collection moved off its original date. */
-static void say_moved(speech_buf_t *sp, int today, const lookup_collection_t *col)
+/* "because of the Christmas Day bank holiday": the data's reason, naming
+ * the bank holiday of that week when the reason is just "bank holiday". */
+static void reason_phrase(const lookup_collection_t *col, char *dst, size_t n)
 {
-    char orig[96];
-    speech_date_phrase(orig, sizeof(orig), today, col->original, SPEECH_DATE_SHORT);
-    if (!strncmp(orig, "on ", 3))
-        memmove(orig, orig + 3, strlen(orig + 3) + 1);
-    if (col->reason.p)
-        speech_buf_textf(sp, "That's not the usual day: it has moved from %s because of %.*s. ", orig,
-                         (int)col->reason.n, col->reason.p);
-    else
-        speech_buf_textf(sp, "That's not the usual day: it has moved from %s. ", orig);
+    dst[0] = 0;
+    if (col->reason.p == NULL || col->reason.n == 0)
+        return;
+    char r[160];
+    snprintf(r, sizeof(r), "%.*s", (int)col->reason.n, col->reason.p);
+    if (strcasecmp(r, "bank holiday") == 0) {
+        size_t nh;
+        const holiday_t *h = holidays_builtin(&nh);
+        int monday = col->original - date_weekday(col->original);
+        const char *name = NULL;
+        for (size_t i = 0; i < nh; i++)
+            if (h[i].date >= monday && h[i].date <= col->original)
+                name = h[i].name;
+        if (name) {
+            size_t l = strcspn(name, "(");
+            while (l > 0 && name[l - 1] == ' ')
+                l--;
+            snprintf(dst, n, " because of the %.*s bank holiday", (int)l, name);
+            return;
+        }
+        snprintf(dst, n, " because of the bank holiday");
+        return;
+    }
+    snprintf(dst, n, " because of %s", r);
 }
 
-#define SKILL_MAX_BINS 16 /* collections of one date spoken at most */
+/* "That's not the usual day: it has moved from Friday the 25th of December
+ * because of the Christmas Day bank holiday." for a collection moved off its
+ * original date (always the full date: "moved from next Thursday" was misread). */
+static void say_moved(speech_buf_t *sp, int today, const lookup_collection_t *col)
+{
+    char orig[96], why[200];
+    speech_date_plain(orig, sizeof(orig), today, col->original);
+    reason_phrase(col, why, sizeof(why));
+    speech_buf_textf(sp, "That's not the usual day: it has moved from %s%s. ", orig, why);
+}
+
 
 /* The bins collected on one date, joined ("the green bin for household rubbish
  * and the food caddy") into list; their indexes into idx. Returns how many. */
@@ -116,10 +166,78 @@ static void say_date(speech_buf_t *sp, const lookup_result_t *res, int today, in
     say_date_notes(sp, res, today, date, idx, n);
 }
 
-static void say_notices(speech_buf_t *sp, const lookup_result_t *res)
+/* Notices once per session (issue 16: repeated in every answer): the ids
+ * said go into the session attributes. */
+static void say_notices(struct skill_call *c, speech_buf_t *sp, const lookup_result_t *res)
 {
-    for (size_t i = 0; i < res->n_notices && i < 3; i++)
-        speech_buf_textf(sp, "Please note: %.*s ", (int)res->notices[i].message.n, res->notices[i].message.p);
+    json_t *said = json_object_get(c->attrs, "notices_said");
+    if (!json_is_array(said)) {
+        said = json_array();
+        json_object_set_new(c->attrs, "notices_said", said);
+    }
+    int spoken = 0;
+    for (size_t i = 0; i < res->n_notices && spoken < 3; i++) {
+        const lookup_notice_t *nt = &res->notices[i];
+        int dup = 0;
+        for (size_t k = 0; k < json_array_size(said) && !dup; k++) {
+            const char *id = json_string_value(json_array_get(said, k));
+            dup = id && strlen(id) == nt->notice_id.n && memcmp(id, nt->notice_id.p, nt->notice_id.n) == 0;
+        }
+        if (dup)
+            continue;
+        speech_buf_textf(sp, "Please note: %.*s ", (int)nt->message.n, nt->message.p);
+        if (json_array_size(said) < LOOKUP_MAX_NOTICES)
+            json_array_append_new(said, json_stringn(nt->notice_id.p, nt->notice_id.n));
+        spoken++;
+    }
+    if (json_array_size(said) == 0)
+        json_object_del(c->attrs, "notices_said");
+}
+
+/* Collections whose usual day is in [first, last] but which moved out of it
+ * ("is it bin day tomorrow?" on Christmas Eve): "Your Friday collection has
+ * moved to Saturday the 26th of December because of the Christmas Day bank
+ * holiday: the green bin for household rubbish and the food caddy." Returns
+ * how many dates were explained. */
+static int say_moved_out(speech_buf_t *sp, const lookup_result_t *res, int today, int first, int last)
+{
+    int said = 0;
+    for (size_t i = 0; i < res->n_collections; i++) {
+        const lookup_collection_t *col = &res->collections[i];
+        if (!col->changed || col->original < first || col->original > last ||
+            (col->date >= first && col->date <= last))
+            continue;
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = res->collections[j].changed && res->collections[j].original == col->original &&
+                  res->collections[j].date == col->date;
+        if (dup)
+            continue;
+        /* every bin of that original date moved to that date */
+        char phrases[SKILL_MAX_BINS][160];
+        const char *items[SKILL_MAX_BINS];
+        size_t n = 0;
+        for (size_t j = i; j < res->n_collections && n < SKILL_MAX_BINS; j++) {
+            const lookup_collection_t *o = &res->collections[j];
+            if (o->changed && o->original == col->original && o->date == col->date) {
+                bin_phrase(o, phrases[n], sizeof(phrases[n]));
+                items[n] = phrases[n];
+                n++;
+            }
+        }
+        char list[1200], to[96], why[200];
+        speech_join(list, sizeof(list), items, n);
+        speech_date_phrase(to, sizeof(to), today, col->date, SPEECH_DATE_FULL);
+        if (!strncmp(to, "on ", 3))
+            memmove(to, to + 3, strlen(to + 3) + 1);
+        reason_phrase(col, why, sizeof(why));
+        speech_buf_textf(sp, "Your %s collection has moved to %s%s: %s. ", date_weekday_long(date_weekday(col->original)),
+                         to, why, list);
+        if (col->date == today + 1)
+            skill_say(sp, "Remember to put your bins out by 6:30 in the morning. ");
+        said++;
+    }
+    return said;
 }
 
 static int first_date_from(const lookup_result_t *res, int from)
@@ -183,6 +301,140 @@ void skill_answer_api_trouble(struct skill_call *c, alexa_api_status_t s)
                   "You can ask again: when is my next collection?", 0);
 }
 
+/* "tomorrow", "on Friday the 25th of December", "this week", "between
+ * Monday the ... and Sunday the ..." for a range asked about. */
+static void range_phrase(char *dst, size_t n, int today, int first, int last)
+{
+    if (first == last) {
+        speech_date_phrase(dst, n, today, first, SPEECH_DATE_FULL);
+        return;
+    }
+    int monday = today - date_weekday(today);
+    if (first == today && last == monday + 6) {
+        snprintf(dst, n, "for the rest of this week");
+        return;
+    }
+    char a[96], b[96];
+    speech_date_plain(a, sizeof(a), today, first);
+    speech_date_plain(b, sizeof(b), today, last);
+    strbuf_concat(dst, n, "between ", a, " and ", b);
+}
+
+/* The first collection of service `bin` on or after `from` (index), or -1. */
+static long bin_from(const lookup_result_t *res, const char *bin, int from)
+{
+    for (size_t i = 0; i < res->n_collections; i++) {
+        const lookup_collection_t *col = &res->collections[i];
+        if (col->date >= from && col->service_id.n == strlen(bin) && memcmp(col->service_id.p, bin, col->service_id.n) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static void say_bin(struct skill_call *c, speech_buf_t *sp, const lookup_result_t *res)
+{
+    int today = c->today;
+    long at = bin_from(res, c->bin, today);
+    if (c->bin_in_range && at >= 0) {
+        /* "what about the brown bin?" after "is it bin day tomorrow?" */
+        char phrase[160], range[200];
+        bin_phrase(&res->collections[at], phrase, sizeof(phrase));
+        range_phrase(range, sizeof(range), today, c->range_first, c->range_last);
+        const lookup_collection_t *col = &res->collections[at];
+        if (col->date <= c->range_last) {
+            char when[96];
+            speech_date_phrase(when, sizeof(when), today, col->date, SPEECH_DATE_FULL);
+            phrase[0] = (char)toupper((unsigned char)phrase[0]);
+            speech_buf_textf(sp, "Yes: %s is collected %s. ", phrase, when);
+            if (col->changed && col->original != col->date)
+                say_moved(sp, today, col);
+            if (col->date == today + 1)
+                skill_say(sp, "Remember to put it out by 6:30 in the morning. ");
+            return;
+        }
+        char when[96];
+        speech_date_phrase(when, sizeof(when), today, col->date, SPEECH_DATE_FULL);
+        speech_buf_textf(sp, "No, %s isn't collected %s. It's next collected %s. ", phrase, range, when);
+        if (col->changed && col->original != col->date && col->original >= c->range_first &&
+            col->original <= c->range_last)
+            say_moved(sp, today, col);
+        return;
+    }
+    if (at < 0) {
+        if (strcmp(c->bin, "garden") == 0)
+            skill_say(sp, "You don't have a garden waste collection. The brown bin for garden waste is "
+                          "a subscription service: you can sign up for it on Breckland Council's "
+                          "website, and collections start once your subscription begins. ");
+        else
+            skill_say(sp, "I can't find a collection of that bin for your address in the next few "
+                          "weeks. Please check Breckland Council's website. ");
+        return;
+    }
+    const lookup_collection_t *col = &res->collections[at];
+    char phrase[160], when[96];
+    bin_phrase(col, phrase, sizeof(phrase));
+    speech_date_phrase(when, sizeof(when), today, col->date, SPEECH_DATE_FULL);
+    phrase[0] = (char)toupper((unsigned char)phrase[0]);
+    speech_buf_textf(sp, "%s is next collected %s. ", phrase, when);
+    if (col->changed && col->original != col->date)
+        say_moved(sp, today, col);
+    if (col->date == today + 1)
+        skill_say(sp, "Remember to put it out by 6:30 in the morning. ");
+}
+
+static void say_next_after(speech_buf_t *sp, const lookup_result_t *res, int today, int after)
+{
+    int next = first_date_from(res, after + 1);
+    if (next < 0)
+        return;
+    size_t idx[SKILL_MAX_BINS];
+    char list[1200], when[96];
+    bins_on(res, next, list, sizeof(list), idx);
+    speech_date_phrase(when, sizeof(when), today, next, SPEECH_DATE_FULL);
+    speech_buf_textf(sp, "Your next collection is %s: %s. ", when, list);
+}
+
+/* "Is it bin day?": yes with the bins, or no with why (a moved collection)
+ * and the next one. Without a day: today, else tomorrow. */
+static void say_binday(struct skill_call *c, speech_buf_t *sp, const lookup_result_t *res)
+{
+    int today = c->today;
+    size_t idx[SKILL_MAX_BINS];
+    if (!c->range_given) {
+        int moved = 0;
+        if (collections_on(res, today, idx, SKILL_MAX_BINS) > 0) {
+            skill_say(sp, "Yes, it's bin day today. ");
+            say_date(sp, res, today, today, 1);
+        } else if (collections_on(res, today + 1, idx, SKILL_MAX_BINS) > 0) {
+            skill_say(sp, "Not today, but tomorrow is. ");
+            say_date(sp, res, today, today + 1, 1);
+        } else {
+            skill_say(sp, "No, it isn't bin day today or tomorrow. ");
+            moved = say_moved_out(sp, res, today, today, today + 1);
+            if (!moved)
+                say_next_after(sp, res, today, today + 1);
+        }
+        return;
+    }
+    char range[200];
+    range_phrase(range, sizeof(range), today, c->range_first, c->range_last);
+    int any = 0;
+    for (int d = c->range_first; d <= c->range_last; d++)
+        if (collections_on(res, d, idx, SKILL_MAX_BINS) > 0) {
+            if (!any)
+                skill_say(sp, "Yes. ");
+            say_date(sp, res, today, d, 1);
+            any = 1;
+        }
+    if (!any) {
+        speech_buf_textf(sp, "No, there's no collection %s. ", range);
+        if (!say_moved_out(sp, res, today, c->range_first, c->range_last))
+            say_next_after(sp, res, today, c->range_last);
+    } else {
+        say_moved_out(sp, res, today, c->range_first, c->range_last);
+    }
+}
+
 void skill_answer_collections(struct skill_call *c, const lookup_result_t *res)
 {
     speech_buf_t sp;
@@ -202,50 +454,25 @@ void skill_answer_collections(struct skill_call *c, const lookup_result_t *res)
         skill_say(&sp, "These are the collections for your building. ");
 
     if (c->q == Q_BIN) {
-        int date = -1;
-        size_t at = 0;
-        for (size_t i = 0; i < res->n_collections; i++) {
-            const lookup_collection_t *col = &res->collections[i];
-            if (col->date >= today && col->service_id.n == strlen(c->bin) &&
-                memcmp(col->service_id.p, c->bin, col->service_id.n) == 0) {
-                date = col->date;
-                at = i;
-                break;
-            }
-        }
-        if (date < 0) {
-            if (strcmp(c->bin, "garden") == 0)
-                skill_say(&sp, "You don't have a garden waste collection. The brown bin for garden waste is "
-                                     "a subscription service: you can sign up for it on Breckland Council's "
-                                     "website, and collections start once your subscription begins. ");
-            else
-                skill_say(&sp, "I can't find a collection of that bin for your address in the next few "
-                                     "weeks. Please check Breckland Council's website. ");
-        } else {
-            char phrase[160], when[96];
-            bin_phrase(&res->collections[at], phrase, sizeof(phrase));
-            speech_date_phrase(when, sizeof(when), today, date, SPEECH_DATE_FULL);
-            phrase[0] = (char)toupper((unsigned char)phrase[0]);
-            speech_buf_textf(&sp, "%s is next collected %s. ", phrase, when);
-            const lookup_collection_t *col = &res->collections[at];
-            if (col->changed && col->original != col->date)
-                say_moved(&sp, today, col);
-            if (date == today + 1)
-                skill_say(&sp, "Remember to put it out by 6:30 in the morning. ");
-        }
+        say_bin(c, &sp, res);
+    } else if (c->q == Q_BINDAY) {
+        say_binday(c, &sp, res);
     } else if (c->q == Q_WHEN) {
         int any = 0;
         for (int d = c->range_first; d <= c->range_last; d++) {
-            size_t idx[8];
-            if (collections_on(res, d, idx, 8) > 0) {
+            size_t idx[SKILL_MAX_BINS];
+            if (collections_on(res, d, idx, SKILL_MAX_BINS) > 0) {
                 say_date(&sp, res, today, d, 1);
                 any = 1;
             }
         }
+        /* a usual day in the range whose collection moved out of it */
+        int moved = say_moved_out(&sp, res, today, c->range_first, c->range_last);
         if (!any) {
+            if (!moved)
+                skill_say(&sp, "There are no collections then. ");
             int next = first_date_from(res, c->range_last + 1);
-            skill_say(&sp, "There are no collections then. ");
-            if (next >= 0) {
+            if (next >= 0 && !moved) {
                 skill_say(&sp, "Your next one is ");
                 char when[96];
                 speech_date_phrase(when, sizeof(when), today, next, SPEECH_DATE_FULL);
@@ -274,12 +501,15 @@ void skill_answer_collections(struct skill_call *c, const lookup_result_t *res)
             say_date_notes(&sp, res, today, d, idx, n);
         }
     }
-    say_notices(&sp, res);
+    say_notices(c, &sp, res);
+    /* "what about the brown bin?" follows a question about these days */
+    if (c->q == Q_WHEN || c->q == Q_BINDAY || (c->q == Q_BIN && c->bin_in_range))
+        json_object_set_new(c->attrs, "last", json_pack("{s:i,s:i}", "first", c->range_first, "last", c->range_last));
     int keep_open = c->q == Q_LAUNCH;
     if (keep_open)
         skill_say(&sp, "You can also ask about a particular bin, or which bin goes out this week. What "
-                             "would you like to know?");
-    json_t *offer = skill_email_offer(c, &sp);
+                       "would you like to know?");
+    int offer = skill_email_offer(c, &sp);
     if (offer)
         keep_open = 1;
     char card[4000];
@@ -289,10 +519,8 @@ void skill_answer_collections(struct skill_call *c, const lookup_result_t *res)
     r.reprompt_ssml = offer ? EMAIL_OFFER : keep_open ? "You can ask when your next collection is, or say stop." : NULL;
     r.card_title = "Your bin collections";
     r.card_content = card;
-    r.session_attributes = offer;
     r.directives = skill_apl_collections(c, res); /* Echo Show: NULL without a screen */
     r.should_end_session = keep_open ? ALEXA_END_FALSE : ALEXA_END_TRUE;
     skill_finish(c, &r);
     json_decref(r.directives);
-    json_decref(offer);
 }

@@ -13,15 +13,21 @@
 #include "binday/privacy/privacy.h"
 #include "binday/util/log.h"
 
-/* After an answer, when email is configured: offer the link once per session. */
-json_t *skill_email_offer(struct skill_call *c, speech_buf_t *sp)
+/* After an answer, when email is configured: offer the link at most once
+ * per session, and not at all once it was sent or declined (issue 16: the
+ * offer ended every answer). The flags live in c->attrs, which carries them
+ * to every later turn of the session. */
+int skill_email_offer(struct skill_call *c, speech_buf_t *sp)
 {
     if (c->st->conf->mail == NULL || !mailer_enabled() || c->q == Q_LAUNCH || c->q == Q_EMAIL)
-        return NULL;
-    if (json_is_true(json_object_get(c->rq.session_attributes, "email_offered")))
-        return NULL;
+        return 0;
+    if (json_is_true(json_object_get(c->attrs, "email_offered")) ||
+        json_is_true(json_object_get(c->attrs, "email_done")))
+        return 0;
     skill_say(sp, EMAIL_OFFER);
-    return json_pack("{s:s,s:b}", "pending", "email_offer", "email_offered", 1);
+    json_object_set_new(c->attrs, "pending", json_string("email_offer"));
+    json_object_set_new(c->attrs, "email_offered", json_true());
+    return 1;
 }
 
 /* EmailLinkIntent, or yes to the offer: read the address and the email
@@ -35,6 +41,7 @@ int skill_email_intent(struct skill_call *c)
         return 0;
     }
     c->q = Q_EMAIL;
+    json_object_set_new(c->attrs, "email_done", json_true());
     return skill_start_lookup(c) == 0;
 }
 

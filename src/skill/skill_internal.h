@@ -7,7 +7,8 @@
  *   skill_address.c reading the device address (and given name) from Amazon,
  *                   matching it to a property, remembered choices
  *   skill_answers.c the spoken answers about collections and the common replies
- *   skill_choose.c  the "which one is yours?" dialogue for ambiguous addresses
+ *   skill_choose.c  the address dialogue (which flat, which house, which one)
+ *   answer.c        the words of an answer to it (pure, answer.h)
  *   skill_email.c   EmailLinkIntent, the offer, and queueing the emailed link
  *   skill_material.c MaterialIntent: "where does glass go?" (materials.h)
  *   skill_apl.c     the Echo Show visual (APL RenderDocument) of an answer
@@ -29,6 +30,7 @@
 #include "binday/alexa/alexa_api.h"
 #include "binday/alexa/alexa_request.h"
 #include "binday/alexa/alexa_response.h"
+#include "binday/data/addrmatch.h"
 #include "binday/data/lookup.h"
 #include "binday/data/writer.h"
 #include "binday/skill/skill.h"
@@ -52,7 +54,11 @@ struct skill_thread {
     h2o_linklist_t calls; /* every call not yet freed (struct skill_call.link) */
 };
 
-typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING, Q_EMAIL, Q_ALERT } question_t;
+/* Q_BINDAY: "is it bin day (tomorrow)?" over range_first..range_last */
+typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING, Q_EMAIL, Q_ALERT, Q_BINDAY } question_t;
+
+/* What skill_resolve did with the address (skill_choose.c). */
+typedef enum { RESOLVE_NONE, RESOLVE_ANSWER, RESOLVE_ASKED } resolve_t;
 
 struct skill_call {
     skill_thread_t *st;
@@ -62,8 +68,20 @@ struct skill_call {
     void *ud;
     question_t q;
     char bin[24];            /* Q_BIN: service id */
+    int bin_in_range;        /* Q_BIN as "what about the X bin" after a question about
+                              * range_first..range_last: answer for that range */
     uint64_t chosen_uprn;    /* the resident's answer to "which one is yours?" */
-    int range_first, range_last; /* Q_WHEN */
+    int remember;            /* chosen_uprn is to be remembered for this address */
+    int choosing;            /* this turn answers the address question */
+    char answer[200];        /* choosing: what the resident said */
+    resolve_t resolved;
+    int range_first, range_last; /* Q_WHEN, Q_BINDAY */
+    int range_given;         /* Q_BINDAY: the resident named the day(s) */
+    /* The session attributes this turn sends back (owned). Starts with what
+     * lasts the session (email offered/done, notices said, the last dates
+     * asked about); a question being asked adds "pending" itself, so any
+     * other answer drops it. */
+    json_t *attrs;
     int today;
     char user[SECRET_HEX_LEN + 1];
     alexa_api_call_t *addr_call, *name_call, *progressive_call;
@@ -109,15 +127,27 @@ void skill_maybe_answer(struct skill_call *c);
 void skill_free_if_answered(struct skill_call *c);
 
 /* skill_choose.c */
-void skill_answer_ambiguous(struct skill_call *c, const lookup_result_t *res);
-/* ChooseAddressIntent: 0 when a candidate was picked (c->chosen_uprn and the
- * question restored; start the lookup), -1 when it asked again. */
+/* The device address as the matcher's input (borrowing a's strings). */
+void skill_address_input(const alexa_address_t *a, addrmatch_input_t *in);
+/* Inside the read txn: match c->addr (and, when c->choosing, the answer),
+ * use a remembered choice, or ask the address question. Sets c->resolved:
+ * RESOLVE_ANSWER with res filled for the answer (c->remember when the choice
+ * is to be remembered under addr_hex), or RESOLVE_ASKED when it has answered
+ * already. Returns 0 or an MDB error (err). */
+int skill_resolve(struct skill_call *c, MDB_txn *txn, const char *addr_hex, lookup_result_t *res, char *err,
+                  size_t errn);
+/* ChooseAddressIntent: 0 when the answer is to be resolved (the question
+ * restored, c->choosing; start the lookup), -1 when it asked again. */
 int skill_handle_choose(struct skill_call *c);
+/* Is the address question pending in this session? */
+int skill_choose_pending(const struct skill_call *c);
+/* Ask the pending question again after help, yes, no or another intent
+ * (failed: the turn counts as a failed try). */
+void skill_choose_reask(struct skill_call *c, const char *intro, int failed);
 
 /* skill_email.c */
-/* The offer after an answer: the session attributes to send (caller decrefs),
- * or NULL when not offered. */
-json_t *skill_email_offer(struct skill_call *c, speech_buf_t *sp);
+/* The offer after an answer: 1 when offered (said into sp, recorded in c->attrs). */
+int skill_email_offer(struct skill_call *c, speech_buf_t *sp);
 /* EmailLinkIntent or yes to the offer. Returns 1 when asynchronous. */
 int skill_email_intent(struct skill_call *c);
 void skill_email_start(struct skill_call *c);

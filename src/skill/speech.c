@@ -225,25 +225,18 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
         return dst;
     }
     if (style == SPEECH_DATE_SHORT) {
-        int y, m, d, ty, tm, td;
-        char ord[16];
-        int this_monday = today - date_weekday(today);
-        int date_monday = date - date_weekday(date);
         if (delta == 1)
             strbuf_concat(dst, dst_size, "tomorrow");
         else if (delta == -1)
             strbuf_concat(dst, dst_size, "yesterday");
         else if (delta >= 2 && delta <= 6)
             strbuf_concat(dst, dst_size, "on ", date_weekday_long(date_weekday(date)));
-        else if (delta >= 7 && date_monday == this_monday + 7)
-            strbuf_concat(dst, dst_size, "next ", date_weekday_long(date_weekday(date)));
         else {
-            date_to_ymd(date, &y, &m, &d);
-            date_to_ymd(today, &ty, &tm, &td);
-            speech_ordinal(d, ord, sizeof(ord));
-            char year[24];
-            strbuf_concat(dst, dst_size, "on the ", ord, " of ", date_month_long(m), y != ty ? " " : "",
-                          y != ty ? strbuf_itoa(y, year) : "");
+            /* a weekday and its date: "next Friday" was misread (is it this
+             * week's or next week's?) and a bare "the 1st of January" hides
+             * which day the bins go out */
+            speech_date_plain(plain, sizeof(plain), today, date);
+            strbuf_concat(dst, dst_size, "on ", plain);
         }
         return dst;
     }
@@ -252,14 +245,14 @@ const char *speech_date_phrase(char *dst, size_t dst_size, int today, int date, 
     return dst;
 }
 
-bool speech_join(char *dst, size_t dst_size, const char *const *items, size_t n)
+static bool join_with(char *dst, size_t dst_size, const char *const *items, size_t n, const char *last)
 {
     size_t o = 0;
     if (dst_size == 0)
         return false;
     dst[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        const char *sep = i == 0 ? "" : (i + 1 == n ? " and " : ", ");
+        const char *sep = i == 0 ? "" : (i + 1 == n ? last : ", ");
         size_t ls = strlen(sep), li = strlen(items[i]);
         if (ls + li >= dst_size - o) {
             dst[o] = '\0'; /* drop the partial item: never half a word */
@@ -270,6 +263,16 @@ bool speech_join(char *dst, size_t dst_size, const char *const *items, size_t n)
         o += ls + li;
     }
     return true;
+}
+
+bool speech_join(char *dst, size_t dst_size, const char *const *items, size_t n)
+{
+    return join_with(dst, dst_size, items, n, " and ");
+}
+
+bool speech_join_or(char *dst, size_t dst_size, const char *const *items, size_t n)
+{
+    return join_with(dst, dst_size, items, n, " or ");
 }
 
 const char *speech_bin_phrase(char *dst, size_t dst_size, const char *colour, const char *container,

@@ -47,7 +47,10 @@ class Reply:
 
 
 class SkillEnv:
-    def __init__(self, d, scenarios=None, properties=3000, profile=None, extra=(), config=None):
+    def __init__(self, d, scenarios=None, properties=3000, profile=None, extra=(), config=None, today=TODAY,
+                 prepare=None):
+        """today: the server's --today; prepare(csv_dir): edit the generated
+        CSV files (add fixture properties) before they are imported."""
         self.d = d
         self.pki = server_cert(d)
         self.ca, cert, key = fake_amazon.make_certs(os.path.join(d, "amz-certs"))
@@ -59,6 +62,9 @@ class SkillEnv:
         r = run_binday("demo-data", "--out", self.csv, "--properties", properties, "--seed", 7, "--year", 2026)
         if r.returncode != 0:
             raise RuntimeError("demo-data failed: " + r.stderr)
+        if prepare is not None:
+            prepare(self.csv)
+        self.today = today
         args = ["import", "--data", self.data]
         for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices", "materials"):
             args += ["--" + t, os.path.join(self.csv, t + ".csv")]
@@ -72,7 +78,7 @@ class SkillEnv:
     def start(self):
         self.fake.start()
         p = self.fake.port
-        flags = ["--alexa-ca", self.signing_ca, "--upstream-ca", self.ca, "--today", TODAY]
+        flags = ["--alexa-ca", self.signing_ca, "--upstream-ca", self.ca, "--today", self.today]
         for h in ("s3.amazonaws.com", "api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com",
                   "api.amazon.com"):
             flags += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, p)]
@@ -98,7 +104,7 @@ class SkillEnv:
             return list(csv.DictReader(f))
 
     def lookup(self, postcode, lines=(), days=60):
-        args = ["lookup", "--data", self.data, "--postcode", postcode, "--from", TODAY, "--days", days, "--json"]
+        args = ["lookup", "--data", self.data, "--postcode", postcode, "--from", self.today, "--days", days, "--json"]
         for l in lines:
             args += ["--line", l]
         r = run_binday(*args)
@@ -150,6 +156,23 @@ class SkillEnv:
         req = {"type": "IntentRequest", "dialogState": "COMPLETED",
                "intent": {"name": name, "confirmationStatus": "NONE", "slots": sl}}
         return self.post(self.envelope(req, **kw))
+
+    def answer_address(self, r, postcode, **kw):
+        """Answer the address question r asked: the second option offered, or
+        else (a street or postcode question) the house number of a house in
+        the postcode. Returns (reply, uprn chosen)."""
+        st = r.attrs.get("address", {})
+        cands = st.get("candidates") or []
+        if len(cands) >= 2 and st.get("ask") != "house":
+            c = cands[1]
+            return self.intent("ChooseAddressIntent", {"Property": c["label"].lower()}, attrs=r.attrs, new=False,
+                               **kw), c["uprn"]
+        rows = self.addresses()
+        parents = {x["parent_uprn"] for x in rows}
+        h = next(x for x in rows if x["postcode"] == postcode and x["paon"].isdigit() and not x["saon"]
+                 and x["uprn"] not in parents)
+        return self.intent("ChooseAddressIntent", {"HouseNumber": h["paon"]}, attrs=r.attrs, new=False, **kw), \
+            h["uprn"]
 
     def event(self, etype, body=None, user="amzn1.ask.account.E2EUSER"):
         req = {"type": etype}

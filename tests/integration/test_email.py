@@ -135,6 +135,18 @@ def run_all(t, env, smtp, house):
     t.ok("won't send" in r.speech and r.end is True, "no: declined politely, session ends", r.speech)
     r = env.intent("NextCollectionIntent", token="tok-house", user=user, attrs={"email_offered": True}, new=False)
     t.ok("email you" not in r.speech, "offered once per session", r.speech)
+    # issue 16: the offer ended every answer of a session; now once, and the
+    # session remembers it on every later turn
+    r1 = env.intent("NextCollectionIntent", token="tok-house", user=user)
+    r2 = env.intent("BinTypeIntent", {"BinType": ("black", "recycling")}, token="tok-house", user=user,
+                    attrs=r1.attrs, new=False)
+    r3 = env.intent("UpcomingCollectionsIntent", token="tok-house", user=user, attrs=r2.attrs, new=False)
+    t.ok("email you" in r1.speech and "email you" not in r2.speech and "email you" not in r3.speech,
+         "three questions in one session: offered after the first only", (r1.speech, r2.speech, r3.speech))
+    t.ok(r3.attrs.get("email_offered") is True and "pending" not in r3.attrs,
+         "the offer is remembered through the session; it is no longer pending", r3.attrs)
+    r = env.intent("NextCollectionIntent", token="tok-house", user=user, attrs={"email_done": True}, new=False)
+    t.ok("email you" not in r.speech, "sent or declined earlier in the session: not offered", r.speech)
 
     # --- yes: delivered, with the right content
     r = yes(env, "tok-house", user)
@@ -208,10 +220,17 @@ def run_all(t, env, smtp, house):
 
     # --- an ambiguous address: "which one?" first, then the link for the chosen property
     r = env.intent("EmailLinkIntent", token="tok-flats", user="amzn1.ask.account.FLATS")
-    t.ok((r.attrs.get("pending"), r.attrs.get("question")) == ("choose_property", "email"),
+    t.ok((r.attrs.get("pending"), r.attrs.get("address", {}).get("question")) == ("choose_property", "email"),
          "ambiguous: asks which property, remembering the email question", r.attrs)
-    cands = r.attrs.get("candidates") or [{}]
-    r = env.intent("ChooseAddressIntent", slots={"Property": cands[0].get("label", "")}, token="tok-flats",
+    cands = r.attrs.get("address", {}).get("candidates")
+    if cands:
+        slots = {"Property": cands[0]["label"]}
+    else:  # a whole street: any house number there
+        rows = env.addresses()
+        pc = env.fake.scenarios["flats"]["address"]["postalCode"]
+        h = next(x for x in rows if x["postcode"] == pc and x["paon"].isdigit() and not x["saon"])
+        slots = {"HouseNumber": h["paon"]}
+    r = env.intent("ChooseAddressIntent", slots=slots, token="tok-flats",
                    user="amzn1.ask.account.FLATS", attrs=r.attrs, new=False)
     t.contains(r.speech, "Done", "ambiguous: sent after the choice")
     got = wait_for(lambda: smtp.received(), 20)

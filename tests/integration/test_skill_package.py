@@ -56,6 +56,7 @@ def main():
     ok(lm["invocationName"] == "breckland bins", "invocation name")
     intents = {i["name"]: i for i in lm["intents"]}
     required = ["NextCollectionIntent", "BinTypeIntent", "WhichBinIntent", "UpcomingCollectionsIntent",
+                "IsItBinDayIntent", "WhatAboutBinIntent",
                 "EmailLinkIntent", "ChooseAddressIntent", "MaterialIntent", "AlertOptInIntent", "AlertOptOutIntent",
                 "AMAZON.YesIntent", "AMAZON.NoIntent",
                 "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",

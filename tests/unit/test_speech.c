@@ -80,19 +80,19 @@ static void test_dates(void)
            "weekday within 6 days");
     is_str(speech_date_phrase(buf, sizeof(buf), today, today + 6, SPEECH_DATE_SHORT), "on Sunday",
            "6 days ahead is still the weekday");
-    is_str(speech_date_phrase(buf, sizeof(buf), today, today + 8, SPEECH_DATE_SHORT), "next Tuesday",
-           "a weekday of next week");
-    is_str(speech_date_phrase(buf, sizeof(buf), today, today + 15, SPEECH_DATE_SHORT), "on the 16th of December",
-           "further ahead: the date");
+    is_str(speech_date_phrase(buf, sizeof(buf), today, today + 8, SPEECH_DATE_SHORT), "on Tuesday the 9th of December",
+           "a weekday of next week: weekday and date, never 'next Tuesday'");
+    is_str(speech_date_phrase(buf, sizeof(buf), today, today + 15, SPEECH_DATE_SHORT), "on Tuesday the 16th of December",
+           "further ahead: weekday and date");
     int friday = date_from_ymd(2025, 12, 5);
     is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 4, SPEECH_DATE_SHORT), "on Tuesday",
            "Friday -> Tuesday 4 days ahead says the weekday");
-    is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 7, SPEECH_DATE_SHORT), "next Friday",
-           "Friday -> Friday a week on is next Friday");
-    is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 10, SPEECH_DATE_SHORT), "on the 15th of December",
+    is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 7, SPEECH_DATE_SHORT), "on Friday the 12th of December",
+           "Friday -> Friday a week on: the date, not 'next Friday'");
+    is_str(speech_date_phrase(buf, sizeof(buf), friday, friday + 10, SPEECH_DATE_SHORT), "on Monday the 15th of December",
            "Friday -> Monday the week after next gives the date");
     is_str(speech_date_phrase(buf, sizeof(buf), today, date_from_ymd(2026, 1, 22), SPEECH_DATE_SHORT),
-           "on the 22nd of January 2026", "short next year");
+           "on Thursday the 22nd of January 2026", "short next year");
     is_str(speech_date_plain(buf, sizeof(buf), today, date_from_ymd(2025, 12, 23)), "Tuesday the 23rd of December",
            "plain");
     char small[8];
@@ -201,6 +201,10 @@ static void test_join_and_bins(void)
     is_str(buf, "A, B and C", "join three");
     speech_join(buf, sizeof(buf), four, 4);
     is_str(buf, "A, B, C and D", "join four");
+    speech_join_or(buf, sizeof(buf), three, 3);
+    is_str(buf, "A, B or C", "options join with or");
+    speech_join_or(buf, sizeof(buf), two, 2);
+    is_str(buf, "the green bin or the food caddy", "two options join with or");
     ok(speech_join(buf, sizeof(buf), NULL, 0) && buf[0] == '\0', "join none");
     char small[20];
     ok(!speech_join(small, sizeof(small), two, 2), "join reports truncation");

@@ -74,7 +74,10 @@ int main(void)
     check("when's bin day", "NextCollectionIntent", NULL, NULL, NULL);
     check("what are my next collections", "UpcomingCollectionsIntent", NULL, NULL, NULL);
     check("email me the link", "EmailLinkIntent", NULL, NULL, NULL);
-    check("it's flat 2", "ChooseAddressIntent", "Property", NULL, "2");
+    check("it's flat 2", "ChooseAddressIntent", "FlatNumber", NULL, "2");
+    check("flat two", "ChooseAddressIntent", "FlatNumber", NULL, "2");
+    check("number twenty one", "ChooseAddressIntent", "HouseNumber", NULL, "21");
+    check("the second one", "ChooseAddressIntent", "Ordinal", NULL, "2");
     check("it's 12a", "ChooseAddressIntent", "Property", NULL, "12a");
     check("I live at rose cottage", "ChooseAddressIntent", "Property", NULL, "rose cottage");
 

@@ -27,6 +27,7 @@ typedef struct config {
     size_t n_connect_to;
     const char *smtp, *smtp_user, *smtp_password_file, *mail_from, *public_url;
     int mail_retry_base_ms, mail_max_attempts, mail_user_daily_cap, mail_global_hourly_cap;
+    const char *council_phone, *council_website; /* spoken when an address can't be found */
     const char *today; /* NULL unless fixed */
     int threads;
     int dev, http2;

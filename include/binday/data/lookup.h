@@ -61,8 +61,13 @@ typedef struct lookup_result {
     lookup_notice_t notices[LOOKUP_MAX_NOTICES];
     size_t n_notices;
     int with_cancelled; /* set by lookup_uprn_feed_txn only */
-    /* internal scratch and string storage */
+    /* The properties of the input's postcode as lookup_address_txn read
+     * them (n_cands; 0 after any other lookup). Their strings point into the
+     * read txn's map: valid only until that txn ends. The skill uses them to
+     * ask which flat or which house is the resident's. */
     addrmatch_cand_t cands[LOOKUP_MAX_POSTCODE];
+    size_t n_cands;
+    /* internal string storage */
     size_t arena_used;
     char arena[LOOKUP_ARENA];
 } lookup_result_t;
@@ -86,6 +91,12 @@ int lookup_address_txn(store_t *s, MDB_txn *txn, const addrmatch_input_t *in, in
                        int days, lookup_result_t *res, char *err, size_t err_size);
 int lookup_uprn_txn(store_t *s, MDB_txn *txn, uint64_t uprn, int from_day, int days,
                     lookup_result_t *res, char *err, size_t err_size);
+
+/* Do these properties share one collection schedule (the same effective
+ * assignments, a flat falling back to its building's)? *uniform = 1 when
+ * they all do (and n > 0), 0 when any differs or has none. Returns 0 or an
+ * MDB error. */
+int lookup_uniform_txn(store_t *s, MDB_txn *txn, const addrmatch_cand_t *c, size_t n, int *uniform);
 
 /* lookup_uprn_txn that also lists cancelled occurrences (cancelled = 1,
  * date = original date), for calendar feeds that mark them STATUS:CANCELLED. */

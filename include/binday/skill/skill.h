@@ -28,6 +28,8 @@ typedef struct skill_conf {
     struct transcript_queue *transcripts; /* turn records go here when set, else written directly */
     const struct linkmail_conf *mail; /* emailed links (linkmail.h); NULL when email is not configured */
     int alerts;              /* evening-before alerts configured (alerts.h) */
+    const char *council_phone;   /* "01362 656870"; NULL = none to offer */
+    const char *council_website; /* "breckland.gov.uk/bins"; NULL = none */
 } skill_conf_t;
 
 typedef struct skill_thread skill_thread_t;

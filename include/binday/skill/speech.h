@@ -57,8 +57,8 @@ typedef enum {
      * and earlier: "yesterday, Monday the ..." / "on Monday the ...". */
     SPEECH_DATE_FULL = 0,
     /* Short forms for lists: "today", "tomorrow", "on Thursday" (2-6 days
-     * ahead), "next Tuesday" (a weekday of next calendar week, 7+ days ahead),
-     * "on the 16th of December" beyond. */
+     * ahead), "on Tuesday the 8th of December" from 7 days ahead (never "next
+     * Tuesday": residents misread which week it meant). */
     SPEECH_DATE_SHORT = 1
 } speech_date_style_t;
 
@@ -69,6 +69,8 @@ const char *speech_date_plain(char *dst, size_t dst_size, int today, int date);
 
 /* Join items: "A", "A and B", "A, B and C". Returns false when truncated. */
 bool speech_join(char *dst, size_t dst_size, const char *const *items, size_t n);
+/* The same for options in a question: "A, B or C". */
+bool speech_join_or(char *dst, size_t dst_size, const char *const *items, size_t n);
 
 /* "the green bin for household rubbish", "the black bin for recycling",
  * "the food caddy". colour may be NULL/""; container NULL = "bin"; purpose
