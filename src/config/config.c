@@ -105,12 +105,12 @@ static int read_config_file(const char *path, json_t **out, char *err, size_t er
     return 0;
 }
 
-static int split_listen(const char *s, config_t *c, char *err, size_t err_size)
+static int split_addr(const char *what, const char *s, char host[64], uint16_t *port_out, char *err, size_t err_size)
 {
     const char *colon = strrchr(s, ':');
     long long port;
     if (colon == NULL || parse_int_strict(colon + 1, &port) != 0 || port < 0 || port > 65535) {
-        snprintf(err, err_size, "listen: want ADDR:PORT, got '%.100s'", s);
+        snprintf(err, err_size, "%s: want ADDR:PORT, got '%.100s'", what, s);
         return -1;
     }
     size_t hl = (size_t)(colon - s);
@@ -118,13 +118,13 @@ static int split_listen(const char *s, config_t *c, char *err, size_t err_size)
         s++;
         hl -= 2;
     }
-    if (hl == 0 || hl >= sizeof(c->listen_host)) {
-        snprintf(err, err_size, "listen: bad address in '%.100s'", s);
+    if (hl == 0 || hl >= 64) {
+        snprintf(err, err_size, "%s: bad address in '%.100s'", what, s);
         return -1;
     }
-    memcpy(c->listen_host, s, hl);
-    c->listen_host[hl] = 0;
-    c->listen_port = (uint16_t)port;
+    memcpy(host, s, hl);
+    host[hl] = 0;
+    *port_out = (uint16_t)port;
     return 0;
 }
 
@@ -251,8 +251,20 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
     }
     c->doc = doc;
     c->data = get_str(doc, "data");
-    if (split_listen(get_str(doc, "listen") ? get_str(doc, "listen") : "0.0.0.0:443", c, err, err_size) != 0)
+    if (split_addr("listen", get_str(doc, "listen") ? get_str(doc, "listen") : "0.0.0.0:443", c->listen_host,
+                   &c->listen_port, err, err_size) != 0)
         goto out;
+    c->staff_listen = get_str(doc, "staff_listen") != NULL;
+    if (c->staff_listen &&
+        split_addr("staff_listen", get_str(doc, "staff_listen"), c->staff_host, &c->staff_port, err, err_size) != 0)
+        goto out;
+    c->staff_port_file = get_str(doc, "staff_port_file");
+    c->staff_tls_cert = get_str(doc, "staff_tls_cert");
+    c->staff_tls_key = get_str(doc, "staff_tls_key");
+    if ((c->staff_tls_cert == NULL) != (c->staff_tls_key == NULL)) {
+        snprintf(err, err_size, "staff_tls_cert and staff_tls_key go together");
+        goto out;
+    }
     c->port_file = get_str(doc, "port_file");
     c->tls_cert = get_str(doc, "tls_cert");
     c->tls_key = get_str(doc, "tls_key");

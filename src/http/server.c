@@ -72,6 +72,10 @@ struct server {
     SSL_CTX *ssl_ctx;
     const server_route_t *routes;
     size_t n_routes;
+    /* the staff console's listener (server_staff_t), when hooks.staff is set */
+    h2o_hostconf_t *staff_hostconf;
+    SSL_CTX *staff_ssl_ctx; /* == ssl_ctx when it has no certificate of its own */
+    int *staff_fds;
     server_hooks_t hooks;
     int *listen_fds; /* one listening socket per thread (SO_REUSEPORT) */
     server_thread_t *threads;
@@ -125,10 +129,14 @@ static const char *reason_phrase(int status)
         return "OK";
     case 204:
         return "No Content";
+    case 303:
+        return "See Other";
     case 304:
         return "Not Modified";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -440,9 +448,17 @@ static int method_allowed(const char *methods, h2o_iovec_t m)
     return 0;
 }
 
+/* One per hostconf: the Alexa listener's and the staff console's routes are
+ * separate tables, so neither listener can reach the other's handlers. */
+typedef struct route_handler {
+    h2o_handler_t super;
+    const server_route_t *routes;
+    size_t n_routes;
+} route_handler_t;
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    (void)self;
+    const route_handler_t *rh = (const route_handler_t *)self;
     server_thread_t *t = server_thread_of(req);
     server_t *srv = t->srv;
     __atomic_add_fetch(&g_inflight, 1, __ATOMIC_SEQ_CST);
@@ -459,8 +475,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
 
     h2o_iovec_t path = req->path_normalized;
-    for (size_t i = 0; i < srv->n_routes; i++) {
-        const server_route_t *r = &srv->routes[i];
+    for (size_t i = 0; i < rh->n_routes; i++) {
+        const server_route_t *r = &rh->routes[i];
         size_t rl = strlen(r->path);
         int match = r->prefix ? (path.len > rl && memcmp(path.base, r->path, rl) == 0)
                               : (path.len == rl && memcmp(path.base, r->path, rl) == 0);
@@ -682,7 +698,8 @@ static void on_accept(uv_stream_t *listener, int status)
     uv_tcp_nodelay(conn, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_tcp_closed);
     sock->on_close.data = sc; /* a back pointer only (linger_arm); on_close.cb stays NULL */
-    h2o_accept(&t->accept_ctx, sock);
+    /* the listener decides the hostconf (and so the routes) and the certificate */
+    h2o_accept(listener == (uv_stream_t *)&t->staff_listener ? &t->staff_accept_ctx : &t->accept_ctx, sock);
 }
 
 static void on_listener_closed(uv_handle_t *h)
@@ -697,6 +714,10 @@ static void on_wake(uv_async_t *a)
     if (state >= STATE_DRAINING && t->listener_open) {
         t->listener_open = 0;
         uv_close((uv_handle_t *)&t->listener, on_listener_closed);
+        if (t->staff_listener_open) {
+            t->staff_listener_open = 0;
+            uv_close((uv_handle_t *)&t->staff_listener, on_listener_closed);
+        }
         h2o_context_request_shutdown(&t->ctx);
     }
     if (state == STATE_STOPPING) {
@@ -726,6 +747,16 @@ static void *thread_main(void *arg)
             ok = 0;
         } else {
             t->listener_open = 1;
+        }
+    }
+    if (ok && srv->staff_fds != NULL) {
+        int fd = srv->staff_fds[t->index];
+        if (fd < 0 || uv_tcp_open(&t->staff_listener, fd) != 0 ||
+            uv_listen((uv_stream_t *)&t->staff_listener, 1024, on_accept) != 0) {
+            log_error("server.start", "thread=%d reason=\"staff listen\"", t->index);
+            ok = 0;
+        } else {
+            t->staff_listener_open = 1;
         }
     }
     if (!ok)
@@ -790,13 +821,14 @@ static int ssl_error(const char *what, const char *file)
     return -1;
 }
 
-static int setup_tls(server_t *srv)
+/* A server TLS context for cert/key in *out (set before any error: the
+ * caller frees it either way). */
+static int setup_tls(const config_t *c, const char *cert, const char *key, SSL_CTX **out)
 {
-    const config_t *c = srv->conf;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
         xalloc_die("SSL_CTX_new", 0); /* OpenSSL fails it only without memory */
-    srv->ssl_ctx = ctx;
+    *out = ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -827,17 +859,20 @@ static int setup_tls(server_t *srv)
                                      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1)
         return ssl_error("cipher list", "-");
-    if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1)
-        return ssl_error("cannot load certificate", c->tls_cert);
-    if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1)
-        return ssl_error("cannot load private key", c->tls_key);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+        return ssl_error("cannot load certificate", cert);
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+        return ssl_error("cannot load private key", key);
     if (SSL_CTX_check_private_key(ctx) != 1)
-        return ssl_error("private key does not match certificate", c->tls_key);
+        return ssl_error("private key does not match certificate", key);
     h2o_ssl_register_alpn_protocols(ctx, c->http2 ? h2o_http2_alpn_protocols : http1_only_alpn);
     return 0;
 }
 
-static int open_listener(server_t *srv)
+/* One listening socket per thread on host:port into *fds_out; the bound port
+ * goes to port_file when given. `what` names the option in messages. */
+static int open_listener(server_t *srv, const char *what, const char *host, unsigned listen_port,
+                         const char *port_file, int **fds_out)
 {
     const config_t *c = srv->conf;
     struct addrinfo hints = {0}, *ai = NULL;
@@ -845,10 +880,10 @@ static int open_listener(server_t *srv)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    snprintf(port, sizeof(port), "%u", c->listen_port);
-    int r = getaddrinfo(c->listen_host, port, &hints, &ai);
+    snprintf(port, sizeof(port), "%u", listen_port);
+    int r = getaddrinfo(host, port, &hints, &ai);
     if (r != 0) {
-        fprintf(stderr, "binday serve: --listen %s:%u: %s (use a numeric address)\n", c->listen_host, c->listen_port,
+        fprintf(stderr, "binday serve: --%s %s:%u: %s (use a numeric address)\n", what, host, listen_port,
                 gai_strerror(r));
         return -1;
     }
@@ -859,7 +894,7 @@ static int open_listener(server_t *srv)
      * while the others idled (make bench S3: 1.05 of 2 cores busy at a
      * 335 ms p50). The first socket binds (port 0 picks the port), the others
      * bind to the address it got. */
-    srv->listen_fds = xmalloc((size_t)srv->nthreads * sizeof(int));
+    int *fds = xmalloc((size_t)srv->nthreads * sizeof(int));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     int one = 1, opened = 0, err = 0;
@@ -875,7 +910,7 @@ static int open_listener(server_t *srv)
                 close(fd);
             break;
         }
-        srv->listen_fds[opened] = fd;
+        fds[opened] = fd;
         if (opened == 0) {
             sl = sizeof(ss);
             getsockname(fd, (struct sockaddr *)&ss, &sl);
@@ -883,26 +918,26 @@ static int open_listener(server_t *srv)
     }
     freeaddrinfo(ai);
     if (opened < srv->nthreads) {
-        fprintf(stderr, "binday serve: cannot listen on %s:%u: %s\n", c->listen_host, c->listen_port, strerror(err));
+        fprintf(stderr, "binday serve: cannot listen on %s:%u: %s\n", host, listen_port, strerror(err));
         while (opened > 0)
-            close(srv->listen_fds[--opened]);
-        free(srv->listen_fds);
-        srv->listen_fds = NULL;
+            close(fds[--opened]);
+        free(fds);
         return -1;
     }
+    *fds_out = fds;
     unsigned bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                      : ((struct sockaddr_in *)&ss)->sin_port);
-    if (c->port_file) {
+    if (port_file) {
         /* write then rename, so a reader never sees a half-written port */
         char tmp[4096];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", c->port_file);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
         FILE *f = fopen(tmp, "w");
-        if (f == NULL || fprintf(f, "%u\n", bound) < 0 || fclose(f) != 0 || rename(tmp, c->port_file) != 0) {
-            fprintf(stderr, "binday serve: cannot write --port-file %s: %s\n", c->port_file, strerror(errno));
+        if (f == NULL || fprintf(f, "%u\n", bound) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
+            fprintf(stderr, "binday serve: cannot write the port file %s: %s\n", port_file, strerror(errno));
             return -1;
         }
     }
-    log_info("server.listen", "addr=%s port=%u threads=%d http2=%s", c->listen_host, bound, c->threads,
+    log_info("server.listen", "listener=%s addr=%s port=%u threads=%d http2=%s", what, host, bound, c->threads,
              c->http2 ? "on" : "off");
     return 0;
 }
@@ -922,7 +957,12 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         srv->boot_nonce = (uint32_t)getpid() ^ (uint32_t)time(NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (setup_tls(srv) != 0)
+    if (setup_tls(conf, conf->tls_cert, conf->tls_key, &srv->ssl_ctx) != 0)
+        return 1;
+    const server_staff_t *staff = srv->hooks.staff;
+    srv->staff_ssl_ctx = srv->ssl_ctx;
+    if (staff != NULL && staff->tls_cert != NULL &&
+        setup_tls(conf, staff->tls_cert, staff->tls_key ? staff->tls_key : staff->tls_cert, &srv->staff_ssl_ctx) != 0)
         return 1;
 
     h2o_config_init(&srv->globalconf);
@@ -947,8 +987,10 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     srv->n_routes = n_routes + 2;
 
     h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconf, "/", 0);
-    h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
-    h->on_req = on_req;
+    route_handler_t *h = (route_handler_t *)h2o_create_handler(pc, sizeof(*h));
+    h->super.on_req = on_req;
+    h->routes = srv->routes;
+    h->n_routes = srv->n_routes;
     h2o_filter_t *f = h2o_create_filter(pc, sizeof(*f));
     f->on_setup_ostream = json_error_setup;
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_access;
@@ -957,7 +999,30 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     f->on_setup_ostream = json_error_setup;
     h2o_create_logger(&srv->hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_access;
 
-    if (open_listener(srv) != 0)
+    if (staff != NULL) {
+        /* The staff console: a hostconf of its own, reachable only through
+         * staff_accept_ctx (whose host list holds it alone), so the Host
+         * header cannot select it on the Alexa listener nor the reverse. */
+        srv->staff_hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("staff")), 65535);
+        if (staff->mount != NULL)
+            staff->mount(srv->staff_hostconf, staff->ud);
+        h2o_pathconf_t *spc = h2o_config_register_path(srv->staff_hostconf, "/", 0);
+        route_handler_t *sh = (route_handler_t *)h2o_create_handler(spc, sizeof(*sh));
+        sh->super.on_req = on_req;
+        sh->routes = staff->routes;
+        sh->n_routes = staff->n_routes;
+        h2o_create_logger(spc, sizeof(h2o_logger_t))->log_access = log_access;
+        h2o_create_logger(&srv->staff_hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_access;
+    }
+    /* h2o's host lists, NULL-terminated: one host per listener */
+    static h2o_hostconf_t *alexa_hosts[2], *staff_hosts[2];
+    alexa_hosts[0] = srv->hostconf;
+    staff_hosts[0] = srv->staff_hostconf;
+
+    if (open_listener(srv, "listen", conf->listen_host, conf->listen_port, conf->port_file, &srv->listen_fds) != 0)
+        return 1;
+    if (staff != NULL &&
+        open_listener(srv, "staff-listen", staff->host, staff->port, staff->port_file, &srv->staff_fds) != 0)
         return 1;
 
     uv_loop_init(&srv->main_loop);
@@ -977,10 +1042,17 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         uv_loop_init(&t->loop);
         h2o_context_init(&t->ctx, &t->loop, &srv->globalconf);
         t->accept_ctx.ctx = &t->ctx;
-        t->accept_ctx.hosts = srv->globalconf.hosts;
+        t->accept_ctx.hosts = alexa_hosts;
         t->accept_ctx.ssl_ctx = srv->ssl_ctx;
         uv_tcp_init(&t->loop, &t->listener);
         t->listener.data = t;
+        t->staff_accept_ctx.ctx = &t->ctx;
+        t->staff_accept_ctx.hosts = staff_hosts;
+        t->staff_accept_ctx.ssl_ctx = srv->staff_ssl_ctx;
+        if (staff != NULL) {
+            uv_tcp_init(&t->loop, &t->staff_listener);
+            t->staff_listener.data = t;
+        }
         uv_async_init(&t->loop, &t->wake, on_wake);
         t->wake.data = t;
         t->ob = outbound_new(&t->loop);
@@ -1011,6 +1083,8 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     }
     free(srv->listen_fds); /* the descriptors belonged to the threads' listeners */
     srv->listen_fds = NULL;
+    free(srv->staff_fds);
+    srv->staff_fds = NULL;
     log_info("server.stopped", "rc=%d", rc);
 #ifdef BINDAY_LSAN
     __lsan_do_leak_check();

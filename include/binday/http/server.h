@@ -31,6 +31,9 @@ typedef struct server_thread {
     h2o_accept_ctx_t accept_ctx;
     uv_tcp_t listener;
     int listener_open;
+    h2o_accept_ctx_t staff_accept_ctx; /* the staff console's listener (server_staff_t) */
+    uv_tcp_t staff_listener;
+    int staff_listener_open;
     uv_async_t wake;
     pthread_t tid;
     h2o_linklist_t lingering; /* connections being drained after an error answer */
@@ -56,6 +59,26 @@ typedef enum { SERVER_READY_OK = 0, SERVER_READY_WARNING = 1, SERVER_READY_ERROR
  * `detail` (stolen; may be NULL). Details must never hold personal data. */
 void server_ready_check(json_t *checks, const char *name, server_ready_level_t level, json_t *detail);
 
+/* --- the staff console's listener (docs/staff-console.md) ---------------------
+ * A second listening socket with its own TLS context (the server's certificate
+ * unless tls_cert/tls_key are given) and its own h2o hostconf. Connections
+ * accepted on it are matched only against `routes`; connections on the Alexa
+ * listener never see these routes, and this listener never sees the Alexa
+ * routes, /healthz or /readyz. Same threads, loops and limits as the main one. */
+typedef struct server_staff {
+    const char *host; /* numeric address */
+    uint16_t port;    /* 0 picks a free port */
+    const char *port_file; /* NULL, or where to write the bound port */
+    const char *tls_cert, *tls_key; /* NULL: the server's own */
+    const server_route_t *routes; /* matched in order; must stay valid while serving */
+    size_t n_routes;
+    /* Called once, before the routes' catch-all path "/" is registered on the
+     * staff hostconf: the place to mount other h2o handlers on the staff
+     * listener only (e.g. GET /metrics with h2o_config_register_path). May be NULL. */
+    void (*mount)(h2o_hostconf_t *staff_host, void *ud);
+    void *ud;
+} server_staff_t;
+
 typedef struct server_hooks {
     /* run on each thread before it serves; non-zero aborts start-up */
     int (*thread_init)(server_thread_t *t, void *ud);
@@ -68,6 +91,8 @@ typedef struct server_hooks {
      * and "tls_certificate" itself */
     void (*ready)(server_thread_t *t, json_t *checks, void *ud);
     void *ud;
+    /* the staff console's listener; NULL (the default) = none */
+    const server_staff_t *staff;
 } server_hooks_t;
 
 /* Run until SIGTERM/SIGINT, then drain and return 0 (or 1 if start-up failed,
