@@ -1,0 +1,1455 @@
+/* console.c - owns the staff console's pages (console.h): routing on the
+ * staff listener, sessions in cookies, CSRF checks, the security headers, the
+ * GOV.UK page frame and every page. It reads and writes only through the
+ * staff core (the binday/staff headers); it never opens LMDB itself.
+ *
+ * Security model (docs/staff-console.md): a page without a live session is
+ * a 303 to /sign-in; an action (POST) without one is 401; an action with a
+ * missing or wrong CSRF token, or by a role that may not do it, is 403 and
+ * changes nothing. Every HTML page carries a strict CSP (no script at all,
+ * styles from our origin only, frame-ancestors 'none'), no-store, nosniff
+ * and no-referrer. Slow work never runs on the loop: password checks go to
+ * libuv's thread pool, edits to the store writer.
+ */
+#include "binday/console/console.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "binday/console/session.h"
+#include "binday/console/webform.h"
+#include "binday/data/import.h"
+#include "binday/staff/account.h"
+#include "binday/staff/audit.h"
+#include "binday/staff/edit.h"
+#include "binday/staff/view.h"
+#include "binday/util/date.h"
+#include "binday/util/log.h"
+#include "binday/util/strbuf.h"
+#include "binday/util/xalloc.h"
+
+#define COOKIE_NAME "__Host-binday-staff"
+#define PAGE_MAX ((size_t)4 << 20)
+
+static console_conf_t g_conf;
+
+/* per loop thread */
+static _Thread_local staff_view_t *t_view;
+static _Thread_local writer_port_t *t_port;
+static _Thread_local staff_property_t *t_prop;
+static _Thread_local staff_search_t *t_search;
+
+int console_global_init(const console_conf_t *conf, char *err, size_t err_size)
+{
+    if (conf->staff == NULL || conf->rl == NULL) {
+        snprintf(err, err_size, "console: needs the staff core and a rate limiter");
+        return -1;
+    }
+    g_conf = *conf;
+    return 0;
+}
+
+void console_global_cleanup(void)
+{
+    memset(&g_conf, 0, sizeof(g_conf));
+}
+
+int console_thread_init(server_thread_t *t, writer_port_t *port)
+{
+    t_view = staff_view_new(g_conf.staff);
+    t_port = port;
+    t_prop = xmalloc(sizeof(*t_prop));
+    t_search = xmalloc(sizeof(*t_search));
+    if (t_view == NULL) {
+        log_error("console.start", "thread=%d reason=view", t->index);
+        return -1;
+    }
+    return 0;
+}
+
+void console_thread_fini(void)
+{
+    staff_view_free(t_view);
+    t_view = NULL;
+    free(t_prop);
+    t_prop = NULL;
+    free(t_search);
+    t_search = NULL;
+    t_port = NULL;
+}
+
+static int64_t now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int today(void)
+{
+    return g_conf.fixed_today ? g_conf.fixed_today : date_today_london();
+}
+
+/* ---- HTML ---------------------------------------------------------------------- */
+
+void console_html_escape(strbuf_t *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = NULL;
+        switch (s[i]) {
+        case '&': e = "&amp;"; break;
+        case '<': e = "&lt;"; break;
+        case '>': e = "&gt;"; break;
+        case '"': e = "&quot;"; break;
+        case '\'': e = "&#39;"; break;
+        default: continue;
+        }
+        strbuf_put(b, s + run, i - run);
+        strbuf_puts(b, e);
+        run = i + 1;
+    }
+    strbuf_put(b, s + run, n - run);
+}
+
+static void esc(strbuf_t *b, const char *s)
+{
+    console_html_escape(b, s, strlen(s));
+}
+
+static void put_date(strbuf_t *b, int day)
+{
+    char d[64];
+    date_long(day, d, sizeof(d));
+    esc(b, d);
+}
+
+typedef struct page_ctx {
+    h2o_req_t *req;
+    int signed_in;
+    session_info_t s;
+} page_ctx_t;
+
+static void page_start(strbuf_t *b, const page_ctx_t *pc, const char *title)
+{
+    strbuf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\" class=\"govuk-template\">\n<head>\n<meta charset=\"utf-8\">\n"
+                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>");
+    esc(b, title);
+    strbuf_puts(b, " - Bin collections staff console</title>\n"
+                   "<link rel=\"stylesheet\" href=\"/static/govuk-frontend.min.css\">\n"
+                   "<link rel=\"stylesheet\" href=\"/console.css\">\n</head>\n"
+                   "<body class=\"govuk-template__body\">\n"
+                   "<a href=\"#main-content\" class=\"govuk-skip-link\">Skip to main content</a>\n"
+                   "<header class=\"govuk-header\">\n<div class=\"govuk-header__container govuk-width-container\">\n"
+                   "<div class=\"govuk-header__logo\"><a href=\"/\" class=\"govuk-header__link "
+                   "govuk-header__link--homepage\">Bin collections staff console</a></div>\n</div>\n</header>\n");
+    if (pc->signed_in) {
+        strbuf_puts(b, "<nav class=\"govuk-service-navigation\" aria-label=\"Menu\">\n<div class=\"govuk-width-container\">\n"
+                       "<ul class=\"govuk-service-navigation__list\">\n"
+                       "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
+                       "href=\"/search\">Search</a></li>\n");
+        if (staff_role_allows((staff_role_t)pc->s.role, STAFF_ROLE_EDITOR))
+            strbuf_puts(b, "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
+                           "href=\"/exceptions\">Exceptions</a></li>\n"
+                           "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
+                           "href=\"/notices\">Notices</a></li>\n"
+                           "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
+                           "href=\"/uploads\">Uploads</a></li>\n");
+        strbuf_puts(b, "</ul>\n<form method=\"post\" action=\"/sign-out\" class=\"console-signout\">\n"
+                       "<input type=\"hidden\" name=\"csrf\" value=\"");
+        esc(b, pc->s.csrf);
+        strbuf_puts(b, "\">\n<span class=\"govuk-body-s\">Signed in as ");
+        esc(b, pc->s.user);
+        strbuf_puts(b, " (");
+        esc(b, staff_role_name((staff_role_t)pc->s.role));
+        strbuf_puts(b, ")</span>\n<button type=\"submit\" class=\"govuk-button govuk-button--secondary "
+                       "console-signout__button\" data-module=\"govuk-button\">Sign out</button>\n</form>\n</div>\n</nav>\n");
+    }
+    strbuf_puts(b, "<div class=\"govuk-width-container\">\n<main class=\"govuk-main-wrapper\" id=\"main-content\">\n");
+}
+
+static void page_end(strbuf_t *b)
+{
+    strbuf_puts(b, "</main>\n</div>\n<footer class=\"govuk-footer\">\n<div class=\"govuk-width-container\">\n"
+                   "<p class=\"govuk-body-s\">binday staff console. Changes are recorded in the audit log.</p>\n"
+                   "</div>\n</footer>\n</body>\n</html>\n");
+}
+
+static void csrf_field(strbuf_t *b, const page_ctx_t *pc)
+{
+    strbuf_puts(b, "<input type=\"hidden\" name=\"csrf\" value=\"");
+    esc(b, pc->s.csrf);
+    strbuf_puts(b, "\">\n");
+}
+
+/* An error summary (GOV.UK pattern): each message links to its field. */
+static void error_summary(strbuf_t *b, const char *field_id, const char *msg)
+{
+    strbuf_puts(b, "<div class=\"govuk-error-summary\" data-module=\"govuk-error-summary\">\n<div role=\"alert\">\n"
+                   "<h2 class=\"govuk-error-summary__title\">There is a problem</h2>\n"
+                   "<div class=\"govuk-error-summary__body\">\n<ul class=\"govuk-list govuk-error-summary__list\">\n<li><a href=\"#");
+    esc(b, field_id);
+    strbuf_puts(b, "\">");
+    esc(b, msg);
+    strbuf_puts(b, "</a></li>\n</ul>\n</div>\n</div>\n</div>\n");
+}
+
+/* ---- answers ------------------------------------------------------------------- */
+
+static const char csp[] = "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; form-action 'self'; "
+                          "frame-ancestors 'none'; base-uri 'none'";
+
+static void security_headers(h2o_req_t *req)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL,
+                          csp, sizeof(csp) - 1);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL,
+                          H2O_STRLIT("no-referrer"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-frame-options"), 0, NULL, H2O_STRLIT("DENY"));
+    /* server_send adds Cache-Control: no-store and nosniff */
+}
+
+static void send_page(h2o_req_t *req, int status, strbuf_t *b)
+{
+    security_headers(req);
+    if (b->failed) {
+        strbuf_free(b);
+        static const char oops[] = "<!DOCTYPE html><title>Error</title><p>Sorry, the page is too large.</p>";
+        server_send(req, 500, "text/html; charset=utf-8", oops, sizeof(oops) - 1);
+        return;
+    }
+    server_send(req, status, "text/html; charset=utf-8", b->p, b->len);
+    strbuf_free(b);
+}
+
+static void redirect(h2o_req_t *req, const char *location)
+{
+    security_headers(req);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location, strlen(location));
+    server_send(req, 303, "text/plain; charset=utf-8", "", 0);
+}
+
+/* A short page for errors (403 and the like), signed in or not. */
+static void send_message(h2o_req_t *req, const page_ctx_t *pc, int status, const char *title, const char *msg)
+{
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, pc, title);
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">");
+    esc(&b, title);
+    strbuf_puts(&b, "</h1>\n<p class=\"govuk-body\">");
+    esc(&b, msg);
+    strbuf_puts(&b, "</p>\n");
+    page_end(&b);
+    send_page(req, status, &b);
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+static int find_session(h2o_req_t *req, page_ctx_t *pc)
+{
+    memset(pc, 0, sizeof(*pc));
+    pc->req = req;
+    ssize_t i = -1;
+    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1) {
+        const uint8_t *v;
+        size_t vl;
+        h2o_iovec_t h = req->headers.entries[i].value;
+        if (webform_cookie((const uint8_t *)h.base, h.len, COOKIE_NAME, &v, &vl) == 0 &&
+            session_get(v, vl, now_s(), &pc->s) == 0) {
+            pc->signed_in = 1;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The query string of a GET as a form (empty when none or malformed). */
+static void query_form(h2o_req_t *req, webform_t *f)
+{
+    h2o_iovec_t p = req->path;
+    size_t q = 0;
+    while (q < p.len && p.base[q] != '?')
+        q++;
+    if (q >= p.len || webform_parse_urlencoded((const uint8_t *)p.base + q + 1, p.len - q - 1, f) != 0)
+        memset(f, 0, sizeof(*f));
+}
+
+static int body_form(h2o_req_t *req, webform_t *f)
+{
+    ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    h2o_iovec_t c = ct == -1 ? h2o_iovec_init(H2O_STRLIT("")) : req->headers.entries[ct].value;
+    char boundary[WEBFORM_MAX_BOUNDARY + 1];
+    if (webform_multipart_boundary((const uint8_t *)c.base, c.len, boundary) == 0)
+        return webform_parse_multipart((const uint8_t *)req->entity.base, req->entity.len, boundary, f);
+    return webform_parse_urlencoded((const uint8_t *)req->entity.base, req->entity.len, f);
+}
+
+static const char *fval(const webform_t *f, const char *name)
+{
+    const webform_field_t *x = webform_get(f, name);
+    return x ? x->value : "";
+}
+
+/* An action: a live session (else 401), a parsed form, the right CSRF token
+ * (else 403) and a role that allows `need` (else 403). 0 to go on; -1 when
+ * the answer was sent (and the form freed). */
+static int action_begin(h2o_req_t *req, page_ctx_t *pc, webform_t *f, staff_role_t need)
+{
+    memset(f, 0, sizeof(*f));
+    if (find_session(req, pc) != 0) {
+        send_message(req, pc, 401, "Sign in required", "Your session has ended. Sign in again to continue.");
+        return -1;
+    }
+    const webform_field_t *tok;
+    if (body_form(req, f) != 0 || (tok = webform_get(f, "csrf")) == NULL ||
+        !session_csrf_ok(&pc->s, (const uint8_t *)tok->value, tok->value_len)) {
+        webform_free(f);
+        log_warn("console.csrf_refused", "rid=%s", server_request_id(req));
+        send_message(req, pc, 403, "Forbidden", "The form could not be accepted. Go back, reload the page and try again.");
+        return -1;
+    }
+    if (!staff_role_allows((staff_role_t)pc->s.role, need)) {
+        webform_free(f);
+        send_message(req, pc, 403, "Forbidden", "Your account does not allow this.");
+        return -1;
+    }
+    return 0;
+}
+
+/* A page: a live session (else 303 to /sign-in) with role `need` (else 403). */
+static int page_begin(h2o_req_t *req, page_ctx_t *pc, staff_role_t need)
+{
+    if (find_session(req, pc) != 0) {
+        redirect(req, "/sign-in");
+        return -1;
+    }
+    if (!staff_role_allows((staff_role_t)pc->s.role, need)) {
+        send_message(req, pc, 403, "Forbidden", "Your account does not allow this page.");
+        return -1;
+    }
+    return 0;
+}
+
+static staff_actor_t actor_of(const page_ctx_t *pc)
+{
+    return (staff_actor_t){pc->s.user, (staff_role_t)pc->s.role};
+}
+
+/* ---- sign in ------------------------------------------------------------------- */
+
+static void signin_page(h2o_req_t *req, int status, const char *error, const char *user)
+{
+    page_ctx_t pc = {.req = req};
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, error ? "Error: Sign in" : "Sign in");
+    strbuf_puts(&b, "<div class=\"govuk-grid-row\"><div class=\"govuk-grid-column-two-thirds\">\n");
+    if (error)
+        error_summary(&b, "username", error);
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Sign in</h1>\n<form method=\"post\" action=\"/sign-in\" novalidate>\n"
+                    "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"username\">Username</label>\n"
+                    "<input class=\"govuk-input govuk-!-width-one-half\" id=\"username\" name=\"username\" type=\"text\" "
+                    "autocomplete=\"username\" spellcheck=\"false\" value=\"");
+    esc(&b, user ? user : "");
+    strbuf_puts(&b, "\">\n</div>\n<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"password\">"
+                    "Password</label>\n<input class=\"govuk-input govuk-!-width-one-half\" id=\"password\" "
+                    "name=\"password\" type=\"password\" autocomplete=\"current-password\">\n</div>\n"
+                    "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Sign in</button>\n"
+                    "</form>\n</div></div>\n");
+    page_end(&b);
+    send_page(req, status, &b);
+}
+
+static int on_signin_get(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (find_session(req, &pc) == 0) {
+        redirect(req, "/search");
+        return 0;
+    }
+    signin_page(req, 200, NULL, NULL);
+    return 0;
+}
+
+typedef struct signin_job {
+    uv_work_t work;
+    h2o_req_t *req;
+    server_pending_t *pending;
+    int gone;
+    char user[STAFF_USER_MAX + 1];
+    char addr[INET6_ADDRSTRLEN];
+    char *pw;
+    size_t pw_len;
+    int rc;
+    staff_role_t role;
+} signin_job_t;
+
+static void signin_gone(void *ud)
+{
+    ((signin_job_t *)ud)->gone = 1;
+}
+
+static void signin_work(uv_work_t *w)
+{
+    signin_job_t *j = w->data;
+    char err[200];
+    j->rc = staff_signin(g_conf.staff, j->user, j->pw, j->pw_len, &j->role, err, sizeof(err));
+    if (j->rc == STAFF_ERROR)
+        log_error("console.signin_error", "reason=\"%s\"", err);
+}
+
+static void signin_done(uv_work_t *w, int status)
+{
+    signin_job_t *j = w->data;
+    int ok = status == 0 && j->rc == 0;
+    staff_ratelimit_record(g_conf.rl, j->user, j->addr, ok, now_ms());
+    OPENSSL_cleanse(j->pw, j->pw_len);
+    free(j->pw);
+    if (!j->gone) {
+        server_pending_end(j->pending);
+        h2o_req_t *req = j->req;
+        char cookie[SESSION_HEX + 1];
+        session_info_t info;
+        if (ok && session_create(j->user, (int)j->role, now_s(), cookie, &info) == 0) {
+            char set[160];
+            snprintf(set, sizeof(set), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict", COOKIE_NAME, cookie);
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, h2o_strdup(&req->pool, set, SIZE_MAX).base,
+                           strlen(set));
+            staff_actor_t a = {j->user, j->role};
+            char err[200];
+            if (staff_audit_note(g_conf.staff, &a, "signin", j->user, NULL, err, sizeof(err)) != 0)
+                log_warn("console.audit", "reason=\"%s\"", err);
+            log_info("console.signin", "rid=%s", server_request_id(req));
+            redirect(req, "/search");
+        } else {
+            log_info("console.signin_refused", "rid=%s", server_request_id(req));
+            signin_page(req, 401, "Enter a correct username and password", j->user);
+        }
+    }
+    free(j);
+}
+
+static void peer_addr(h2o_req_t *req, char out[INET6_ADDRSTRLEN])
+{
+    struct sockaddr_storage ss;
+    socklen_t l = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    strcpy(out, "?");
+    if (l == 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, INET6_ADDRSTRLEN);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, INET6_ADDRSTRLEN);
+}
+
+static int on_signin_post(server_thread_t *t, h2o_req_t *req)
+{
+    webform_t f;
+    if (webform_parse_urlencoded((const uint8_t *)req->entity.base, req->entity.len, &f) != 0) {
+        signin_page(req, 400, "Enter a correct username and password", NULL);
+        return 0;
+    }
+    const webform_field_t *u = webform_get(&f, "username"), *p = webform_get(&f, "password");
+    /* names are lower case (account.h); the form accepts any case */
+    char user[STAFF_USER_MAX + 1] = "";
+    if (u != NULL && u->value_len <= STAFF_USER_MAX) {
+        for (size_t i = 0; i < u->value_len; i++) {
+            char c = u->value[i];
+            user[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        }
+        user[u->value_len] = 0;
+    }
+    if (user[0] == 0 || p == NULL || p->value_len == 0 || !staff_user_valid(user, strlen(user))) {
+        webform_free(&f);
+        signin_page(req, 401, "Enter a correct username and password", user);
+        return 0;
+    }
+    char addr[INET6_ADDRSTRLEN];
+    peer_addr(req, addr);
+    uint64_t retry = 0;
+    if (staff_ratelimit_check(g_conf.rl, user, addr, now_ms(), &retry) != 0) {
+        webform_free(&f);
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((retry + 999) / 1000));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, h2o_strdup(&req->pool, ra, SIZE_MAX).base,
+                       strlen(ra));
+        log_warn("console.signin_throttled", "rid=%s retry_ms=%llu", server_request_id(req), (unsigned long long)retry);
+        signin_page(req, 429, "Too many attempts. Wait a few minutes, then try again", user);
+        return 0;
+    }
+    signin_job_t *j = xcalloc(1, sizeof(*j));
+    j->work.data = j;
+    j->req = req;
+    memcpy(j->user, user, sizeof(user));
+    memcpy(j->addr, addr, sizeof(addr));
+    j->pw = xmalloc(p->value_len + 1);
+    memcpy(j->pw, p->value, p->value_len + 1);
+    j->pw_len = p->value_len;
+    OPENSSL_cleanse((void *)p->value, p->value_len);
+    webform_free(&f);
+    j->pending = server_pending_begin(req, signin_gone, j);
+    if (uv_queue_work(&t->loop, &j->work, signin_work, signin_done) != 0) {
+        server_pending_end(j->pending);
+        OPENSSL_cleanse(j->pw, j->pw_len);
+        free(j->pw);
+        free(j);
+        signin_page(req, 503, "The service is busy. Try again", user);
+    }
+    return 0;
+}
+
+static int on_signout(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    webform_t f;
+    if (action_begin(req, &pc, &f, STAFF_ROLE_VIEWER) != 0)
+        return 0;
+    webform_free(&f);
+    ssize_t i = -1;
+    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1) {
+        const uint8_t *v;
+        size_t vl;
+        h2o_iovec_t h = req->headers.entries[i].value;
+        if (webform_cookie((const uint8_t *)h.base, h.len, COOKIE_NAME, &v, &vl) == 0)
+            session_end(v, vl);
+    }
+    staff_actor_t a = actor_of(&pc);
+    char err[200];
+    staff_audit_note(g_conf.staff, &a, "signout", pc.s.user, NULL, err, sizeof(err));
+    static const char clear[] = COOKIE_NAME "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, clear, sizeof(clear) - 1);
+    pc.signed_in = 0;
+    send_message(req, &pc, 200, "You have signed out", "Close the browser window, or sign in again.");
+    return 0;
+}
+
+/* ---- search -------------------------------------------------------------------- */
+
+static int on_root(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    redirect(req, find_session(req, &pc) == 0 ? "/search" : "/sign-in");
+    return 0;
+}
+
+static int on_search(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_VIEWER) != 0)
+        return 0;
+    webform_t q;
+    query_form(req, &q);
+    const char *text = fval(&q, "q");
+    char err[300] = "";
+    int rc = -1;
+    if (text[0] != 0)
+        rc = staff_search(t_view, text, strlen(text), t_search, err, sizeof(err));
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, rc == STAFF_REJECTED ? "Error: Find a property" : "Find a property");
+    if (rc == STAFF_REJECTED)
+        error_summary(&b, "q", err[0] ? err : "Enter a postcode, an address or a UPRN");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Find a property</h1>\n<form method=\"get\" action=\"/search\">\n"
+                    "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"q\">Postcode, address or UPRN"
+                    "</label>\n<div id=\"q-hint\" class=\"govuk-hint\">For example, NR19 1AA or 12 High Street, NR19 1AA"
+                    "</div>\n<input class=\"govuk-input govuk-!-width-two-thirds\" id=\"q\" name=\"q\" type=\"text\" "
+                    "aria-describedby=\"q-hint\" value=\"");
+    esc(&b, text);
+    strbuf_puts(&b, "\">\n</div>\n<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Search"
+                    "</button>\n</form>\n");
+    if (rc == STAFF_ERROR) {
+        log_error("console.search", "rid=%s reason=\"%s\"", server_request_id(req), err);
+        strbuf_puts(&b, "<p class=\"govuk-body\">Sorry, the search failed. Try again.</p>\n");
+    } else if (rc == 0) {
+        strbuf_printf(&b, "<h2 class=\"govuk-heading-m\">%zu %s</h2>\n", t_search->n_hits,
+                      t_search->n_hits == 1 ? "property" : "properties");
+        if (t_search->truncated)
+            strbuf_puts(&b, "<p class=\"govuk-body\">Only the first results are shown: add to the search.</p>\n");
+        strbuf_puts(&b, "<ul class=\"govuk-list\">\n");
+        for (size_t i = 0; i < t_search->n_hits; i++) {
+            strbuf_printf(&b, "<li><a class=\"govuk-link\" href=\"/property/%llu\">",
+                          (unsigned long long)t_search->hits[i].uprn);
+            esc(&b, t_search->hits[i].address);
+            strbuf_printf(&b, "</a> <span class=\"govuk-hint\">UPRN %llu</span></li>\n",
+                          (unsigned long long)t_search->hits[i].uprn);
+        }
+        strbuf_puts(&b, "</ul>\n");
+    }
+    webform_free(&q);
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
+/* ---- a property ------------------------------------------------------------------ */
+
+static void status_text(strbuf_t *b, const staff_collection_t *c)
+{
+    if (c->cancelled) {
+        strbuf_puts(b, "<strong class=\"govuk-tag govuk-tag--red\">Cancelled</strong>");
+    } else if (c->moved) {
+        strbuf_puts(b, "<strong class=\"govuk-tag govuk-tag--yellow\">Moved</strong> from ");
+        put_date(b, c->original);
+    } else if (c->added) {
+        strbuf_puts(b, "<strong class=\"govuk-tag govuk-tag--blue\">Extra</strong>");
+    } else {
+        strbuf_puts(b, "As planned");
+    }
+    if (c->reason[0]) {
+        strbuf_puts(b, "<br><span class=\"govuk-body-s\">Reason: ");
+        esc(b, c->reason);
+        strbuf_puts(b, "</span>");
+    }
+}
+
+static void month_grid(strbuf_t *b, const staff_property_t *p, int y, int m)
+{
+    int first = date_from_ymd(y, m, 1), dim = date_days_in_month(y, m);
+    strbuf_puts(b, "<table class=\"govuk-table console-month\">\n<caption class=\"govuk-table__caption "
+                   "govuk-table__caption--s\">");
+    esc(b, date_month_long(m));
+    strbuf_printf(b, " %d</caption>\n<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">", y);
+    static const char *const wd[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    static const char *const wdl[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+    for (int i = 0; i < 7; i++)
+        strbuf_printf(b, "<th scope=\"col\" class=\"govuk-table__header\"><abbr title=\"%s\">%s</abbr></th>", wdl[i],
+                      wd[i]);
+    strbuf_puts(b, "</tr></thead>\n<tbody class=\"govuk-table__body\">\n");
+    int lead = date_weekday(first), day = 1 - lead;
+    while (day <= dim) {
+        strbuf_puts(b, "<tr class=\"govuk-table__row\">");
+        for (int i = 0; i < 7; i++, day++) {
+            if (day < 1 || day > dim) {
+                strbuf_puts(b, "<td class=\"govuk-table__cell\"></td>");
+                continue;
+            }
+            int d = first + day - 1;
+            strbuf_printf(b, "<td class=\"govuk-table__cell%s\"><span class=\"console-day\">%d</span>",
+                          d == today() ? " console-today" : "", day);
+            for (size_t k = 0; k < p->n_collections; k++) {
+                const staff_collection_t *c = &p->collections[k];
+                if (c->date != d)
+                    continue;
+                strbuf_printf(b, "<span class=\"console-bin%s\">", c->cancelled ? " console-bin--cancelled" : "");
+                esc(b, c->service_name);
+                if (c->cancelled)
+                    strbuf_puts(b, " (cancelled)");
+                else if (c->moved)
+                    strbuf_puts(b, " (moved)");
+                else if (c->added)
+                    strbuf_puts(b, " (extra)");
+                strbuf_puts(b, "</span>");
+            }
+            strbuf_puts(b, "</td>");
+        }
+        strbuf_puts(b, "</tr>\n");
+    }
+    strbuf_puts(b, "</tbody>\n</table>\n");
+}
+
+static int on_property(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_VIEWER) != 0)
+        return 0;
+    h2o_iovec_t path = req->path_normalized;
+    uint64_t uprn = 0;
+    size_t digits = 0;
+    for (size_t i = sizeof("/property/") - 1; i < path.len; i++, digits++) {
+        if (path.base[i] < '0' || path.base[i] > '9' || digits >= 12) {
+            digits = 0;
+            break;
+        }
+        uprn = uprn * 10 + (uint64_t)(path.base[i] - '0');
+    }
+    char err[300];
+    int rc = digits ? staff_property_get(t_view, uprn, today(), t_prop, err, sizeof(err)) : STAFF_NOT_FOUND;
+    if (rc == STAFF_NOT_FOUND) {
+        send_message(req, &pc, 404, "Property not found", "There is no property with that UPRN. Search again.");
+        return 0;
+    }
+    if (rc != 0) {
+        log_error("console.property", "rid=%s reason=\"%s\"", server_request_id(req), err);
+        send_message(req, &pc, 500, "Sorry, there is a problem", "The property could not be read. Try again.");
+        return 0;
+    }
+    const staff_property_t *p = t_prop;
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, p->address);
+    strbuf_puts(&b, "<span class=\"govuk-caption-l\">UPRN ");
+    strbuf_printf(&b, "%llu</span>\n<h1 class=\"govuk-heading-l\">", (unsigned long long)p->uprn);
+    esc(&b, p->address);
+    strbuf_puts(&b, "</h1>\n");
+    /* notices in force */
+    strbuf_puts(&b, "<h2 class=\"govuk-heading-m\">Notices in force</h2>\n");
+    if (p->n_notices == 0)
+        strbuf_puts(&b, "<p class=\"govuk-body\">None.</p>\n");
+    for (size_t i = 0; i < p->n_notices; i++) {
+        strbuf_puts(&b, "<div class=\"govuk-inset-text\">");
+        esc(&b, p->notices[i].message);
+        strbuf_puts(&b, "<br><span class=\"govuk-body-s\">From ");
+        put_date(&b, p->notices[i].from);
+        strbuf_puts(&b, " to ");
+        put_date(&b, p->notices[i].to);
+        strbuf_puts(&b, "</span></div>\n");
+    }
+    /* the list */
+    strbuf_puts(&b, "<h2 class=\"govuk-heading-m\">Collections from ");
+    put_date(&b, p->from);
+    strbuf_puts(&b, " to ");
+    put_date(&b, p->to);
+    strbuf_puts(&b, "</h2>\n<table class=\"govuk-table\">\n<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Date</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Bin</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Status</th></tr></thead>\n"
+                    "<tbody class=\"govuk-table__body\">\n");
+    for (size_t i = 0; i < p->n_collections; i++) {
+        const staff_collection_t *c = &p->collections[i];
+        strbuf_puts(&b, "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">");
+        put_date(&b, c->date);
+        strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+        esc(&b, c->service_name);
+        if (c->colour[0]) {
+            strbuf_puts(&b, " <span class=\"govuk-hint\">(");
+            esc(&b, c->colour);
+            strbuf_puts(&b, ")</span>");
+        }
+        strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+        status_text(&b, c);
+        strbuf_puts(&b, "</td></tr>\n");
+    }
+    strbuf_puts(&b, "</tbody>\n</table>\n");
+    if (p->truncated)
+        strbuf_puts(&b, "<p class=\"govuk-body\">More collections than can be listed: the list stops early.</p>\n");
+    /* the month grid */
+    strbuf_puts(&b, "<h2 class=\"govuk-heading-m\">Month by month</h2>\n");
+    int y, m, d, y2, m2;
+    date_to_ymd(p->from, &y, &m, &d);
+    date_to_ymd(p->to, &y2, &m2, &d);
+    for (int guard = 0; guard < 6 && (y < y2 || (y == y2 && m <= m2)); guard++) {
+        month_grid(&b, p, y, m);
+        if (++m > 12) {
+            m = 1;
+            y++;
+        }
+    }
+    /* the calendar feed */
+    strbuf_puts(&b, "<h2 class=\"govuk-heading-m\">Calendar feed</h2>\n<p class=\"govuk-body\">Residents can add this "
+                    "link to their phone or computer calendar:</p>\n<p class=\"govuk-body console-feed\">");
+    const char *link = p->feed_url[0] ? p->feed_url : p->feed_path;
+    strbuf_puts(&b, "<a class=\"govuk-link\" href=\"");
+    esc(&b, link);
+    strbuf_puts(&b, "\">");
+    esc(&b, link);
+    strbuf_puts(&b, "</a></p>\n");
+    if (staff_role_allows((staff_role_t)pc.s.role, STAFF_ROLE_EDITOR))
+        strbuf_puts(&b, "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/exceptions\">Move, cancel or add a "
+                        "collection for a round</a></p>\n");
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
+/* ---- edits: one flow for every kind --------------------------------------------
+ * form -> POST .../preview (read only: staff_edit_preview) -> a page with what
+ * would change and the same values in hidden fields -> POST .../apply (on the
+ * store writer: staff_edit_submit) -> the outcome. Notices skip the preview. */
+
+static void hidden(strbuf_t *b, const char *name, const char *value)
+{
+    strbuf_puts(b, "<input type=\"hidden\" name=\"");
+    esc(b, name);
+    strbuf_puts(b, "\" value=\"");
+    esc(b, value);
+    strbuf_puts(b, "\">\n");
+}
+
+static void result_details(strbuf_t *b, const staff_result_t *r)
+{
+    if (r->properties || r->n_dates) {
+        strbuf_printf(b, "<p class=\"govuk-body\">Properties affected: <strong>%zu</strong></p>\n", r->properties);
+        if (r->n_dates) {
+            strbuf_puts(b, "<p class=\"govuk-body\">Dates:</p>\n<ul class=\"govuk-list govuk-list--bullet\">\n");
+            for (size_t i = 0; i < r->n_dates; i++) {
+                strbuf_puts(b, "<li>");
+                put_date(b, r->dates[i]);
+                strbuf_puts(b, "</li>\n");
+            }
+            strbuf_puts(b, "</ul>\n");
+        }
+    }
+    int any = 0;
+    for (int t = 0; t < 6; t++)
+        any |= r->diff[t].given || r->diff[t].added || r->diff[t].changed || r->diff[t].removed;
+    if (any) {
+        strbuf_puts(b, "<table class=\"govuk-table\">\n<caption class=\"govuk-table__caption govuk-table__caption--m\">"
+                       "Rows per table</caption>\n<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
+                       "<th scope=\"col\" class=\"govuk-table__header\">Table</th>"
+                       "<th scope=\"col\" class=\"govuk-table__header govuk-table__header--numeric\">Added</th>"
+                       "<th scope=\"col\" class=\"govuk-table__header govuk-table__header--numeric\">Changed</th>"
+                       "<th scope=\"col\" class=\"govuk-table__header govuk-table__header--numeric\">Removed</th>"
+                       "<th scope=\"col\" class=\"govuk-table__header govuk-table__header--numeric\">Unchanged</th>"
+                       "</tr></thead>\n<tbody class=\"govuk-table__body\">\n");
+        for (int t = 0; t < 6; t++) {
+            const staff_table_diff_t *d = &r->diff[t];
+            if (!(d->given || d->added || d->changed || d->removed))
+                continue;
+            strbuf_puts(b, "<tr class=\"govuk-table__row\"><th scope=\"row\" class=\"govuk-table__header\">");
+            esc(b, import_table_name((import_table_t)t));
+            strbuf_printf(b, "</th><td class=\"govuk-table__cell govuk-table__cell--numeric\">%zu</td>"
+                             "<td class=\"govuk-table__cell govuk-table__cell--numeric\">%zu</td>"
+                             "<td class=\"govuk-table__cell govuk-table__cell--numeric\">%zu</td>"
+                             "<td class=\"govuk-table__cell govuk-table__cell--numeric\">%zu</td></tr>\n",
+                          d->added, d->changed, d->removed, d->unchanged);
+        }
+        strbuf_puts(b, "</tbody>\n</table>\n");
+    }
+}
+
+static void result_errors(strbuf_t *b, const staff_result_t *r, const char *field_id)
+{
+    strbuf_puts(b, "<div class=\"govuk-error-summary\" data-module=\"govuk-error-summary\">\n<div role=\"alert\">\n"
+                   "<h2 class=\"govuk-error-summary__title\">There is a problem</h2>\n"
+                   "<div class=\"govuk-error-summary__body\">\n<p class=\"govuk-body\">");
+    esc(b, r->message[0] ? r->message : "The change cannot be made.");
+    strbuf_puts(b, "</p>\n<ul class=\"govuk-list govuk-error-summary__list\">\n");
+    for (size_t i = 0; i < r->n_errors; i++) {
+        strbuf_puts(b, "<li><a href=\"#");
+        esc(b, field_id);
+        strbuf_puts(b, "\">");
+        esc(b, r->errors[i]);
+        strbuf_puts(b, "</a></li>\n");
+    }
+    if (r->n_errors_total > r->n_errors)
+        strbuf_printf(b, "<li>and %zu more</li>\n", r->n_errors_total - r->n_errors);
+    strbuf_puts(b, "</ul>\n</div>\n</div>\n</div>\n");
+}
+
+/* Edit fields read from a form; strings point into the form. */
+typedef struct edit_form {
+    staff_edit_t e;
+    const char *kind_name; /* "move", "cancel", "add", "publish", "expire", "upload" */
+    staff_upload_file_t file;
+    char bad_field[32];
+    char bad_msg[160];
+} edit_form_t;
+
+static int form_date(const webform_t *f, const char *name, int *out)
+{
+    const char *v = fval(f, name);
+    return date_parse(v, strlen(v), out);
+}
+
+static int parse_table(const char *s)
+{
+    for (int t = 0; t < 6; t++)
+        if (strcmp(s, import_table_name((import_table_t)t)) == 0)
+            return t;
+    return -1;
+}
+
+/* 0, or -1 with bad_field/bad_msg for the error summary */
+static int read_edit(const webform_t *f, edit_form_t *ef)
+{
+    memset(ef, 0, sizeof(*ef));
+    const char *k = fval(f, "kind");
+    ef->kind_name = k;
+#define BAD(field, msg)                                                                                                \
+    do {                                                                                                               \
+        snprintf(ef->bad_field, sizeof(ef->bad_field), "%s", field);                                                   \
+        snprintf(ef->bad_msg, sizeof(ef->bad_msg), "%s", msg);                                                         \
+        return -1;                                                                                                     \
+    } while (0)
+    if (strcmp(k, "move") == 0 || strcmp(k, "cancel") == 0 || strcmp(k, "add") == 0) {
+        ef->e.kind = k[0] == 'm' ? STAFF_EDIT_MOVE : k[0] == 'c' ? STAFF_EDIT_CANCEL : STAFF_EDIT_ADD;
+        ef->e.round_id = fval(f, "round");
+        if (ef->e.round_id[0] == 0)
+            BAD("round", "Select a round");
+        ef->e.reason = fval(f, "reason");
+        if (ef->e.kind != STAFF_EDIT_ADD && form_date(f, "date", &ef->e.date) != 0)
+            BAD("date", "Enter the collection date as YYYY-MM-DD, for example 2026-12-21");
+        if (ef->e.kind != STAFF_EDIT_CANCEL && form_date(f, "new_date", &ef->e.new_date) != 0)
+            BAD("new_date", "Enter the new date as YYYY-MM-DD, for example 2026-12-22");
+        if (ef->e.kind == STAFF_EDIT_CANCEL && ef->e.reason[0] == 0)
+            BAD("reason", "Enter the reason for the cancellation");
+        return 0;
+    }
+    if (strcmp(k, "publish") == 0) {
+        ef->e.kind = STAFF_EDIT_NOTICE_PUBLISH;
+        ef->e.scope = fval(f, "scope");
+        ef->e.message = fval(f, "message");
+        if (ef->e.message[0] == 0)
+            BAD("message", "Enter the notice's message");
+        if (form_date(f, "from", &ef->e.from) != 0)
+            BAD("from", "Enter the first day as YYYY-MM-DD");
+        if (form_date(f, "to", &ef->e.to) != 0)
+            BAD("to", "Enter the last day as YYYY-MM-DD");
+        return 0;
+    }
+    if (strcmp(k, "expire") == 0) {
+        ef->e.kind = STAFF_EDIT_NOTICE_EXPIRE;
+        ef->e.notice_id = fval(f, "notice_id");
+        ef->e.from = today();
+        return 0;
+    }
+    if (strcmp(k, "upload") == 0) {
+        ef->e.kind = STAFF_EDIT_UPLOAD;
+        int t = parse_table(fval(f, "table"));
+        const webform_field_t *file = webform_get(f, "file");
+        if (file == NULL)
+            file = webform_get(f, "csv");
+        if (t < 0)
+            BAD("table", "Select the table");
+        if (file == NULL || file->value_len == 0)
+            BAD("file", "Select a CSV file");
+        ef->file.table = t;
+        ef->file.name = file->filename && file->filename[0] ? file->filename : fval(f, "filename");
+        if (ef->file.name[0] == 0)
+            ef->file.name = import_table_name((import_table_t)t);
+        ef->file.data = (const uint8_t *)file->value;
+        ef->file.len = file->value_len;
+        ef->e.files = &ef->file;
+        ef->e.n_files = 1;
+        return 0;
+    }
+    BAD("kind", "Choose what to change");
+#undef BAD
+}
+
+static const char *back_page(const edit_form_t *ef)
+{
+    switch (ef->e.kind) {
+    case STAFF_EDIT_NOTICE_PUBLISH:
+    case STAFF_EDIT_NOTICE_EXPIRE:
+        return "/notices";
+    case STAFF_EDIT_UPLOAD:
+        return "/uploads";
+    default:
+        return "/exceptions";
+    }
+}
+
+static void edit_summary(strbuf_t *b, const edit_form_t *ef)
+{
+    const staff_edit_t *e = &ef->e;
+    strbuf_puts(b, "<dl class=\"govuk-summary-list\">\n");
+#define ROW(k)                                                                                                        \
+    strbuf_puts(b, "<div class=\"govuk-summary-list__row\"><dt class=\"govuk-summary-list__key\">" k                  \
+                   "</dt><dd class=\"govuk-summary-list__value\">")
+#define END strbuf_puts(b, "</dd></div>\n")
+    switch (e->kind) {
+    case STAFF_EDIT_MOVE:
+    case STAFF_EDIT_CANCEL:
+    case STAFF_EDIT_ADD:
+        ROW("Change");
+        esc(b, e->kind == STAFF_EDIT_MOVE ? "Move a collection" : e->kind == STAFF_EDIT_CANCEL ? "Cancel a collection"
+                                                                                              : "Add an extra collection");
+        END;
+        ROW("Round");
+        esc(b, e->round_id);
+        END;
+        if (e->kind != STAFF_EDIT_ADD) {
+            ROW("Collection date");
+            put_date(b, e->date);
+            END;
+        }
+        if (e->kind != STAFF_EDIT_CANCEL) {
+            ROW("New date");
+            put_date(b, e->new_date);
+            END;
+        }
+        ROW("Reason");
+        esc(b, e->reason && e->reason[0] ? e->reason : "None given");
+        END;
+        break;
+    case STAFF_EDIT_NOTICE_PUBLISH:
+        ROW("Message");
+        esc(b, e->message);
+        END;
+        ROW("Who");
+        esc(b, e->scope[0] ? e->scope : "all");
+        END;
+        ROW("From");
+        put_date(b, e->from);
+        END;
+        ROW("To");
+        put_date(b, e->to);
+        END;
+        break;
+    case STAFF_EDIT_UPLOAD:
+        ROW("File");
+        esc(b, ef->file.name);
+        END;
+        ROW("Table");
+        esc(b, import_table_name((import_table_t)ef->file.table));
+        END;
+        break;
+    default:
+        break;
+    }
+#undef ROW
+#undef END
+    strbuf_puts(b, "</dl>\n");
+}
+
+/* the form's values again, for the confirm button */
+static void edit_hidden(strbuf_t *b, const webform_t *f)
+{
+    static const char *const keep[] = {"kind", "round", "date", "new_date", "reason", "scope", "message",
+                                       "from", "to", "notice_id", "table"};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        const webform_field_t *x = webform_get(f, keep[i]);
+        if (x != NULL)
+            hidden(b, keep[i], x->value);
+    }
+    const webform_field_t *file = webform_get(f, "file");
+    if (file == NULL)
+        file = webform_get(f, "csv");
+    if (file != NULL) {
+        /* the upload goes back as text: the confirm form is urlencoded */
+        strbuf_puts(b, "<input type=\"hidden\" name=\"csv\" value=\"");
+        console_html_escape(b, file->value, file->value_len);
+        strbuf_puts(b, "\">\n");
+        hidden(b, "filename", file->filename ? file->filename : fval(f, "filename"));
+    }
+}
+
+static void form_problem(h2o_req_t *req, const page_ctx_t *pc, const edit_form_t *ef)
+{
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, pc, "Error: Check the change");
+    error_summary(&b, ef->bad_field, ef->bad_msg);
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\" id=\"");
+    esc(&b, ef->bad_field);
+    strbuf_puts(&b, "\">Check the change</h1>\n<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"");
+    esc(&b, back_page(ef));
+    strbuf_puts(&b, "\">Go back and correct it</a></p>\n");
+    page_end(&b);
+    send_page(req, 400, &b);
+}
+
+static int on_edit_preview(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    webform_t f;
+    if (action_begin(req, &pc, &f, STAFF_ROLE_EDITOR) != 0)
+        return 0;
+    edit_form_t ef;
+    if (read_edit(&f, &ef) != 0) {
+        form_problem(req, &pc, &ef);
+        webform_free(&f);
+        return 0;
+    }
+    staff_actor_t a = actor_of(&pc);
+    staff_result_t *r = NULL;
+    char err[300];
+    int rc = staff_edit_preview(g_conf.staff, &a, &ef.e, &r, err, sizeof(err));
+    if (r == NULL) {
+        log_error("console.preview", "rid=%s reason=\"%s\"", server_request_id(req), err);
+        webform_free(&f);
+        send_message(req, &pc, 500, "Sorry, there is a problem", "The preview failed. Try again.");
+        return 0;
+    }
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, rc == 0 ? "Check the change" : "Error: Check the change");
+    if (rc != 0)
+        result_errors(&b, r, "change");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\" id=\"change\">Check the change before saving</h1>\n");
+    edit_summary(&b, &ef);
+    result_details(&b, r);
+    if (rc == 0) {
+        strbuf_puts(&b, "<form method=\"post\" action=\"/edit/apply\">\n");
+        csrf_field(&b, &pc);
+        edit_hidden(&b, &f);
+        strbuf_puts(&b, "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Confirm and save"
+                        "</button>\n</form>\n");
+    }
+    strbuf_puts(&b, "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"");
+    esc(&b, back_page(&ef));
+    strbuf_puts(&b, "\">Cancel and go back</a></p>\n");
+    page_end(&b);
+    staff_result_free(r);
+    webform_free(&f);
+    send_page(req, rc == 0 ? 200 : 422, &b);
+    return 0;
+}
+
+typedef struct apply_job {
+    h2o_req_t *req;
+    server_pending_t *pending;
+    writer_job_t *job;
+    int in_submit, finished;
+    page_ctx_t pc;
+    char back[16];
+} apply_job_t;
+
+static void apply_gone(void *ud)
+{
+    apply_job_t *j = ud;
+    if (j->job != NULL)
+        writer_abandon(j->job); /* done will not run: free here */
+    free(j);
+}
+
+static void apply_done(void *ud, staff_result_t *r)
+{
+    apply_job_t *j = ud;
+    server_pending_end(j->pending);
+    h2o_req_t *req = j->req;
+    j->pc.req = req;
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    int ok = r != NULL && r->rc == 0;
+    page_start(&b, &j->pc, ok ? "Change saved" : "Error: Change not saved");
+    if (ok) {
+        strbuf_puts(&b, "<div class=\"govuk-panel govuk-panel--confirmation\">\n<h1 class=\"govuk-panel__title\">"
+                        "Change saved</h1>\n<div class=\"govuk-panel__body\">");
+        esc(&b, r->message[0] ? r->message : "The change is live for residents now.");
+        strbuf_puts(&b, "</div>\n</div>\n");
+        result_details(&b, r);
+    } else if (r != NULL) {
+        result_errors(&b, r, "change");
+        strbuf_puts(&b, "<h1 class=\"govuk-heading-l\" id=\"change\">Change not saved</h1>\n");
+    }
+    strbuf_puts(&b, "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"");
+    esc(&b, j->back);
+    strbuf_puts(&b, "\">Make another change</a></p>\n");
+    page_end(&b);
+    staff_result_free(r);
+    if (j->in_submit)
+        j->finished = 1;
+    else
+        free(j);
+    send_page(req, ok ? 200 : 422, &b);
+}
+
+static int on_edit_apply(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    webform_t f;
+    if (action_begin(req, &pc, &f, STAFF_ROLE_EDITOR) != 0)
+        return 0;
+    edit_form_t ef;
+    if (read_edit(&f, &ef) != 0) {
+        form_problem(req, &pc, &ef);
+        webform_free(&f);
+        return 0;
+    }
+    apply_job_t *j = xcalloc(1, sizeof(*j));
+    j->req = req;
+    j->pc = pc;
+    snprintf(j->back, sizeof(j->back), "%s", back_page(&ef));
+    staff_actor_t a = actor_of(&pc);
+    j->pending = server_pending_begin(req, apply_gone, j);
+    /* the edit is copied by submit; the form can go after it. Without a
+     * writer, done runs inside submit: it leaves j to us then. */
+    writer_job_t *job = NULL;
+    j->in_submit = 1;
+    int rc = staff_edit_submit(g_conf.staff, t_port, &a, &ef.e, apply_done, j, &job);
+    j->in_submit = 0;
+    webform_free(&f);
+    if (rc != 0) {
+        server_pending_end(j->pending);
+        free(j);
+        send_message(req, &pc, 503, "Sorry, the service is busy", "Nothing was changed. Try again in a minute.");
+        return 0;
+    }
+    if (j->finished)
+        free(j);
+    else
+        j->job = job;
+    return 0;
+}
+
+/* ---- the editors' forms ------------------------------------------------------------ */
+
+static void text_field(strbuf_t *b, const char *id, const char *label, const char *hint, const char *value)
+{
+    strbuf_puts(b, "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"");
+    esc(b, id);
+    strbuf_puts(b, "\">");
+    esc(b, label);
+    strbuf_puts(b, "</label>\n");
+    if (hint) {
+        strbuf_puts(b, "<div class=\"govuk-hint\" id=\"");
+        esc(b, id);
+        strbuf_puts(b, "-hint\">");
+        esc(b, hint);
+        strbuf_puts(b, "</div>\n");
+    }
+    strbuf_puts(b, "<input class=\"govuk-input govuk-!-width-one-half\" type=\"text\" id=\"");
+    esc(b, id);
+    strbuf_puts(b, "\" name=\"");
+    esc(b, id);
+    if (hint) {
+        strbuf_puts(b, "\" aria-describedby=\"");
+        esc(b, id);
+        strbuf_puts(b, "-hint");
+    }
+    strbuf_puts(b, "\" value=\"");
+    esc(b, value ? value : "");
+    strbuf_puts(b, "\">\n</div>\n");
+}
+
+static void round_select(strbuf_t *b, const staff_round_info_t *r, size_t n)
+{
+    strbuf_puts(b, "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"round\">Round</label>\n"
+                   "<select class=\"govuk-select\" id=\"round\" name=\"round\">\n"
+                   "<option value=\"*\">Every round</option>\n");
+    for (size_t i = 0; i < n; i++) {
+        strbuf_puts(b, "<option value=\"");
+        esc(b, r[i].round_id);
+        strbuf_puts(b, "\">");
+        esc(b, r[i].round_id);
+        strbuf_puts(b, ": ");
+        esc(b, r[i].service_name);
+        strbuf_printf(b, ", %s, %zu properties</option>\n", date_weekday_long(r[i].weekday), r[i].properties);
+    }
+    strbuf_puts(b, "</select>\n</div>\n");
+}
+
+static int on_exceptions(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_EDITOR) != 0)
+        return 0;
+    staff_round_info_t *rounds = NULL;
+    size_t n = 0;
+    char err[300];
+    if (staff_rounds_list(t_view, &rounds, &n, err, sizeof(err)) != 0) {
+        log_error("console.rounds", "rid=%s reason=\"%s\"", server_request_id(req), err);
+        n = 0;
+    }
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, "Exceptions");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Move, cancel or add a collection</h1>\n"
+                    "<p class=\"govuk-body\">You will see which properties and dates change before anything is saved."
+                    "</p>\n<form method=\"post\" action=\"/edit/preview\">\n");
+    csrf_field(&b, &pc);
+    strbuf_puts(&b, "<div class=\"govuk-form-group\">\n<fieldset class=\"govuk-fieldset\">\n"
+                    "<legend class=\"govuk-fieldset__legend govuk-fieldset__legend--m\">What do you want to do?</legend>\n"
+                    "<div class=\"govuk-radios\" data-module=\"govuk-radios\">\n");
+    static const char *const kinds[][2] = {{"move", "Move a collection to another date"},
+                                           {"cancel", "Cancel a collection"},
+                                           {"add", "Add an extra collection"}};
+    for (int i = 0; i < 3; i++)
+        strbuf_printf(&b, "<div class=\"govuk-radios__item\"><input class=\"govuk-radios__input\" id=\"kind-%s\" "
+                          "name=\"kind\" type=\"radio\" value=\"%s\"%s><label class=\"govuk-label govuk-radios__label\" "
+                          "for=\"kind-%s\">%s</label></div>\n",
+                      kinds[i][0], kinds[i][0], i == 0 ? " checked" : "", kinds[i][0], kinds[i][1]);
+    strbuf_puts(&b, "</div>\n</fieldset>\n</div>\n");
+    round_select(&b, rounds, n);
+    text_field(&b, "date", "Collection date", "The planned date (not for an extra collection), for example 2026-12-21",
+               NULL);
+    text_field(&b, "new_date", "New date", "Where it moves to, or the extra collection's date, for example 2026-12-22",
+               NULL);
+    text_field(&b, "reason", "Reason", "Residents hear this. Required for a cancellation", NULL);
+    strbuf_puts(&b, "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Preview the change"
+                    "</button>\n</form>\n");
+    /* exceptions around today */
+    staff_exception_info_t *ex = NULL;
+    size_t ne = 0;
+    if (staff_exceptions_list(t_view, today() - 28, today() + 84, &ex, &ne, err, sizeof(err)) == 0 && ne > 0) {
+        strbuf_puts(&b, "<h2 class=\"govuk-heading-m\">Exceptions from 4 weeks ago to 12 weeks ahead</h2>\n"
+                        "<table class=\"govuk-table\">\n<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
+                        "<th scope=\"col\" class=\"govuk-table__header\">Round</th>"
+                        "<th scope=\"col\" class=\"govuk-table__header\">Planned</th>"
+                        "<th scope=\"col\" class=\"govuk-table__header\">Now</th>"
+                        "<th scope=\"col\" class=\"govuk-table__header\">Reason</th></tr></thead>\n"
+                        "<tbody class=\"govuk-table__body\">\n");
+        for (size_t i = 0; i < ne; i++) {
+            strbuf_puts(&b, "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">");
+            esc(&b, ex[i].round_id);
+            strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+            if (ex[i].original > DATE_NONE_LO && ex[i].original < DATE_NONE_HI)
+                put_date(&b, ex[i].original);
+            else
+                strbuf_puts(&b, "Extra");
+            strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+            if (ex[i].new_date > DATE_NONE_LO && ex[i].new_date < DATE_NONE_HI)
+                put_date(&b, ex[i].new_date);
+            else
+                strbuf_puts(&b, "Cancelled");
+            strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+            esc(&b, ex[i].reason);
+            strbuf_puts(&b, "</td></tr>\n");
+        }
+        strbuf_puts(&b, "</tbody>\n</table>\n");
+    }
+    free(ex);
+    free(rounds);
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
+static int on_notices(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_EDITOR) != 0)
+        return 0;
+    char err[300];
+    staff_notice_t *nl = NULL;
+    size_t n = 0;
+    if (staff_notices_list(t_view, today(), &nl, &n, err, sizeof(err)) != 0)
+        n = 0;
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, "Notices");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Notices</h1>\n");
+    if (n == 0)
+        strbuf_puts(&b, "<p class=\"govuk-body\">There are no notices.</p>\n");
+    for (size_t i = 0; i < n; i++) {
+        strbuf_puts(&b, "<div class=\"govuk-summary-card\"><div class=\"govuk-summary-card__content\">\n"
+                        "<p class=\"govuk-body\">");
+        esc(&b, nl[i].message);
+        strbuf_puts(&b, "</p>\n<p class=\"govuk-body-s\">");
+        esc(&b, nl[i].scope);
+        strbuf_puts(&b, ", ");
+        put_date(&b, nl[i].from);
+        strbuf_puts(&b, " to ");
+        put_date(&b, nl[i].to);
+        strbuf_puts(&b, nl[i].in_force ? " (in force)" : "");
+        strbuf_puts(&b, "</p>\n<form method=\"post\" action=\"/edit/apply\">\n");
+        csrf_field(&b, &pc);
+        hidden(&b, "kind", "expire");
+        hidden(&b, "notice_id", nl[i].notice_id);
+        strbuf_puts(&b, "<button type=\"submit\" class=\"govuk-button govuk-button--warning\" "
+                        "data-module=\"govuk-button\">Expire<span class=\"govuk-visually-hidden\"> notice ");
+        esc(&b, nl[i].notice_id);
+        strbuf_puts(&b, "</span></button>\n</form>\n</div></div>\n");
+    }
+    free(nl);
+    strbuf_puts(&b, "<h2 class=\"govuk-heading-m\">Publish a notice</h2>\n<form method=\"post\" action=\"/edit/preview\">\n");
+    csrf_field(&b, &pc);
+    hidden(&b, "kind", "publish");
+    strbuf_puts(&b, "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"message\">Message</label>\n"
+                    "<div class=\"govuk-hint\" id=\"message-hint\">Residents hear this when they ask about their bins"
+                    "</div>\n<textarea class=\"govuk-textarea\" id=\"message\" name=\"message\" rows=\"3\" "
+                    "aria-describedby=\"message-hint\"></textarea>\n</div>\n");
+    text_field(&b, "scope", "Who it is for", "all, round:ID, service:ID or postcode:PREFIX", "all");
+    char d1[11], d2[11];
+    text_field(&b, "from", "First day", "For example 2026-12-21", date_format(today(), d1));
+    text_field(&b, "to", "Last day", "For example 2026-12-31", date_format(today() + 14, d2));
+    strbuf_puts(&b, "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Preview the notice"
+                    "</button>\n</form>\n");
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
+static int on_uploads(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_EDITOR) != 0)
+        return 0;
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, "Upload a table");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Upload a table</h1>\n<p class=\"govuk-body\">The file is checked "
+                    "first, as <code>binday import</code> does; nothing changes until you confirm.</p>\n"
+                    "<form method=\"post\" action=\"/edit/preview\" enctype=\"multipart/form-data\">\n");
+    csrf_field(&b, &pc);
+    hidden(&b, "kind", "upload");
+    strbuf_puts(&b, "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"table\">Table</label>\n"
+                    "<select class=\"govuk-select\" id=\"table\" name=\"table\">\n");
+    for (int i = 0; i < IMPORT_N_TABLES; i++) {
+        strbuf_puts(&b, "<option value=\"");
+        esc(&b, import_table_name((import_table_t)i));
+        strbuf_printf(&b, "\"%s>", i == IMPORT_EXCEPTIONS ? " selected" : "");
+        esc(&b, import_table_name((import_table_t)i));
+        strbuf_puts(&b, "</option>\n");
+    }
+    strbuf_puts(&b, "</select>\n</div>\n<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"file\">"
+                    "CSV file</label>\n<input class=\"govuk-file-upload\" id=\"file\" name=\"file\" type=\"file\" "
+                    "accept=\".csv,text/csv\">\n</div>\n<button type=\"submit\" class=\"govuk-button\" "
+                    "data-module=\"govuk-button\">Check the file</button>\n</form>\n");
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
+/* ---- static ------------------------------------------------------------------------ */
+
+/* Our few rules beside govuk-frontend's (a file, not inline: the CSP has no
+ * 'unsafe-inline'). */
+static const char console_css[] =
+    ".console-signout{display:flex;gap:1em;align-items:center;justify-content:flex-end;margin:.5em 0}\n"
+    ".console-signout__button{margin-bottom:0}\n"
+    ".console-month{table-layout:fixed}\n"
+    ".console-month td{vertical-align:top;height:4.5em}\n"
+    ".console-day{display:block;font-weight:700}\n"
+    ".console-bin{display:block;font-size:.875rem}\n"
+    ".console-bin--cancelled{text-decoration:line-through}\n"
+    ".console-today{outline:3px solid #1d70b8}\n"
+    ".console-feed{word-break:break-all}\n";
+
+static int on_css(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("max-age=3600"));
+    server_send(req, 200, "text/css; charset=utf-8", console_css, sizeof(console_css) - 1);
+    return 0;
+}
+
+void console_mount(h2o_hostconf_t *host, void *ud)
+{
+    (void)ud;
+    if (g_conf.assets_dir == NULL)
+        return;
+    char css[4096], assets[4096];
+    snprintf(css, sizeof(css), "%s/govuk-frontend.min.css", g_conf.assets_dir);
+    snprintf(assets, sizeof(assets), "%s/assets", g_conf.assets_dir);
+    /* GOV.UK's stylesheet asks for /assets/fonts/... and /assets/images/... */
+    h2o_file_register(h2o_config_register_path(host, "/assets", 0), assets, NULL, NULL, 0);
+    h2o_file_register_file(h2o_config_register_path(host, "/static/govuk-frontend.min.css", 0), css,
+                           h2o_mimemap_get_type_by_extension(host->mimemap, h2o_iovec_init(H2O_STRLIT("css"))), 0);
+}
+
+static const server_route_t routes[] = {
+    {"/", 0, "GET,HEAD", on_root},
+    {"/sign-in", 0, "GET,HEAD", on_signin_get},
+    {"/sign-in", 0, "POST", on_signin_post},
+    {"/sign-out", 0, "POST", on_signout},
+    {"/search", 0, "GET,HEAD", on_search},
+    {"/property/", 1, "GET,HEAD", on_property},
+    {"/exceptions", 0, "GET,HEAD", on_exceptions},
+    {"/notices", 0, "GET,HEAD", on_notices},
+    {"/uploads", 0, "GET,HEAD", on_uploads},
+    {"/edit/preview", 0, "POST", on_edit_preview},
+    {"/edit/apply", 0, "POST", on_edit_apply},
+    {"/console.css", 0, "GET,HEAD", on_css},
+};
+
+const server_route_t *console_routes(size_t *n)
+{
+    *n = sizeof(routes) / sizeof(routes[0]);
+    return routes;
+}
