@@ -475,6 +475,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
 
     h2o_iovec_t path = req->path_normalized;
+    /* a path may have one route per method (GET and POST /sign-in): 405 only
+     * when no route of the path allows the method */
+    const server_route_t *path_match = NULL;
     for (size_t i = 0; i < rh->n_routes; i++) {
         const server_route_t *r = &rh->routes[i];
         size_t rl = strlen(r->path);
@@ -483,13 +486,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         if (!match)
             continue;
         if (!method_allowed(r->methods, req->method)) {
-            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, r->methods, strlen(r->methods));
-            server_send_error(req, 405, "method not allowed");
-            return 0;
+            if (path_match == NULL)
+                path_match = r;
+            continue;
         }
         if (atomic_load_explicit(&srv->state, memory_order_acquire) != STATE_RUNNING)
             req->http1_is_persistent = 0;
         return r->fn(t, req);
+    }
+    if (path_match != NULL) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, path_match->methods,
+                       strlen(path_match->methods));
+        server_send_error(req, 405, "method not allowed");
+        return 0;
     }
     server_send_error(req, 404, "not found");
     return 0;
