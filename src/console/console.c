@@ -166,7 +166,12 @@ static void page_start(strbuf_t *b, const page_ctx_t *pc, const char *title)
                            "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
                            "href=\"/notices\">Notices</a></li>\n"
                            "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
+                           "href=\"/holidays\">Bank holidays</a></li>\n"
+                           "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
                            "href=\"/uploads\">Uploads</a></li>\n");
+        if (staff_role_allows((staff_role_t)pc->s.role, STAFF_ROLE_ADMIN))
+            strbuf_puts(b, "<li class=\"govuk-service-navigation__item\"><a class=\"govuk-service-navigation__link\" "
+                           "href=\"/admin\">Accounts</a></li>\n");
         strbuf_puts(b, "</ul>\n<form method=\"post\" action=\"/sign-out\" class=\"console-signout\">\n"
                        "<input type=\"hidden\" name=\"csrf\" value=\"");
         esc(b, pc->s.csrf);
@@ -911,6 +916,14 @@ static int read_edit(const webform_t *f, edit_form_t *ef)
         ef->e.from = today();
         return 0;
     }
+    if (strcmp(k, "holidays") == 0) {
+        ef->e.kind = STAFF_EDIT_HOLIDAYS;
+        const char *y = fval(f, "year");
+        ef->e.year = (int)strtol(y, NULL, 10);
+        if (strlen(y) != 4 || ef->e.year < 2000 || ef->e.year > 2100)
+            BAD("year", "Choose a year");
+        return 0; /* n_dates 0: every proposal of the year not yet accepted */
+    }
     if (strcmp(k, "upload") == 0) {
         ef->e.kind = STAFF_EDIT_UPLOAD;
         int t = parse_table(fval(f, "table"));
@@ -943,6 +956,8 @@ static const char *back_page(const edit_form_t *ef)
         return "/notices";
     case STAFF_EDIT_UPLOAD:
         return "/uploads";
+    case STAFF_EDIT_HOLIDAYS:
+        return "/holidays";
     default:
         return "/exceptions";
     }
@@ -995,6 +1010,11 @@ static void edit_summary(strbuf_t *b, const edit_form_t *ef)
         put_date(b, e->to);
         END;
         break;
+    case STAFF_EDIT_HOLIDAYS:
+        ROW("Change");
+        strbuf_printf(b, "Accept the bank-holiday proposals of %d", e->year);
+        END;
+        break;
     case STAFF_EDIT_UPLOAD:
         ROW("File");
         esc(b, ef->file.name);
@@ -1015,7 +1035,7 @@ static void edit_summary(strbuf_t *b, const edit_form_t *ef)
 static void edit_hidden(strbuf_t *b, const webform_t *f)
 {
     static const char *const keep[] = {"kind", "round", "date", "new_date", "reason", "scope", "message",
-                                       "from", "to", "notice_id", "table"};
+                                       "from", "to", "notice_id", "table", "year"};
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
         const webform_field_t *x = webform_get(f, keep[i]);
         if (x != NULL)
@@ -1396,6 +1416,350 @@ static int on_uploads(server_thread_t *t, h2o_req_t *req)
     return 0;
 }
 
+/* ---- admin: accounts and the audit log ---------------------------------------------- */
+
+static const char *const role_names[] = {"viewer", "editor", "admin"};
+
+static void role_options(strbuf_t *b, staff_role_t current)
+{
+    for (int i = 0; i < 3; i++)
+        strbuf_printf(b, "<option value=\"%s\"%s>%s</option>\n", role_names[i],
+                      (int)current == i + 1 ? " selected" : "", role_names[i]);
+}
+
+static int on_admin(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_ADMIN) != 0)
+        return 0;
+    staff_account_t *acc = NULL;
+    size_t n = 0;
+    char err[300];
+    if (staff_account_list(g_conf.staff, &acc, &n, err, sizeof(err)) != 0) {
+        log_error("console.accounts", "rid=%s reason=\"%s\"", server_request_id(req), err);
+        n = 0;
+    }
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, "Accounts");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Staff accounts</h1>\n<p class=\"govuk-body\"><a class=\"govuk-link\" "
+                    "href=\"/admin/audit\">Read the audit log</a></p>\n"
+                    "<table class=\"govuk-table\">\n<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Account</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Role</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">State</th></tr></thead>\n"
+                    "<tbody class=\"govuk-table__body\">\n");
+    for (size_t i = 0; i < n; i++) {
+        const staff_account_t *a = &acc[i];
+        strbuf_puts(&b, "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">");
+        esc(&b, a->user);
+        strbuf_printf(&b, "</td><td class=\"govuk-table__cell\">\n<form method=\"post\" action=\"/admin/account\" "
+                          "class=\"console-inline\">\n");
+        csrf_field(&b, &pc);
+        hidden(&b, "action", "role");
+        hidden(&b, "user", a->user);
+        strbuf_printf(&b, "<label class=\"govuk-visually-hidden\" for=\"role-%zu\">Role of ", i);
+        esc(&b, a->user);
+        strbuf_printf(&b, "</label>\n<select class=\"govuk-select\" id=\"role-%zu\" name=\"role\">\n", i);
+        role_options(&b, a->role);
+        strbuf_puts(&b, "</select>\n<button type=\"submit\" class=\"govuk-button govuk-button--secondary\" "
+                        "data-module=\"govuk-button\">Change role<span class=\"govuk-visually-hidden\"> of ");
+        esc(&b, a->user);
+        strbuf_puts(&b, "</span></button>\n</form>\n</td><td class=\"govuk-table__cell\">\n"
+                        "<form method=\"post\" action=\"/admin/account\" class=\"console-inline\">\n");
+        csrf_field(&b, &pc);
+        hidden(&b, "action", a->disabled ? "enable" : "disable");
+        hidden(&b, "user", a->user);
+        strbuf_puts(&b, a->disabled ? "Disabled " : "Active ");
+        strbuf_printf(&b, "<button type=\"submit\" class=\"govuk-button %s\" data-module=\"govuk-button\">%s"
+                          "<span class=\"govuk-visually-hidden\"> ",
+                      a->disabled ? "govuk-button--secondary" : "govuk-button--warning",
+                      a->disabled ? "Enable" : "Disable");
+        esc(&b, a->user);
+        strbuf_puts(&b, "</span></button>\n</form>\n</td></tr>\n");
+    }
+    free(acc);
+    strbuf_puts(&b, "</tbody>\n</table>\n<h2 class=\"govuk-heading-m\">Add an account</h2>\n"
+                    "<form method=\"post\" action=\"/admin/account\">\n");
+    csrf_field(&b, &pc);
+    hidden(&b, "action", "add");
+    text_field(&b, "user", "Username", "Lower-case letters, digits and . _ @ -", NULL);
+    strbuf_puts(&b, "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"role\">Role</label>\n"
+                    "<select class=\"govuk-select\" id=\"role\" name=\"role\">\n");
+    role_options(&b, STAFF_ROLE_VIEWER);
+    strbuf_puts(&b, "</select>\n</div>\n<p class=\"govuk-body\">A random password is made and shown once; give it to "
+                    "the person, who can have it changed with <code>binday staff passwd</code>.</p>\n"
+                    "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Add the account"
+                    "</button>\n</form>\n");
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
+typedef struct admin_job {
+    uv_work_t work;
+    h2o_req_t *req;
+    server_pending_t *pending;
+    int gone;
+    page_ctx_t pc;
+    char action[16];
+    char user[STAFF_USER_MAX + 1];
+    staff_role_t role;
+    char pw[32];
+    int rc;
+    char err[300];
+} admin_job_t;
+
+static void admin_gone(void *ud)
+{
+    ((admin_job_t *)ud)->gone = 1;
+}
+
+/* on libuv's thread pool: hashing a password takes tens of milliseconds */
+static void admin_work(uv_work_t *w)
+{
+    admin_job_t *j = w->data;
+    staff_actor_t a = actor_of(&j->pc);
+    if (strcmp(j->action, "add") == 0) {
+        j->rc = staff_password_random(j->pw, j->err, sizeof(j->err));
+        if (j->rc == 0)
+            j->rc = staff_account_add(g_conf.staff, &a, j->user, j->role, j->pw, strlen(j->pw), j->err, sizeof(j->err));
+    } else if (strcmp(j->action, "role") == 0) {
+        j->rc = staff_account_set_role(g_conf.staff, &a, j->user, j->role, j->err, sizeof(j->err));
+    } else {
+        j->rc = staff_account_set_disabled(g_conf.staff, &a, j->user, strcmp(j->action, "disable") == 0, j->err,
+                                           sizeof(j->err));
+    }
+}
+
+static void admin_done(uv_work_t *w, int status)
+{
+    admin_job_t *j = w->data;
+    if (!j->gone) {
+        server_pending_end(j->pending);
+        h2o_req_t *req = j->req;
+        j->pc.req = req;
+        int ok = status == 0 && j->rc == 0;
+        /* a changed role or a disabled account takes effect now: its sessions end */
+        if (ok && strcmp(j->action, "add") != 0)
+            session_end_user(j->user);
+        strbuf_t b;
+        strbuf_init(&b, PAGE_MAX);
+        page_start(&b, &j->pc, ok ? "Account changed" : "Error: Account not changed");
+        if (ok) {
+            strbuf_puts(&b, "<div class=\"govuk-panel govuk-panel--confirmation\">\n<h1 class=\"govuk-panel__title\">");
+            strbuf_puts(&b, strcmp(j->action, "add") == 0 ? "Account added" : "Account changed");
+            strbuf_puts(&b, "</h1>\n<div class=\"govuk-panel__body\">");
+            esc(&b, j->user);
+            strbuf_puts(&b, "</div>\n</div>\n");
+            if (strcmp(j->action, "add") == 0) {
+                strbuf_puts(&b, "<p class=\"govuk-body\">The password, shown this once:</p>\n"
+                                "<p class=\"govuk-body govuk-!-font-weight-bold console-password\">");
+                esc(&b, j->pw);
+                strbuf_puts(&b, "</p>\n");
+            }
+        } else {
+            error_summary(&b, "result", j->err[0] ? j->err : "The account could not be changed");
+            strbuf_puts(&b, "<h1 class=\"govuk-heading-l\" id=\"result\">Account not changed</h1>\n");
+        }
+        strbuf_puts(&b, "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/admin\">Back to accounts</a></p>\n");
+        page_end(&b);
+        send_page(req, ok ? 200 : 422, &b);
+    }
+    OPENSSL_cleanse(j->pw, sizeof(j->pw));
+    free(j);
+}
+
+static int on_admin_account(server_thread_t *t, h2o_req_t *req)
+{
+    page_ctx_t pc;
+    webform_t f;
+    if (action_begin(req, &pc, &f, STAFF_ROLE_ADMIN) != 0)
+        return 0;
+    admin_job_t *j = xcalloc(1, sizeof(*j));
+    j->work.data = j;
+    j->req = req;
+    j->pc = pc;
+    snprintf(j->action, sizeof(j->action), "%s", fval(&f, "action"));
+    snprintf(j->user, sizeof(j->user), "%s", fval(&f, "user"));
+    const char *r = fval(&f, "role");
+    int need_role = strcmp(j->action, "add") == 0 || strcmp(j->action, "role") == 0;
+    int known = need_role || strcmp(j->action, "disable") == 0 || strcmp(j->action, "enable") == 0;
+    int bad = !known || (need_role && staff_role_parse(r, strlen(r), &j->role) != 0) || j->user[0] == 0;
+    webform_free(&f);
+    if (bad) {
+        free(j);
+        send_message(req, &pc, 400, "Check the form", "Choose an account, an action and a role.");
+        return 0;
+    }
+    if (strcmp(j->user, pc.s.user) == 0 && strcmp(j->action, "add") != 0) {
+        free(j);
+        send_message(req, &pc, 422, "Not changed", "You cannot change or disable your own account here.");
+        return 0;
+    }
+    j->pending = server_pending_begin(req, admin_gone, j);
+    if (uv_queue_work(&t->loop, &j->work, admin_work, admin_done) != 0) {
+        server_pending_end(j->pending);
+        free(j);
+        send_message(req, &pc, 503, "Sorry, the service is busy", "Nothing was changed. Try again.");
+    }
+    return 0;
+}
+
+typedef struct audit_page {
+    strbuf_t *b;
+    size_t n;
+} audit_page_t;
+
+static int audit_row(const staff_audit_entry_t *e, void *ud)
+{
+    audit_page_t *ap = ud;
+    strbuf_t *b = ap->b;
+    char when[32];
+    time_t tt = (time_t)e->time;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+    strbuf_puts(b, "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">");
+    esc(b, when);
+    strbuf_puts(b, "</td><td class=\"govuk-table__cell\">");
+    esc(b, e->actor ? e->actor : "");
+    strbuf_puts(b, "</td><td class=\"govuk-table__cell\">");
+    esc(b, e->action ? e->action : "");
+    strbuf_puts(b, "</td><td class=\"govuk-table__cell\">");
+    esc(b, e->target ? e->target : "");
+    strbuf_puts(b, "</td><td class=\"govuk-table__cell\">");
+    esc(b, e->summary ? e->summary : "");
+    strbuf_puts(b, "</td></tr>\n");
+    ap->n++;
+    return 0;
+}
+
+#define AUDIT_PAGE 50
+
+static int on_audit(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_ADMIN) != 0)
+        return 0;
+    webform_t q;
+    query_form(req, &q);
+    uint64_t before = strtoull(fval(&q, "before"), NULL, 10), next = 0;
+    webform_free(&q);
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, "Audit log");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Audit log</h1>\n<p class=\"govuk-body\">Newest first. Download all of "
+                    "it as <a class=\"govuk-link\" href=\"/admin/audit.csv\">CSV</a> or <a class=\"govuk-link\" "
+                    "href=\"/admin/audit.json\">JSON</a>.</p>\n<table class=\"govuk-table\">\n"
+                    "<thead class=\"govuk-table__head\"><tr class=\"govuk-table__row\">"
+                    "<th scope=\"col\" class=\"govuk-table__header\">When</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Who</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">What</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Target</th>"
+                    "<th scope=\"col\" class=\"govuk-table__header\">Summary</th></tr></thead>\n"
+                    "<tbody class=\"govuk-table__body\">\n");
+    audit_page_t ap = {&b, 0};
+    char err[300];
+    if (staff_audit_each_newest(g_conf.staff, before, AUDIT_PAGE, audit_row, &ap, &next, err, sizeof(err)) != 0)
+        log_error("console.audit_read", "rid=%s reason=\"%s\"", server_request_id(req), err);
+    strbuf_puts(&b, "</tbody>\n</table>\n");
+    if (next != 0)
+        strbuf_printf(&b, "<p class=\"govuk-body\"><a class=\"govuk-link\" href=\"/admin/audit?before=%llu\">Older "
+                          "records</a></p>\n",
+                      (unsigned long long)next);
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
+static int on_audit_export(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_ADMIN) != 0)
+        return 0;
+    h2o_iovec_t path = req->path_normalized;
+    int csv = path.len >= 4 && memcmp(path.base + path.len - 4, ".csv", 4) == 0;
+    char *out = NULL, err[300];
+    size_t len = 0;
+    if (staff_audit_export(g_conf.staff, 0, csv ? STAFF_AUDIT_CSV : STAFF_AUDIT_JSON, &out, &len, err, sizeof(err)) !=
+        0) {
+        log_error("console.audit_export", "rid=%s reason=\"%s\"", server_request_id(req), err);
+        send_message(req, &pc, 500, "Sorry, there is a problem", "The audit log could not be read. Try again.");
+        return 0;
+    }
+    staff_actor_t a = actor_of(&pc);
+    staff_audit_note(g_conf.staff, &a, "audit.export", csv ? "csv" : "json", NULL, err, sizeof(err));
+    security_headers(req);
+    const char *disp = csv ? "attachment; filename=\"binday-audit.csv\"" : "attachment; filename=\"binday-audit.json\"";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_DISPOSITION, NULL, disp, strlen(disp));
+    server_send(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", out, len);
+    free(out);
+    return 0;
+}
+
+static int on_holidays(server_thread_t *t, h2o_req_t *req)
+{
+    (void)t;
+    page_ctx_t pc;
+    if (page_begin(req, &pc, STAFF_ROLE_EDITOR) != 0)
+        return 0;
+    strbuf_t b;
+    strbuf_init(&b, PAGE_MAX);
+    page_start(&b, &pc, "Bank holidays");
+    strbuf_puts(&b, "<h1 class=\"govuk-heading-l\">Bank holidays</h1>\n<p class=\"govuk-body\">Proposed moves for "
+                    "every round around England's bank holidays (as <code>binday holidays propose</code> makes them). "
+                    "Accepting stores them as exceptions.</p>\n");
+    int y, m, d;
+    date_to_ymd(today(), &y, &m, &d);
+    for (int year = y; year <= y + 1; year++) {
+        staff_holiday_info_t *h = NULL;
+        size_t n = 0, open = 0;
+        char err[300];
+        if (staff_holidays_list(t_view, year, &h, &n, err, sizeof(err)) != 0)
+            n = 0;
+        strbuf_printf(&b, "<table class=\"govuk-table\">\n<caption class=\"govuk-table__caption "
+                          "govuk-table__caption--m\">%d</caption>\n<thead class=\"govuk-table__head\">"
+                          "<tr class=\"govuk-table__row\"><th scope=\"col\" class=\"govuk-table__header\">Bank holiday"
+                          "</th><th scope=\"col\" class=\"govuk-table__header\">Collections on</th>"
+                          "<th scope=\"col\" class=\"govuk-table__header\">Move to</th>"
+                          "<th scope=\"col\" class=\"govuk-table__header\">State</th></tr></thead>\n"
+                          "<tbody class=\"govuk-table__body\">\n",
+                      year);
+        for (size_t i = 0; i < n; i++) {
+            strbuf_puts(&b, "<tr class=\"govuk-table__row\"><td class=\"govuk-table__cell\">");
+            esc(&b, h[i].holiday);
+            strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+            put_date(&b, h[i].original);
+            strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+            put_date(&b, h[i].new_date);
+            strbuf_puts(&b, "</td><td class=\"govuk-table__cell\">");
+            strbuf_puts(&b, h[i].accepted ? "Accepted" : "Proposed");
+            strbuf_puts(&b, "</td></tr>\n");
+            open += !h[i].accepted;
+        }
+        strbuf_puts(&b, "</tbody>\n</table>\n");
+        free(h);
+        if (open > 0) {
+            strbuf_puts(&b, "<form method=\"post\" action=\"/edit/preview\">\n");
+            csrf_field(&b, &pc);
+            hidden(&b, "kind", "holidays");
+            char ys[8];
+            snprintf(ys, sizeof(ys), "%d", year);
+            hidden(&b, "year", ys);
+            strbuf_printf(&b, "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Preview "
+                              "accepting the %zu proposals of %d</button>\n</form>\n",
+                          open, year);
+        }
+    }
+    page_end(&b);
+    send_page(req, 200, &b);
+    return 0;
+}
+
 /* ---- static ------------------------------------------------------------------------ */
 
 /* Our few rules beside govuk-frontend's (a file, not inline: the CSP has no
@@ -1409,7 +1773,10 @@ static const char console_css[] =
     ".console-bin{display:block;font-size:.875rem}\n"
     ".console-bin--cancelled{text-decoration:line-through}\n"
     ".console-today{outline:3px solid #1d70b8}\n"
-    ".console-feed{word-break:break-all}\n";
+    ".console-feed{word-break:break-all}\n"
+    ".console-inline{display:flex;gap:.5em;align-items:center}\n"
+    ".console-inline .govuk-button,.console-inline .govuk-select{margin-bottom:0}\n"
+    ".console-password{font-family:monospace}\n";
 
 static int on_css(server_thread_t *t, h2o_req_t *req)
 {
@@ -1443,8 +1810,14 @@ static const server_route_t routes[] = {
     {"/exceptions", 0, "GET,HEAD", on_exceptions},
     {"/notices", 0, "GET,HEAD", on_notices},
     {"/uploads", 0, "GET,HEAD", on_uploads},
+    {"/holidays", 0, "GET,HEAD", on_holidays},
     {"/edit/preview", 0, "POST", on_edit_preview},
     {"/edit/apply", 0, "POST", on_edit_apply},
+    {"/admin", 0, "GET,HEAD", on_admin},
+    {"/admin/account", 0, "POST", on_admin_account},
+    {"/admin/audit", 0, "GET,HEAD", on_audit},
+    {"/admin/audit.csv", 0, "GET,HEAD", on_audit_export},
+    {"/admin/audit.json", 0, "GET,HEAD", on_audit_export},
     {"/console.css", 0, "GET,HEAD", on_css},
 };
 

@@ -20,6 +20,7 @@ from tap import Tap
 
 t = Tap()
 PW = "editor-password-1"
+ADMIN_PW = "admin-password-1"
 
 
 def browser(d):
@@ -96,6 +97,7 @@ def main(t):
         os.makedirs(shots)
         env = ConsoleEnv(d)
         env.add_user("ed", "editor", PW)
+        env.add_user("boss", "admin", ADMIN_PW)
         with env:
             drv = browser(d)
             try:
@@ -233,6 +235,17 @@ def flow(t, env, p):
          "binday lookup: the uploaded cancellation took effect", cancel_day)
     t.ok(any(c.get("original_date") == first["date"] and c["date"] == new_date for c in look["collections"]),
          "binday lookup: the move is still there (it was in the upload)")
+    # ---- bank holidays: the proposals, and the preview of accepting them
+    drv.get(env.url("/holidays"))
+    t.ok("Bank holidays" in p.text() and "2027" in p.text(), "bank-holiday proposals listed", p.text()[:1000])
+    p.check("holidays")
+    from selenium.webdriver.common.by import By
+    buttons = drv.find_elements(By.XPATH, "//button[starts-with(normalize-space(.), 'Preview accepting')]")
+    if buttons:
+        buttons[-1].click()
+        t.ok("Check the change before saving" in p.text(), "accepting proposals starts with a preview",
+             p.text()[:1000])
+        p.check("holidays-preview")
     # ---- sign out
     drv.get(env.url("/search"))
     p.button("Sign out").click()
@@ -240,6 +253,36 @@ def flow(t, env, p):
     p.check("signed-out")
     drv.get(env.url("/search"))
     t.ok(drv.current_url.endswith("/sign-in"), "after sign-out the pages ask to sign in again", drv.current_url)
+    # ---- admin: accounts and the audit log
+    p.by_id("username").send_keys("boss")
+    p.by_id("password").send_keys(ADMIN_PW)
+    p.button("Sign in").click()
+    drv.get(env.url("/admin"))
+    t.ok("Staff accounts" in p.text() and "ed" in p.text(), "admin: the accounts", p.text()[:1000])
+    p.check("admin")
+    p.by_id("user").send_keys("newbie")
+    from selenium.webdriver.support.ui import Select
+    Select(p.by_id("role")).select_by_value("viewer")
+    p.button("Add the account").click()
+    from selenium.webdriver.common.by import By
+    pw = drv.find_element(By.CLASS_NAME, "console-password").text.strip()
+    t.ok("Account added" in p.text() and len(pw) >= 16, "admin adds an account; its password is shown once")
+    r = subprocess.run([os.environ.get("BINDAY_BIN", os.path.join(ROOT, "build", "asan", "binday")), "staff", "list",
+                        "--data", env.data], stdout=subprocess.PIPE, universal_newlines=True)
+    t.ok("newbie" in r.stdout and "viewer" in r.stdout, "binday staff list shows it", r.stdout)
+    drv.get(env.url("/admin/audit"))
+    body = p.text()
+    t.ok("Audit log" in body and "ed" in body and "exception" in body and "upload" in body,
+         "admin: the audit log names who changed what", body[:2000])
+    p.check("audit")
+    from console_env import COOKIE, Client
+    c = Client(env)
+    c.cookies[COOKIE] = drv.get_cookie(COOKIE)["value"]
+    st, h, csvtext = c.get("/admin/audit.csv")
+    t.ok(st == 200 and csvtext.startswith("id,time,actor,action,target,summary,before,after") and
+         "attachment" in h.get("content-disposition", ""), "audit export as CSV", (st, csvtext[:200]))
+    st, h, js = c.get("/admin/audit.json")
+    t.ok(st == 200 and any(r.get("actor") == "ed" for r in json.loads(js)), "audit export as JSON", js[:200])
 
 
 t.run(main)

@@ -119,6 +119,18 @@ def main(t):
             st, h, b = c2.post("/edit/preview", dict(move, csrf=vtok))
             t.ok(st == 403, "viewer: POST /edit/preview -> 403", st)
             t.eq(audit_count(env), before, "viewer's attempts changed nothing")
+            # --- accounts and the audit log are for admins only
+            for p in ("/admin", "/admin/audit", "/admin/audit.csv", "/admin/audit.json"):
+                st, h, b = c.get(p)
+                t.ok(st == 403, "editor: GET %s -> 403" % p, st)
+                st, h, b = c2.get(p)
+                t.ok(st == 403, "viewer: GET %s -> 403" % p, st)
+            st, h, b = c.post("/admin/account", {"csrf": tok, "action": "role", "user": "ed", "role": "admin"})
+            t.ok(st == 403, "editor cannot make itself admin", st)
+            st, h, b = c.post("/admin/account", {"csrf": tok, "action": "add", "user": "mallory", "role": "admin"})
+            t.ok(st == 403, "editor cannot add accounts", st)
+            r = run_binday("staff", "list", "--data", env.data)
+            t.ok("mallory" not in r.stdout and "ed" in r.stdout, "no account was added", r.stdout)
             # --- a forged cookie is no session
             c3 = Client(env)
             c3.cookies[COOKIE] = "a" * 64
