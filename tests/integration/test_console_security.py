@@ -143,6 +143,20 @@ def main(t):
             st, h, b = c4.sign_in("locky", "locky-password-1")
             t.ok(st == 429 and not c4.cookies and "retry-after" in h,
                  "while locked even the right password is refused, with Retry-After", (st, h))
+            # --- an admin disabling an account ends its sessions at once
+            env.add_user("root", "admin", "admin-password-1")
+            ca = Client(env)
+            ca.sign_in("root", "admin-password-1")
+            st, h, b = ca.get("/admin")
+            atok = csrf_of(b)
+            t.ok(st == 200 and c2.get("/search")[0] == 200, "admin page; the viewer is signed in", st)
+            st, h, b = ca.post("/admin/account", {"csrf": atok, "action": "disable", "user": "vic"})
+            t.ok(st == 200 and "Account changed" in b, "admin disables vic", (st, b[-600:]))
+            t.ok(c2.get("/search")[0] == 303, "vic's session ended with the account")
+            st, h, b = Client(env).sign_in("vic", PW_VIEW)
+            t.ok(st == 401, "a disabled account cannot sign in (generic answer)", st)
+            st, h, b = ca.post("/admin/account", {"csrf": atok, "action": "disable", "user": "root"})
+            t.ok(st == 422, "an admin cannot disable itself from the console", st)
             # --- sign out
             st, h, b = c.get("/search")
             tok = csrf_of(b)

@@ -3,7 +3,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "binday/console/console.h"
 #include "binday/console/session.h"
+#include "binday/util/strbuf.h"
 #include "binday/console/webform.h"
 #include "tap.h"
 
@@ -139,8 +141,24 @@ static void sessions(void)
     is_int((int)session_count(), 0, "session_end_user ends all of an account's sessions");
 }
 
+static void escaping(void)
+{
+    strbuf_t b;
+    strbuf_init(&b, 1024);
+    const char in[] = "<a href=\"x\" onclick='y'>Tom & Jerry</a>\xc3\xa9";
+    console_html_escape(&b, in, sizeof(in) - 1);
+    is_str(b.p, "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;\xc3\xa9",
+           "HTML escaping: & < > \" ' become entities, UTF-8 kept");
+    strbuf_free(&b);
+    strbuf_init(&b, 64);
+    console_html_escape(&b, "plain", 5);
+    is_str(b.p, "plain", "nothing to escape: copied");
+    strbuf_free(&b);
+}
+
 int main(void)
 {
+    escaping();
     urlencoded();
     multipart();
     cookies();
