@@ -360,6 +360,10 @@ int cmd_serve(int argc, char **argv)
                                           .port_file = conf.staff_port_file,
                                           .tls_cert = conf.staff_tls_cert,
                                           .tls_key = conf.staff_tls_key,
+                                          .max_body_bytes = json_object_get(conf.doc, "staff_max_body_bytes")
+                                                                ? (size_t)json_integer_value(json_object_get(
+                                                                      conf.doc, "staff_max_body_bytes"))
+                                                                : (size_t)32 << 20,
                                           .routes = staff_routes,
                                           .n_routes = n_staff_routes,
                                           .mount = staff_mount};

@@ -15,6 +15,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +71,11 @@ int console_global_init(const console_conf_t *conf, char *err, size_t err_size)
     return 0;
 }
 
+static void stash_clear(void);
+
 void console_global_cleanup(void)
 {
+    stash_clear();
     memset(&g_conf, 0, sizeof(g_conf));
 }
 
@@ -871,7 +876,7 @@ static void result_errors(strbuf_t *b, const staff_result_t *r, const char *fiel
 typedef struct edit_form {
     staff_edit_t e;
     const char *kind_name; /* "move", "cancel", "add", "publish", "expire", "upload" */
-    staff_upload_file_t file;
+    staff_upload_file_t files[IMPORT_N_TABLES];
     char bad_field[32];
     char bad_msg[160];
 } edit_form_t;
@@ -880,14 +885,6 @@ static int form_date(const webform_t *f, const char *name, int *out)
 {
     const char *v = fval(f, name);
     return date_parse(v, strlen(v), out);
-}
-
-static int parse_table(const char *s)
-{
-    for (int t = 0; t < 6; t++)
-        if (strcmp(s, import_table_name((import_table_t)t)) == 0)
-            return t;
-    return -1;
 }
 
 /* 0, or -1 with bad_field/bad_msg for the error summary */
@@ -943,23 +940,23 @@ static int read_edit(const webform_t *f, edit_form_t *ef)
         return 0; /* n_dates 0: every proposal of the year not yet accepted */
     }
     if (strcmp(k, "upload") == 0) {
+        /* one optional file input per table, "file-addresses" ... */
         ef->e.kind = STAFF_EDIT_UPLOAD;
-        int t = parse_table(fval(f, "table"));
-        const webform_field_t *file = webform_get(f, "file");
-        if (file == NULL)
-            file = webform_get(f, "csv");
-        if (t < 0)
-            BAD("table", "Select the table");
-        if (file == NULL || file->value_len == 0)
-            BAD("file", "Select a CSV file");
-        ef->file.table = t;
-        ef->file.name = file->filename && file->filename[0] ? file->filename : fval(f, "filename");
-        if (ef->file.name[0] == 0)
-            ef->file.name = import_table_name((import_table_t)t);
-        ef->file.data = (const uint8_t *)file->value;
-        ef->file.len = file->value_len;
-        ef->e.files = &ef->file;
-        ef->e.n_files = 1;
+        for (int t = 0; t < IMPORT_N_TABLES; t++) {
+            char name[40];
+            snprintf(name, sizeof(name), "file-%s", import_table_name((import_table_t)t));
+            const webform_field_t *file = webform_get(f, name);
+            if (file == NULL || file->value_len == 0)
+                continue;
+            staff_upload_file_t *u = &ef->files[ef->e.n_files++];
+            u->table = t;
+            u->name = file->filename && file->filename[0] ? file->filename : import_table_name((import_table_t)t);
+            u->data = (const uint8_t *)file->value;
+            u->len = file->value_len;
+        }
+        ef->e.files = ef->files;
+        if (ef->e.n_files == 0)
+            BAD("file-addresses", "Select at least one CSV file");
         return 0;
     }
     BAD("kind", "Choose what to change");
@@ -1034,12 +1031,14 @@ static void edit_summary(strbuf_t *b, const edit_form_t *ef)
         END;
         break;
     case STAFF_EDIT_UPLOAD:
-        ROW("File");
-        esc(b, ef->file.name);
-        END;
-        ROW("Table");
-        esc(b, import_table_name((import_table_t)ef->file.table));
-        END;
+        for (size_t i = 0; i < e->n_files; i++) {
+            ROW("File");
+            esc(b, e->files[i].name);
+            strbuf_puts(b, " (");
+            esc(b, import_table_name((import_table_t)e->files[i].table));
+            strbuf_printf(b, " table, %zu bytes)", e->files[i].len);
+            END;
+        }
         break;
     default:
         break;
@@ -1053,21 +1052,11 @@ static void edit_summary(strbuf_t *b, const edit_form_t *ef)
 static void edit_hidden(strbuf_t *b, const webform_t *f)
 {
     static const char *const keep[] = {"kind", "round", "date", "new_date", "reason", "scope", "message",
-                                       "from", "to", "notice_id", "table", "year"};
+                                       "from", "to", "notice_id", "year"};
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
         const webform_field_t *x = webform_get(f, keep[i]);
         if (x != NULL)
             hidden(b, keep[i], x->value);
-    }
-    const webform_field_t *file = webform_get(f, "file");
-    if (file == NULL)
-        file = webform_get(f, "csv");
-    if (file != NULL) {
-        /* the upload goes back as text: the confirm form is urlencoded */
-        strbuf_puts(b, "<input type=\"hidden\" name=\"csv\" value=\"");
-        console_html_escape(b, file->value, file->value_len);
-        strbuf_puts(b, "\">\n");
-        hidden(b, "filename", file->filename ? file->filename : fval(f, "filename"));
     }
 }
 
@@ -1084,6 +1073,123 @@ static void form_problem(h2o_req_t *req, const page_ctx_t *pc, const edit_form_t
     strbuf_puts(&b, "\">Go back and correct it</a></p>\n");
     page_end(&b);
     send_page(req, 400, &b);
+}
+
+/* ---- uploads between their preview and their confirmation ------------------------
+ * The files stay on the server, not in the confirm form (tables of a district
+ * run to megabytes): a bounded table of stashes, one per account at most,
+ * named by a random token that the confirm form carries, taken (removed) by
+ * the apply, dropped after STASH_TTL_S or when space is needed. */
+#define STASH_MAX 16
+#define STASH_TTL_S (30 * 60)
+#define STASH_BYTES_MAX ((size_t)128 << 20)
+
+typedef struct upload_stash {
+    char token[SESSION_HEX + 1];
+    char user[SESSION_USER_MAX + 1];
+    int64_t at;
+    size_t n, bytes;
+    staff_upload_file_t files[IMPORT_N_TABLES]; /* name and data owned */
+} upload_stash_t;
+
+static upload_stash_t *stashes[STASH_MAX];
+static pthread_mutex_t stash_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void stash_free(upload_stash_t *u)
+{
+    if (u == NULL)
+        return;
+    for (size_t i = 0; i < u->n; i++) {
+        free((void *)u->files[i].name);
+        free((void *)u->files[i].data);
+    }
+    free(u);
+}
+
+/* Keep a copy of e's files for user; the token in token. 0, or -1 (no room). */
+static int stash_put(const char *user, const staff_edit_t *e, char token[SESSION_HEX + 1])
+{
+    char cookie[SESSION_HEX + 1];
+    if (session_token(cookie) != 0)
+        return -1;
+    upload_stash_t *u = xcalloc(1, sizeof(*u));
+    memcpy(u->token, cookie, sizeof(u->token));
+    snprintf(u->user, sizeof(u->user), "%s", user);
+    u->at = now_s();
+    for (size_t i = 0; i < e->n_files; i++) {
+        staff_upload_file_t *f = &u->files[u->n++];
+        f->table = e->files[i].table;
+        f->name = xstrdup(e->files[i].name);
+        uint8_t *d = xmalloc(e->files[i].len + 1);
+        memcpy(d, e->files[i].data, e->files[i].len);
+        f->data = d;
+        f->len = e->files[i].len;
+        u->bytes += f->len;
+    }
+    pthread_mutex_lock(&stash_mu);
+    size_t total = u->bytes;
+    int64_t now = u->at;
+    for (int i = 0; i < STASH_MAX; i++) {
+        upload_stash_t *x = stashes[i];
+        if (x != NULL && (strcmp(x->user, user) == 0 || now - x->at >= STASH_TTL_S)) {
+            stash_free(x);
+            stashes[i] = NULL;
+        } else if (x != NULL) {
+            total += x->bytes;
+        }
+    }
+    /* room: the oldest go first */
+    for (;;) {
+        int oldest = -1, fr = -1;
+        for (int i = 0; i < STASH_MAX; i++) {
+            if (stashes[i] == NULL)
+                fr = fr < 0 ? i : fr;
+            else if (oldest < 0 || stashes[i]->at < stashes[oldest]->at)
+                oldest = i;
+        }
+        if (fr >= 0 && total <= STASH_BYTES_MAX) {
+            stashes[fr] = u;
+            break;
+        }
+        if (oldest < 0) { /* alone and still too big */
+            pthread_mutex_unlock(&stash_mu);
+            stash_free(u);
+            return -1;
+        }
+        total -= stashes[oldest]->bytes;
+        stash_free(stashes[oldest]);
+        stashes[oldest] = NULL;
+    }
+    pthread_mutex_unlock(&stash_mu);
+    memcpy(token, cookie, SESSION_HEX + 1);
+    return 0;
+}
+
+static void stash_clear(void)
+{
+    pthread_mutex_lock(&stash_mu);
+    for (int i = 0; i < STASH_MAX; i++) {
+        stash_free(stashes[i]);
+        stashes[i] = NULL;
+    }
+    pthread_mutex_unlock(&stash_mu);
+}
+
+/* Take user's stash named tok (untrusted bytes): the caller owns it. */
+static upload_stash_t *stash_take(const char *user, const char *tok, size_t len)
+{
+    upload_stash_t *got = NULL;
+    pthread_mutex_lock(&stash_mu);
+    for (int i = 0; i < STASH_MAX; i++) {
+        upload_stash_t *x = stashes[i];
+        if (x != NULL && len == SESSION_HEX && CRYPTO_memcmp(x->token, tok, SESSION_HEX) == 0 &&
+            strcmp(x->user, user) == 0 && now_s() - x->at < STASH_TTL_S) {
+            got = x;
+            stashes[i] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&stash_mu);
+    return got;
 }
 
 static int on_edit_preview(server_thread_t *t, h2o_req_t *req)
@@ -1117,10 +1223,18 @@ static int on_edit_preview(server_thread_t *t, h2o_req_t *req)
     strbuf_puts(&b, "<h1 class=\"govuk-heading-l\" id=\"change\">Check the change before saving</h1>\n");
     edit_summary(&b, &ef);
     result_details(&b, r);
+    char token[SESSION_HEX + 1] = "";
+    if (rc == 0 && ef.e.kind == STAFF_EDIT_UPLOAD && stash_put(pc.s.user, &ef.e, token) != 0) {
+        rc = STAFF_REJECTED;
+        strbuf_puts(&b, "<p class=\"govuk-body\">The files are too large to keep for confirming. Upload fewer "
+                        "at once.</p>\n");
+    }
     if (rc == 0) {
         strbuf_puts(&b, "<form method=\"post\" action=\"/edit/apply\">\n");
         csrf_field(&b, &pc);
         edit_hidden(&b, &f);
+        if (token[0])
+            hidden(&b, "upload", token);
         strbuf_puts(&b, "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Confirm and save"
                         "</button>\n</form>\n");
     }
@@ -1193,7 +1307,22 @@ static int on_edit_apply(server_thread_t *t, h2o_req_t *req)
     if (action_begin(req, &pc, &f, STAFF_ROLE_EDITOR) != 0)
         return 0;
     edit_form_t ef;
-    if (read_edit(&f, &ef) != 0) {
+    upload_stash_t *up = NULL;
+    if (strcmp(fval(&f, "kind"), "upload") == 0) {
+        /* the files kept at the preview */
+        const webform_field_t *tok = webform_get(&f, "upload");
+        up = tok ? stash_take(pc.s.user, tok->value, tok->value_len) : NULL;
+        if (up == NULL) {
+            webform_free(&f);
+            send_message(req, &pc, 409, "Upload again", "The checked files are no longer kept (they are kept for 30 "
+                                                        "minutes, one upload per account). Upload them again.");
+            return 0;
+        }
+        memset(&ef, 0, sizeof(ef));
+        ef.e.kind = STAFF_EDIT_UPLOAD;
+        ef.e.files = up->files;
+        ef.e.n_files = up->n;
+    } else if (read_edit(&f, &ef) != 0) {
         form_problem(req, &pc, &ef);
         webform_free(&f);
         return 0;
@@ -1211,6 +1340,7 @@ static int on_edit_apply(server_thread_t *t, h2o_req_t *req)
     int rc = staff_edit_submit(g_conf.staff, t_port, &a, &ef.e, apply_done, j, &job);
     j->in_submit = 0;
     webform_free(&f);
+    stash_free(up); /* submit copied the files */
     if (rc != 0) {
         server_pending_end(j->pending);
         free(j);
@@ -1428,19 +1558,22 @@ static int on_uploads(server_thread_t *t, h2o_req_t *req)
                     "<form method=\"post\" action=\"/edit/preview\" enctype=\"multipart/form-data\">\n");
     csrf_field(&b, &pc);
     hidden(&b, "kind", "upload");
-    strbuf_puts(&b, "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"table\">Table</label>\n"
-                    "<select class=\"govuk-select\" id=\"table\" name=\"table\">\n");
+    strbuf_puts(&b, "<p class=\"govuk-body\">Choose a file for each table to replace; the others stay as they are. "
+                    "Every file given is checked together and committed together.</p>\n");
     for (int i = 0; i < IMPORT_N_TABLES; i++) {
-        strbuf_puts(&b, "<option value=\"");
-        esc(&b, import_table_name((import_table_t)i));
-        strbuf_printf(&b, "\"%s>", i == IMPORT_EXCEPTIONS ? " selected" : "");
-        esc(&b, import_table_name((import_table_t)i));
-        strbuf_puts(&b, "</option>\n");
+        const char *tn = import_table_name((import_table_t)i);
+        strbuf_puts(&b, "<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"file-");
+        esc(&b, tn);
+        strbuf_puts(&b, "\">");
+        esc(&b, tn);
+        strbuf_puts(&b, ".csv</label>\n<input class=\"govuk-file-upload\" type=\"file\" accept=\".csv,text/csv\" id=\"file-");
+        esc(&b, tn);
+        strbuf_puts(&b, "\" name=\"file-");
+        esc(&b, tn);
+        strbuf_puts(&b, "\">\n</div>\n");
     }
-    strbuf_puts(&b, "</select>\n</div>\n<div class=\"govuk-form-group\">\n<label class=\"govuk-label\" for=\"file\">"
-                    "CSV file</label>\n<input class=\"govuk-file-upload\" id=\"file\" name=\"file\" type=\"file\" "
-                    "accept=\".csv,text/csv\">\n</div>\n<button type=\"submit\" class=\"govuk-button\" "
-                    "data-module=\"govuk-button\">Check the file</button>\n</form>\n");
+    strbuf_puts(&b, "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\">Check the files"
+                    "</button>\n</form>\n");
     page_end(&b);
     send_page(req, 200, &b);
     return 0;

@@ -152,6 +152,15 @@ int session_csrf_ok(const session_info_t *s, const uint8_t *tok, size_t len)
     return CRYPTO_memcmp(s->csrf, tok, SESSION_HEX) == 0;
 }
 
+int session_token(char out[SESSION_HEX + 1])
+{
+    uint8_t b[32];
+    if (fill_random(b, sizeof(b)) != 0)
+        return -1;
+    to_hex(b, sizeof(b), out);
+    return 0;
+}
+
 size_t session_count(void)
 {
     size_t n = 0;

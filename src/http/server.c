@@ -72,7 +72,11 @@ struct server {
     SSL_CTX *ssl_ctx;
     const server_route_t *routes;
     size_t n_routes;
-    /* the staff console's listener (server_staff_t), when hooks.staff is set */
+    /* the staff console's listener (server_staff_t), when hooks.staff is set:
+     * its own h2o configuration, so its limits (upload sizes) are not the
+     * Alexa listener's */
+    h2o_globalconf_t staff_globalconf;
+    int staff_on;
     h2o_hostconf_t *staff_hostconf;
     SSL_CTX *staff_ssl_ctx; /* == ssl_ctx when it has no certificate of its own */
     int *staff_fds;
@@ -94,6 +98,7 @@ struct server {
     volatile int init_failed;
 };
 
+static server_t g_server; /* one server per process; static so leak checks see it */
 static long g_inflight;
 static long g_connections;
 
@@ -103,6 +108,14 @@ static long server_inflight(void)
 }
 
 /* ---- responses ------------------------------------------------------------------ */
+
+server_thread_t *server_thread_of(h2o_req_t *req)
+{
+    h2o_context_t *c = req->conn->ctx;
+    if (g_server.staff_on && c->globalconf == &g_server.staff_globalconf)
+        return (server_thread_t *)((char *)c - offsetof(server_thread_t, staff_ctx));
+    return (server_thread_t *)c;
+}
 
 const char *server_request_id(h2o_req_t *req)
 {
@@ -728,6 +741,8 @@ static void on_wake(uv_async_t *a)
             uv_close((uv_handle_t *)&t->staff_listener, on_listener_closed);
         }
         h2o_context_request_shutdown(&t->ctx);
+        if (t->srv->staff_on)
+            h2o_context_request_shutdown(&t->staff_ctx);
     }
     if (state == STATE_STOPPING) {
         linger_close_all(t); /* their close callbacks run in server_run's last loop runs */
@@ -953,8 +968,7 @@ static int open_listener(server_t *srv, const char *what, const char *host, unsi
 
 int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks)
 {
-    static server_t S; /* one server per process; static so leak checks see it */
-    server_t *srv = &S;
+    server_t *srv = &g_server;
     memset(srv, 0, sizeof(*srv));
     srv->conf = conf;
     srv->routes = routes;
@@ -1012,7 +1026,16 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         /* The staff console: a hostconf of its own, reachable only through
          * staff_accept_ctx (whose host list holds it alone), so the Host
          * header cannot select it on the Alexa listener nor the reverse. */
-        srv->staff_hostconf = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("staff")), 65535);
+        h2o_config_init(&srv->staff_globalconf);
+        srv->staff_globalconf.server_name = srv->globalconf.server_name;
+        srv->staff_globalconf.max_request_entity_size = staff->max_body_bytes ? staff->max_body_bytes : conf->max_body_bytes;
+        srv->staff_globalconf.handshake_timeout = conf->handshake_timeout_ms;
+        srv->staff_globalconf.http1.req_timeout = conf->request_timeout_ms;
+        srv->staff_globalconf.http2.idle_timeout = conf->request_timeout_ms;
+        srv->staff_globalconf.http2.graceful_shutdown_timeout = conf->shutdown_grace_ms;
+        srv->staff_globalconf.http1.upgrade_to_http2 = 0;
+        srv->staff_on = 1;
+        srv->staff_hostconf = h2o_config_register_host(&srv->staff_globalconf, h2o_iovec_init(H2O_STRLIT("staff")), 65535);
         if (staff->mount != NULL)
             staff->mount(srv->staff_hostconf, staff->ud);
         h2o_pathconf_t *spc = h2o_config_register_path(srv->staff_hostconf, "/", 0);
@@ -1055,10 +1078,11 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         t->accept_ctx.ssl_ctx = srv->ssl_ctx;
         uv_tcp_init(&t->loop, &t->listener);
         t->listener.data = t;
-        t->staff_accept_ctx.ctx = &t->ctx;
         t->staff_accept_ctx.hosts = staff_hosts;
         t->staff_accept_ctx.ssl_ctx = srv->staff_ssl_ctx;
         if (staff != NULL) {
+            h2o_context_init(&t->staff_ctx, &t->loop, &srv->staff_globalconf);
+            t->staff_accept_ctx.ctx = &t->staff_ctx;
             uv_tcp_init(&t->loop, &t->staff_listener);
             t->staff_listener.data = t;
         }

@@ -51,6 +51,12 @@ def main(t):
                  "govuk-frontend's stylesheet served", (st, h.get("content-type")))
             st, h, b = c.get("/assets/images/favicon.ico")
             t.ok(st == 200, "GOV.UK images served from /assets/", st)
+            # --- body limits are per listener: uploads fit the console's, the Alexa listener keeps 64 KB
+            big = b"x" * 200000
+            st, h, b = s.request("POST", "/alexa", body=big, headers={"Content-Type": "application/json"})
+            t.ok(st == 413, "Alexa listener: a 200 KB body is refused (413)", st)
+            st, h, b = c.request("POST", "/edit/preview", body=big, ctype="application/x-www-form-urlencoded")
+            t.ok(st == 401, "console: a 200 KB body is read (then 401 without a session)", st)
             # --- no session
             for p in ("/", "/search", "/search?q=NR19+1AA", "/property/100", "/exceptions", "/notices", "/uploads"):
                 st, h, b = c.get(p)

@@ -45,6 +45,10 @@ void session_end_user(const char *user);
  * constant time; else 0. */
 int session_csrf_ok(const session_info_t *s, const uint8_t *tok, size_t len);
 
+/* A fresh random 256-bit token in hex (65 bytes with the NUL), from the same
+ * generator as session ids: for other one-time names (upload stashes). 0 or -1. */
+int session_token(char out[SESSION_HEX + 1]);
+
 /* Sessions held now (tests). */
 size_t session_count(void);
 

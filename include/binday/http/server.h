@@ -20,7 +20,7 @@ typedef struct server server_t;
 /* One per event-loop thread. Handlers run on it; everything they start must
  * complete on its loop. */
 typedef struct server_thread {
-    h2o_context_t ctx; /* first member: handlers get it from req->conn->ctx */
+    h2o_context_t ctx; /* the Alexa listener's; server_thread_of finds the thread from either */
     uv_loop_t loop;
     int index;
     server_t *srv;
@@ -32,6 +32,7 @@ typedef struct server_thread {
     uv_tcp_t listener;
     int listener_open;
     h2o_accept_ctx_t staff_accept_ctx; /* the staff console's listener (server_staff_t) */
+    h2o_context_t staff_ctx;           /* its h2o context (its own limits) on this loop */
     uv_tcp_t staff_listener;
     int staff_listener_open;
     uv_async_t wake;
@@ -70,6 +71,7 @@ typedef struct server_staff {
     uint16_t port;    /* 0 picks a free port */
     const char *port_file; /* NULL, or where to write the bound port */
     const char *tls_cert, *tls_key; /* NULL: the server's own */
+    size_t max_body_bytes; /* request bodies (uploads) on this listener; 0 = the server's */
     const server_route_t *routes; /* matched in order; must stay valid while serving */
     size_t n_routes;
     /* Called once, before the routes' catch-all path "/" is registered on the
@@ -99,11 +101,8 @@ typedef struct server_hooks {
  * with the reason logged). `routes` must stay valid while it runs. */
 int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks);
 
-/* The thread a request runs on. */
-static inline server_thread_t *server_thread_of(h2o_req_t *req)
-{
-    return (server_thread_t *)req->conn->ctx;
-}
+/* The thread a request runs on (either listener). */
+server_thread_t *server_thread_of(h2o_req_t *req);
 
 /* This request's id (16 hex digits), also sent as the x-request-id header;
  * use it in log lines about the request. Valid for the request's lifetime. */
