@@ -53,6 +53,16 @@ class Pages:
         from selenium.webdriver.common.by import By
         return self.drv.find_element(By.PARTIAL_LINK_TEXT, text)
 
+    def submit(self, el):
+        """Click something that loads a new page, and wait until it has."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as EC
+        from selenium.webdriver.support.ui import WebDriverWait
+        old = self.drv.find_element(By.TAG_NAME, "html")
+        el.click()
+        WebDriverWait(self.drv, 60).until(EC.staleness_of(old))
+        WebDriverWait(self.drv, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
     def text(self):
         from selenium.webdriver.common.by import By
         return self.drv.find_element(By.TAG_NAME, "body").text
@@ -120,16 +130,16 @@ def flow(t, env, p):
     p.check("sign-in")
     p.by_id("username").send_keys("ed")
     p.by_id("password").send_keys("not-the-password")
-    p.button("Sign in").click()
+    p.submit(p.button("Sign in"))
     t.ok("There is a problem" in p.text() and "Enter a correct username and password" in p.text(),
          "a wrong password shows the error summary", p.text()[:500])
     p.check("sign-in-error")
     p.by_id("password").send_keys(PW)
-    p.button("Sign in").click()
+    p.submit(p.button("Sign in"))
     t.ok(drv.current_url.endswith("/search"), "signed in: the search page", drv.current_url)
     # ---- search
     p.by_id("q").send_keys("NR19 1AA")
-    p.button("Search").click()
+    p.submit(p.button("Search"))
     t.ok("12, HIGH STREET" in p.text().upper() or "12 HIGH STREET" in p.text().upper(),
          "search by postcode lists 12 High Street", p.text()[:1500])
     p.check("search")
@@ -137,7 +147,7 @@ def flow(t, env, p):
     uprn = lk["uprn"]
     drv.get(env.url("/search?q=%d" % int(uprn)))
     t.ok("UPRN %s" % uprn in p.text(), "search by UPRN", p.text()[:800])
-    p.link("HIGH STREET").click() if "HIGH STREET" in p.text() else p.link("High Street").click()
+    p.submit(p.link("HIGH STREET") if "HIGH STREET" in p.text() else p.link("High Street"))
     # ---- the property's calendar
     t.ok(drv.current_url.endswith("/property/%s" % uprn), "the property page", drv.current_url)
     body = p.text()
@@ -159,7 +169,7 @@ def flow(t, env, p):
     p.by_id("date").send_keys(first["date"])
     p.by_id("new_date").send_keys(new_date)
     p.by_id("reason").send_keys("a vehicle breakdown")
-    p.button("Preview the change").click()
+    p.submit(p.button("Preview the change"))
     body = p.text()
     t.ok("Check the change before saving" in body and "Properties affected" in body and
          long_date(new_date) in body, "the preview: properties and dates", body[:2000])
@@ -167,7 +177,7 @@ def flow(t, env, p):
     look_before = env.lookup_uprn(uprn)
     t.ok(any(c["date"] == first["date"] and c["service_id"] == service for c in look_before["collections"]),
          "before confirming, nothing has moved (binday lookup)")
-    p.button("Confirm and save").click()
+    p.submit(p.button("Confirm and save"))
     t.ok("Change saved" in p.text(), "the move is saved", p.text()[:800])
     p.check("exceptions-saved")
     look = env.lookup_uprn(uprn)
@@ -183,8 +193,8 @@ def flow(t, env, p):
     p.by_id("message").send_keys("Console test: crews start an hour early this week.")
     p.by_id("scope").clear()
     p.by_id("scope").send_keys("all")
-    p.button("Preview the notice").click()
-    p.button("Confirm and save").click()
+    p.submit(p.button("Preview the notice"))
+    p.submit(p.button("Confirm and save"))
     t.ok("Change saved" in p.text(), "the notice is published", p.text()[:800])
     look = env.lookup_uprn(uprn)
     t.ok(any("crews start an hour early" in n.get("message", "") for n in look.get("notices", [])),
@@ -209,7 +219,7 @@ def flow(t, env, p):
     drv.get(env.url("/uploads"))
     p.check("uploads")
     p.by_id("file-exceptions").send_keys(bad)
-    p.button("Check the files").click()
+    p.submit(p.button("Check the files"))
     body = p.text()
     t.ok("There is a problem" in body and ("bad-exceptions.csv:%d" % bad_line) in body,
          "dry run: the import's FILE:LINE error", body[:2000])
@@ -219,7 +229,7 @@ def flow(t, env, p):
     p.by_id("file-exceptions").send_keys(good)
     # a whole district table too: the addresses as they are (megabytes go through the staff listener)
     p.by_id("file-addresses").send_keys(os.path.join(env.csv, "addresses.csv"))
-    p.button("Check the files").click()
+    p.submit(p.button("Check the files"))
     body = p.text()
     t.ok("Rows per table" in body and "exceptions" in body and "addresses" in body, "dry run: the diff per table",
          body[:2000])
@@ -228,7 +238,7 @@ def flow(t, env, p):
     p.check("uploads-preview")
     t.ok(any(c["date"] == cancel_day and c["service_id"] == service for c in env.lookup_uprn(uprn)["collections"]),
          "the dry run changed nothing (binday lookup)")
-    p.button("Confirm and save").click()
+    p.submit(p.button("Confirm and save"))
     t.ok("Change saved" in p.text(), "the upload is committed", p.text()[:800])
     look = env.lookup_uprn(uprn)
     t.ok(not any(c["date"] == cancel_day and c["service_id"] == service for c in look["collections"]),
@@ -242,13 +252,13 @@ def flow(t, env, p):
     from selenium.webdriver.common.by import By
     buttons = drv.find_elements(By.XPATH, "//button[starts-with(normalize-space(.), 'Preview accepting')]")
     if buttons:
-        buttons[-1].click()
+        p.submit(buttons[-1])
         t.ok("Check the change before saving" in p.text(), "accepting proposals starts with a preview",
              p.text()[:1000])
         p.check("holidays-preview")
     # ---- sign out
     drv.get(env.url("/search"))
-    p.button("Sign out").click()
+    p.submit(p.button("Sign out"))
     t.ok("You have signed out" in p.text(), "signed out", p.text()[:500])
     p.check("signed-out")
     drv.get(env.url("/search"))
@@ -256,14 +266,14 @@ def flow(t, env, p):
     # ---- admin: accounts and the audit log
     p.by_id("username").send_keys("boss")
     p.by_id("password").send_keys(ADMIN_PW)
-    p.button("Sign in").click()
+    p.submit(p.button("Sign in"))
     drv.get(env.url("/admin"))
     t.ok("Staff accounts" in p.text() and "ed" in p.text(), "admin: the accounts", p.text()[:1000])
     p.check("admin")
     p.by_id("user").send_keys("newbie")
     from selenium.webdriver.support.ui import Select
     Select(p.by_id("role")).select_by_value("viewer")
-    p.button("Add the account").click()
+    p.submit(p.button("Add the account"))
     from selenium.webdriver.common.by import By
     pw = drv.find_element(By.CLASS_NAME, "console-password").text.strip()
     t.ok("Account added" in p.text() and len(pw) >= 16, "admin adds an account; its password is shown once")
