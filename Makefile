@@ -11,13 +11,15 @@
 
 SHELL := /bin/bash
 CC ?= cc
-PKGS := libh2o libuv openssl jansson libcurl lmdb zlib
+# libargon2: staff console passwords (Argon2id, docs/staff-console.md)
+PKGS := libh2o libuv openssl jansson libcurl lmdb zlib libargon2
 
 # Debian packages: building, testing, benchmarking. `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config clang cppcheck openssl ca-certificates curl \
             libh2o-dev libuv1-dev libssl-dev libjansson-dev libcurl4-openssl-dev \
             liblmdb-dev zlib1g-dev lmdb-utils python3 python3-aiosmtpd libical-dev tzdata libmimalloc-dev \
-            python3-prometheus-client python3-yaml
+            python3-prometheus-client python3-yaml \
+            libargon2-dev
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -26,6 +26,7 @@ LAYERS = {
     "feed": 4,     # calendar feeds (ICS) and their endpoint
     "privacy": 5,  # vault, sealing, transcripts, erasure events
     "mail": 6,     # outbox, messages, the mailer thread
+    "staff": 6,    # staff console core: accounts, audit, edits, property view
     "skill": 7,    # the conversation and the /alexa endpoint
     "cli": 8,      # the binday program: commands and wiring
 }
