@@ -33,5 +33,7 @@ int cmd_calendar_link(int argc, char **argv);
 int cmd_mail_log(int argc, char **argv);
 /* the skill package (src/cmd_skillpkg.c) */
 int cmd_skill_package(int argc, char **argv);
+/* staff console accounts, audit, edits (src/cmd_staff.c, cmd_staff_edit.c) */
+int cmd_staff(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"user", cmd_user, "a resident's data: user export|forget --user-id ID"},
     {"bench-lookup", cmd_bench_lookup, "time in-process lookups (benchmarks)"},
     {"calendar-link", cmd_calendar_link, "print a property's calendar feed links (staff)"},
+    {"staff", cmd_staff, "staff console: accounts, audit log, edits (add|passwd|list|audit|...)"},
     {"mail-log", cmd_mail_log, "list emailed-link case records and the outbox size (staff)"},
     {"skill-package", cmd_skill_package, "render the skill package to submit to Amazon (manifest, model, APL, icons)"},
 };

@@ -5,6 +5,7 @@
 #include "binday/mail/outbox.h"
 #include "binday/privacy/privacy.h"
 #include "binday/privacy/transcript.h"
+#include "binday/staff/audit.h"
 
 extern const privacy_module_t privacy_events_module; /* privacy.c */
 
@@ -13,5 +14,6 @@ const privacy_module_t *const privacy_modules[] = {
     &choice_privacy_module,
     &transcript_privacy_module,
     &outbox_privacy_module,
+    &staff_privacy_module, /* staff accounts and the audit log (case records) */
 };
 const size_t privacy_n_modules = sizeof(privacy_modules) / sizeof(privacy_modules[0]);

@@ -13,54 +13,6 @@
 
 #define TODO(err, n) (snprintf(err, n, "not implemented yet"), STAFF_ERROR)
 
-int staff_user_valid(const char *name, size_t n) { (void)name; (void)n; return 0; }
-int staff_password_valid(const char *pw, size_t n) { (void)pw; (void)n; return 0; }
-int staff_password_hash(const char *pw, size_t n, char *out, size_t out_size, char *err, size_t err_size)
-{ (void)pw; (void)n; (void)out; (void)out_size; return TODO(err, err_size); }
-int staff_password_verify(const char *phc, const char *pw, size_t n) { (void)phc; (void)pw; (void)n; return -1; }
-void staff_password_set_params(uint32_t m_kib, uint32_t t, uint32_t p) { (void)m_kib; (void)t; (void)p; }
-int staff_password_random(char out[32], char *err, size_t err_size) { out[0] = 0; return TODO(err, err_size); }
-int staff_account_add(staff_t *st, const staff_actor_t *actor, const char *user, staff_role_t role,
-                      const char *pw, size_t pw_len, char *err, size_t err_size)
-{ (void)st; (void)actor; (void)user; (void)role; (void)pw; (void)pw_len; return TODO(err, err_size); }
-int staff_account_passwd(staff_t *st, const staff_actor_t *actor, const char *user, const char *pw,
-                         size_t pw_len, char *err, size_t err_size)
-{ (void)st; (void)actor; (void)user; (void)pw; (void)pw_len; return TODO(err, err_size); }
-int staff_account_set_disabled(staff_t *st, const staff_actor_t *actor, const char *user, int disabled,
-                               char *err, size_t err_size)
-{ (void)st; (void)actor; (void)user; (void)disabled; return TODO(err, err_size); }
-int staff_account_set_role(staff_t *st, const staff_actor_t *actor, const char *user, staff_role_t role,
-                           char *err, size_t err_size)
-{ (void)st; (void)actor; (void)user; (void)role; return TODO(err, err_size); }
-int staff_account_get(staff_t *st, const char *user, staff_account_t *out, char *err, size_t err_size)
-{ (void)st; (void)user; (void)out; return TODO(err, err_size); }
-int staff_account_list(staff_t *st, staff_account_t **out, size_t *n, char *err, size_t err_size)
-{ (void)st; *out = NULL; *n = 0; return TODO(err, err_size); }
-int staff_account_count(staff_t *st, size_t *n, char *err, size_t err_size)
-{ (void)st; *n = 0; return TODO(err, err_size); }
-int staff_signin(staff_t *st, const char *user, const char *pw, size_t pw_len, staff_role_t *role,
-                 char *err, size_t err_size)
-{ (void)st; (void)user; (void)pw; (void)pw_len; *role = STAFF_ROLE_NONE; (void)err; (void)err_size; return STAFF_DENIED; }
-
-const privacy_module_t staff_privacy_module = {"staff", NULL, 0, NULL, NULL, NULL, NULL, NULL};
-int staff_audit_each(staff_t *st, int64_t since, size_t limit, staff_audit_fn fn, void *ud, char *err,
-                     size_t err_size)
-{ (void)st; (void)since; (void)limit; (void)fn; (void)ud; return TODO(err, err_size); }
-int staff_audit_each_newest(staff_t *st, uint64_t before_id, size_t limit, staff_audit_fn fn, void *ud,
-                            uint64_t *next_before, char *err, size_t err_size)
-{ (void)st; (void)before_id; (void)limit; (void)fn; (void)ud; *next_before = 0; return TODO(err, err_size); }
-int staff_audit_export(staff_t *st, int64_t since, staff_audit_format_t fmt, char **out, size_t *len, char *err,
-                       size_t err_size)
-{ (void)st; (void)since; (void)fmt; *out = NULL; *len = 0; return TODO(err, err_size); }
-int staff_audit_note(staff_t *st, const staff_actor_t *actor, const char *action, const char *target,
-                     const char *detail, char *err, size_t err_size)
-{ (void)st; (void)actor; (void)action; (void)target; (void)detail; return TODO(err, err_size); }
-int staff_audit_put(staff_t *st, MDB_txn *txn, const char *actor, const char *action, const char *target,
-                    const char *summary, const json_t *before, const json_t *after, uint64_t *id)
-{ (void)st; (void)txn; (void)actor; (void)action; (void)target; (void)summary; (void)before; (void)after; (void)id; return MDB_PANIC; }
-int staff_audit_purge(store_t *s, MDB_txn *txn, int cutoff_day, size_t *n_erased)
-{ (void)s; (void)txn; (void)cutoff_day; (void)n_erased; return MDB_PANIC; }
-
 static staff_result_t *todo_result(void)
 {
     staff_result_t *r = xcalloc(1, sizeof(*r));
