@@ -1556,10 +1556,12 @@ static int write_meta(ctx_t *c, MDB_txn *txn)
     return rc;
 }
 
-static int txn_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+/* Load what the given tables must agree with and check them, in txn (read
+ * or write). 0 when there is no problem, IMPORT_ABORT, or an MDB error. */
+static int check_txn(ctx_t *c, MDB_txn *txn, char *err, size_t err_size)
 {
-    ctx_t *c = ud;
-    /* a MAP_FULL retry starts over: forget what the last attempt loaded */
+    /* a MAP_FULL retry (or a second run of a job) starts over: forget what
+     * the last attempt loaded and found */
     err_clear_buffer(&c->errs);
     c->errs.total = c->parse_errors;
     c->errs.buffering = 1;
@@ -1581,8 +1583,12 @@ static int txn_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     }
     check_dups(c);
     check_refs(c);
-    if (c->errs.total > 0)
-        return IMPORT_ABORT;
+    return c->errs.total > 0 ? IMPORT_ABORT : 0;
+}
+
+/* Replace the given tables and bump the generation, in the write txn. */
+static int write_txn(ctx_t *c, MDB_txn *txn, char *err, size_t err_size)
+{
     int rc = 0;
     if (c->t[IMPORT_ADDRESSES].given)
         rc = write_addresses(c, txn);
@@ -1603,6 +1609,13 @@ static int txn_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     if (rc && rc != MDB_MAP_FULL)
         snprintf(err, err_size, "writing: %s", mdb_strerror(rc));
     return rc;
+}
+
+static int txn_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    ctx_t *c = ud;
+    int rc = check_txn(c, txn, err, err_size);
+    return rc ? rc : write_txn(c, txn, err, err_size);
 }
 
 int import_run(store_t *s, const char *const paths[IMPORT_N_TABLES], size_t max_errors,
@@ -1682,4 +1695,354 @@ size_t import_check_buffer(import_table_t t, const char *label, const uint8_t *d
     arena_free(&c->arena);
     free(c);
     return total;
+}
+
+/* ---- jobs: the same import over buffers, in the caller's txn ------------------ */
+
+struct import_job {
+    ctx_t *c;
+    uint8_t *data[IMPORT_N_TABLES]; /* copies of the CSV bytes the rows point into */
+    char *label[IMPORT_N_TABLES];
+    size_t rows_read[IMPORT_N_TABLES];
+    char **parse_msgs;              /* problems found while parsing (kept across runs) */
+    size_t n_parse, cap_parse;
+    char **all;                     /* parse_msgs + the last run's, for import_job_errors */
+    size_t n_all;
+};
+
+static void job_collect(const char *msg, void *ud)
+{
+    import_job_t *j = ud;
+    GROW(j->parse_msgs, j->n_parse, j->cap_parse);
+    j->parse_msgs[j->n_parse++] = xstrdup(msg);
+}
+
+import_job_t *import_job_new(store_t *s, size_t max_errors)
+{
+    import_job_t *j = xcalloc(1, sizeof(*j));
+    j->c = xcalloc(1, sizeof(*j->c));
+    j->c->store = s;
+    j->c->errs.fn = job_collect;
+    j->c->errs.ud = j;
+    j->c->errs.max = max_errors ? max_errors : 1000;
+    return j;
+}
+
+size_t import_job_add(import_job_t *j, import_table_t t, const char *label, const uint8_t *data, size_t len)
+{
+    ctx_t *c = j->c;
+    if ((unsigned)t >= IMPORT_N_TABLES || c->t[t].given)
+        abort(); /* a caller's bug: each table once */
+    j->label[t] = xstrdup(label ? label : import_table_name(t));
+    j->data[t] = xmalloc(len ? len : 1);
+    if (len)
+        memcpy(j->data[t], data, len);
+    c->t[t].given = 1;
+    c->t[t].label = j->label[t];
+    size_t before = c->errs.total;
+    parse_buffer(c, t, j->label[t], j->data[t], len, &j->rows_read[t]);
+    c->t[t].broken = c->errs.total > before;
+    sort_table(c, t);
+    c->parse_errors = c->errs.total;
+    return c->errs.total - before;
+}
+
+static void job_gather(import_job_t *j)
+{
+    free(j->all);
+    j->n_all = j->n_parse + j->c->errs.nbuf;
+    j->all = xmalloc((j->n_all ? j->n_all : 1) * sizeof(*j->all));
+    if (j->n_parse)
+        memcpy(j->all, j->parse_msgs, j->n_parse * sizeof(*j->all));
+    if (j->c->errs.nbuf)
+        memcpy(j->all + j->n_parse, j->c->errs.buf, j->c->errs.nbuf * sizeof(*j->all));
+}
+
+int import_job_run(import_job_t *j, MDB_txn *txn, int write, char *err, size_t err_size)
+{
+    ctx_t *c = j->c;
+    int any = 0;
+    for (int i = 0; i < IMPORT_N_TABLES; i++)
+        any |= c->t[i].given;
+    if (!any) {
+        snprintf(err, err_size, "no tables given");
+        return -1;
+    }
+    int rc = check_txn(c, txn, err, err_size);
+    job_gather(j);
+    if (rc == IMPORT_ABORT)
+        return IMPORT_REJECTED;
+    if (rc == 0 && write)
+        rc = write_txn(c, txn, err, err_size);
+    return rc;
+}
+
+size_t import_job_errors(const import_job_t *j, const char *const **msgs)
+{
+    *msgs = (const char *const *)j->all;
+    return j->all ? j->n_all : 0;
+}
+
+size_t import_job_error_total(const import_job_t *j)
+{
+    return j->c->errs.total;
+}
+
+size_t import_job_rows(const import_job_t *j, import_table_t t)
+{
+    return (unsigned)t < IMPORT_N_TABLES && j->c->t[t].given ? j->c->t[t].n : 0;
+}
+
+void import_job_free(import_job_t *j)
+{
+    if (j == NULL)
+        return;
+    ctx_t *c = j->c;
+    err_clear_buffer(&c->errs);
+    free(c->errs.buf);
+    for (int i = 0; i < IMPORT_N_TABLES; i++) {
+        free(c->t[i].rows);
+        free(j->data[i]);
+        free(j->label[i]);
+    }
+    for (size_t i = 0; i < j->n_parse; i++)
+        free(j->parse_msgs[i]);
+    free(j->parse_msgs);
+    free(j->all);
+    arena_free(&c->arena);
+    arena_free(&c->store_arena);
+    free(c);
+    free(j);
+}
+
+/* ---- diff: rows added, changed, removed ----------------------------------------
+ * Each row of a table gets an identity (what makes it "the same row": the
+ * uprn, the id, (uprn, service, valid_from) for assignments, (round, the
+ * date it is about) for exceptions) and a value (its record encoding, the
+ * same bytes the table stores). Both sides are listed, sorted by identity
+ * and merged. */
+
+typedef struct drow {
+    uint8_t *k, *v;
+    uint32_t kl, vl;
+} drow_t;
+
+typedef struct dlist {
+    drow_t *r;
+    size_t n, cap;
+} dlist_t;
+
+static void dl_add(dlist_t *l, const void *k, size_t kl, const void *v, size_t vl)
+{
+    GROW(l->r, l->n, l->cap);
+    drow_t *d = &l->r[l->n++];
+    d->k = xmalloc(kl + vl + 1);
+    memcpy(d->k, k, kl);
+    d->v = d->k + kl;
+    memcpy(d->v, v, vl);
+    d->kl = (uint32_t)kl;
+    d->vl = (uint32_t)vl;
+}
+
+static void dl_free(dlist_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->r[i].k);
+    free(l->r);
+}
+
+static int drow_cmp(const void *a, const void *b)
+{
+    const drow_t *x = a, *y = b;
+    size_t n = x->kl < y->kl ? x->kl : y->kl;
+    int c = n ? memcmp(x->k, y->k, n) : 0;
+    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+static void be32(uint8_t *p, int v)
+{
+    uint32_t u = (uint32_t)v ^ 0x80000000u; /* sorts negative before positive */
+    p[0] = (uint8_t)(u >> 24);
+    p[1] = (uint8_t)(u >> 16);
+    p[2] = (uint8_t)(u >> 8);
+    p[3] = (uint8_t)u;
+}
+
+/* identity of an assignment / exception */
+static size_t asg_key(uint8_t *k, size_t cap, uint64_t uprn, rec_str_t svc, int from)
+{
+    size_t n = svc.n > cap - 13 ? cap - 13 : svc.n;
+    store_uprn_key(uprn, k);
+    memcpy(k + 8, svc.p ? svc.p : "", n);
+    k[8 + n] = 0;
+    be32(k + 9 + n, from);
+    return 13 + n;
+}
+
+static size_t exc_key(uint8_t *k, size_t cap, rec_str_t round, int action, int orig, int newd)
+{
+    size_t n = round.n > cap - 6 ? cap - 6 : round.n;
+    memcpy(k, round.p ? round.p : "", n);
+    k[n] = 0;
+    k[n + 1] = action == CAL_ADDED ? 'a' : 'o';
+    be32(k + n + 2, action == CAL_ADDED ? newd : orig);
+    return n + 6;
+}
+
+static void diff_new(ctx_t *c, import_table_t t, dlist_t *l)
+{
+    rec_buf_t b = {0};
+    uint8_t key[1100];
+    table_t *tb = &c->t[t];
+    for (size_t i = 0; i < tb->n; i++) {
+        rec_buf_reset(&b);
+        size_t kl = 0;
+        switch (t) {
+        case IMPORT_ADDRESSES: {
+            const addr_row_t *a = &((addr_row_t *)tb->rows)[i];
+            rec_property_t p = {a->uprn, a->parent, a->usrn, a->saon, a->paon, a->street, a->locality, a->town,
+                                pcstr(a)};
+            rec_encode_property(&b, &p);
+            store_uprn_key(a->uprn, key);
+            kl = 8;
+            break;
+        }
+        case IMPORT_SERVICES: {
+            const svc_row_t *s = &((svc_row_t *)tb->rows)[i];
+            rec_service_t r = {s->name, s->colour, s->spoken, s->desc, s->link, s->sub};
+            rec_encode_service(&b, &r);
+            memcpy(key, s->id.p, s->id.n);
+            kl = s->id.n;
+            break;
+        }
+        case IMPORT_ROUNDS: {
+            const round_row_t *x = &((round_row_t *)tb->rows)[i];
+            rec_round_t r = {x->service, x->wd, x->interval, x->anchor, x->from, x->to};
+            rec_encode_round(&b, &r);
+            memcpy(key, x->id.p, x->id.n);
+            kl = x->id.n;
+            break;
+        }
+        case IMPORT_ASSIGNMENTS: {
+            const asg_row_t *g = &((asg_row_t *)tb->rows)[i];
+            rec_assignment_t a = {g->service, g->round, g->from, g->to};
+            rec_encode_assignment(&b, &a);
+            kl = asg_key(key, sizeof(key), g->uprn, g->service, g->from);
+            break;
+        }
+        case IMPORT_EXCEPTIONS: {
+            const exc_row_t *e = &((exc_row_t *)tb->rows)[i];
+            rec_exception_t x = {e->action, e->orig, e->newd, e->reason};
+            rec_encode_exception(&b, &x);
+            kl = exc_key(key, sizeof(key), e->round, e->action, e->orig, e->newd);
+            break;
+        }
+        case IMPORT_NOTICES: {
+            const notice_row_t *x = &((notice_row_t *)tb->rows)[i];
+            rec_notice_t r = {x->scope, x->message, x->from, x->to};
+            rec_encode_notice(&b, &r);
+            memcpy(key, x->id.p, x->id.n);
+            kl = x->id.n;
+            break;
+        }
+        default:
+            break;
+        }
+        dl_add(l, key, kl, b.buf, b.len);
+    }
+    rec_buf_free(&b);
+}
+
+static int diff_stored(ctx_t *c, MDB_txn *txn, import_table_t t, dlist_t *l)
+{
+    static const store_table_t st[IMPORT_N_TABLES] = {STORE_ADDRESSES, STORE_SERVICES, STORE_ROUNDS,
+                                                      STORE_ASSIGNMENTS, STORE_EXCEPTIONS, STORE_NOTICES};
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, store_core_dbi(c->store, st[t]), &cur);
+    if (rc)
+        return rc;
+    rec_buf_t b = {0};
+    uint8_t key[1100];
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (t == IMPORT_ASSIGNMENTS || t == IMPORT_EXCEPTIONS) {
+            rec_iter_t it;
+            if (rec_list_open(&it, v.mv_data, v.mv_size) != 0 || (t == IMPORT_ASSIGNMENTS && k.mv_size != 8)) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            int r2;
+            if (t == IMPORT_ASSIGNMENTS) {
+                rec_assignment_t a;
+                uint64_t uprn = store_uprn_from_key(k.mv_data);
+                while ((r2 = rec_next_assignment(&it, &a)) == 1) {
+                    rec_buf_reset(&b);
+                    rec_encode_assignment(&b, &a);
+                    size_t kl = asg_key(key, sizeof(key), uprn, a.service_id, a.valid_from);
+                    dl_add(l, key, kl, b.buf, b.len);
+                }
+            } else {
+                rec_exception_t e;
+                rec_str_t round = {k.mv_data, (uint32_t)k.mv_size};
+                while ((r2 = rec_next_exception(&it, &e)) == 1) {
+                    rec_buf_reset(&b);
+                    rec_encode_exception(&b, &e);
+                    size_t kl = exc_key(key, sizeof(key), round, e.action, e.original, e.new_date);
+                    dl_add(l, key, kl, b.buf, b.len);
+                }
+            }
+            if (r2 < 0) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+        } else {
+            /* one record per key, stored in the encoding diff_new makes */
+            dl_add(l, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+        }
+    }
+    mdb_cursor_close(cur);
+    rec_buf_free(&b);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int import_job_diff(import_job_t *j, MDB_txn *txn, import_diff_t diff[IMPORT_N_TABLES])
+{
+    ctx_t *c = j->c;
+    memset(diff, 0, sizeof(import_diff_t) * IMPORT_N_TABLES);
+    for (int t = 0; t < IMPORT_N_TABLES; t++) {
+        if (!c->t[t].given)
+            continue;
+        diff[t].given = 1;
+        dlist_t a = {0}, b = {0};
+        diff_new(c, (import_table_t)t, &a);
+        int rc = diff_stored(c, txn, (import_table_t)t, &b);
+        if (rc) {
+            dl_free(&a);
+            dl_free(&b);
+            return rc;
+        }
+        qsort(a.r, a.n, sizeof(*a.r), drow_cmp);
+        qsort(b.r, b.n, sizeof(*b.r), drow_cmp);
+        size_t i = 0, k = 0;
+        while (i < a.n || k < b.n) {
+            int cmp = i == a.n ? 1 : k == b.n ? -1 : drow_cmp(&a.r[i], &b.r[k]);
+            if (cmp < 0) {
+                diff[t].added++;
+                i++;
+            } else if (cmp > 0) {
+                diff[t].removed++;
+                k++;
+            } else {
+                if (a.r[i].vl == b.r[k].vl && memcmp(a.r[i].v, b.r[k].v, a.r[i].vl) == 0)
+                    diff[t].unchanged++;
+                else
+                    diff[t].changed++;
+                i++;
+                k++;
+            }
+        }
+        dl_free(&a);
+        dl_free(&b);
+    }
+    return 0;
 }

@@ -13,22 +13,6 @@
 
 #define TODO(err, n) (snprintf(err, n, "not implemented yet"), STAFF_ERROR)
 
-static staff_result_t *todo_result(void)
-{
-    staff_result_t *r = xcalloc(1, sizeof(*r));
-    r->rc = STAFF_ERROR;
-    snprintf(r->message, sizeof(r->message), "not implemented yet");
-    return r;
-}
-int staff_edit_preview(staff_t *st, const staff_actor_t *actor, const staff_edit_t *e, staff_result_t **out,
-                       char *err, size_t err_size)
-{ (void)st; (void)actor; (void)e; *out = todo_result(); return TODO(err, err_size); }
-int staff_edit_apply(staff_t *st, const staff_actor_t *actor, const staff_edit_t *e, staff_result_t **out,
-                     char *err, size_t err_size)
-{ (void)st; (void)actor; (void)e; *out = todo_result(); return TODO(err, err_size); }
-int staff_edit_submit(staff_t *st, writer_port_t *port, const staff_actor_t *actor, const staff_edit_t *e,
-                      staff_edit_done_fn done, void *ud, writer_job_t **job)
-{ (void)st; (void)port; (void)actor; (void)e; (void)job; done(ud, todo_result()); return 0; }
 
 staff_view_t *staff_view_new(staff_t *st) { (void)st; return xcalloc(1, 16); }
 void staff_view_free(staff_view_t *v) { free(v); }

@@ -52,4 +52,46 @@ int import_run(store_t *s, const char *const paths[IMPORT_N_TABLES], size_t max_
 size_t import_check_buffer(import_table_t t, const char *label, const uint8_t *data, size_t len,
                            size_t max_errors, import_error_fn on_error, void *ud, size_t *rows);
 
+/* ---- jobs: an import of CSV bytes inside the caller's transaction ----
+ * What the staff console's edits and uploads use (staff/edit.c), so they go
+ * through exactly the parsing, checks, messages and writing of import_run:
+ *   j = import_job_new(store, max_errors);
+ *   import_job_add(j, table, "label", bytes, len);   (each table at most once;
+ *                                                     bytes are copied)
+ *   import_job_run(j, txn, write, ...)   in a read txn (check only) or in a
+ *       store_write txn (write = 1: check, then replace the given tables and
+ *       bump store_generation, in that txn). Repeatable: a MAP_FULL retry or
+ *       a preview followed by a write may run it again.
+ *   import_job_errors(j, &msgs)           "FILE:LINE: message" of the parse
+ *       and of the last run, in order (at most max_errors kept)
+ *   import_job_diff(j, txn, diff)         rows added/changed/removed per table
+ *   import_job_free(j)
+ * A job is used by one thread at a time. */
+typedef struct import_job import_job_t;
+
+typedef struct import_diff {
+    size_t added, changed, removed, unchanged;
+    int given; /* the job has this table */
+} import_diff_t;
+
+import_job_t *import_job_new(store_t *s, size_t max_errors);
+/* Parse one table's bytes. Returns the number of problems found in them. */
+size_t import_job_add(import_job_t *j, import_table_t t, const char *label, const uint8_t *data, size_t len);
+/* 0 (checked; written when write), IMPORT_REJECTED (problems: see
+ * import_job_errors; nothing written), -1 (no tables) or an MDB error
+ * (MDB_MAP_FULL included; message in err). */
+int import_job_run(import_job_t *j, MDB_txn *txn, int write, char *err, size_t err_size);
+/* The messages: valid until the next run or free. Returns how many. */
+size_t import_job_errors(const import_job_t *j, const char *const **msgs);
+/* Problems found in all (also those past max_errors). */
+size_t import_job_error_total(const import_job_t *j);
+/* Valid rows of a given table. */
+size_t import_job_rows(const import_job_t *j, import_table_t t);
+/* Compare the given tables with the stored ones in txn: row identity is the
+ * key (uprn, id), (uprn, service, valid_from) for assignments and (round,
+ * date) for exceptions; "changed" = same identity, other values. 0 or an
+ * MDB error. */
+int import_job_diff(import_job_t *j, MDB_txn *txn, import_diff_t diff[IMPORT_N_TABLES]);
+void import_job_free(import_job_t *j); /* NULL is a no-op */
+
 #endif
