@@ -52,10 +52,13 @@ typedef struct staff_search {
 
 /* Search by what the query looks like: 1-12 digits = a UPRN; a valid
  * postcode = every property of it (sorted as stored); anything else =
- * address text, matched like the skill does (a postcode inside the text
- * narrows it; without one, no result and rc STAFF_REJECTED with a hint in
- * err: "include the postcode"). 0 (out filled, n_hits may be 0),
- * STAFF_REJECTED (empty or overlong query), STAFF_ERROR. */
+ * address words (case-insensitive, each a whole word of the formatted
+ * address). A postcode at the end of the words ("12 high street nr19 1aa")
+ * narrows the search to that postcode; without one every property is
+ * scanned (~60,000 in the demo district), which needs a word of 3 or more
+ * letters. 0 (out filled, n_hits may be 0; truncated after
+ * STAFF_SEARCH_MAX), STAFF_REJECTED (empty, overlong, or only short words;
+ * a hint in err), STAFF_ERROR. */
 int staff_search(staff_view_t *v, const char *q, size_t q_len, staff_search_t *out, char *err,
                  size_t err_size);
 
@@ -90,7 +93,8 @@ typedef struct staff_property {
     staff_collection_t collections[STAFF_PROP_MAX_COLLECTIONS]; /* by date, service */
     size_t n_collections;
     int truncated;
-    staff_notice_t notices[STAFF_PROP_MAX_NOTICES]; /* in force today for this property */
+    staff_notice_t notices[STAFF_PROP_MAX_NOTICES]; /* this property's, overlapping the window;
+                                                      in_force: in force today */
     size_t n_notices;
     char feed_path[64];           /* "/calendar/TOKEN.ics" */
     char feed_url[1024];          /* https link (public_url + path), "" without public_url */
