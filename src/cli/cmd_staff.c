@@ -90,16 +90,18 @@ static int read_line(char *buf, size_t n, const char *prompt)
     int tty = isatty(STDIN_FILENO);
     struct termios old, quiet;
     if (tty) {
-        fprintf(stderr, "%s", prompt);
-        fflush(stderr);
+        /* echo off before the prompt: whoever answers the prompt is never
+         * echoed, and TCSANOW discards nothing typed ahead */
         tcgetattr(STDIN_FILENO, &old);
         quiet = old;
         quiet.c_lflag &= (tcflag_t)~ECHO;
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        fprintf(stderr, "%s", prompt);
+        fflush(stderr);
     }
     char *r = fgets(buf, (int)n, stdin);
     if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
         fprintf(stderr, "\n");
     }
     if (r == NULL)
