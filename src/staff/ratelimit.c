@@ -73,14 +73,14 @@ static rl_entry_t *find(staff_ratelimit_t *rl, int kind, const char *key, uint64
  * stale entries before anyone's recent ones). */
 static rl_entry_t *take(staff_ratelimit_t *rl, int kind, const char *key, uint64_t now)
 {
-    rl_entry_t *best = NULL;
+    rl_entry_t *best = &rl->e[0]; /* cap >= 1 */
     for (size_t i = 0; i < rl->cap; i++) {
         rl_entry_t *x = &rl->e[i];
         if (x->kind == 0 || expired(x, now)) {
             best = x;
             break;
         }
-        if (best == NULL || x->last_fail_ms < best->last_fail_ms)
+        if (x->last_fail_ms < best->last_fail_ms)
             best = x;
     }
     memset(best, 0, sizeof(*best));
