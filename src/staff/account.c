@@ -129,15 +129,24 @@ static int rec_decode(const MDB_val *k, const MDB_val *v, acct_rec_t *r)
     return ok ? 0 : -1;
 }
 
+/* json_dumps that cannot fail: NULL only when memory ran out. */
+static char *dump(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    if (s == NULL)
+        xalloc_die("json text", 0);
+    return s;
+}
+
 static int rec_put(staff_t *st, MDB_txn *txn, const acct_rec_t *r)
 {
     json_t *o = json_pack("{s:s,s:s,s:b,s:I,s:I,s:s}", "role", staff_role_name(r->a.role), "hash", r->hash,
                           "disabled", r->a.disabled, "created", (json_int_t)r->a.created, "changed",
                           (json_int_t)r->a.changed, "created_by", r->a.created_by);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (o == NULL)
+        xalloc_die("json_pack", 0);
+    char *s = dump(o);
     json_decref(o);
-    if (s == NULL)
-        xalloc_die("json_dumps", 0);
     MDB_val k = {strlen(r->a.user), (void *)r->a.user}, v = {strlen(s), s};
     int rc = mdb_put(txn, st->dbi_accounts, &k, &v, 0);
     free(s);

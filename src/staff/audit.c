@@ -46,6 +46,15 @@ static void rfc3339(int64_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* json_dumps that cannot fail: NULL only when memory ran out. */
+static char *dump(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    if (s == NULL)
+        xalloc_die("json text", 0);
+    return s;
+}
+
 int staff_audit_put(staff_t *st, MDB_txn *txn, const char *actor, const char *action, const char *target,
                     const char *summary, const json_t *before, const json_t *after, uint64_t *id_out)
 {
@@ -72,10 +81,8 @@ int staff_audit_put(staff_t *st, MDB_txn *txn, const char *actor, const char *ac
     json_object_set_new(o, "summary", json_string(summary ? summary : ""));
     json_object_set_new(o, "before", before ? json_deep_copy(before) : json_null());
     json_object_set_new(o, "after", after ? json_deep_copy(after) : json_null());
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = dump(o);
     json_decref(o);
-    if (s == NULL)
-        xalloc_die("json_dumps", 0);
     unsigned char kb[8];
     id_key(id, kb);
     MDB_val key = {8, kb}, val = {strlen(s), s};

@@ -441,6 +441,7 @@ int staff_rounds_list(staff_view_t *v, staff_round_info_t **out, size_t *n, char
                     if (as.valid_from > today || as.valid_to < today || as.round_id.n > STAFF_ID_MAX)
                         continue;
                     staff_round_info_t key;
+                    memset(&key, 0, sizeof(key));
                     cpy(key.round_id, sizeof(key.round_id), as.round_id);
                     staff_round_info_t *f = bsearch(&key, a, na, sizeof(*a), by_round_id);
                     if (f)
