@@ -673,16 +673,22 @@ out:
     return rc;
 }
 
-/* Turn the import's messages into the result's: the edited row is line 2
- * of the generated table, shown without a location. */
+/* Turn the import's messages into the result's. */
 static void take_errors(staff_result_t *res, import_job_t *job, int upload)
 {
     const char *const *m;
     size_t n = import_job_errors(job, &m);
     for (size_t i = 0; i < n; i++) {
         const char *s = m[i];
-        if (!upload && strncmp(s, EDIT_LABEL ":2: ", sizeof(EDIT_LABEL ":2: ") - 1) == 0)
-            s += sizeof(EDIT_LABEL ":2: ") - 1;
+        /* "edit:N: " names a line of a table the editor never saw: drop it
+         * (line 2 is the edited row; others are stored rows it clashes with) */
+        if (!upload && strncmp(s, EDIT_LABEL ":", sizeof(EDIT_LABEL)) == 0) {
+            const char *p = s + sizeof(EDIT_LABEL);
+            while (*p >= '0' && *p <= '9')
+                p++;
+            if (p[0] == ':' && p[1] == ' ')
+                s = p + 2;
+        }
         res_error(res, s);
     }
     if (import_job_error_total(job) > res->n_errors_total)

@@ -324,6 +324,19 @@ static void test_store(const char *dir)
     e.reason = NULL;
     is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), STAFF_REJECTED, "cancel needs a reason");
     staff_result_free(res);
+    e.kind = STAFF_EDIT_ADD;
+    e.new_date = D("2026-12-16");
+    e.reason = "extra";
+    is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "add an extra collection");
+    staff_result_free(res);
+    is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), STAFF_REJECTED, "the same extra again");
+    ok(res->n_errors == 1 && strncmp(res->errors[0], "edit:", 5) != 0 && strstr(res->errors[0], "duplicate"),
+       "a duplicate, without the generated table's line: %s", res->n_errors ? res->errors[0] : "");
+    staff_result_free(res);
+    e.kind = STAFF_EDIT_REVERT;
+    e.date = D("2026-12-16");
+    is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "revert the extra collection by its date");
+    staff_result_free(res);
     e.kind = STAFF_EDIT_REVERT;
     e.date = mon;
     is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "revert the move");
@@ -461,7 +474,7 @@ static void test_store(const char *dir)
     is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "upload committed");
     ok(generation(s) == g1 + 1, "generation bumped");
     staff_result_free(res);
-    is_int(audit_count(st, &cc), 11, "every committed change has its audit record");
+    is_int(audit_count(st, &cc), 13, "every committed change has its audit record");
     is_str(cc.last_action, "upload", "the upload's");
 
     /* retention: case records older than the cutoff go */
@@ -469,7 +482,7 @@ static void test_store(const char *dir)
     size_t erased = 0;
     ok(mdb_txn_begin(store_env(s), NULL, 0, &txn) == 0, "write txn");
     ok(staff_audit_purge(s, txn, date_today_london() - 1, &erased) == 0 && erased == 0, "nothing older than yesterday");
-    ok(staff_audit_purge(s, txn, date_today_london() + 1, &erased) == 0 && erased == 11, "all older than tomorrow");
+    ok(staff_audit_purge(s, txn, date_today_london() + 1, &erased) == 0 && erased == 13, "all older than tomorrow");
     mdb_txn_abort(txn);
 
     staff_close(st);
