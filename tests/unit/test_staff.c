@@ -367,8 +367,11 @@ static void test_store(const char *dir)
     ok(res && res->rc == 0 && res->audit_id, "done on this thread: committed");
     staff_result_free(res);
     is_int(collection_from(s, mon, "refuse"), tue, "lookup sees the writer's edit");
+    is_int(staff_audit_note_submit(stw, &ed, "signout", "eve", NULL), 0, "a note queued on the writer");
     writer_port_free(port);
     writer_stop(w, 1000);
+    audit_count(st, &cc);
+    is_str(cc.last_action, "signout", "and committed by the writer");
     staff_close(stw);
 
     /* notices */
@@ -474,7 +477,7 @@ static void test_store(const char *dir)
     is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "upload committed");
     ok(generation(s) == g1 + 1, "generation bumped");
     staff_result_free(res);
-    is_int(audit_count(st, &cc), 13, "every committed change has its audit record");
+    is_int(audit_count(st, &cc), 14, "every committed change (and the note) has its audit record");
     is_str(cc.last_action, "upload", "the upload's");
 
     /* retention: case records older than the cutoff go */
@@ -482,7 +485,7 @@ static void test_store(const char *dir)
     size_t erased = 0;
     ok(mdb_txn_begin(store_env(s), NULL, 0, &txn) == 0, "write txn");
     ok(staff_audit_purge(s, txn, date_today_london() - 1, &erased) == 0 && erased == 0, "nothing older than yesterday");
-    ok(staff_audit_purge(s, txn, date_today_london() + 1, &erased) == 0 && erased == 13, "all older than tomorrow");
+    ok(staff_audit_purge(s, txn, date_today_london() + 1, &erased) == 0 && erased == 14, "all older than tomorrow");
     mdb_txn_abort(txn);
 
     staff_close(st);

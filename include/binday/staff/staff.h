@@ -17,7 +17,11 @@
  * per thread (view.h). Writes: synchronous calls (the CLI) run store_write
  * on the calling thread; the *_submit variants queue the write on the store
  * writer (writer.h) and answer on the caller's writer port, so an event loop
- * never waits for LMDB's writer lock.
+ * never waits for LMDB's writer lock. Account calls (account.h) are
+ * synchronous and hash passwords (~100 ms of CPU): the server runs them on a
+ * worker thread (e.g. uv_queue_work), where their store_write may wait for
+ * the writer lock without stalling a loop; staff_audit_note_submit is the
+ * fire-and-forget note for a loop thread.
  */
 #ifndef BINDAY_STAFF_H
 #define BINDAY_STAFF_H
