@@ -1945,8 +1945,17 @@ static void diff_new(ctx_t *c, import_table_t t, dlist_t *l)
             kl = x->id.n;
             break;
         }
-        default:
+        case IMPORT_MATERIALS: {
+            const mat_row_t *m = &((mat_row_t *)tb->rows)[i];
+            material_t x = {.name = m->name, .synonyms = m->synonyms, .service_id = m->service,
+                            .take_to = m->take_to, .note = m->note};
+            materials_encode(&b, &x); /* as write_materials stores it */
+            kl = strlen(m->id);
+            memcpy(key, m->id, kl);
             break;
+        }
+        default:
+            abort(); /* a table added without its diff identity */
         }
         dl_add(l, key, kl, b.buf, b.len);
     }
@@ -1956,7 +1965,8 @@ static void diff_new(ctx_t *c, import_table_t t, dlist_t *l)
 static int diff_stored(ctx_t *c, MDB_txn *txn, import_table_t t, dlist_t *l)
 {
     static const store_table_t st[IMPORT_N_TABLES] = {STORE_ADDRESSES, STORE_SERVICES, STORE_ROUNDS,
-                                                      STORE_ASSIGNMENTS, STORE_EXCEPTIONS, STORE_NOTICES};
+                                                      STORE_ASSIGNMENTS, STORE_EXCEPTIONS, STORE_NOTICES,
+                                                      STORE_MATERIALS};
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, store_core_dbi(c->store, st[t]), &cur);
     if (rc)

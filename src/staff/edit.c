@@ -751,7 +751,7 @@ static int edit_txn(edit_ctx_t *x, MDB_txn *txn, int write, char *err, size_t er
             snprintf(err, err_size, "comparing tables: %s", mdb_strerror(rc));
         goto out;
     }
-    for (int i = 0; i < IMPORT_N_TABLES && i < 6; i++) {
+    for (int i = 0; i < IMPORT_N_TABLES; i++) {
         res->diff[i].added = d[i].added;
         res->diff[i].changed = d[i].changed;
         res->diff[i].removed = d[i].removed;
@@ -780,7 +780,7 @@ static int edit_txn(edit_ctx_t *x, MDB_txn *txn, int write, char *err, size_t er
     if (x->e.kind == STAFF_EDIT_UPLOAD) {
         after = upload_summary(x, res);
         size_t a = 0, c = 0, r = 0;
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < IMPORT_N_TABLES; i++) {
             a += res->diff[i].added;
             c += res->diff[i].changed;
             r += res->diff[i].removed;
@@ -832,7 +832,7 @@ static int prepare(edit_ctx_t *x)
     }
     if (x->e.kind == STAFF_EDIT_UPLOAD) {
         if (x->e.n_files == 0 || x->e.n_files > IMPORT_N_TABLES) {
-            snprintf(res->message, sizeof(res->message), "choose one to six CSV files");
+            snprintf(res->message, sizeof(res->message), "choose one CSV file per table, at least one");
             return res->rc = STAFF_REJECTED;
         }
         int seen[IMPORT_N_TABLES] = {0};

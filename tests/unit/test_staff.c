@@ -480,6 +480,24 @@ static void test_store(const char *dir)
     is_int(audit_count(st, &cc), 14, "every committed change (and the note) has its audit record");
     is_str(cc.last_action, "upload", "the upload's");
 
+    /* the optional materials table: the same file again changes no row */
+    char mpath[1024];
+    fixture_data_path(IMPORT_MATERIALS, mpath, sizeof(mpath));
+    FILE *mf = fopen(mpath, "rb");
+    static uint8_t mbuf[1 << 16];
+    size_t ml = mf ? fread(mbuf, 1, sizeof(mbuf), mf) : 0;
+    if (mf)
+        fclose(mf);
+    staff_upload_file_t mfile = {IMPORT_MATERIALS, "materials.csv", mbuf, ml};
+    e.files = &mfile;
+    is_int(staff_edit_preview(st, &ed, &e, &res, err, sizeof(err)), 0, "materials dry run");
+    ok(ml > 0 && res->diff[IMPORT_MATERIALS].given && res->diff[IMPORT_MATERIALS].unchanged > 0 &&
+           res->diff[IMPORT_MATERIALS].added + res->diff[IMPORT_MATERIALS].changed +
+                   res->diff[IMPORT_MATERIALS].removed ==
+               0,
+       "the stored materials, all unchanged (%zu)", res->diff[IMPORT_MATERIALS].unchanged);
+    staff_result_free(res);
+
     /* retention: case records older than the cutoff go */
     MDB_txn *txn;
     size_t erased = 0;

@@ -43,7 +43,7 @@ typedef enum {
 
 /* One uploaded table. */
 typedef struct staff_upload_file {
-    int table;            /* import_table_t: IMPORT_ADDRESSES .. IMPORT_NOTICES */
+    int table;            /* import_table_t: IMPORT_ADDRESSES .. IMPORT_MATERIALS */
     const char *name;     /* label in FILE:LINE messages, e.g. the uploaded file name */
     const uint8_t *data;  /* CSV bytes, as for `binday import` (contract.md) */
     size_t len;
