@@ -12,12 +12,13 @@
 SHELL := /bin/bash
 CC ?= cc
 # libargon2: staff console passwords (Argon2id, docs/staff-console.md)
-PKGS := libh2o libuv openssl jansson libcurl lmdb libargon2
+PKGS := libh2o libuv openssl jansson libcurl lmdb zlib libargon2
 
 # Debian packages: building, testing, benchmarking. `make deps` installs the missing ones.
 DEB_PKGS := build-essential pkg-config clang cppcheck openssl ca-certificates curl \
             libh2o-dev libuv1-dev libssl-dev libjansson-dev libcurl4-openssl-dev \
-            liblmdb-dev lmdb-utils python3 python3-aiosmtpd libical-dev tzdata libmimalloc-dev \
+            liblmdb-dev zlib1g-dev lmdb-utils python3 python3-aiosmtpd libical-dev tzdata libmimalloc-dev \
+            python3-prometheus-client python3-yaml \
             libargon2-dev chromium chromium-driver python3-selenium
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -62,6 +63,9 @@ $(1)/obj/%.o: src/%.c
 	$(2) $$(BASE_CFLAGS) $(3) $$(DEPFLAGS) -c $$< -o $$@
 # the config schema is compiled in with .incbin, which -MMD does not see
 $(1)/obj/config/config.o: schemas/config.schema.json
+$(1)/obj/dev/demodata.o: data/materials.csv
+$(1)/obj/skill/skill_apl.o: deploy/skill-package/response/display/BinDayCollections/document.json
+$(1)/obj/cli/cmd_skillpkg.o: deploy/skill-package/skill.json deploy/skill-package/interactionModels/custom/en-GB.json
 $(1)/libbinday.a: $$(patsubst src/%.c,$(1)/obj/%.o,$$(LIB_SRC))
 	rm -f $$@; ar rcs $$@ $$^
 $(1)/binday: $$(patsubst src/%.c,$(1)/obj/%.o,$$(CLI_SRC)) $(1)/libbinday.a

@@ -13,4 +13,4 @@ CSV="$DATA.demo-csv"
 "$BIN" import --data "$DATA" \
   --addresses "$CSV/addresses.csv" --services "$CSV/services.csv" --rounds "$CSV/rounds.csv" \
   --assignments "$CSV/assignments.csv" --exceptions "$CSV/exceptions.csv" \
-  --notices "$CSV/notices.csv"
+  --notices "$CSV/notices.csv" --materials "$CSV/materials.csv"

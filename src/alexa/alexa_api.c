@@ -9,10 +9,22 @@
 
 #include "binday/alexa/alexa_api.h"
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 
 typedef enum { KIND_GIVEN_NAME, KIND_EMAIL, KIND_ADDRESS, KIND_PROGRESSIVE } call_kind_t;
 
 static const char *const kind_names[] = {"given_name", "email", "address", "progressive"};
+
+/* ---- metrics (docs/metrics.md): by API and result (alexa_api_status_t order) ---- */
+static const char *const result_labels[] = {"ok",        "not_set",     "permission_missing", "deployment_error",
+                                            "bad_token", "throttled",   "unavailable",        "refused"};
+_Static_assert(ALEXA_API_REFUSED + 1 == sizeof(result_labels) / sizeof(result_labels[0]), "one label per result");
+METRICS_DEFINE(m_calls, METRICS_COUNTER, "binday_amazon_api_calls_total",
+               "Calls to Amazon's Customer Profile, Device Address and Progressive Response APIs, by API and result",
+               "api", kind_names, 4, "result", result_labels, 8, NULL, 0)
+METRICS_DEFINE(m_latency, METRICS_HISTOGRAM, "binday_amazon_api_duration_seconds",
+               "Time from starting a call to Amazon's APIs to its answer (or failure), by API", "api", kind_names, 4,
+               NULL, NULL, 1, metrics_latency_bounds_us, METRICS_LATENCY_BUCKETS)
 
 struct alexa_api_call {
     outbound_call_t *oc;
@@ -76,6 +88,8 @@ static void on_done(const outbound_res_t *res, void *ud)
         }
     }
 
+    metrics_inc(&m_calls, c->kind, r.status);
+    metrics_observe(&m_latency, c->kind, 0, r.elapsed_us);
     if (r.status == ALEXA_API_DEPLOYMENT_ERROR)
         log_error("alexa_api_deployment_error",
                   "api=%s status=%ld msg=\"permission cannot be requested: check skill.json permissions and "

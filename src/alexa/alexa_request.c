@@ -88,6 +88,9 @@ int alexa_request_parse(const json_t *root, alexa_request_t *out, char *err, siz
     if (out->user_id == NULL)
         out->user_id = str_at(json_object_get(session, "user"), "userId");
     out->device_id = str_at(json_object_get(sys, "device"), "deviceId");
+    /* a screen: the interface is listed (an object with runtime.maxVersion) */
+    out->apl = json_is_object(json_object_get(
+        json_object_get(json_object_get(sys, "device"), "supportedInterfaces"), "Alexa.Presentation.APL"));
     out->api_endpoint = str_at(sys, "apiEndpoint");
     out->api_token = str_at(sys, "apiAccessToken");
 

@@ -17,6 +17,7 @@
 #include "binday/alexa/certurl.h"
 #include "binday/alexa/envelope.h"
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 #include "binday/util/xalloc.h"
 
 /* RSA signatures we accept before knowing the key: 2048, 3072, 4096 bits. */
@@ -170,8 +171,30 @@ static verify_call_t *list_first(struct call_list *l)
     return (verify_call_t *)((char *)l->anchor.next - offsetof(verify_call_t, link));
 }
 
+/* ---- metrics (docs/metrics.md) ---- */
+/* indexed by verify_status_t - 1: every failure reason */
+static const char *const reason_labels[] = {
+    "no_cert_url",   "no_signature", "duplicate_header", "bad_url",      "bad_signature_encoding",
+    "bad_signature_length", "bad_envelope", "bad_timestamp", "timestamp_skew", "wrong_skill",
+    "cert_download", "cert_parse", "cert_expired", "cert_san", "cert_chain", "cert_key", "signature_mismatch",
+    "internal",
+};
+_Static_assert(sizeof(reason_labels) / sizeof(reason_labels[0]) == VERIFY_STATUS_COUNT_ - 1,
+               "one label per failure reason");
+METRICS_DEFINE(m_failures, METRICS_COUNTER, "binday_alexa_verification_failures_total",
+               "Alexa requests that failed verification, by reason", "reason", reason_labels,
+               VERIFY_STATUS_COUNT_ - 1, NULL, NULL, 1, NULL, 0)
+static const char *const cache_results[] = {"hit", "miss"};
+METRICS_DEFINE(m_cache, METRICS_COUNTER, "binday_alexa_cert_cache_lookups_total",
+               "Signing-certificate cache lookups: hit (a verified chain in this thread's cache) or miss (downloaded, "
+               "or waiting for a download in progress)",
+               "result", cache_results, 2, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_verified, METRICS_COUNTER, "binday_alexa_verified_requests_total",
+               "Alexa requests that passed verification", NULL, NULL, 1, NULL, NULL, 1, NULL, 0)
+
 static void log_failure(verify_status_t st, const char *detail)
 {
+    metrics_inc(&m_failures, (unsigned)st - 1, 0);
     if (detail)
         log_warn("alexa_verify_failed", "reason=%s %s", verify_status_name(st), detail);
     else
@@ -182,6 +205,7 @@ static void log_failure(verify_status_t st, const char *detail)
 static void deliver(verify_cb cb, void *ud, verify_status_t st, envelope_t *env)
 {
     if (st == VERIFY_OK) {
+        metrics_inc(&m_verified, 0, 0);
         json_t *root = env->root;
         const char *type = env->type;
         env->root = NULL;
@@ -415,11 +439,13 @@ verify_call_t *verify_start(verify_thread_t *vt, const verify_input_t *in, verif
     }
     if (e != NULL && e->state != ENT_LOADING) {
         vt->stats.cache_hits++;
+        metrics_inc(&m_cache, 0, 0);
         e->last_use = ++vt->tick;
         st = check_with_entry(vt, e, sig, sig_len, in->body, in->body_len);
         deliver(cb, ud, st, &env);
         return NULL;
     }
+    metrics_inc(&m_cache, 1, 0);
     if (e == NULL) {
         e = cache_slot(vt);
         if (e == NULL) {

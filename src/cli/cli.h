@@ -31,6 +31,8 @@ int cmd_user(int argc, char **argv);
 int cmd_calendar_link(int argc, char **argv);
 /* emailed links (src/cmd_mail.c) */
 int cmd_mail_log(int argc, char **argv);
+/* the skill package (src/cmd_skillpkg.c) */
+int cmd_skill_package(int argc, char **argv);
 /* staff console accounts, audit, edits (src/cmd_staff.c, cmd_staff_edit.c) */
 int cmd_staff(int argc, char **argv);
 

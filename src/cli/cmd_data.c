@@ -20,14 +20,16 @@ static void import_usage(FILE *out)
     fprintf(out,
             "usage: binday import --data DIR [--addresses F] [--services F] [--rounds F]\n"
             "                     [--assignments F] [--exceptions F] [--notices F]\n"
-            "                     [--max-errors N]\n\n"
+            "                     [--materials F] [--max-errors N]\n\n"
             "Replace whole tables from CSV files (RFC 4180, UTF-8, header row naming the\n"
             "columns in any order). All files of one call are applied in one transaction:\n"
             "either everything is imported or nothing changes. Every problem is printed as\n"
             "FILE:LINE: message (up to --max-errors, default 1000), then exit 3.\n"
             "References are checked against the files given and the data already stored.\n"
             "A running server sees the new data as soon as the import commits.\n"
-            "Column definitions: schemas/*.schema.json (Table Schema).\n");
+            "Column definitions: schemas/*.schema.json (Table Schema).\n"
+            "--materials (optional) answers \"what goes in which bin?\": material, synonyms\n"
+            "(separated by ;), service_id or \"not collected\", take_to, note.\n");
 }
 
 static void print_error(const char *msg, void *ud)
@@ -43,6 +45,7 @@ int cmd_import(int argc, char **argv)
         {"services", required_argument, NULL, 's'},    {"rounds", required_argument, NULL, 'r'},
         {"assignments", required_argument, NULL, 'g'}, {"exceptions", required_argument, NULL, 'e'},
         {"notices", required_argument, NULL, 'n'},     {"max-errors", required_argument, NULL, 'm'},
+        {"materials", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0}};
     const char *data = NULL, *paths[IMPORT_N_TABLES] = {0};
     size_t max_errors = 1000;
@@ -57,6 +60,7 @@ int cmd_import(int argc, char **argv)
         case 'g': paths[IMPORT_ASSIGNMENTS] = optarg; any = 1; break;
         case 'e': paths[IMPORT_EXCEPTIONS] = optarg; any = 1; break;
         case 'n': paths[IMPORT_NOTICES] = optarg; any = 1; break;
+        case 'M': paths[IMPORT_MATERIALS] = optarg; any = 1; break;
         case 'm': max_errors = (size_t)strtoul(optarg, NULL, 10); break;
         case 'h': import_usage(stdout); return CLI_EXIT_OK;
         default: import_usage(stderr); return CLI_EXIT_USAGE;

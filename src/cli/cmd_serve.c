@@ -25,6 +25,7 @@
 #include "binday/privacy/privacy.h"
 #include "binday/util/secret.h"
 #include "binday/http/server.h"
+#include "binday/skill/icons.h"
 #include "binday/skill/skill.h"
 #include "binday/data/store.h"
 #include "binday/privacy/transcript.h"
@@ -214,22 +215,39 @@ static void ready(server_thread_t *t, json_t *checks, void *ud)
 
 /* server_staff_t.mount: what the staff listener serves besides the console's
  * routes. Handlers registered here are on the staff hostconf only, never on
- * the Alexa listener. */
+ * the Alexa listener. (GET /metrics is on the admin listener, --admin-listen.) */
 static void staff_mount(h2o_hostconf_t *host, void *ud)
 {
     console_mount(host, ud); /* /assets/ and /static/: govuk-frontend's files */
-    /* GET /metrics (issue 19) mounts here: h2o_config_register_path(host, "/metrics", 0) */
+}
+
+/* ---- SIGHUP: the command line (and its config file) parsed again ---- */
+static int serve_argc;
+static char **serve_argv;
+
+static int reload_config(config_t *out, char *err, size_t err_size, void *ud)
+{
+    (void)ud;
+    int rc = config_parse_serve(serve_argc, serve_argv, out, err, err_size);
+    if (rc == 0)
+        return 0;
+    if (rc == -1) /* --help cannot be among a running server's arguments */
+        snprintf(err, err_size, "unexpected --help");
+    return -1;
 }
 
 static const server_route_t routes[] = {
     {"/alexa", 0, "POST", alexa_endpoint_handle},
     {"/calendar/", 1, "GET,HEAD", calfeed_handle},
+    {SKILL_ICON_PREFIX, 1, "GET,HEAD", skill_icons_handle}, /* the manifest's icons */
 };
 
 int cmd_serve(int argc, char **argv)
 {
     config_t conf;
     char err[600];
+    serve_argc = argc;
+    serve_argv = argv;
     int rc = config_parse_serve(argc, argv, &conf, err, sizeof(err));
     if (rc == -1)
         return CLI_EXIT_OK;
@@ -370,7 +388,7 @@ int cmd_serve(int argc, char **argv)
     }
     data_dir = conf.data;
     server_hooks_t hooks = {.thread_init = thread_init, .thread_fini = thread_fini, .health = health, .ready = ready,
-                            .staff = conf.staff_listen ? &staff_listener : NULL};
+                            .reload_config = reload_config, .staff = conf.staff_listen ? &staff_listener : NULL};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:

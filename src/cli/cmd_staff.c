@@ -16,6 +16,7 @@
 #include "binday/staff/account.h"
 #include "binday/staff/audit.h"
 #include "binday/staff/edit.h"
+#include "binday/staff/view.h"
 #include "binday/util/date.h"
 #include "cli.h"
 #include "cmd_staff_edit.h"
@@ -39,6 +40,10 @@ static void usage(FILE *out)
             "  list [--json]               accounts, roles and state\n"
             "  audit [--since YYYY-MM-DD] [--format json|csv]\n"
             "                              print the audit log (oldest first)\n"
+            "  search --query TEXT         properties by UPRN, postcode or address words\n"
+            "  property --uprn N [--today YYYY-MM-DD] [--public-url URL]\n"
+            "                              its collections 4 weeks back to 12 ahead (moved and\n"
+            "                              cancelled marked), notices, calendar-feed link\n"
             "  exception move|cancel|add|revert, notice publish|expire, holidays, upload\n"
             "                              edits, as in the console: `binday staff edit --help`\n"
             "\n"
@@ -223,6 +228,92 @@ static int cmd_list(const char *data, int json)
     return rc ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 }
 
+static int cmd_search(const char *data, const char *q)
+{
+    store_t *store;
+    staff_t *st;
+    if (staff_cli_open(data, &store, &st, "search"))
+        return CLI_EXIT_RUNTIME;
+    char err[400];
+    staff_view_t *v = staff_view_new(st);
+    staff_search_t *r = malloc(sizeof(*r));
+    int rc = v && r ? staff_search(v, q, strlen(q), r, err, sizeof(err)) : STAFF_ERROR;
+    if (rc == 0) {
+        for (size_t i = 0; i < r->n_hits; i++)
+            printf("%llu  %s\n", (unsigned long long)r->hits[i].uprn, r->hits[i].address);
+        if (r->truncated)
+            printf("(more than %d: narrow the search)\n", STAFF_SEARCH_MAX);
+    } else {
+        fprintf(stderr, "binday staff search: %s\n", err);
+    }
+    free(r);
+    staff_view_free(v);
+    staff_close(st);
+    store_close(store);
+    return rc == 0 ? CLI_EXIT_OK : rc == STAFF_REJECTED ? CLI_EXIT_INPUT : CLI_EXIT_RUNTIME;
+}
+
+static int cmd_property(const char *data, const char *uprn_s, const char *today_s, const char *url)
+{
+    char *end;
+    unsigned long long uprn = uprn_s ? strtoull(uprn_s, &end, 10) : 0;
+    if (uprn_s == NULL || *end || uprn == 0 || strlen(uprn_s) > 12) {
+        fprintf(stderr, "binday staff property: --uprn: 1-12 digits\n");
+        return CLI_EXIT_USAGE;
+    }
+    int today = date_today_london();
+    if (today_s && date_parse(today_s, strlen(today_s), &today) != 0) {
+        fprintf(stderr, "binday staff property: --today: want YYYY-MM-DD\n");
+        return CLI_EXIT_USAGE;
+    }
+    char err[600];
+    size_t n;
+    const store_dbi_def_t *defs = privacy_dbi_defs(&n);
+    store_t *store = NULL;
+    staff_t *st = NULL;
+    staff_options_t o = {data, url, NULL};
+    if (store_open(data, defs, n, &store, err, sizeof(err)) != 0 || staff_open(store, &o, &st, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday staff property: %s\n", err);
+        store_close(store);
+        return url ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
+    }
+    staff_view_t *v = staff_view_new(st);
+    staff_property_t *p = malloc(sizeof(*p));
+    int rc = v && p ? staff_property_get(v, uprn, today, p, err, sizeof(err)) : STAFF_ERROR;
+    if (rc == 0) {
+        printf("property: %s (UPRN %llu)\n", p->address, uprn);
+        for (size_t i = 0; i < p->n_collections; i++) {
+            const staff_collection_t *c = &p->collections[i];
+            char d[40], o2[11], line[1400];
+            date_long(c->date, d, sizeof(d));
+            int k = snprintf(line, sizeof(line), "  %-28s %-22s", d, c->service_name);
+            if (c->cancelled)
+                k += snprintf(line + k, sizeof(line) - (size_t)k, " CANCELLED");
+            else if (c->moved)
+                k += snprintf(line + k, sizeof(line) - (size_t)k, " moved from %s", date_format(c->original, o2));
+            else if (c->added)
+                k += snprintf(line + k, sizeof(line) - (size_t)k, " extra collection");
+            if (c->reason[0] && (size_t)k < sizeof(line))
+                snprintf(line + k, sizeof(line) - (size_t)k, ": %s", c->reason);
+            size_t l = strlen(line);
+            while (l && line[l - 1] == ' ')
+                line[--l] = '\0';
+            printf("%s\n", line);
+        }
+        for (size_t i = 0; i < p->n_notices; i++)
+            printf("notice %s (%s)%s: %s\n", p->notices[i].notice_id, p->notices[i].scope,
+                   p->notices[i].in_force ? "" : " not in force today", p->notices[i].message);
+        printf("calendar feed: %s\n", p->feed_url[0] ? p->feed_url : p->feed_path);
+    } else {
+        fprintf(stderr, "binday staff property: %s\n", err);
+    }
+    free(p);
+    staff_view_free(v);
+    staff_close(st);
+    store_close(store);
+    return rc == 0 ? CLI_EXIT_OK : rc == STAFF_NOT_FOUND ? CLI_EXIT_INPUT : CLI_EXIT_RUNTIME;
+}
+
 int cmd_staff(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -241,9 +332,14 @@ int cmd_staff(int argc, char **argv)
                                          {"since", required_argument, NULL, 's'},
                                          {"format", required_argument, NULL, 'f'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"query", required_argument, NULL, 'q'},
+                                         {"uprn", required_argument, NULL, 'U'},
+                                         {"today", required_argument, NULL, 'T'},
+                                         {"public-url", required_argument, NULL, 'P'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *data = NULL, *user = NULL, *role_s = NULL, *since = NULL, *fmt = NULL;
+    const char *data = NULL, *user = NULL, *role_s = NULL, *since = NULL, *fmt = NULL, *query = NULL;
+    const char *uprn_s = NULL, *today_s = NULL, *url = NULL;
     int random_pw = 0, if_none = 0, json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -256,6 +352,10 @@ int cmd_staff(int argc, char **argv)
         case 's': since = optarg; break;
         case 'f': fmt = optarg; break;
         case 'j': json = 1; break;
+        case 'q': query = optarg; break;
+        case 'U': uprn_s = optarg; break;
+        case 'T': today_s = optarg; break;
+        case 'P': url = optarg; break;
         case 'h': usage(stdout); return CLI_EXIT_OK;
         default: usage(stderr); return CLI_EXIT_USAGE;
         }
@@ -268,6 +368,15 @@ int cmd_staff(int argc, char **argv)
         return cmd_audit(data, since, fmt);
     if (strcmp(sub, "list") == 0)
         return cmd_list(data, json);
+    if (strcmp(sub, "search") == 0) {
+        if (query == NULL) {
+            fprintf(stderr, "binday staff search: --query is required\n");
+            return CLI_EXIT_USAGE;
+        }
+        return cmd_search(data, query);
+    }
+    if (strcmp(sub, "property") == 0)
+        return cmd_property(data, uprn_s, today_s, url);
     int is_add = strcmp(sub, "add") == 0, is_pw = strcmp(sub, "passwd") == 0;
     int is_dis = strcmp(sub, "disable") == 0, is_en = strcmp(sub, "enable") == 0, is_role = strcmp(sub, "role") == 0;
     if (!(is_add || is_pw || is_dis || is_en || is_role)) {

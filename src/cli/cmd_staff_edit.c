@@ -26,7 +26,7 @@ static void usage(FILE *out)
             "       binday staff notice expire    --data DIR --id ID\n"
             "       binday staff holidays         --data DIR --year YYYY [--date D]...\n"
             "       binday staff upload           --data DIR [--addresses F] [--services F] [--rounds F]\n"
-            "                                     [--assignments F] [--exceptions F] [--notices F]\n"
+            "                                     [--assignments F] [--exceptions F] [--notices F] [--materials F]\n"
             "  every edit takes --preview (alias --dry-run): show what it would change, change nothing.\n"
             "  Dates are YYYY-MM-DD; --round * (quoted) is every round (move and cancel only).\n"
             "  Output: the summary, the dates and number of properties touched, rows added/changed/\n"
@@ -78,7 +78,7 @@ static void print_result(const staff_result_t *r)
     }
     if (r->properties || r->n_dates)
         printf("properties: %zu\n", r->properties);
-    for (int t = 0; t < 6; t++)
+    for (int t = 0; t < IMPORT_N_TABLES; t++)
         if (r->diff[t].given)
             printf("%s: %zu added, %zu changed, %zu removed, %zu unchanged\n", import_table_name((import_table_t)t),
                    r->diff[t].added, r->diff[t].changed, r->diff[t].removed, r->diff[t].unchanged);
@@ -136,6 +136,7 @@ int staff_cli_edit(int argc, char **argv)
                                          {"assignments", required_argument, NULL, O_TABLE0 + IMPORT_ASSIGNMENTS},
                                          {"exceptions", required_argument, NULL, O_TABLE0 + IMPORT_EXCEPTIONS},
                                          {"notices", required_argument, NULL, O_TABLE0 + IMPORT_NOTICES},
+                                         {"materials", required_argument, NULL, O_TABLE0 + IMPORT_MATERIALS},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *data = NULL, *date_s = NULL, *to_s = NULL, *from_s = NULL, *files[IMPORT_N_TABLES] = {0};

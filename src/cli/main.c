@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"calendar-link", cmd_calendar_link, "print a property's calendar feed links (staff)"},
     {"staff", cmd_staff, "staff console: accounts, audit log, edits (add|passwd|list|audit|...)"},
     {"mail-log", cmd_mail_log, "list emailed-link case records and the outbox size (staff)"},
+    {"skill-package", cmd_skill_package, "render the skill package to submit to Amazon (manifest, model, APL, icons)"},
 };
 
 static void usage(FILE *out)

@@ -105,12 +105,33 @@ static int read_config_file(const char *path, json_t **out, char *err, size_t er
     return 0;
 }
 
-static int split_addr(const char *what, const char *s, char host[64], uint16_t *port_out, char *err, size_t err_size)
+int config_load_file(const char *path, json_t **out, char *err, size_t err_size)
+{
+    json_t *doc;
+    if (read_config_file(path, &doc, err, err_size) != 0)
+        return -1;
+    json_t *schema = load_schema();
+    /* the keys serve requires (data, tls_cert...) are serve's business */
+    json_object_del(schema, "required");
+    char verr[400];
+    int rc = jschema_validate(schema, doc, verr, sizeof(verr));
+    json_decref(schema);
+    if (rc != 0) {
+        snprintf(err, err_size, "config %s: %s", path, verr[0] == '/' ? verr + 1 : verr);
+        json_decref(doc);
+        return -1;
+    }
+    *out = doc;
+    return 0;
+}
+
+static int split_listen(const char *key, const char *s, char *host, size_t host_size, uint16_t *port_out, char *err,
+                        size_t err_size)
 {
     const char *colon = strrchr(s, ':');
     long long port;
     if (colon == NULL || parse_int_strict(colon + 1, &port) != 0 || port < 0 || port > 65535) {
-        snprintf(err, err_size, "%s: want ADDR:PORT, got '%.100s'", what, s);
+        snprintf(err, err_size, "%s: want ADDR:PORT, got '%.100s'", key, s);
         return -1;
     }
     size_t hl = (size_t)(colon - s);
@@ -118,8 +139,8 @@ static int split_addr(const char *what, const char *s, char host[64], uint16_t *
         s++;
         hl -= 2;
     }
-    if (hl == 0 || hl >= 64) {
-        snprintf(err, err_size, "%s: bad address in '%.100s'", what, s);
+    if (hl == 0 || hl >= host_size) {
+        snprintf(err, err_size, "%s: bad address in '%.100s'", key, s);
         return -1;
     }
     memcpy(host, s, hl);
@@ -251,12 +272,18 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
     }
     c->doc = doc;
     c->data = get_str(doc, "data");
-    if (split_addr("listen", get_str(doc, "listen") ? get_str(doc, "listen") : "0.0.0.0:443", c->listen_host,
-                   &c->listen_port, err, err_size) != 0)
+    if (split_listen("listen", get_str(doc, "listen") ? get_str(doc, "listen") : "0.0.0.0:443", c->listen_host,
+                     sizeof(c->listen_host), &c->listen_port, err, err_size) != 0)
         goto out;
+    c->port_file = get_str(doc, "port_file");
+    c->admin = get_str(doc, "admin_listen") != NULL;
+    if (c->admin && split_listen("admin_listen", get_str(doc, "admin_listen"), c->admin_host, sizeof(c->admin_host),
+                                 &c->admin_port, err, err_size) != 0)
+        goto out;
+    c->admin_port_file = get_str(doc, "admin_port_file");
     c->staff_listen = get_str(doc, "staff_listen") != NULL;
-    if (c->staff_listen &&
-        split_addr("staff_listen", get_str(doc, "staff_listen"), c->staff_host, &c->staff_port, err, err_size) != 0)
+    if (c->staff_listen && split_listen("staff_listen", get_str(doc, "staff_listen"), c->staff_host,
+                                        sizeof(c->staff_host), &c->staff_port, err, err_size) != 0)
         goto out;
     c->staff_port_file = get_str(doc, "staff_port_file");
     c->staff_tls_cert = get_str(doc, "staff_tls_cert");
@@ -265,7 +292,6 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
         snprintf(err, err_size, "staff_tls_cert and staff_tls_key go together");
         goto out;
     }
-    c->port_file = get_str(doc, "port_file");
     c->tls_cert = get_str(doc, "tls_cert");
     c->tls_key = get_str(doc, "tls_key");
     c->skill_ids = string_array(json_object_get(doc, "skill_id"), &c->n_skill_ids);
@@ -329,6 +355,45 @@ out:
     json_decref(cli);
     json_decref(schema);
     return rc;
+}
+
+/* Keys SIGHUP applies (config.h); tls_cert and tls_key are re-read by the
+ * server itself. Every other key needs a restart. */
+static const char *const reloadable[] = {"tls_cert", "tls_key", "log_level", NULL};
+
+int config_is_reloadable(const char *key)
+{
+    for (int i = 0; reloadable[i]; i++)
+        if (strcmp(reloadable[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+size_t config_restart_keys(const config_t *old, const config_t *fresh, char *out, size_t out_size)
+{
+    size_t n = 0, len = 0;
+    if (out_size)
+        out[0] = '\0';
+    json_t *schema = load_schema();
+    const char *key;
+    json_t *p;
+    json_object_foreach(json_object_get(schema, "properties"), key, p)
+    {
+        (void)p;
+        if (config_is_reloadable(key))
+            continue;
+        json_t *a = json_object_get(old->doc, key), *b = json_object_get(fresh->doc, key);
+        if ((a == NULL) == (b == NULL) && (a == NULL || json_equal(a, b)))
+            continue;
+        n++;
+        if (out_size > len) {
+            int w = snprintf(out + len, out_size - len, "%s%s", len ? "," : "", key);
+            if (w > 0)
+                len += (size_t)w < out_size - len ? (size_t)w : out_size - len - 1;
+        }
+    }
+    json_decref(schema);
+    return n;
 }
 
 void config_free(config_t *c)

@@ -1,4 +1,5 @@
-/* import.c - owns the meaning of the six staff CSV files: column sets, field
+/* import.c - owns the meaning of the staff CSV files (six, and the optional
+ * materials): column sets, field
  * formats, cross-table references and the atomic replacement of tables.
  *
  * Flow: mmap + parse every given file into row arrays (strings stay slices of
@@ -25,6 +26,7 @@
 
 #include "binday/data/calendar.h"
 #include "binday/data/csv.h"
+#include "binday/data/materials.h"
 #include "binday/util/date.h"
 #include "binday/util/log.h"
 #include "binday/data/postcode.h"
@@ -199,6 +201,12 @@ typedef struct notice_row {
     uint32_t line;
 } notice_row_t;
 
+typedef struct mat_row {
+    char id[MATERIALS_MAX_ID + 1]; /* slug of the name */
+    str_t name, synonyms, service, take_to, note; /* service.p NULL: not collected */
+    uint32_t line;
+} mat_row_t;
+
 typedef struct table {
     const char *label; /* path as given, or "stored:NAME" */
     int given;         /* from a file in this call */
@@ -260,6 +268,10 @@ enum { N_ID, N_SCOPE, N_FROM, N_TO, N_MESSAGE, N_N };
 static const coldef_t notice_cols[] = {{"notice_id", 1}, {"scope", 1}, {"from", 1}, {"to", 1},
                                        {"message", 1}};
 
+enum { M_NAME, M_SYNONYMS, M_SERVICE, M_TAKE_TO, M_NOTE, M_N };
+static const coldef_t mat_cols[] = {{"material", 1}, {"synonyms", 0}, {"service_id", 1}, {"take_to", 0},
+                                    {"note", 0}};
+
 static const struct {
     const char *name;
     const coldef_t *cols;
@@ -268,6 +280,7 @@ static const struct {
     {"addresses", addr_cols, A_N},       {"services", svc_cols, S_N},
     {"rounds", round_cols, R_N},         {"assignments", asg_cols, G_N},
     {"exceptions", exc_cols, E_N},       {"notices", notice_cols, N_N},
+    {"materials", mat_cols, M_N},
 };
 
 const char *import_table_name(import_table_t t)
@@ -645,9 +658,36 @@ static void row_notice(rowctx_t *r)
     *(notice_row_t *)tgrow(t, sizeof(notice_row_t)) = x;
 }
 
+static void row_material(rowctx_t *r)
+{
+    table_t *t = &r->c->t[IMPORT_MATERIALS];
+    mat_row_t x;
+    memset(&x, 0, sizeof(x));
+    x.line = (uint32_t)r->line;
+    x.name = need(r, M_NAME, 0);
+    x.synonyms = fld(r, M_SYNONYMS, 0);
+    x.service = need(r, M_SERVICE, 0);
+    x.take_to = fld(r, M_TAKE_TO, 0);
+    x.note = fld(r, M_NOTE, 1);
+    if (r->bad)
+        return;
+    if (str_ieq(x.service, MATERIALS_NOT_COLLECTED))
+        x.service.p = NULL, x.service.n = 0;
+    material_t m = {.name = x.name, .synonyms = x.synonyms, .service_id = x.service, .take_to = x.take_to,
+                    .note = x.note};
+    char why[300];
+    if (materials_check(&m, why, sizeof(why)) != 0) {
+        row_err(r, "%s", why);
+        return;
+    }
+    materials_slug(x.id, sizeof(x.id), x.name.p, x.name.n);
+    *(mat_row_t *)tgrow(t, sizeof(mat_row_t)) = x;
+}
+
 typedef void (*row_fn)(rowctx_t *r);
 static const row_fn row_fns[IMPORT_N_TABLES] = {row_address,    row_service,   row_round,
-                                                 row_assignment, row_exception, row_notice};
+                                                 row_assignment, row_exception, row_notice,
+                                                 row_material};
 
 /* ---- file parsing ---------------------------------------------------------- */
 
@@ -818,6 +858,13 @@ static int cmp_notice(const void *a, const void *b)
     return r ? r : (x->line < y->line ? -1 : x->line > y->line);
 }
 
+static int cmp_mat(const void *a, const void *b)
+{
+    const mat_row_t *x = a, *y = b;
+    int r = strcmp(x->id, y->id);
+    return r ? r : (x->line < y->line ? -1 : x->line > y->line);
+}
+
 static int cmp_asg(const void *a, const void *b)
 {
     const asg_row_t *x = a, *y = b;
@@ -881,10 +928,11 @@ static const round_row_t *find_round(const ctx_t *c, str_t id)
 static void sort_table(ctx_t *c, import_table_t t)
 {
     static int (*const cmps[IMPORT_N_TABLES])(const void *, const void *) = {
-        cmp_addr, cmp_svc, cmp_round, cmp_asg, cmp_exc, cmp_notice};
+        cmp_addr, cmp_svc, cmp_round, cmp_asg, cmp_exc, cmp_notice, cmp_mat};
     static const size_t sizes[IMPORT_N_TABLES] = {sizeof(addr_row_t), sizeof(svc_row_t),
                                                   sizeof(round_row_t), sizeof(asg_row_t),
-                                                  sizeof(exc_row_t), sizeof(notice_row_t)};
+                                                  sizeof(exc_row_t), sizeof(notice_row_t),
+                                                  sizeof(mat_row_t)};
     if (c->t[t].n > 1)
         qsort(c->t[t].rows, c->t[t].n, sizes[t], cmps[t]);
 }
@@ -905,7 +953,8 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
 {
     static const store_table_t st[IMPORT_N_TABLES] = {STORE_ADDRESSES, STORE_SERVICES,
                                                       STORE_ROUNDS,    STORE_ASSIGNMENTS,
-                                                      STORE_EXCEPTIONS, STORE_NOTICES};
+                                                      STORE_EXCEPTIONS, STORE_NOTICES,
+                                                      STORE_MATERIALS};
     table_t *t = &c->t[ti];
     t->n = 0;
     t->loaded = 1;
@@ -1015,6 +1064,18 @@ static int load_stored(ctx_t *c, MDB_txn *txn, import_table_t ti)
             *(notice_row_t *)tgrow(t, sizeof(notice_row_t)) = x;
             break;
         }
+        case IMPORT_MATERIALS: {
+            material_t m;
+            if (k.mv_size == 0 || k.mv_size > MATERIALS_MAX_ID || materials_decode(v.mv_data, v.mv_size, &m) != 0)
+                goto corrupt;
+            mat_row_t x;
+            memset(&x, 0, sizeof(x));
+            memcpy(x.id, k.mv_data, k.mv_size);
+            x.service = keep(c, m.service_id);
+            x.line = ++ord;
+            *(mat_row_t *)tgrow(t, sizeof(mat_row_t)) = x;
+            break;
+        }
         default:
             break;
         }
@@ -1027,6 +1088,79 @@ corrupt:
 }
 
 /* ---- cross-table validation ------------------------------------------------ */
+
+typedef struct phrase {
+    char slug[MATERIALS_MAX_ID + 1];
+    const char *p; /* as written, for the message */
+    uint32_t n;
+    const mat_row_t *row;
+} phrase_t;
+
+static int cmp_phrase(const void *a, const void *b)
+{
+    const phrase_t *x = a, *y = b;
+    int r = strcmp(x->slug, y->slug);
+    return r ? r : (x->row->line < y->row->line ? -1 : x->row->line > y->row->line);
+}
+
+static void add_phrase(phrase_t **ph, size_t *n, size_t *cap, const char *p, size_t len, const mat_row_t *row)
+{
+    GROW(*ph, *n, *cap);
+    phrase_t *x = &(*ph)[*n];
+    if (materials_slug(x->slug, sizeof(x->slug), p, len) == 0)
+        return;
+    x->p = p;
+    x->n = (uint32_t)len;
+    x->row = row;
+    (*n)++;
+}
+
+/* A material's id, name or synonym must lead to one material only: the
+ * interaction model's slot values are generated from them (one phrase, one
+ * id), and a resident's words must find one answer. */
+static void check_materials(ctx_t *c)
+{
+    char b[100];
+    table_t *t = &c->t[IMPORT_MATERIALS];
+    mat_row_t *m = t->rows;
+    if (!t->given)
+        return;
+    if (t->n > MATERIALS_MAX_ROWS)
+        err_add(&c->errs, t->label, m[MATERIALS_MAX_ROWS].line, "more than %d materials", MATERIALS_MAX_ROWS);
+    for (size_t i = 1; i < t->n; i++)
+        if (strcmp(m[i].id, m[i - 1].id) == 0)
+            err_add(&c->errs, t->label, m[i].line, "duplicate material %s (first on line %u)",
+                    q(b, sizeof(b), m[i].name), m[i - 1].line);
+    phrase_t *ph = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        add_phrase(&ph, &n, &cap, m[i].name.p, m[i].name.n, &m[i]);
+        const char *p = m[i].synonyms.p, *end = p ? p + m[i].synonyms.n : NULL;
+        while (p && p <= end) {
+            const char *semi = memchr(p, ';', (size_t)(end - p));
+            const char *e = semi ? semi : end;
+            add_phrase(&ph, &n, &cap, p, (size_t)(e - p), &m[i]);
+            p = e + 1;
+        }
+    }
+    if (n > 1)
+        qsort(ph, n, sizeof(*ph), cmp_phrase);
+    /* runs of one phrase, earliest line first: each later row that uses it
+     * is reported once against the first (a duplicate id is reported above) */
+    for (size_t i = 0, first = 0; i < n; i++) {
+        if (i == 0 || strcmp(ph[i].slug, ph[first].slug) != 0) {
+            first = i;
+            continue;
+        }
+        const mat_row_t *a = ph[first].row, *later = ph[i].row;
+        if (later == ph[i - 1].row || strcmp(later->id, a->id) == 0)
+            continue;
+        str_t w = {ph[i].p, ph[i].n};
+        err_add(&c->errs, t->label, later->line, "%s also names material %s (line %u)", q(b, sizeof(b), w),
+                a->id, a->line);
+    }
+    free(ph);
+}
 
 static void check_dups(ctx_t *c)
 {
@@ -1059,6 +1193,7 @@ static void check_dups(ctx_t *c)
             if (str_cmp(n[i].id, n[i - 1].id) == 0)
                 err_add(&c->errs, t->label, n[i].line, "duplicate notice_id %s (first on line %u)",
                         q(b, sizeof(b), n[i].id), n[i - 1].line);
+    check_materials(c);
 }
 
 /* Check references between a and b only when both are known in this attempt
@@ -1180,6 +1315,15 @@ static void check_refs(ctx_t *c)
             }
         }
     }
+    /* materials -> services */
+    t = &c->t[IMPORT_MATERIALS];
+    if ((t->given || t->loaded) && chk(c, IMPORT_MATERIALS, IMPORT_SERVICES)) {
+        mat_row_t *m = t->rows;
+        for (size_t i = 0; i < t->n; i++)
+            if (m[i].service.p && find_svc(c, m[i].service) == NULL)
+                err_add(&c->errs, t->label, m[i].line, "unknown service_id %s%s", q(b, sizeof(b), m[i].service),
+                        t->given ? "" : " (a stored material; import materials.csv with the services)");
+    }
 }
 
 /* Which stored tables must be loaded to check the given ones. */
@@ -1194,7 +1338,7 @@ static int needs(const ctx_t *c, import_table_t t)
     case IMPORT_ADDRESSES:
         return g[IMPORT_ASSIGNMENTS];
     case IMPORT_SERVICES:
-        return g[IMPORT_ROUNDS] || g[IMPORT_ASSIGNMENTS] || g[IMPORT_NOTICES];
+        return g[IMPORT_ROUNDS] || g[IMPORT_ASSIGNMENTS] || g[IMPORT_NOTICES] || g[IMPORT_MATERIALS];
     case IMPORT_ROUNDS:
         return g[IMPORT_SERVICES] || g[IMPORT_ASSIGNMENTS] || g[IMPORT_EXCEPTIONS] ||
                g[IMPORT_NOTICES];
@@ -1204,6 +1348,8 @@ static int needs(const ctx_t *c, import_table_t t)
         return g[IMPORT_ROUNDS];
     case IMPORT_NOTICES:
         return g[IMPORT_SERVICES] || g[IMPORT_ROUNDS];
+    case IMPORT_MATERIALS:
+        return g[IMPORT_SERVICES];
     default:
         return 0;
     }
@@ -1371,6 +1517,24 @@ static int write_exceptions(ctx_t *c, MDB_txn *txn)
     return rc;
 }
 
+static int write_materials(ctx_t *c, MDB_txn *txn)
+{
+    MDB_dbi d = store_core_dbi(c->store, STORE_MATERIALS);
+    int rc = mdb_drop(txn, d, 0);
+    table_t *t = &c->t[IMPORT_MATERIALS];
+    const mat_row_t *m = t->rows;
+    rec_buf_t b = {0};
+    for (size_t i = 0; i < t->n && !rc; i++) {
+        material_t x = {.name = m[i].name, .synonyms = m[i].synonyms, .service_id = m[i].service,
+                        .take_to = m[i].take_to, .note = m[i].note};
+        rec_buf_reset(&b);
+        materials_encode(&b, &x);
+        rc = put(txn, d, m[i].id, strlen(m[i].id), b.buf, b.len, MDB_APPEND);
+    }
+    rec_buf_free(&b);
+    return rc;
+}
+
 static int write_meta(ctx_t *c, MDB_txn *txn)
 {
     MDB_dbi d = store_core_dbi(c->store, STORE_META);
@@ -1438,6 +1602,8 @@ static int write_txn(ctx_t *c, MDB_txn *txn, char *err, size_t err_size)
         rc = write_exceptions(c, txn);
     if (!rc && c->t[IMPORT_NOTICES].given)
         rc = write_simple(c, txn, IMPORT_NOTICES);
+    if (!rc && c->t[IMPORT_MATERIALS].given)
+        rc = write_materials(c, txn);
     if (!rc)
         rc = write_meta(c, txn);
     if (rc && rc != MDB_MAP_FULL)
@@ -1779,8 +1945,17 @@ static void diff_new(ctx_t *c, import_table_t t, dlist_t *l)
             kl = x->id.n;
             break;
         }
-        default:
+        case IMPORT_MATERIALS: {
+            const mat_row_t *m = &((mat_row_t *)tb->rows)[i];
+            material_t x = {.name = m->name, .synonyms = m->synonyms, .service_id = m->service,
+                            .take_to = m->take_to, .note = m->note};
+            materials_encode(&b, &x); /* as write_materials stores it */
+            kl = strlen(m->id);
+            memcpy(key, m->id, kl);
             break;
+        }
+        default:
+            abort(); /* a table added without its diff identity */
         }
         dl_add(l, key, kl, b.buf, b.len);
     }
@@ -1790,7 +1965,8 @@ static void diff_new(ctx_t *c, import_table_t t, dlist_t *l)
 static int diff_stored(ctx_t *c, MDB_txn *txn, import_table_t t, dlist_t *l)
 {
     static const store_table_t st[IMPORT_N_TABLES] = {STORE_ADDRESSES, STORE_SERVICES, STORE_ROUNDS,
-                                                      STORE_ASSIGNMENTS, STORE_EXCEPTIONS, STORE_NOTICES};
+                                                      STORE_ASSIGNMENTS, STORE_EXCEPTIONS, STORE_NOTICES,
+                                                      STORE_MATERIALS};
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, store_core_dbi(c->store, st[t]), &cur);
     if (rc)

@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 
 #define MAX_DBIS 32
 #define MIN_MAP ((size_t)256 << 20)
 
 static const char *const core_names[STORE_N_CORE] = {
     "meta", "addresses", "postcodes", "services", "rounds", "assignments", "exceptions", "notices",
+    "materials",
 };
 
 struct store {
@@ -155,6 +157,29 @@ static int check_schema(store_t *s, MDB_txn *txn, const char *dir, char *err, si
     return 0;
 }
 
+/* ---- metrics: the map against its size (docs/metrics.md) ---- */
+METRICS_DEFINE(m_map_size, METRICS_GAUGE, "binday_lmdb_map_size_bytes",
+               "The LMDB map's size: what the store may hold before the next resize (doubling)", NULL, NULL, 1, NULL,
+               NULL, 1, NULL, 0)
+METRICS_DEFINE(m_map_used, METRICS_GAUGE, "binday_lmdb_map_used_bytes",
+               "The LMDB map's high-water mark of pages (freed pages inside it are reused first)", NULL, NULL, 1, NULL,
+               NULL, 1, NULL, 0)
+
+/* at scrape time; shared resize_lock as a reader's, so a resize is not half-seen */
+static void collect(void *ud)
+{
+    store_t *s = ud;
+    MDB_envinfo ei;
+    MDB_stat st;
+    pthread_rwlock_rdlock(&s->resize_lock);
+    if (mdb_env_info(s->env, &ei) == 0 && mdb_env_stat(s->env, &st) == 0) {
+        uint64_t used = ((uint64_t)ei.me_last_pgno + 1) * st.ms_psize;
+        metrics_set(&m_map_size, 0, 0, (int64_t)ei.me_mapsize);
+        metrics_set(&m_map_used, 0, 0, (int64_t)(used < ei.me_mapsize ? used : ei.me_mapsize));
+    }
+    pthread_rwlock_unlock(&s->resize_lock);
+}
+
 int store_open(const char *dir, const store_dbi_def_t *extra, size_t n_extra, store_t **out,
                char *err, size_t err_size)
 {
@@ -241,6 +266,7 @@ int store_open(const char *dir, const store_dbi_def_t *extra, size_t n_extra, st
     if (rc)
         goto fail_rc;
     *out = s;
+    metrics_add_collector(collect, s); /* at most 16: a tool's extra stores may go unmeasured */
     return 0;
 fail_rc:
     snprintf(err, err_size, "%s: %s", dir, mdb_strerror(rc));
@@ -257,6 +283,7 @@ void store_close(store_t *s)
 {
     if (s == NULL)
         return;
+    metrics_remove_collector(collect, s);
     mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
     pthread_mutex_destroy(&s->write_lock);

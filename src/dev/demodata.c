@@ -10,6 +10,10 @@
  * Priory Crescent, next to 3 Priory Crescent) and houses split into ground
  * and first floor flats.
  *
+ * materials.csv ("what goes in which bin?") is data/materials.csv, compiled
+ * in: the same list is the interaction model's default MATERIAL slot values
+ * (`binday skill-package` without --data).
+ *
  * Determinism: a private splitmix64 stream seeded from --seed; no clock, no
  * libc rand, so the same options always produce the same files.
  */
@@ -23,6 +27,22 @@
 
 #include "binday/util/date.h"
 #include "binday/data/holidays.h"
+
+/* data/materials.csv, compiled in (.incbin, as config.c does its schema) */
+__asm__(".section .rodata\n"
+        ".global binday_demo_materials\n"
+        ".type binday_demo_materials, @object\n"
+        "binday_demo_materials:\n"
+        ".incbin \"data/materials.csv\"\n"
+        ".byte 0\n"
+        ".previous\n");
+extern const char binday_demo_materials[];
+
+const char *demodata_materials_csv(size_t *len)
+{
+    *len = strlen(binday_demo_materials); /* text: the .byte 0 after it ends it */
+    return binday_demo_materials;
+}
 
 typedef struct rng {
     uint64_t s;
@@ -501,6 +521,18 @@ int demodata_write(const char *dir, const demodata_opts_t *opt, demodata_stats_t
             bad = 1;
     if (bad) {
         snprintf(err, err_size, "writing %s failed", dir);
+        return -1;
+    }
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/materials.csv", dir);
+    FILE *mf = fopen(p, "w");
+    size_t mlen;
+    const char *mcsv = demodata_materials_csv(&mlen);
+    int wrote = mf != NULL && fwrite(mcsv, 1, mlen, mf) == mlen;
+    if (mf != NULL && fclose(mf) != 0)
+        wrote = 0;
+    if (!wrote) {
+        snprintf(err, err_size, "%s: %s", p, strerror(errno));
         return -1;
     }
     if (st)

@@ -29,7 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "binday/http/metrics_http.h"
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 #include "binday/util/xalloc.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -69,7 +71,16 @@ struct server {
     const config_t *conf;
     h2o_globalconf_t globalconf;
     h2o_hostconf_t *hostconf;
+    /* The SSL_CTX new handshakes use. SIGHUP builds a new one and swaps it in
+     * here under ssl_mu; each loop thread then takes a reference from its own
+     * thread (on_wake) into its accept_ctx, which only that thread reads.
+     * Connections hold their own reference (SSL_new), so a replaced context
+     * lives until its last connection closes. */
     SSL_CTX *ssl_ctx;
+    pthread_mutex_t ssl_mu;
+    unsigned ssl_gen;
+    h2o_globalconf_t admin_globalconf; /* the admin listener's own hosts: /metrics */
+    int admin_fd;
     const server_route_t *routes;
     size_t n_routes;
     /* the staff console's listener (server_staff_t), when hooks.staff is set:
@@ -78,7 +89,7 @@ struct server {
     h2o_globalconf_t staff_globalconf;
     int staff_on;
     h2o_hostconf_t *staff_hostconf;
-    SSL_CTX *staff_ssl_ctx; /* == ssl_ctx when it has no certificate of its own */
+    SSL_CTX *staff_ssl_ctx; /* NULL: it shares ssl_ctx (and its reloads) */
     int *staff_fds;
     server_hooks_t hooks;
     int *listen_fds; /* one listening socket per thread (SO_REUSEPORT) */
@@ -91,7 +102,7 @@ struct server {
     uint32_t boot_nonce;
     uint64_t started_at_ms;
     uv_loop_t main_loop;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_timer_t drain_timer;
     uint64_t drain_deadline_ms;
     pthread_barrier_t ready;
@@ -101,6 +112,37 @@ struct server {
 static server_t g_server; /* one server per process; static so leak checks see it */
 static long g_inflight;
 static long g_connections;
+
+/* ---- metrics (docs/metrics.md) ----------------------------------------------------
+ * Requests by endpoint (the route's path; its values are filled in from the
+ * routes before the threads start) and status class, counted in log_access,
+ * which h2o runs once for every request, routed or answered by h2o itself. */
+#define METRIC_MAX_ENDPOINTS 16
+static const char *endpoint_labels[METRIC_MAX_ENDPOINTS + 1];
+static const char *const code_labels[] = {"2xx", "3xx", "4xx", "5xx", "other"};
+METRICS_DEFINE(m_requests, METRICS_HISTOGRAM, "binday_http_request_duration_seconds",
+               "Requests on the public listener by endpoint and status class: time from the request's start to the "
+               "end of the answer",
+               "endpoint", endpoint_labels, METRIC_MAX_ENDPOINTS + 1, "code", code_labels, 5, metrics_latency_bounds_us,
+               METRICS_LATENCY_BUCKETS)
+METRICS_DEFINE(m_connections, METRICS_GAUGE, "binday_http_connections",
+               "Open connections on the public listener (counted against max_connections)", NULL, NULL, 1, NULL, NULL,
+               1, NULL, 0)
+METRICS_DEFINE(m_refused, METRICS_COUNTER, "binday_http_connections_refused_total",
+               "Connections closed at once because max_connections were open", NULL, NULL, 1, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_cert_expiry, METRICS_GAUGE, "binday_tls_certificate_expiry_timestamp_seconds",
+               "When the certificate new handshakes get expires (notAfter, Unix time)", NULL, NULL, 1, NULL, NULL, 1,
+               NULL, 0)
+static const char *const reload_results[] = {"ok", "error"};
+METRICS_DEFINE(m_reloads, METRICS_COUNTER, "binday_reloads_total",
+               "SIGHUP reloads: ok (certificate and reloadable keys applied) or error (all kept as they were)",
+               "result", reload_results, 2, NULL, NULL, 1, NULL, 0)
+
+static void collect_server(void *ud)
+{
+    (void)ud;
+    metrics_set(&m_connections, 0, 0, __atomic_load_n(&g_connections, __ATOMIC_RELAXED));
+}
 
 static long server_inflight(void)
 {
@@ -409,6 +451,19 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 
 /* ---- access log ---------------------------------------------------------------- */
 
+/* The route a path goes to (its index in srv->routes), or n_routes for none:
+ * the endpoint label of the request metrics. */
+static unsigned route_index(const server_t *srv, const char *path, size_t len)
+{
+    for (size_t i = 0; i < srv->n_routes && i < METRIC_MAX_ENDPOINTS; i++) {
+        const server_route_t *r = &srv->routes[i];
+        size_t rl = strlen(r->path);
+        if (r->prefix ? (len > rl && memcmp(path, r->path, rl) == 0) : (len == rl && memcmp(path, r->path, rl) == 0))
+            return (unsigned)i;
+    }
+    return srv->n_routes < METRIC_MAX_ENDPOINTS ? (unsigned)srv->n_routes : METRIC_MAX_ENDPOINTS;
+}
+
 static void log_access(h2o_logger_t *self, h2o_req_t *req)
 {
     (void)self;
@@ -432,6 +487,9 @@ static void log_access(h2o_logger_t *self, h2o_req_t *req)
                  (end.tv_usec - req->timestamps.request_begin_at.tv_usec);
     if (req->timestamps.request_begin_at.tv_sec == 0)
         us = 0;
+    int st = req->res.status;
+    metrics_observe(&m_requests, route_index(server_thread_of(req)->srv, p.base, plen),
+                    st >= 200 && st < 600 ? (unsigned)(st / 100 - 2) : 4, us > 0 ? (uint64_t)us : 0);
     ssize_t rid = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
     log_info("http.request", "method=%s path=%s status=%d us=%lld bytes=%zu rid=%.*s thread=%d", method, path,
              req->res.status, (long long)us, req->bytes_sent, rid == -1 ? 1 : (int)req->res.headers.entries[rid].value.len,
@@ -708,6 +766,7 @@ static void on_accept(uv_stream_t *listener, int status)
     if (n > t->srv->conf->max_connections) {
         /* over the limit: close at once rather than let the backlog grow unseen */
         __atomic_sub_fetch(&g_connections, 1, __ATOMIC_SEQ_CST);
+        metrics_inc(&m_refused, 0, 0);
         static time_t last;
         time_t now = time(NULL);
         if (now != last) {
@@ -729,10 +788,19 @@ static void on_listener_closed(uv_handle_t *h)
     (void)h;
 }
 
+static void adopt_ssl_ctx(server_thread_t *t);
+static void on_admin_accept(uv_stream_t *listener, int status);
+
 static void on_wake(uv_async_t *a)
 {
     server_thread_t *t = a->data;
     int state = atomic_load_explicit(&t->srv->state, memory_order_acquire);
+    if (state == STATE_RUNNING)
+        adopt_ssl_ctx(t); /* a SIGHUP may have replaced the certificate */
+    if (state >= STATE_DRAINING && t->admin_open) {
+        t->admin_open = 0;
+        uv_close((uv_handle_t *)&t->admin_listener, on_listener_closed);
+    }
     if (state >= STATE_DRAINING && t->listener_open) {
         t->listener_open = 0;
         uv_close((uv_handle_t *)&t->listener, on_listener_closed);
@@ -783,6 +851,15 @@ static void *thread_main(void *arg)
             t->staff_listener_open = 1;
         }
     }
+    if (ok && t->index == 0 && srv->admin_fd >= 0) {
+        if (uv_tcp_open(&t->admin_listener, srv->admin_fd) != 0 ||
+            uv_listen((uv_stream_t *)&t->admin_listener, 64, on_admin_accept) != 0) {
+            log_error("server.start", "thread=%d reason=\"admin listen\"", t->index);
+            ok = 0;
+        } else {
+            t->admin_open = 1;
+        }
+    }
     if (!ok)
         __atomic_store_n(&srv->init_failed, 1, __ATOMIC_SEQ_CST);
     pthread_barrier_wait(&srv->ready);
@@ -815,6 +892,7 @@ static void on_drain_tick(uv_timer_t *timer)
     uv_close((uv_handle_t *)&srv->drain_timer, NULL);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
+    uv_close((uv_handle_t *)&srv->sighup, NULL);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -835,24 +913,38 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static const h2o_iovec_t http1_only_alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL, 0}};
 
-static int ssl_error(const char *what, const char *file)
+/* The OpenSSL error queue's first entry as text (and the queue emptied). */
+static void ssl_error_text(char *buf, size_t n)
 {
     unsigned long e = ERR_get_error();
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    log_error("server.tls", "what=%s file=\"%s\" openssl=\"%s\"", what, file, buf);
-    fprintf(stderr, "binday serve: %s %s: %s\n", what, file, buf);
-    return -1;
+    ERR_error_string_n(e, buf, n);
+    ERR_clear_error();
 }
 
-/* A server TLS context for cert/key in *out (set before any error: the
- * caller frees it either way). */
-static int setup_tls(const config_t *c, const char *cert, const char *key, SSL_CTX **out)
+/* notAfter of the context's certificate as Unix time; 0 if unreadable */
+static int64_t cert_not_after(SSL_CTX *ctx)
+{
+    X509 *cert = SSL_CTX_get0_certificate(ctx);
+    const ASN1_TIME *na = cert ? X509_get0_notAfter(cert) : NULL;
+    struct tm tm;
+    if (na == NULL || ASN1_TIME_to_tm(na, &tm) != 1)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+/* A server SSL_CTX with our settings and the certificate chain and key from
+ * these files. NULL with the reason in err (what failed, the file, OpenSSL's
+ * text) when a file cannot be read, the key does not match, or (with
+ * refuse_expired, on reload) the certificate has expired: a reload must not
+ * swap a working certificate for one clients refuse. At start-up an expired
+ * one is served, and /readyz reports it as an error. */
+static SSL_CTX *build_ssl_ctx(int http2, const char *cert_file, const char *key_file, int refuse_expired, char *err,
+                              size_t err_size)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL)
         xalloc_die("SSL_CTX_new", 0); /* OpenSSL fails it only without memory */
-    *out = ctx;
+    char ossl[256];
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -878,18 +970,230 @@ static int setup_tls(const config_t *c, const char *cert, const char *key, SSL_C
      * (make bench S3: ~250 connections leaked per 1,000-connection run).
      * HTTP/1.1 frames every response, so no truncation can pass unnoticed. */
     SSL_CTX_set_quiet_shutdown(ctx, 1);
+    const char *what = NULL, *file = "-";
     /* TLS 1.2: forward-secret AEAD suites only; ECDHE-RSA-AES-GCM is what Alexa's Java client uses */
     if (SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1)
-        return ssl_error("cipher list", "-");
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
-        return ssl_error("cannot load certificate", cert);
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-        return ssl_error("cannot load private key", key);
-    if (SSL_CTX_check_private_key(ctx) != 1)
-        return ssl_error("private key does not match certificate", key);
-    h2o_ssl_register_alpn_protocols(ctx, c->http2 ? h2o_http2_alpn_protocols : http1_only_alpn);
+        what = "cipher list";
+    else if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+        what = "cannot load certificate", file = cert_file;
+    else if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1)
+        what = "cannot load private key", file = key_file;
+    else if (SSL_CTX_check_private_key(ctx) != 1)
+        what = "private key does not match certificate", file = key_file;
+    if (what != NULL) {
+        ssl_error_text(ossl, sizeof(ossl));
+        snprintf(err, err_size, "%s %s: %s", what, file, ossl);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    int64_t na = cert_not_after(ctx);
+    if (refuse_expired && na <= (int64_t)time(NULL)) {
+        snprintf(err, err_size, "certificate %s: expired (or notAfter unreadable)", cert_file);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    h2o_ssl_register_alpn_protocols(ctx, http2 ? h2o_http2_alpn_protocols : http1_only_alpn);
+    return ctx;
+}
+
+static int setup_tls(server_t *srv)
+{
+    const config_t *c = srv->conf;
+    char err[600];
+    srv->ssl_ctx = build_ssl_ctx(c->http2, c->tls_cert, c->tls_key, 0, err, sizeof(err));
+    if (srv->ssl_ctx == NULL) {
+        log_error("server.tls", "error=\"%s\"", err);
+        fprintf(stderr, "binday serve: %s\n", err);
+        return -1;
+    }
+    metrics_set(&m_cert_expiry, 0, 0, cert_not_after(srv->ssl_ctx));
+    return 0;
+}
+
+/* ---- SIGHUP: reload --------------------------------------------------------------
+ * On the main loop. The new SSL_CTX is built and checked completely before
+ * it is published; each loop swaps it into its own accept_ctx when woken
+ * (on_wake), so no thread reads a pointer another thread writes. */
+static void on_sighup(uv_signal_t *sig, int signum)
+{
+    (void)signum;
+    server_t *srv = sig->data;
+    if (atomic_load_explicit(&srv->state, memory_order_acquire) != STATE_RUNNING)
+        return;
+    char err[600];
+    config_t fresh;
+    int have_fresh = 0;
+    if (srv->hooks.reload_config) {
+        if (srv->hooks.reload_config(&fresh, err, sizeof(err), srv->hooks.ud) != 0) {
+            log_error("server.reload", "result=error what=config error=\"%s\" note=\"nothing changed\"", err);
+            metrics_inc(&m_reloads, 1, 0);
+            return;
+        }
+        have_fresh = 1;
+    }
+    const config_t *c = have_fresh ? &fresh : srv->conf;
+    SSL_CTX *ctx = build_ssl_ctx(srv->conf->http2, c->tls_cert, c->tls_key, 1, err, sizeof(err));
+    if (ctx == NULL) {
+        log_error("server.reload", "result=error what=tls error=\"%s\" note=\"the old certificate stays\"", err);
+        metrics_inc(&m_reloads, 1, 0);
+        if (have_fresh)
+            config_free(&fresh);
+        return;
+    }
+    pthread_mutex_lock(&srv->ssl_mu);
+    SSL_CTX *old = srv->ssl_ctx;
+    srv->ssl_ctx = ctx;
+    srv->ssl_gen++;
+    pthread_mutex_unlock(&srv->ssl_mu);
+    SSL_CTX_free(old); /* the loops and the connections hold their own references */
+    int64_t na = cert_not_after(ctx);
+    metrics_set(&m_cert_expiry, 0, 0, na);
+    metrics_inc(&m_reloads, 0, 0);
+    wake_all(srv);
+    /* logged at the old level, so raising it to warn still shows this reload */
+    log_info("server.reload", "result=ok cert_not_after=%lld", (long long)na);
+    if (have_fresh) {
+        char keys[400];
+        if (config_restart_keys(srv->conf, &fresh, keys, sizeof(keys)) > 0)
+            log_warn("server.reload_needs_restart", "keys=\"%s\" note=\"changed, but applied only at a restart\"",
+                     keys);
+        log_set_level(fresh.log_level);
+        config_free(&fresh);
+    }
+}
+
+/* On loop thread t: adopt the current SSL_CTX if a reload replaced it. */
+static void adopt_ssl_ctx(server_thread_t *t)
+{
+    server_t *srv = t->srv;
+    pthread_mutex_lock(&srv->ssl_mu);
+    SSL_CTX *old = NULL;
+    SSL_CTX *old_staff = NULL;
+    if (t->ssl_gen != srv->ssl_gen) {
+        old = t->accept_ctx.ssl_ctx;
+        SSL_CTX_up_ref(srv->ssl_ctx);
+        t->accept_ctx.ssl_ctx = srv->ssl_ctx;
+        t->ssl_gen = srv->ssl_gen;
+    }
+    /* the staff listener follows when it shares the server's certificate */
+    if (srv->staff_on && srv->staff_ssl_ctx == NULL && t->staff_ssl_gen != srv->ssl_gen) {
+        old_staff = t->staff_accept_ctx.ssl_ctx;
+        SSL_CTX_up_ref(srv->ssl_ctx);
+        t->staff_accept_ctx.ssl_ctx = srv->ssl_ctx;
+        t->staff_ssl_gen = srv->ssl_gen;
+    }
+    pthread_mutex_unlock(&srv->ssl_mu);
+    if (old)
+        SSL_CTX_free(old);
+    if (old_staff)
+        SSL_CTX_free(old_staff);
+}
+
+/* ---- the admin listener: GET /metrics on plain HTTP (thread 0) -------------------- */
+
+static int admin_not_found(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    server_send_error(req, 404, "not found");
+    return 0;
+}
+
+/* A scraper needs one connection; a few more allow a second scraper and a
+ * person with curl. Beyond this they are closed at once (thread 0 only, so
+ * a plain counter). */
+#define SERVER_ADMIN_MAX_CONNECTIONS 16
+
+static int admin_connections;
+
+static void on_admin_closed(uv_handle_t *h)
+{
+    admin_connections--;
+    free(h);
+}
+
+static void on_admin_accept(uv_stream_t *listener, int status)
+{
+    server_thread_t *t = listener->data;
+    if (status != 0)
+        return;
+    uv_tcp_t *conn = xmalloc(sizeof(*conn));
+    uv_tcp_init(listener->loop, conn);
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0 || admin_connections >= SERVER_ADMIN_MAX_CONNECTIONS) {
+        uv_close((uv_handle_t *)conn, (uv_close_cb)free);
+        return;
+    }
+    admin_connections++;
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_admin_closed);
+    h2o_accept(&t->admin_accept_ctx, sock);
+}
+
+static int open_admin_listener(server_t *srv)
+{
+    const config_t *c = srv->conf;
+    srv->admin_fd = -1;
+    if (!c->admin)
+        return 0;
+    struct addrinfo hints = {0}, *ai = NULL;
+    char port[8];
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    snprintf(port, sizeof(port), "%u", c->admin_port);
+    int r = getaddrinfo(c->admin_host, port, &hints, &ai);
+    if (r != 0) {
+        fprintf(stderr, "binday serve: --admin-listen %s:%u: %s (use a numeric address)\n", c->admin_host,
+                c->admin_port, gai_strerror(r));
+        return -1;
+    }
+    int one = 1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+        int e = errno;
+        fprintf(stderr, "binday serve: cannot listen on --admin-listen %s:%u: %s\n", c->admin_host, c->admin_port,
+                strerror(e));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    int loopback = (ai->ai_family == AF_INET &&
+                    (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127) ||
+                   (ai->ai_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr));
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    unsigned bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                     : ((struct sockaddr_in *)&ss)->sin_port);
+    if (c->admin_port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", c->admin_port_file);
+        FILE *f = fopen(tmp, "w");
+        if (f == NULL || fprintf(f, "%u\n", bound) < 0 || fclose(f) != 0 || rename(tmp, c->admin_port_file) != 0) {
+            fprintf(stderr, "binday serve: cannot write --admin-port-file %s: %s\n", c->admin_port_file,
+                    strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    if (!loopback)
+        log_warn("server.admin_listen", "addr=%s note=\"plain HTTP off loopback: firewall it to the scraper\"",
+                 c->admin_host);
+    log_info("server.admin_listen", "addr=%s port=%u serves=/metrics", c->admin_host, bound);
+    srv->admin_fd = fd;
+    /* its own global config: the public listener's hosts never see /metrics,
+     * whatever Host header a client sends */
+    h2o_config_init(&srv->admin_globalconf);
+    srv->admin_globalconf.server_name = h2o_iovec_init(H2O_STRLIT("binday"));
+    srv->admin_globalconf.http1.req_timeout = c->request_timeout_ms;
+    h2o_hostconf_t *hc =
+        h2o_config_register_host(&srv->admin_globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    metrics_mount(hc);
+    h2o_pathconf_t *pc = h2o_config_register_path(hc, "/", 0);
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = admin_not_found;
     return 0;
 }
 
@@ -980,13 +1284,20 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         srv->boot_nonce = (uint32_t)getpid() ^ (uint32_t)time(NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (setup_tls(conf, conf->tls_cert, conf->tls_key, &srv->ssl_ctx) != 0)
+    pthread_mutex_init(&srv->ssl_mu, NULL);
+    if (setup_tls(srv) != 0)
         return 1;
     const server_staff_t *staff = srv->hooks.staff;
-    srv->staff_ssl_ctx = srv->ssl_ctx;
-    if (staff != NULL && staff->tls_cert != NULL &&
-        setup_tls(conf, staff->tls_cert, staff->tls_key ? staff->tls_key : staff->tls_cert, &srv->staff_ssl_ctx) != 0)
-        return 1;
+    if (staff != NULL && staff->tls_cert != NULL) {
+        char err[600];
+        srv->staff_ssl_ctx = build_ssl_ctx(conf->http2, staff->tls_cert, staff->tls_key ? staff->tls_key : staff->tls_cert,
+                                           0, err, sizeof(err));
+        if (srv->staff_ssl_ctx == NULL) {
+            log_error("server.tls", "listener=staff error=\"%s\"", err);
+            fprintf(stderr, "binday serve: --staff-tls-cert: %s\n", err);
+            return 1;
+        }
+    }
 
     h2o_config_init(&srv->globalconf);
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("binday"));
@@ -1008,6 +1319,13 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         memcpy(all + 2, routes, n_routes * sizeof(*routes));
     srv->routes = all;
     srv->n_routes = n_routes + 2;
+    /* the request metrics' endpoint label: each route's path, then "other" */
+    size_t ne = srv->n_routes < METRIC_MAX_ENDPOINTS ? srv->n_routes : METRIC_MAX_ENDPOINTS;
+    for (size_t i = 0; i < ne; i++)
+        endpoint_labels[i] = srv->routes[i].path;
+    endpoint_labels[ne] = "other";
+    m_requests.n[0] = (unsigned)ne + 1;
+    metrics_add_collector(collect_server, NULL);
 
     h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconf, "/", 0);
     route_handler_t *h = (route_handler_t *)h2o_create_handler(pc, sizeof(*h));
@@ -1023,19 +1341,22 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     h2o_create_logger(&srv->hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_access;
 
     if (staff != NULL) {
-        /* The staff console: a hostconf of its own, reachable only through
-         * staff_accept_ctx (whose host list holds it alone), so the Host
-         * header cannot select it on the Alexa listener nor the reverse. */
+        /* The staff console: an h2o configuration of its own (its limits are
+         * not the Alexa listener's) whose one hostconf is reachable only
+         * through staff_accept_ctx, so the Host header cannot select it on
+         * the Alexa listener nor the reverse. */
         h2o_config_init(&srv->staff_globalconf);
         srv->staff_globalconf.server_name = srv->globalconf.server_name;
-        srv->staff_globalconf.max_request_entity_size = staff->max_body_bytes ? staff->max_body_bytes : conf->max_body_bytes;
+        srv->staff_globalconf.max_request_entity_size =
+            staff->max_body_bytes ? staff->max_body_bytes : conf->max_body_bytes;
         srv->staff_globalconf.handshake_timeout = conf->handshake_timeout_ms;
         srv->staff_globalconf.http1.req_timeout = conf->request_timeout_ms;
         srv->staff_globalconf.http2.idle_timeout = conf->request_timeout_ms;
         srv->staff_globalconf.http2.graceful_shutdown_timeout = conf->shutdown_grace_ms;
         srv->staff_globalconf.http1.upgrade_to_http2 = 0;
         srv->staff_on = 1;
-        srv->staff_hostconf = h2o_config_register_host(&srv->staff_globalconf, h2o_iovec_init(H2O_STRLIT("staff")), 65535);
+        srv->staff_hostconf =
+            h2o_config_register_host(&srv->staff_globalconf, h2o_iovec_init(H2O_STRLIT("staff")), 65535);
         if (staff->mount != NULL)
             staff->mount(srv->staff_hostconf, staff->ud);
         h2o_pathconf_t *spc = h2o_config_register_path(srv->staff_hostconf, "/", 0);
@@ -1046,12 +1367,9 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         h2o_create_logger(spc, sizeof(h2o_logger_t))->log_access = log_access;
         h2o_create_logger(&srv->staff_hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_access;
     }
-    /* h2o's host lists, NULL-terminated: one host per listener */
-    static h2o_hostconf_t *alexa_hosts[2], *staff_hosts[2];
-    alexa_hosts[0] = srv->hostconf;
-    staff_hosts[0] = srv->staff_hostconf;
 
-    if (open_listener(srv, "listen", conf->listen_host, conf->listen_port, conf->port_file, &srv->listen_fds) != 0)
+    if (open_listener(srv, "listen", conf->listen_host, conf->listen_port, conf->port_file, &srv->listen_fds) != 0 ||
+        open_admin_listener(srv) != 0)
         return 1;
     if (staff != NULL &&
         open_listener(srv, "staff-listen", staff->host, staff->port, staff->port_file, &srv->staff_fds) != 0)
@@ -1064,6 +1382,9 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     srv->sigterm.data = srv->sigint.data = srv;
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
+    uv_signal_init(&srv->main_loop, &srv->sighup);
+    srv->sighup.data = srv;
+    uv_signal_start(&srv->sighup, on_sighup, SIGHUP);
 
     srv->threads = xcalloc((size_t)srv->nthreads, sizeof(*srv->threads));
     pthread_barrier_init(&srv->ready, NULL, (unsigned)srv->nthreads + 1);
@@ -1074,17 +1395,28 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         uv_loop_init(&t->loop);
         h2o_context_init(&t->ctx, &t->loop, &srv->globalconf);
         t->accept_ctx.ctx = &t->ctx;
-        t->accept_ctx.hosts = alexa_hosts;
+        t->accept_ctx.hosts = srv->globalconf.hosts;
+        SSL_CTX_up_ref(srv->ssl_ctx); /* each loop's own reference (adopt_ssl_ctx) */
         t->accept_ctx.ssl_ctx = srv->ssl_ctx;
+        t->ssl_gen = srv->ssl_gen;
         uv_tcp_init(&t->loop, &t->listener);
         t->listener.data = t;
-        t->staff_accept_ctx.hosts = staff_hosts;
-        t->staff_accept_ctx.ssl_ctx = srv->staff_ssl_ctx;
         if (staff != NULL) {
             h2o_context_init(&t->staff_ctx, &t->loop, &srv->staff_globalconf);
             t->staff_accept_ctx.ctx = &t->staff_ctx;
+            t->staff_accept_ctx.hosts = srv->staff_globalconf.hosts;
+            SSL_CTX *sc = srv->staff_ssl_ctx ? srv->staff_ssl_ctx : srv->ssl_ctx;
+            SSL_CTX_up_ref(sc); /* this loop's own reference, as for accept_ctx */
+            t->staff_accept_ctx.ssl_ctx = sc;
+            t->staff_ssl_gen = srv->ssl_gen;
             uv_tcp_init(&t->loop, &t->staff_listener);
             t->staff_listener.data = t;
+        }
+        if (i == 0 && srv->admin_fd >= 0) {
+            t->admin_accept_ctx.ctx = &t->ctx;
+            t->admin_accept_ctx.hosts = srv->admin_globalconf.hosts;
+            uv_tcp_init(&t->loop, &t->admin_listener);
+            t->admin_listener.data = t;
         }
         uv_async_init(&t->loop, &t->wake, on_wake);
         t->wake.data = t;
@@ -1118,6 +1450,7 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     srv->listen_fds = NULL;
     free(srv->staff_fds);
     srv->staff_fds = NULL;
+    metrics_remove_collector(collect_server, NULL);
     log_info("server.stopped", "rc=%d", rc);
 #ifdef BINDAY_LSAN
     __lsan_do_leak_check();

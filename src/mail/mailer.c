@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 #include "binday/mail/outbox.h"
 #include "binday/util/xalloc.h"
 
@@ -56,6 +57,7 @@ static struct {
     const void *connect_to;
     int retry_base_ms, max_attempts;
     mailer_last_t last; /* under mu */
+    store_reader_t *metrics_reader; /* the outbox gauges' (collect) */
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void mailer_last_attempt(mailer_last_t *out)
@@ -157,6 +159,30 @@ static void reason_of(int rc, const char *errbuf, char *out, size_t n)
         *lt = '\0';
 }
 
+/* ---- metrics (docs/metrics.md) ---- */
+static const char *const outcome_labels[] = {"sent", "failed", "gave_up", "retry"};
+METRICS_DEFINE(m_sends, METRICS_COUNTER, "binday_mail_send_attempts_total",
+               "SMTP attempts by outcome: sent, failed (permanent), gave_up (last attempt), retry (temporary)",
+               "outcome", outcome_labels, 4, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_depth, METRICS_GAUGE, "binday_mail_outbox_messages", "Messages queued in the outbox (not yet sent)",
+               NULL, NULL, 1, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_oldest, METRICS_GAUGE, "binday_mail_outbox_oldest_age_seconds",
+               "Age of the oldest message still queued in the outbox (0 when empty)", NULL, NULL, 1, NULL, NULL, 1,
+               NULL, 0)
+
+/* at scrape time, under the registry's lock (so the reader is used by one
+ * thread at a time) */
+static void collect(void *ud)
+{
+    long n = 0;
+    long long oldest = 0;
+    if (outbox_stats(ud, &n, &oldest) != 0)
+        return;
+    long long now = now_ms() / 1000;
+    metrics_set(&m_depth, 0, 0, n);
+    metrics_set(&m_oldest, 0, 0, oldest > 0 && now > oldest ? now - oldest : 0);
+}
+
 static void process(store_reader_t *r, outbox_item_t *it)
 {
     char err[300], errbuf[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE];
@@ -191,6 +217,7 @@ static void process(store_reader_t *r, outbox_item_t *it)
         log_warn("mail.retry", "id=%s attempts=%d smtp_code=%ld delay_ms=%lld reason=\"%s\"", it->id, attempts,
                  code, delay, why);
     }
+    metrics_inc(&m_sends, o == MAILER_SENT ? 0 : o == MAILER_PERMANENT ? 1 : attempts >= M.max_attempts ? 2 : 3, 0);
     if (wrc != 0)
         log_error("mail.record", "id=%s error=\"%s\"", it->id, err);
     (void)r;
@@ -312,6 +339,11 @@ int mailer_start(store_t *s, const mailer_conf_t *conf, char *err, size_t err_si
         return -1;
     }
     M.running = 1;
+    M.metrics_reader = store_reader_new(s);
+    if (M.metrics_reader && metrics_add_collector(collect, M.metrics_reader) != 0) {
+        store_reader_free(M.metrics_reader);
+        M.metrics_reader = NULL;
+    }
     return 0;
 }
 
@@ -334,6 +366,11 @@ void mailer_stop(void)
     pthread_mutex_unlock(&M.mu);
     pthread_join(M.tid, NULL);
     pthread_cond_destroy(&M.cv);
+    if (M.metrics_reader) {
+        metrics_remove_collector(collect, M.metrics_reader);
+        store_reader_free(M.metrics_reader);
+        M.metrics_reader = NULL;
+    }
     M.running = 0;
     free_conf();
 }

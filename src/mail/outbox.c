@@ -524,6 +524,35 @@ long outbox_pending(store_reader_t *r)
     return n;
 }
 
+int outbox_stats(store_reader_t *r, long *pending, long long *oldest_queued_at)
+{
+    MDB_txn *txn;
+    char err[200];
+    *pending = 0;
+    *oldest_queued_at = 0;
+    if (store_reader_begin(r, &txn, err, sizeof(err)) != 0)
+        return -1;
+    MDB_dbi d;
+    MDB_cursor *c = NULL;
+    int rc = dbi(store_reader_store(r), DBI_OUTBOX, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    MDB_val k, v;
+    /* the outbox is small (bounded by the caps), as in outbox_next */
+    for (rc = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+        long long at = (long long)json_integer_value(json_object_get(o, "queued_at"));
+        json_decref(o);
+        (*pending)++;
+        if (at > 0 && (*oldest_queued_at == 0 || at < *oldest_queued_at))
+            *oldest_queued_at = at;
+    }
+    if (c)
+        mdb_cursor_close(c);
+    store_reader_end(r);
+    return rc == MDB_NOTFOUND ? 0 : -1;
+}
+
 int outbox_log_each(store_reader_t *r, outbox_log_fn fn, void *ud, char *err, size_t err_size)
 {
     MDB_txn *txn;

@@ -10,6 +10,7 @@
 #include "binday/alexa/alexa_request.h"
 #include "binday/util/date.h"
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 #include "binday/util/xalloc.h"
 
 struct privacy {
@@ -531,6 +532,18 @@ static int purge_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     return a->n > 0 ? vault_rotate(a->p->vault, txn, err, err_size) : 0;
 }
 
+/* ---- purge metrics (docs/metrics.md) ---- */
+static const char *const purge_results[] = {"ok", "error"};
+METRICS_DEFINE(m_purge_runs, METRICS_COUNTER, "binday_privacy_purge_runs_total",
+               "Retention purges run (daily by the store writer), by result", "result", purge_results, 2, NULL, NULL, 1,
+               NULL, 0)
+METRICS_DEFINE(m_purge_erased, METRICS_COUNTER, "binday_privacy_purge_erased_records_total",
+               "Records erased by retention purges (transcripts, skill events, case records past retention)", NULL,
+               NULL, 1, NULL, NULL, 1, NULL, 0)
+METRICS_DEFINE(m_purge_last, METRICS_GAUGE, "binday_privacy_purge_last_success_timestamp_seconds",
+               "When the last successful retention purge finished (Unix time; 0 before the first)", NULL, NULL, 1, NULL,
+               NULL, 1, NULL, 0)
+
 int privacy_purge(privacy_t *p, int as_of_day, privacy_purge_stats_t *st, char *err, size_t err_size)
 {
     struct purge_args a = {p, as_of_day, 0};
@@ -539,11 +552,15 @@ int privacy_purge(privacy_t *p, int as_of_day, privacy_purge_stats_t *st, char *
     date_format(as_of_day, day);
     if (store_write(p->store, purge_fn, &a, err, err_size) != 0) {
         log_error("privacy.purge", "as_of=%s error=\"%s\"", day, err);
+        metrics_inc(&m_purge_runs, 1, 0);
         return -1;
     }
     if (a.n > 0)
         sweep(p);
     log_info("privacy.purge", "as_of=%s erased=%zu", day, a.n);
+    metrics_inc(&m_purge_runs, 0, 0);
+    metrics_add(&m_purge_erased, 0, 0, a.n);
+    metrics_set(&m_purge_last, 0, 0, (int64_t)time(NULL));
     if (st)
         st->erased = a.n;
     return 0;

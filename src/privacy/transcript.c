@@ -17,6 +17,7 @@
 #include "binday/util/date.h"
 #include "binday/json/jsonout.h"
 #include "binday/util/log.h"
+#include "binday/util/metrics.h"
 #include "binday/privacy/seal.h"
 #include "binday/util/strbuf.h"
 #include "binday/util/utf8.h"
@@ -588,6 +589,21 @@ struct pending {
     size_t len;
 };
 
+/* ---- metrics of the queue (docs/metrics.md) ---- */
+METRICS_DEFINE(m_tr_queued, METRICS_GAUGE, "binday_transcript_queue_records",
+               "Transcript records queued for the transcript writer, not yet committed", NULL, NULL, 1, NULL, NULL, 1,
+               NULL, 0)
+METRICS_DEFINE(m_tr_written, METRICS_COUNTER, "binday_transcript_records_written_total",
+               "Transcript records committed to the store", NULL, NULL, 1, NULL, NULL, 1, NULL, 0)
+static const char *const drop_reasons[] = {"queue_full", "write_error"};
+METRICS_DEFINE(m_tr_dropped, METRICS_COUNTER, "binday_transcript_records_dropped_total",
+               "Transcript records lost: queue full (or stopping), or their batch's write failed", "reason",
+               drop_reasons, 2, NULL, NULL, 1, NULL, 0)
+static const uint64_t lag_bounds_us[] = {50000, 100000, 200000, 300000, 500000, 1000000, 2500000, 10000000, 60000000};
+METRICS_DEFINE(m_tr_lag, METRICS_HISTOGRAM, "binday_transcript_commit_lag_seconds",
+               "Per committed batch: time from its oldest turn to the commit (the writer's lag)", NULL, NULL, 1, NULL,
+               NULL, 1, lag_bounds_us, sizeof(lag_bounds_us) / sizeof(lag_bounds_us[0]))
+
 struct transcript_queue {
     privacy_t *p;
     pthread_t tid;
@@ -674,14 +690,27 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&q->mu);
         struct batch b = {q->p, items, n};
         char err[300];
-        if (store_write(privacy_store(q->p), batch_write_fn, &b, err, sizeof(err)) != 0)
+        int64_t oldest_ms = n ? items[0].time_ms : 0;
+        for (size_t i = 1; i < n; i++)
+            if (items[i].time_ms < oldest_ms)
+                oldest_ms = items[i].time_ms;
+        if (store_write(privacy_store(q->p), batch_write_fn, &b, err, sizeof(err)) != 0) {
             log_error("transcript.write", "records=%zu error=\"%s\"", n, err);
+            metrics_add(&m_tr_dropped, 1, 0, n);
+        } else {
+            metrics_add(&m_tr_written, 0, 0, n);
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            int64_t lag_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - oldest_ms;
+            metrics_observe(&m_tr_lag, 0, 0, lag_ms > 0 ? (uint64_t)lag_ms * 1000 : 0);
+        }
         for (size_t i = 0; i < n; i++) {
             OPENSSL_cleanse(items[i].rec, items[i].len);
             free(items[i].rec);
         }
         pthread_mutex_lock(&q->mu);
         q->written = upto;
+        metrics_set(&m_tr_queued, 0, 0, (int64_t)q->n);
         pthread_cond_broadcast(&q->done);
     }
     pthread_mutex_unlock(&q->mu);
@@ -735,8 +764,11 @@ int transcript_enqueue(transcript_queue_t *q, const char *user_hex, const transc
          * futex call (and no cross-CPU wake-up) on every turn. */
         if (q->n == 1 || q->n == TRANSCRIPT_BATCH_HIGH)
             pthread_cond_signal(&q->more);
-    } else if (q->dropped++ % 100 == 0) {
-        log_warn("transcript.dropped", "total=%llu reason=\"queue full\"", (unsigned long long)q->dropped);
+        metrics_set(&m_tr_queued, 0, 0, (int64_t)q->n);
+    } else {
+        metrics_inc(&m_tr_dropped, 0, 0);
+        if (q->dropped++ % 100 == 0)
+            log_warn("transcript.dropped", "total=%llu reason=\"queue full\"", (unsigned long long)q->dropped);
     }
     pthread_mutex_unlock(&q->mu);
     if (rec) {

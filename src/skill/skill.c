@@ -54,6 +54,13 @@ void skill_finish(struct skill_call *c, alexa_response_t *r)
     size_t len = 0;
     record_turn(c, r);
     char *body = alexa_response_build(r, &len, err, sizeof(err));
+    if (body == NULL && r->directives) {
+        /* the visual is extra: an answer that only fits without it is said without it */
+        log_warn("skill.response", "error=\"%s\" note=\"sent without directives\"", err);
+        alexa_response_t bare = *r;
+        bare.directives = NULL;
+        body = alexa_response_build(&bare, &len, err, sizeof(err));
+    }
     if (body == NULL) {
         log_error("skill.response", "error=\"%s\"", err);
         alexa_response_t fallback = {0};
@@ -163,13 +170,15 @@ static void intent_question(struct skill_call *c)
 static void answer_can_fulfill(struct skill_call *c)
 {
     static const char *known[] = {"NextCollectionIntent", "BinTypeIntent", "WhichBinIntent",
-                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent"};
+                                  "UpcomingCollectionsIntent", "AMAZON.HelpIntent", "MaterialIntent"};
     const char *in = c->rq.intent_name ? c->rq.intent_name : "";
     int ours = 0;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         ours |= strcmp(in, known[i]) == 0;
     json_t *slots = json_object();
-    const char *verdict = ours ? (strcmp(in, "AMAZON.HelpIntent") == 0 ? "YES" : "MAYBE") : "NO";
+    /* help and materials need no address: those we can always answer */
+    const char *verdict =
+        ours ? (!strcmp(in, "AMAZON.HelpIntent") || !strcmp(in, "MaterialIntent") ? "YES" : "MAYBE") : "NO";
     const char *name;
     json_t *slot;
     json_object_foreach(c->rq.slots, name, slot)
@@ -193,8 +202,8 @@ static void answer_can_fulfill(struct skill_call *c)
 }
 
 static const char *HELP = "Breckland bins tells you when your bins are collected. You can ask: when is my next "
-                          "collection, when is the black bin, which bin goes out this week, or what are my next "
-                          "collections. What would you like to know?";
+                          "collection, when is the black bin, which bin goes out this week, what are my next "
+                          "collections, or where does glass go. What would you like to know?";
 
 skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb cb, void *ud)
 {
@@ -251,6 +260,8 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
                               "What would you like to know?", 0);
         } else if (!strcmp(in, "EmailLinkIntent")) {
             async = skill_email_intent(c);
+        } else if (!strcmp(in, "MaterialIntent")) {
+            skill_answer_material(c);
         } else if (!strcmp(in, "ChooseAddressIntent")) {
             const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
             if (!pending || strcmp(pending, "choose_property") != 0) {

@@ -290,7 +290,9 @@ void skill_answer_collections(struct skill_call *c, const lookup_result_t *res)
     r.card_title = "Your bin collections";
     r.card_content = card;
     r.session_attributes = offer;
+    r.directives = skill_apl_collections(c, res); /* Echo Show: NULL without a screen */
     r.should_end_session = keep_open ? ALEXA_END_FALSE : ALEXA_END_TRUE;
     skill_finish(c, &r);
+    json_decref(r.directives);
     json_decref(offer);
 }

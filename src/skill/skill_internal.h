@@ -9,6 +9,8 @@
  *   skill_answers.c the spoken answers about collections and the common replies
  *   skill_choose.c  the "which one is yours?" dialogue for ambiguous addresses
  *   skill_email.c   EmailLinkIntent, the offer, and queueing the emailed link
+ *   skill_material.c MaterialIntent: "where does glass go?" (materials.h)
+ *   skill_apl.c     the Echo Show visual (APL RenderDocument) of an answer
  *
  * Kept beside the sources rather than in include/binday/: nothing outside
  * src/skill/ may depend on struct skill_call, and the sources include it as
@@ -121,5 +123,13 @@ void skill_email_start(struct skill_call *c);
 /* Returns 1 when the email could not be read and that was answered. */
 int skill_email_trouble(struct skill_call *c);
 void skill_answer_email(struct skill_call *c, const lookup_result_t *res);
+
+/* skill_apl.c: the RenderDocument directive (a new array for
+ * alexa_response_t.directives; the caller decrefs) for a collections answer,
+ * or NULL when the device has no screen. */
+json_t *skill_apl_collections(const struct skill_call *c, const lookup_result_t *res);
+
+/* skill_material.c: MaterialIntent, answered synchronously. */
+void skill_answer_material(struct skill_call *c);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "binday/util/date.h"
+#include "binday/util/log.h"
 #include "binday/util/strbuf.h"
 #include "binday/util/xalloc.h"
 #include "staff_internal.h"
@@ -45,6 +46,8 @@ static void rfc3339(int64_t t, char out[32])
     gmtime_r(&tt, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+#define STAFF_NOTE_FIELD 128
 
 /* json_dumps that cannot fail: NULL only when memory ran out. */
 static char *dump(const json_t *v)
@@ -114,6 +117,51 @@ int staff_audit_note(staff_t *st, const staff_actor_t *actor, const char *action
 {
     note_ctx_t n = {st, actor, action, target, detail};
     return store_write(st->store, note_fn, &n, err, err_size) ? STAFF_ERROR : 0;
+}
+
+typedef struct note_job {
+    staff_t *st;
+    char actor[STAFF_NOTE_FIELD], action[STAFF_NOTE_FIELD], target[STAFF_NOTE_FIELD], detail[512];
+} note_job_t;
+
+static int note_apply(MDB_txn *txn, void *arg, char *err, size_t err_size)
+{
+    note_job_t *n = arg;
+    int rc = staff_audit_put(n->st, txn, n->actor, n->action, n->target, n->detail, NULL, NULL, NULL);
+    if (rc && rc != MDB_MAP_FULL)
+        snprintf(err, err_size, "audit: %s", mdb_strerror(rc));
+    return rc;
+}
+
+static void note_after(void *arg, int rc, const char *err)
+{
+    note_job_t *n = arg;
+    if (rc)
+        log_write(LOG_ERROR, "staff.audit_note_failed", "action=%s err=%s", n->action, err ? err : "");
+}
+
+static const writer_ops_t note_ops = {note_apply, NULL, note_after, NULL, NULL};
+
+int staff_audit_note_submit(staff_t *st, const staff_actor_t *actor, const char *action, const char *target,
+                            const char *detail)
+{
+    if (st->writer == NULL) {
+        char err[300];
+        int rc = staff_audit_note(st, actor, action, target, detail, err, sizeof(err));
+        if (rc)
+            log_write(LOG_ERROR, "staff.audit_note_failed", "action=%s err=%s", action ? action : "", err);
+        return rc;
+    }
+    note_job_t *n = xcalloc(1, sizeof(*n));
+    n->st = st;
+    snprintf(n->actor, sizeof(n->actor), "%s", actor && actor->user ? actor->user : "");
+    snprintf(n->action, sizeof(n->action), "%s", action ? action : "");
+    snprintf(n->target, sizeof(n->target), "%s", target ? target : "");
+    snprintf(n->detail, sizeof(n->detail), "%s", detail ? detail : "");
+    int rc = writer_submit(st->writer, &note_ops, n, NULL, NULL, NULL);
+    if (rc)
+        log_write(LOG_ERROR, "staff.audit_note_refused", "action=%s rc=%d", action ? action : "", rc);
+    return rc;
 }
 
 /* ---- reading ---- */

@@ -673,16 +673,22 @@ out:
     return rc;
 }
 
-/* Turn the import's messages into the result's: the edited row is line 2
- * of the generated table, shown without a location. */
+/* Turn the import's messages into the result's. */
 static void take_errors(staff_result_t *res, import_job_t *job, int upload)
 {
     const char *const *m;
     size_t n = import_job_errors(job, &m);
     for (size_t i = 0; i < n; i++) {
         const char *s = m[i];
-        if (!upload && strncmp(s, EDIT_LABEL ":2: ", sizeof(EDIT_LABEL ":2: ") - 1) == 0)
-            s += sizeof(EDIT_LABEL ":2: ") - 1;
+        /* "edit:N: " names a line of a table the editor never saw: drop it
+         * (line 2 is the edited row; others are stored rows it clashes with) */
+        if (!upload && strncmp(s, EDIT_LABEL ":", sizeof(EDIT_LABEL)) == 0) {
+            const char *p = s + sizeof(EDIT_LABEL);
+            while (*p >= '0' && *p <= '9')
+                p++;
+            if (p[0] == ':' && p[1] == ' ')
+                s = p + 2;
+        }
         res_error(res, s);
     }
     if (import_job_error_total(job) > res->n_errors_total)
@@ -745,7 +751,7 @@ static int edit_txn(edit_ctx_t *x, MDB_txn *txn, int write, char *err, size_t er
             snprintf(err, err_size, "comparing tables: %s", mdb_strerror(rc));
         goto out;
     }
-    for (int i = 0; i < IMPORT_N_TABLES && i < 6; i++) {
+    for (int i = 0; i < IMPORT_N_TABLES; i++) {
         res->diff[i].added = d[i].added;
         res->diff[i].changed = d[i].changed;
         res->diff[i].removed = d[i].removed;
@@ -774,7 +780,7 @@ static int edit_txn(edit_ctx_t *x, MDB_txn *txn, int write, char *err, size_t er
     if (x->e.kind == STAFF_EDIT_UPLOAD) {
         after = upload_summary(x, res);
         size_t a = 0, c = 0, r = 0;
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < IMPORT_N_TABLES; i++) {
             a += res->diff[i].added;
             c += res->diff[i].changed;
             r += res->diff[i].removed;
@@ -826,7 +832,7 @@ static int prepare(edit_ctx_t *x)
     }
     if (x->e.kind == STAFF_EDIT_UPLOAD) {
         if (x->e.n_files == 0 || x->e.n_files > IMPORT_N_TABLES) {
-            snprintf(res->message, sizeof(res->message), "choose one to six CSV files");
+            snprintf(res->message, sizeof(res->message), "choose one CSV file per table, at least one");
             return res->rc = STAFF_REJECTED;
         }
         int seen[IMPORT_N_TABLES] = {0};

@@ -7,17 +7,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* relaxed atomic: SIGHUP may change it while loop threads log */
 static log_level_t min_level = LOG_INFO;
 
 void log_set_level(log_level_t level)
 {
-    min_level = level;
+    __atomic_store_n(&min_level, level, __ATOMIC_RELAXED);
 }
 
 void log_write(log_level_t level, const char *event, const char *fmt, ...)
 {
     static const char *names[] = {"debug", "info", "warn", "error"};
-    if (level < min_level)
+    if (level < __atomic_load_n(&min_level, __ATOMIC_RELAXED))
         return;
     char line[2048];
     struct timespec ts;

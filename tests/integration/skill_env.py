@@ -60,7 +60,7 @@ class SkillEnv:
         if r.returncode != 0:
             raise RuntimeError("demo-data failed: " + r.stderr)
         args = ["import", "--data", self.data]
-        for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices"):
+        for t in ("addresses", "services", "rounds", "assignments", "exceptions", "notices", "materials"):
             args += ["--" + t, os.path.join(self.csv, t + ".csv")]
         r = run_binday(*args, timeout=300)
         if r.returncode != 0:
@@ -103,7 +103,7 @@ class SkillEnv:
 
     # ---- requests ----
     def envelope(self, request, token="tok-granted", user="amzn1.ask.account.E2EUSER", attrs=None, new=True,
-                 with_session=True, device="amzn1.ask.device.E2EDEVICE"):
+                 with_session=True, device="amzn1.ask.device.E2EDEVICE", interfaces=None):
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         req = dict(request)
         req.setdefault("requestId", "amzn1.echo-api.request." + str(uuid.uuid4()))
@@ -113,7 +113,7 @@ class SkillEnv:
                   "apiEndpoint": "https://api.eu.amazonalexa.com", "apiAccessToken": token}
         doc = {"version": "1.0", "context": {"System": system}, "request": req}
         if with_session:
-            system["device"] = {"deviceId": device, "supportedInterfaces": {}}
+            system["device"] = {"deviceId": device, "supportedInterfaces": interfaces or {}}
             doc["session"] = {"new": new, "sessionId": "amzn1.echo-api.session.e2e",
                               "application": {"applicationId": SKILL_ID}, "user": {"userId": user},
                               "attributes": attrs or {}}

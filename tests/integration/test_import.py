@@ -138,7 +138,7 @@ t.ok(rc == 0, "restore assignments", err)
 # the published Table Schemas name exactly the columns import accepts
 sdir = os.path.join(os.environ.get("BINDAY_ROOT", "."), "schemas")
 hdr = {}
-for table in ["addresses", "services", "rounds", "assignments", "exceptions", "notices"]:
+for table in ["addresses", "services", "rounds", "assignments", "exceptions", "notices", "materials"]:
     sch = json.load(open(os.path.join(sdir, table + ".schema.json")))
     hdr[table] = write(os.path.join(d, "hdr-" + table + ".csv"), ",".join(f["name"] for f in sch["fields"]) + "\n")
     req = [f["name"] for f in sch["fields"] if f.get("constraints", {}).get("required")]

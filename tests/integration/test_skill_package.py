@@ -32,10 +32,16 @@ def main():
     ok(loc["name"] == "Breckland bins", "skill name")
     perms = sorted(p["name"] for p in man["permissions"])
     ok(perms == sorted(["alexa::devices:all:address:full:read", "alexa::profile:given_name:read",
-                        "alexa::profile:email:read"]), "manifest permissions (manifest spellings)")
+                        "alexa::profile:email:read", "alexa::devices:all:notifications:write"]),
+       "manifest permissions (manifest spellings)")
     subs = sorted(s["eventName"] for s in man["events"]["subscriptions"])
-    ok(subs == ["SKILL_DISABLED", "SKILL_ENABLED", "SKILL_PERMISSION_ACCEPTED", "SKILL_PERMISSION_CHANGED"],
-       "event subscriptions")
+    ok(subs == ["SKILL_DISABLED", "SKILL_ENABLED", "SKILL_PERMISSION_ACCEPTED", "SKILL_PERMISSION_CHANGED",
+                "SKILL_PROACTIVE_SUBSCRIPTION_CHANGED"], "event subscriptions")
+    ok([p["eventName"] for p in man["events"]["publications"]] == ["AMAZON.TrashCollectionAlert.Activated"],
+       "event publications")
+    ok(any(i["type"] == "ALEXA_PRESENTATION_APL" for i in man["apis"]["custom"]["interfaces"]), "APL interface")
+    ok(man["publishingInformation"]["category"] != "LOCAL", "category is not LOCAL (test_skill_package_render "
+       "checks it against Amazon's list)")
     ok(man["events"]["endpoint"]["uri"].startswith("https://"), "events endpoint")
     ti = man["publishingInformation"]["testingInstructions"]
     ok("20146" in ti and "outside" in ti, "testing instructions mention the 20146 test address")
@@ -50,7 +56,7 @@ def main():
     ok(lm["invocationName"] == "breckland bins", "invocation name")
     intents = {i["name"]: i for i in lm["intents"]}
     required = ["NextCollectionIntent", "BinTypeIntent", "WhichBinIntent", "UpcomingCollectionsIntent",
-                "EmailLinkIntent", "ChooseAddressIntent", "AMAZON.YesIntent", "AMAZON.NoIntent",
+                "EmailLinkIntent", "ChooseAddressIntent", "MaterialIntent", "AMAZON.YesIntent", "AMAZON.NoIntent",
                 "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",
                 "AMAZON.NavigateHomeIntent"]
     ok(sorted(intents) == sorted(required), "exactly the intents the skill handles")
@@ -98,7 +104,7 @@ def main():
         sample = next(s for s in it["samples"] if "{" not in s) if any("{" not in s for s in it["samples"]) else None
         if sample is None:
             sample = it["samples"][0].replace("{BinType}", "black").replace("{Date}", "tomorrow") \
-                .replace("{Property}", "flat two")
+                .replace("{Property}", "flat two").replace("{Material}", "pizza boxes")
         p = subprocess.run([BIN, "ask", "--print-request", "--today", "2026-11-28", sample], cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         got = json.loads(p.stdout)["request"].get("intent", {}).get("name") if p.returncode == 0 else None

@@ -152,6 +152,27 @@ t.ok(rc == 0 and json.loads(out) == [], "--since in the future: nothing", out + 
 rc, out, err = run("staff", "audit", "--data", data, "--format", "xml")
 t.ok(rc == 2, "a bad --format: exit 2", err)
 
+# ---- what advisers see: search and a property's calendar ----
+rc, out, err = run("staff", "search", "--data", data, "--query", "14 high street nr19 1aa")
+t.ok(rc == 0 and out.splitlines()[0] == "101  14 HIGH STREET, DEREHAM, NR19 1AA", "search: the matcher's pick first", out + err)
+rc, out, err = run("staff", "search", "--data", data, "--query", "IP25 7AA")
+t.ok(rc == 0 and len(out.splitlines()) == 2, "search by postcode: its two properties", out + err)
+rc, out, err = run("staff", "exception", "cancel", "--data", data, "--round", "REF-MON", "--date", "2026-12-28",
+                   "--reason", "depot closed")
+t.ok(rc == 0, "cancel a collection", out + err)
+rc, out, err = run("staff", "property", "--data", data, "--uprn", "100", "--today", "2026-12-07",
+                   "--public-url", "https://bins.example.gov.uk")
+t.ok(re.search(r"^  Tuesday 15 December 2026 +Household rubbish +moved from 2026-12-14: crew shortage$", out, re.M),
+     "property: the moved collection, marked, with its reason", out + err)
+t.ok(re.search(r"^  Monday 28 December 2026 +Household rubbish +CANCELLED: depot closed$", out, re.M),
+     "property: the cancelled one, marked, with its reason", out)
+t.ok(re.search(r"^calendar feed: https://bins\.example\.gov\.uk/calendar/[0-9a-f]{32}\.ics$", out, re.M),
+     "property: the calendar-feed link", out)
+rc2, out2, _ = run("calendar-link", "--data", data, "--uprn", "100")
+t.ok(re.search(r"/calendar/[0-9a-f]{32}\.ics", out2).group(0) in out, "the same token as binday calendar-link", out2)
+rc, out, err = run("staff", "property", "--data", data, "--uprn", "999")
+t.ok(rc == 3, "an unknown UPRN: exit 3", out + err)
+
 # ---- an upload with a broken CSV: FILE:LINE errors, nothing changed ----
 before = snapshot(data)
 bad = write(os.path.join(d, "bad-exceptions.csv"),

@@ -324,6 +324,19 @@ static void test_store(const char *dir)
     e.reason = NULL;
     is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), STAFF_REJECTED, "cancel needs a reason");
     staff_result_free(res);
+    e.kind = STAFF_EDIT_ADD;
+    e.new_date = D("2026-12-16");
+    e.reason = "extra";
+    is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "add an extra collection");
+    staff_result_free(res);
+    is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), STAFF_REJECTED, "the same extra again");
+    ok(res->n_errors == 1 && strncmp(res->errors[0], "edit:", 5) != 0 && strstr(res->errors[0], "duplicate"),
+       "a duplicate, without the generated table's line: %s", res->n_errors ? res->errors[0] : "");
+    staff_result_free(res);
+    e.kind = STAFF_EDIT_REVERT;
+    e.date = D("2026-12-16");
+    is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "revert the extra collection by its date");
+    staff_result_free(res);
     e.kind = STAFF_EDIT_REVERT;
     e.date = mon;
     is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "revert the move");
@@ -354,8 +367,11 @@ static void test_store(const char *dir)
     ok(res && res->rc == 0 && res->audit_id, "done on this thread: committed");
     staff_result_free(res);
     is_int(collection_from(s, mon, "refuse"), tue, "lookup sees the writer's edit");
+    is_int(staff_audit_note_submit(stw, &ed, "signout", "eve", NULL), 0, "a note queued on the writer");
     writer_port_free(port);
     writer_stop(w, 1000);
+    audit_count(st, &cc);
+    is_str(cc.last_action, "signout", "and committed by the writer");
     staff_close(stw);
 
     /* notices */
@@ -461,15 +477,33 @@ static void test_store(const char *dir)
     is_int(staff_edit_apply(st, &ed, &e, &res, err, sizeof(err)), 0, "upload committed");
     ok(generation(s) == g1 + 1, "generation bumped");
     staff_result_free(res);
-    is_int(audit_count(st, &cc), 11, "every committed change has its audit record");
+    is_int(audit_count(st, &cc), 14, "every committed change (and the note) has its audit record");
     is_str(cc.last_action, "upload", "the upload's");
+
+    /* the optional materials table: the same file again changes no row */
+    char mpath[1024];
+    fixture_data_path(IMPORT_MATERIALS, mpath, sizeof(mpath));
+    FILE *mf = fopen(mpath, "rb");
+    static uint8_t mbuf[1 << 16];
+    size_t ml = mf ? fread(mbuf, 1, sizeof(mbuf), mf) : 0;
+    if (mf)
+        fclose(mf);
+    staff_upload_file_t mfile = {IMPORT_MATERIALS, "materials.csv", mbuf, ml};
+    e.files = &mfile;
+    is_int(staff_edit_preview(st, &ed, &e, &res, err, sizeof(err)), 0, "materials dry run");
+    ok(ml > 0 && res->diff[IMPORT_MATERIALS].given && res->diff[IMPORT_MATERIALS].unchanged > 0 &&
+           res->diff[IMPORT_MATERIALS].added + res->diff[IMPORT_MATERIALS].changed +
+                   res->diff[IMPORT_MATERIALS].removed ==
+               0,
+       "the stored materials, all unchanged (%zu)", res->diff[IMPORT_MATERIALS].unchanged);
+    staff_result_free(res);
 
     /* retention: case records older than the cutoff go */
     MDB_txn *txn;
     size_t erased = 0;
     ok(mdb_txn_begin(store_env(s), NULL, 0, &txn) == 0, "write txn");
     ok(staff_audit_purge(s, txn, date_today_london() - 1, &erased) == 0 && erased == 0, "nothing older than yesterday");
-    ok(staff_audit_purge(s, txn, date_today_london() + 1, &erased) == 0 && erased == 11, "all older than tomorrow");
+    ok(staff_audit_purge(s, txn, date_today_london() + 1, &erased) == 0 && erased == 14, "all older than tomorrow");
     mdb_txn_abort(txn);
 
     staff_close(st);

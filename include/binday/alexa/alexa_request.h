@@ -55,6 +55,7 @@ typedef struct alexa_request {
     const char *application_id; /* context.System.application, else session.application */
     const char *user_id;        /* context.System.user, else session.user */
     const char *device_id;      /* NULL for skill events */
+    int apl;                    /* the device lists Alexa.Presentation.APL (has a screen) */
     const char *api_endpoint;
     const char *api_token;      /* never log or store it */
     const char *session_id;     /* NULL without a session (events) */

@@ -15,6 +15,10 @@ typedef struct config {
     char listen_host[64];
     uint16_t listen_port;
     const char *port_file;
+    int admin;               /* admin_listen given */
+    char admin_host[64];
+    uint16_t admin_port;
+    const char *admin_port_file;
     const char *tls_cert, *tls_key;
     /* the staff console's listener: staff_port == 0 && !staff_listen = off */
     int staff_listen;
@@ -43,6 +47,18 @@ typedef struct config {
  * names the offending option or key. -1 means --help was printed (exit 0). */
 int config_parse_serve(int argc, char **argv, config_t *out, char *err, size_t err_size);
 void config_free(config_t *c);
+
+/* Reloading (SIGHUP, docs/server.md): tls_cert, tls_key (the files are read
+ * again even when the paths are the same) and log_level take effect; every
+ * other key needs a restart. 1 if `key` is reloadable. */
+int config_is_reloadable(const char *key);
+/* How many non-reloadable keys differ between two configurations; their
+ * names, comma-separated, into out (cut to out_size). */
+size_t config_restart_keys(const config_t *old, const config_t *fresh, char *out, size_t out_size);
+/* Read a config file and check it against the schema, without the serve
+ * options' cross-checks (for commands that use a few of its keys, e.g.
+ * `binday skill-package`). 0 and a new reference in *out, or -1 with err. */
+int config_load_file(const char *path, json_t **out, char *err, size_t err_size);
 /* Print `binday serve --help` (generated from the schema's descriptions). */
 void config_print_help(void);
 

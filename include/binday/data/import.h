@@ -21,6 +21,7 @@ typedef enum {
     IMPORT_ASSIGNMENTS,
     IMPORT_EXCEPTIONS,
     IMPORT_NOTICES,
+    IMPORT_MATERIALS, /* optional: "what goes in which bin?" (materials.h) */
     IMPORT_N_TABLES
 } import_table_t;
 

@@ -36,6 +36,7 @@ typedef enum {
     STORE_ASSIGNMENTS, /* uprn (8-byte BE) -> that property's assignments */
     STORE_EXCEPTIONS,  /* round_id or "*" -> that round's exceptions */
     STORE_NOTICES,     /* notice_id -> notice record */
+    STORE_MATERIALS,   /* material id (slug) -> material record (materials.h) */
     STORE_N_CORE
 } store_table_t;
 

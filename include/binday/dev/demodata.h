@@ -17,9 +17,14 @@ typedef struct demodata_stats {
     size_t rows[6]; /* addresses, services, rounds, assignments, exceptions, notices */
 } demodata_stats_t;
 
-/* Write addresses.csv ... notices.csv into dir (created if missing).
+/* Write addresses.csv ... notices.csv, and materials.csv (data/materials.csv
+ * as compiled in), into dir (created if missing).
  * Returns 0, or -1 with a message in err. */
 int demodata_write(const char *dir, const demodata_opts_t *o, demodata_stats_t *st, char *err,
                    size_t err_size);
+
+/* The default materials table (data/materials.csv): static bytes, not
+ * NUL-counted in *len. */
+const char *demodata_materials_csv(size_t *len);
 
 #endif

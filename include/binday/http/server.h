@@ -31,13 +31,18 @@ typedef struct server_thread {
     h2o_accept_ctx_t accept_ctx;
     uv_tcp_t listener;
     int listener_open;
+    uv_async_t wake;
+    pthread_t tid;
+    h2o_linklist_t lingering; /* connections being drained after an error answer */
+    unsigned ssl_gen;         /* which reload's SSL_CTX accept_ctx holds (server.c, SIGHUP) */
+    h2o_accept_ctx_t admin_accept_ctx; /* the admin listener (thread 0 only) */
+    uv_tcp_t admin_listener;
+    int admin_open;
     h2o_accept_ctx_t staff_accept_ctx; /* the staff console's listener (server_staff_t) */
     h2o_context_t staff_ctx;           /* its h2o context (its own limits) on this loop */
     uv_tcp_t staff_listener;
     int staff_listener_open;
-    uv_async_t wake;
-    pthread_t tid;
-    h2o_linklist_t lingering; /* connections being drained after an error answer */
+    unsigned staff_ssl_gen; /* as ssl_gen, when the staff listener shares the server's certificate */
 } server_thread_t;
 
 /* A route handler. Must answer (now or later) through the helpers below or h2o's
@@ -61,11 +66,12 @@ typedef enum { SERVER_READY_OK = 0, SERVER_READY_WARNING = 1, SERVER_READY_ERROR
 void server_ready_check(json_t *checks, const char *name, server_ready_level_t level, json_t *detail);
 
 /* --- the staff console's listener (docs/staff-console.md) ---------------------
- * A second listening socket with its own TLS context (the server's certificate
- * unless tls_cert/tls_key are given) and its own h2o hostconf. Connections
- * accepted on it are matched only against `routes`; connections on the Alexa
- * listener never see these routes, and this listener never sees the Alexa
- * routes, /healthz or /readyz. Same threads, loops and limits as the main one. */
+ * A second TLS listening socket per thread with its own TLS context (the
+ * server's certificate unless tls_cert/tls_key are given; a SIGHUP reload
+ * reaches it when shared) and its own h2o configuration and hostconf.
+ * Connections accepted on it are matched only against `routes`; connections
+ * on the Alexa listener never see these routes, and this listener never sees
+ * the Alexa routes, /healthz or /readyz. */
 typedef struct server_staff {
     const char *host; /* numeric address */
     uint16_t port;    /* 0 picks a free port */
@@ -76,7 +82,7 @@ typedef struct server_staff {
     size_t n_routes;
     /* Called once, before the routes' catch-all path "/" is registered on the
      * staff hostconf: the place to mount other h2o handlers on the staff
-     * listener only (e.g. GET /metrics with h2o_config_register_path). May be NULL. */
+     * listener only (with h2o_config_register_path). May be NULL. */
     void (*mount)(h2o_hostconf_t *staff_host, void *ud);
     void *ud;
 } server_staff_t;
@@ -92,12 +98,26 @@ typedef struct server_hooks {
      * `checks` with server_ready_check; the server adds "server" (draining)
      * and "tls_certificate" itself */
     void (*ready)(server_thread_t *t, json_t *checks, void *ud);
+    /* SIGHUP (may be NULL): parse the configuration again into `out` as at
+     * start-up; 0 on success (the server then applies the reloadable keys,
+     * reloads the certificate and key, and frees `out`), else an error text
+     * in err and everything stays as it was. Runs on the main thread. */
+    int (*reload_config)(config_t *out, char *err, size_t err_size, void *ud);
     void *ud;
     /* the staff console's listener; NULL (the default) = none */
     const server_staff_t *staff;
 } server_hooks_t;
 
-/* Run until SIGTERM/SIGINT, then drain and return 0 (or 1 if start-up failed,
+/* With conf->admin, a second listener on conf->admin_host:admin_port (plain
+ * HTTP, served by thread 0) answers GET /metrics (metrics_http.h) and 404 to
+ * anything else; the public listener never serves /metrics.
+ *
+ * SIGHUP reloads the TLS certificate and key (new handshakes get the new
+ * ones; open connections keep theirs) and the configuration's reloadable keys
+ * (config.h); a certificate that cannot be loaded, does not match its key or
+ * has expired is refused and logged, and the old one stays.
+ *
+ * Run until SIGTERM/SIGINT, then drain and return 0 (or 1 if start-up failed,
  * with the reason logged). `routes` must stay valid while it runs. */
 int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks);
 

@@ -102,5 +102,8 @@ extern const struct privacy_module outbox_privacy_module;
 
 /* Messages still queued (for /healthz and tests). -1 on error. */
 long outbox_pending(store_reader_t *r);
+/* Messages still queued and the queued_at (Unix seconds) of the oldest, or
+ * 0 when none (for the metrics). 0, or -1 on error. */
+int outbox_stats(store_reader_t *r, long *pending, long long *oldest_queued_at);
 
 #endif

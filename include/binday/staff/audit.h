@@ -76,6 +76,12 @@ int staff_audit_export(staff_t *st, int64_t since, staff_audit_format_t fmt, cha
 int staff_audit_note(staff_t *st, const staff_actor_t *actor, const char *action, const char *target,
                      const char *detail, char *err, size_t err_size);
 
+/* staff_audit_note on the store writer, fire and forget (for an event loop:
+ * e.g. a sign-out note). Strings are copied. Without a writer it runs now.
+ * 0 queued (or done), WRITER_FULL / WRITER_STOPPED (not written; logged). */
+int staff_audit_note_submit(staff_t *st, const staff_actor_t *actor, const char *action, const char *target,
+                            const char *detail);
+
 /* ---- for the staff modules' own write txns ---- */
 
 /* Append a record in txn. before/after are borrowed (NULL = JSON null).

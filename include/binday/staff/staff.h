@@ -17,7 +17,11 @@
  * per thread (view.h). Writes: synchronous calls (the CLI) run store_write
  * on the calling thread; the *_submit variants queue the write on the store
  * writer (writer.h) and answer on the caller's writer port, so an event loop
- * never waits for LMDB's writer lock.
+ * never waits for LMDB's writer lock. Account calls (account.h) are
+ * synchronous and hash passwords (~100 ms of CPU): the server runs them on a
+ * worker thread (e.g. uv_queue_work), where their store_write may wait for
+ * the writer lock without stalling a loop; staff_audit_note_submit is the
+ * fire-and-forget note for a loop thread.
  */
 #ifndef BINDAY_STAFF_H
 #define BINDAY_STAFF_H
@@ -25,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "binday/data/import.h"
 #include "binday/data/store.h"
 #include "binday/data/writer.h"
 
@@ -80,7 +85,7 @@ typedef struct staff_actor {
 
 typedef struct staff_table_diff {
     size_t added, changed, removed, unchanged;
-    int given; /* the upload had this table (import_table_t order) */
+    int given; /* the edit or upload has this table */
 } staff_table_diff_t;
 
 /* What an edit does or did. Allocated by the edit calls, freed with
@@ -94,8 +99,8 @@ typedef struct staff_result {
     int dates[STAFF_MAX_DATES];
     size_t n_dates, n_dates_total;
     /* uploads (and every edit, as the exceptions/notices table diff):
-     * per import_table_t, rows added, changed and removed */
-    staff_table_diff_t diff[6];
+     * rows added, changed and removed, indexed by import_table_t */
+    staff_table_diff_t diff[IMPORT_N_TABLES];
     /* validation problems, "FILE:LINE: message" as `binday import` prints
      * them, at most STAFF_MAX_ERRORS kept (n_errors_total counts all) */
     char **errors;
