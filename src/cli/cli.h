@@ -19,7 +19,8 @@ int cmd_ask(int argc, char **argv);
 /* data side (src/cmd_data.c, src/cmd_tools.c) */
 int cmd_import(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
-int cmd_backup(int argc, char **argv);
+int cmd_backup(int argc, char **argv);  /* src/cmd_backup.c */
+int cmd_restore(int argc, char **argv); /* src/cmd_backup.c */
 int cmd_holidays(int argc, char **argv);
 int cmd_demo_data(int argc, char **argv);
 int cmd_bench_lookup(int argc, char **argv); /* src/cmd_bench.c */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binday/data/keyfile.h"
 #include "binday/feed/calfeed.h"
 #include "cli.h"
 #include "binday/data/lookup.h"
@@ -81,7 +82,7 @@ int cmd_calendar_link(int argc, char **argv)
         fprintf(stderr, "binday calendar-link: out of memory\n");
         goto out;
     }
-    if (secret_load_or_create(data, CALFEED_KEY_FILE, &key, err, sizeof(err)) != 0) {
+    if (store_keyfile(st, data, CALFEED_KEY_FILE, 1, &key, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday calendar-link: %s\n", err);
         goto out;
     }

@@ -17,6 +17,7 @@
 #include "binday/util/date.h"
 #include "binday/mail/linkmail.h"
 #include "binday/util/log.h"
+#include "binday/data/keyfile.h"
 #include "binday/data/lookup.h"
 #include "binday/mail/mailer.h"
 #include "binday/mail/mailmsg.h"
@@ -242,6 +243,33 @@ static const server_route_t routes[] = {
     {SKILL_ICON_PREFIX, 1, "GET,HEAD", skill_icons_handle}, /* the manifest's icons */
 };
 
+static void count_record(const char *id, size_t id_len, const char *json, size_t len, void *ud)
+{
+    (void)id;
+    (void)id_len;
+    (void)json;
+    (void)len;
+    (*(long *)ud)++;
+}
+
+/* calendar.key: emailed links carry tokens made with it, so a store with
+ * case records (written before the key registry) must not get a new one
+ * (data/keyfile.h; registered stores are checked by calfeed_global_init). */
+static int check_calendar_key(store_t *store, const char *dir, char *err, size_t err_size)
+{
+    long n = 0;
+    store_reader_t *r = store_reader_new(store);
+    if (r == NULL || outbox_log_each(r, count_record, &n, err, err_size) != 0) {
+        store_reader_free(r);
+        return -1;
+    }
+    store_reader_free(r);
+    secret_key_t k;
+    int rc = store_keyfile(store, dir, CALFEED_KEY_FILE, n == 0, &k, err, err_size);
+    memset(&k, 0, sizeof(k));
+    return rc;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     config_t conf;
@@ -279,7 +307,7 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
-    if (secret_load_or_create(conf.data, "pseudonym.key", &user_key, err, sizeof(err)) != 0) {
+    if (privacy_load_user_key(store, conf.data, &user_key, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
@@ -289,7 +317,8 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }
-    if (calfeed_global_init(store, conf.data, today, err, sizeof(err)) != 0) {
+    if (check_calendar_key(store, conf.data, err, sizeof(err)) != 0 ||
+        calfeed_global_init(store, conf.data, today, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
         goto out;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binday/data/keyfile.h"
 #include "binday/util/date.h"
 #include "binday/util/log.h"
 #include "binday/util/xalloc.h"
@@ -28,7 +29,7 @@ static __thread feed_thread_t *T;
 
 int calfeed_global_init(store_t *store, const char *data_dir, int fixed_today, char *err, size_t err_size)
 {
-    if (secret_load_or_create(data_dir, CALFEED_KEY_FILE, &G.key, err, err_size) != 0)
+    if (store_keyfile(store, data_dir, CALFEED_KEY_FILE, 1, &G.key, err, err_size) != 0)
         return -1;
     G.store = store;
     G.fixed_today = fixed_today;

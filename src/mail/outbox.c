@@ -3,6 +3,7 @@
  * go through the functions here. */
 #include "binday/mail/outbox.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,84 @@ static int drop_key(MDB_txn *txn, const char *id, size_t idlen, size_t *n)
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* ---- the user's mail key: what links case records, queued messages and
+ * the cap counter to a person ----
+ * With a vault, nothing in the mail DBIs names the user in clear: records
+ * carry "utag" = HMAC(mail user key, "mail-user") (32 hex), the cap counter
+ * is "d:DAY:<utag>", and a case record's linking fields (pseudonymous id,
+ * links with the calendar token) are sealed under that key ("case"). The key
+ * is the vault entry "mu:<user>"; erasure destroys it (and rotates), so what
+ * stays for the case-record period - and every older copy in free pages -
+ * links to no one (docs/privacy.md, "Case records"). */
+#define UTAG_HEX 32
+
+static void mu_name(const char *user, char *out, size_t n)
+{
+    snprintf(out, n, "mu:%s", user);
+}
+
+static void utag_of(const uint8_t key[VAULT_KEY_BYTES], char out[UTAG_HEX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t h[32];
+    seal_derive(key, "mail-user", 9, NULL, 0, h);
+    for (int i = 0; i < UTAG_HEX / 2; i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 15];
+    }
+    out[UTAG_HEX] = '\0';
+}
+
+/* The user's mail key (created with `create`) and tag: 0, MDB_NOTFOUND or an error. */
+static int user_mail_key(MDB_txn *txn, const char *user, int create, uint8_t key[VAULT_KEY_BYTES],
+                         char utag[UTAG_HEX + 1])
+{
+    char name[VAULT_MAX_NAME + 1];
+    mu_name(user, name, sizeof(name));
+    int rc = vault_key(V, txn, name, create, key);
+    if (rc == 0)
+        utag_of(key, utag);
+    return rc;
+}
+
+/* json (compact text) sealed under key with the message id as associated
+ * data, base64 (malloc'd), or NULL when sealing failed. */
+static char *seal_json(const uint8_t key[VAULT_KEY_BYTES], const char *id, const json_t *o)
+{
+    char *plain = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    if (plain == NULL) {
+        xalloc_die("json text", 0);
+        return NULL;
+    }
+    size_t pl = strlen(plain), cap = pl + SEAL_OVERHEAD, bcap = 4 * (cap / 3 + 1) + 1;
+    uint8_t *ct = xmalloc(cap);
+    char *b = xmalloc(bcap);
+    size_t cl = seal_encrypt(key, id, strlen(id), plain, pl, ct, cap);
+    OPENSSL_cleanse(plain, pl);
+    free(plain);
+    if (cl == 0 || b64_encode(ct, cl, b, bcap) < 0) {
+        free(b);
+        b = NULL;
+    }
+    free(ct);
+    return b;
+}
+
+static json_t *open_json(const uint8_t key[VAULT_KEY_BYTES], const char *id, const char *sealed)
+{
+    size_t sl = strlen(sealed), cl = 0, pl = 0;
+    uint8_t *ct = xmalloc(B64_DECODED_MAX(sl) + 1), *plain = xmalloc(sl + 1);
+    json_t *o = NULL;
+    if (b64_decode_strict((const uint8_t *)sealed, sl, ct, B64_DECODED_MAX(sl) + 1, &cl) == 0 &&
+        seal_decrypt(key, id, strlen(id), ct, cl, plain, sl + 1, &pl) == 0) {
+        o = json_loadb((const char *)plain, pl, 0, NULL);
+        OPENSSL_cleanse(plain, pl);
+    }
+    free(ct);
+    free(plain);
+    return o;
+}
+
 static int dbi(store_t *s, const char *name, MDB_dbi *out)
 {
     return store_dbi(s, name, out) == 0 ? 0 : MDB_BAD_DBI;
@@ -212,9 +291,12 @@ static int enqueue_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     int rc;
     if ((rc = dbi(e->s, DBI_OUTBOX, &dout)) || (rc = dbi(e->s, DBI_LOG, &dlog)) || (rc = dbi(e->s, DBI_LIMITS, &dlim)))
         return rc;
-    char day[11], ukey[160], hkey[32], dkeep[16], hkeep[32];
+    char day[11], ukey[160], hkey[32], dkeep[16], hkeep[32], utag[UTAG_HEX + 1];
+    uint8_t mk[VAULT_KEY_BYTES];
+    if (V && (rc = user_mail_key(txn, e->user, 1, mk, utag)) != 0)
+        return rc;
     date_format(e->today, day);
-    snprintf(ukey, sizeof(ukey), "d:%s:%s", day, e->user);
+    snprintf(ukey, sizeof(ukey), "d:%s:%s", day, V ? utag : e->user);
     snprintf(dkeep, sizeof(dkeep), "d:%s", day);
     snprintf(hkey, sizeof(hkey), "h:%012lld", e->now / 3600);
     snprintf(hkeep, sizeof(hkeep), "%s", hkey);
@@ -238,16 +320,32 @@ static int enqueue_txn(MDB_txn *txn, void *ud, char *err, size_t err_size)
         char *sealed = NULL;
         if ((rc = seal_record(txn, e->id, e->to, e->msg, e->msg_len, &sealed)) != 0)
             return rc;
-        q = json_pack("{s:s,s:s,s:I,s:i,s:I}", "sealed", sealed, "user", e->user, "queued_at", (json_int_t)e->now,
+        q = json_pack("{s:s,s:s,s:I,s:i,s:I}", "sealed", sealed, "utag", utag, "queued_at", (json_int_t)e->now,
                       "attempts", 0, "next_at_ms", (json_int_t)0);
         free(sealed);
     } else {
         q = json_pack("{s:s,s:s,s:s%,s:I,s:i,s:I}", "to", e->to, "user", e->user, "msg", e->msg, e->msg_len,
                       "queued_at", (json_int_t)e->now, "attempts", 0, "next_at_ms", (json_int_t)0);
     }
-    json_t *l = json_pack("{s:s,s:s,s:I,s:s,s:i,s:I,s:O}", "kind", "calendar_link", "user", e->user, "queued_at",
-                          (json_int_t)e->now, "status", "queued", "attempts", 0, "updated_at", (json_int_t)e->now,
-                          "links", e->links ? e->links : json_null());
+    json_t *l;
+    if (V) {
+        json_t *c = json_pack("{s:s,s:O}", "user", e->user, "links", e->links ? e->links : json_null());
+        char *sc = c ? seal_json(mk, e->id, c) : NULL;
+        json_decref(c);
+        OPENSSL_cleanse(mk, sizeof(mk));
+        if (sc == NULL) {
+            json_decref(q);
+            return MDB_PANIC; /* the random source failed */
+        }
+        l = json_pack("{s:s,s:s,s:I,s:s,s:i,s:I,s:s}", "kind", "calendar_link", "utag", utag, "queued_at",
+                      (json_int_t)e->now, "status", "queued", "attempts", 0, "updated_at", (json_int_t)e->now, "case",
+                      sc);
+        free(sc);
+    } else {
+        l = json_pack("{s:s,s:s,s:I,s:s,s:i,s:I,s:O}", "kind", "calendar_link", "user", e->user, "queued_at",
+                      (json_int_t)e->now, "status", "queued", "attempts", 0, "updated_at", (json_int_t)e->now, "links",
+                      e->links ? e->links : json_null());
+    }
     if (q == NULL || l == NULL)
         xalloc_die("outbox record", e->msg_len);
     rc = put_json(txn, dout, e->id, q);
@@ -586,6 +684,19 @@ static int each_of(privacy_t *p, MDB_txn *txn, const char *name, const char *use
 {
     MDB_dbi d;
     MDB_cursor *c;
+    /* with a vault records name the user's tag, not the user */
+    const char *field = V ? "utag" : "user";
+    char utag[UTAG_HEX + 1];
+    if (V && user_hex) {
+        uint8_t mk[VAULT_KEY_BYTES];
+        int r = user_mail_key(txn, user_hex, 0, mk, utag);
+        OPENSSL_cleanse(mk, sizeof(mk));
+        if (r == MDB_NOTFOUND)
+            return 0; /* no key: nothing of the user's can be found (or read) */
+        if (r)
+            return r;
+        user_hex = utag;
+    }
     int rc = dbi(privacy_store(p), name, &d);
     if (rc == 0)
         rc = mdb_cursor_open(txn, d, &c);
@@ -596,7 +707,7 @@ static int each_of(privacy_t *p, MDB_txn *txn, const char *name, const char *use
         json_t *o = json_loadb(v.mv_data, v.mv_size, 0, NULL);
         if (o == NULL)
             continue;
-        const char *u = json_string_value(json_object_get(o, "user"));
+        const char *u = json_string_value(json_object_get(o, field));
         if (user_hex == NULL || (u && strcmp(u, user_hex) == 0))
             rc = fn(c, &k, o, ud);
         json_decref(o);
@@ -607,34 +718,133 @@ static int each_of(privacy_t *p, MDB_txn *txn, const char *name, const char *use
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+struct export_ctx {
+    MDB_txn *txn;
+    json_t *list;
+    const uint8_t *mk; /* the user's mail key (NULL without a vault) */
+    int queued;        /* the outbox (1) or the case records (0) */
+};
+
+/* Unix seconds (as stored) as ISO 8601 with zone, in place. */
+static void iso_member(json_t *o, const char *name)
+{
+    json_t *v = json_object_get(o, name);
+    if (!json_is_integer(v))
+        return;
+    char at[40];
+    json_object_set_new(o, name, json_string(privacy_iso_time((int64_t)json_integer_value(v) * 1000, at, sizeof(at))));
+}
+
 static int export_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
 {
+    struct export_ctx *x = ud;
     (void)c;
+    char id[OUTBOX_ID_MAX];
+    snprintf(id, sizeof(id), "%.*s", (int)(k->mv_size < OUTBOX_ID_MAX ? k->mv_size : OUTBOX_ID_MAX - 1),
+             (const char *)k->mv_data);
     json_t *copy = json_deep_copy(rec);
-    json_object_del(copy, "msg"); /* the address is in "to"; the body adds nothing */
-    json_object_set_new(copy, "id", json_stringn(k->mv_data, k->mv_size));
-    json_array_append_new(ud, copy);
+    const char *sealed = json_string_value(json_object_get(rec, x->queued ? "sealed" : "case"));
+    if (sealed && x->queued) { /* the recipient while it is held; the body adds nothing */
+        json_t *inner = NULL;
+        if (open_record(x->txn, id, sealed, &inner) == 0) {
+            json_object_set(copy, "to", json_object_get(inner, "to"));
+            json_decref(inner);
+        } else {
+            json_object_set_new(copy, "to", json_string("(unreadable)"));
+        }
+    } else if (sealed && x->mk) {
+        json_t *inner = open_json(x->mk, id, sealed);
+        if (inner)
+            json_object_update(copy, inner);
+        json_decref(inner);
+    }
+    json_object_del(copy, "sealed");
+    json_object_del(copy, "case");
+    json_object_del(copy, "msg");
+    json_object_del(copy, "utag");
+    json_object_del(copy, "next_at_ms");
+    iso_member(copy, "queued_at");
+    iso_member(copy, "updated_at");
+    json_object_set_new(copy, "id", json_string(id));
+    json_array_append_new(x->list, copy);
     return 0;
+}
+
+/* The user's cap counters: "d:DAY:<tag>" -> count. */
+static int each_counter(MDB_txn *txn, store_t *s, const char *tag, int del, json_t *out, size_t *n)
+{
+    MDB_dbi d;
+    MDB_cursor *c;
+    int rc = dbi(s, DBI_LIMITS, &d);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    if (rc)
+        return rc;
+    size_t tl = strlen(tag);
+    MDB_val k = {2, (void *)"d:"}, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;) {
+        const char *kb = k.mv_data;
+        if (k.mv_size < 2 || memcmp(kb, "d:", 2) != 0)
+            break;
+        /* d:YYYY-MM-DD:<tag> */
+        if (k.mv_size == 2 + 10 + 1 + tl && memcmp(kb + 13, tag, tl) == 0) {
+            if (out) {
+                char day[11], num[24];
+                snprintf(day, sizeof(day), "%.10s", kb + 2);
+                snprintf(num, sizeof(num), "%.*s", (int)(v.mv_size < 23 ? v.mv_size : 23), (const char *)v.mv_data);
+                json_array_append_new(out, json_pack("{s:s,s:s,s:I}", "counter", "emails_sent_on_day", "day", day,
+                                                     "count", (json_int_t)strtoll(num, NULL, 10)));
+            }
+            if (del) {
+                if ((rc = mdb_cursor_del(c, 0)) != 0)
+                    break;
+                (*n)++;
+                rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+                if (rc == EINVAL) /* deleted the last one */
+                    rc = MDB_NOTFOUND;
+                continue;
+            }
+        }
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int export_user(privacy_t *p, MDB_txn *txn, const char *user_hex, json_t **out, char *err, size_t err_size)
 {
-    json_t *q = json_array(), *l = json_array();
-    int rc = each_of(p, txn, DBI_OUTBOX, user_hex, export_one, q);
+    uint8_t mk[VAULT_KEY_BYTES];
+    char utag[UTAG_HEX + 1];
+    int have = 0, rc = 0;
+    if (V) {
+        rc = user_mail_key(txn, user_hex, 0, mk, utag);
+        if (rc == MDB_NOTFOUND)
+            return 0; /* nothing of the user's can be read */
+        have = rc == 0;
+    }
+    json_t *q = json_array(), *l = json_array(), *cn = json_array();
+    struct export_ctx xq = {txn, q, have ? mk : NULL, 1}, xl = {txn, l, have ? mk : NULL, 0};
     if (rc == 0)
-        rc = each_of(p, txn, DBI_LOG, user_hex, export_one, l);
+        rc = each_of(p, txn, DBI_OUTBOX, user_hex, export_one, &xq);
+    if (rc == 0)
+        rc = each_of(p, txn, DBI_LOG, user_hex, export_one, &xl);
+    if (rc == 0)
+        rc = each_counter(txn, privacy_store(p), have ? utag : user_hex, 0, cn, NULL);
+    OPENSSL_cleanse(mk, sizeof(mk));
     if (rc) {
         json_decref(q);
         json_decref(l);
+        json_decref(cn);
         snprintf(err, err_size, "email export: %s", mdb_strerror(rc));
         return rc;
     }
-    if (json_array_size(q) == 0 && json_array_size(l) == 0) {
+    if (json_array_size(q) == 0 && json_array_size(l) == 0 && json_array_size(cn) == 0) {
         json_decref(q);
         json_decref(l);
+        json_decref(cn);
         return 0;
     }
-    *out = json_pack("{s:o,s:o}", "queued", q, "case_records", l);
+    *out = json_pack("{s:o,s:o,s:o}", "queued", q, "case_records", l, "counters", cn);
     return 0;
 }
 
@@ -682,9 +892,16 @@ static int strip_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
         f->n++;
         return mdb_cursor_del(c, 0);
     }
-    if (!json_object_get(rec, "links"))
+    if (!json_object_get(rec, "links") && !json_object_get(rec, "case") && !json_object_get(rec, "utag") &&
+        !json_object_get(rec, "user"))
         return 0;
-    json_object_del(rec, "links"); /* the feed links name the property */
+    /* what the council needs of the case: when, what, what became of it;
+     * nothing that links it to a person (pseudonym, its tag) or a property
+     * (the feed links carry the calendar token) */
+    json_object_del(rec, "links");
+    json_object_del(rec, "case");
+    json_object_del(rec, "utag");
+    json_object_del(rec, "user");
     json_object_del(rec, "error");
     char *s = dump(rec);
     MDB_val key = *k, nv = {strlen(s), s};
@@ -705,6 +922,24 @@ static int forget(privacy_t *p, MDB_txn *txn, const char *user_hex, unsigned wha
         rc = each_of(p, txn, DBI_OUTBOX, user_hex, cancel_one, &f);
     if (rc == 0 && (what & PRIVACY_ERASE_USER))
         rc = each_of(p, txn, DBI_LOG, user_hex, strip_one, &f);
+    if (rc == 0 && (what & PRIVACY_ERASE_USER)) {
+        /* the cap counter, then the key that links everything above */
+        char utag[UTAG_HEX + 1], name[VAULT_MAX_NAME + 1];
+        uint8_t mk[VAULT_KEY_BYTES];
+        int r = V ? user_mail_key(txn, user_hex, 0, mk, utag) : 0;
+        OPENSSL_cleanse(mk, sizeof(mk));
+        if (r == 0)
+            rc = each_counter(txn, privacy_store(p), V ? utag : user_hex, 1, NULL, &f.n);
+        else if (r != MDB_NOTFOUND)
+            rc = r;
+        if (rc == 0 && V && r == 0) {
+            mu_name(user_hex, name, sizeof(name));
+            if ((rc = vault_del(V, txn, name)) == 0)
+                f.n++;
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+    }
     if (rc) {
         snprintf(err, err_size, "email forget: %s", mdb_strerror(rc));
         return rc;
@@ -750,6 +985,82 @@ static int orphan_key(void *ud, const char *name, const uint8_t *val, size_t len
     return mdb_get(o->txn, o->out, &k, &v) == MDB_NOTFOUND;
 }
 
+/* The tags still used by a record or a counter, sorted, to find user keys
+ * with nothing left to link (purge). */
+struct tags {
+    char (*t)[UTAG_HEX + 1];
+    size_t n, cap;
+};
+
+static void add_tag(struct tags *t, const char *tag, size_t len)
+{
+    if (len != UTAG_HEX)
+        return;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->t = xrealloc(t->t, t->cap * sizeof(*t->t));
+    }
+    memcpy(t->t[t->n], tag, UTAG_HEX);
+    t->t[t->n++][UTAG_HEX] = '\0';
+}
+
+static int tag_of_rec(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    (void)c;
+    (void)k;
+    const char *u = json_string_value(json_object_get(rec, "utag"));
+    if (u)
+        add_tag(ud, u, strlen(u));
+    return 0;
+}
+
+static int cmp_tag(const void *a, const void *b)
+{
+    return memcmp(a, b, UTAG_HEX);
+}
+
+/* a user mail key whose tag nothing uses any more */
+static int unused_user_key(void *ud, const char *name, const uint8_t *val, size_t len)
+{
+    struct tags *t = ud;
+    (void)name;
+    if (len != VAULT_KEY_BYTES)
+        return 0;
+    char tag[UTAG_HEX + 1];
+    if (t->n == 0)
+        return 1;
+    utag_of(val, tag);
+    return bsearch(tag, t->t, t->n, sizeof(*t->t), cmp_tag) == NULL;
+}
+
+static int purge_user_keys(privacy_t *p, MDB_txn *txn, size_t *n)
+{
+    struct tags t = {NULL, 0, 0};
+    int rc = each_of(p, txn, DBI_OUTBOX, NULL, tag_of_rec, &t);
+    if (rc == 0)
+        rc = each_of(p, txn, DBI_LOG, NULL, tag_of_rec, &t);
+    MDB_dbi d;
+    MDB_cursor *c = NULL;
+    if (rc == 0 && (rc = dbi(privacy_store(p), DBI_LIMITS, &d)) == 0)
+        rc = mdb_cursor_open(txn, d, &c);
+    MDB_val k = {2, (void *)"d:"}, v;
+    for (int r = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0 && r == 0;
+         r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 2 || memcmp(k.mv_data, "d:", 2) != 0)
+            break;
+        if (k.mv_size == 13 + UTAG_HEX)
+            add_tag(&t, (const char *)k.mv_data + 13, UTAG_HEX);
+    }
+    if (c)
+        mdb_cursor_close(c);
+    if (t.n)
+        qsort(t.t, t.n, sizeof(*t.t), cmp_tag);
+    if (rc == 0)
+        rc = vault_del_if(privacy_vault(p), txn, "mu:", unused_user_key, &t, n);
+    free(t.t);
+    return rc;
+}
+
 static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, char *err, size_t err_size)
 {
     purge_ctx_t pc = {privacy_cutoff(p, PRIVACY_CASE_RECORDS, as_of_day), 0};
@@ -759,6 +1070,15 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
         rc = vault_del_if(privacy_vault(p), txn, "mail:", orphan_key, &oc, &pc.n);
     if (rc == 0)
         rc = each_of(p, txn, DBI_LOG, NULL, purge_one, &pc);
+    /* cap counters of days before as_of (they count only on their day, and
+     * until the next enqueue prunes them they would keep a user key alive) */
+    MDB_dbi dlim;
+    char keep[16], day[11];
+    snprintf(keep, sizeof(keep), "d:%s", date_format(as_of_day, day));
+    if (rc == 0 && (rc = dbi(privacy_store(p), DBI_LIMITS, &dlim)) == 0)
+        rc = prune(txn, dlim, "d:", keep);
+    if (rc == 0 && V)
+        rc = purge_user_keys(p, txn, &pc.n);
     if (rc) {
         snprintf(err, err_size, "email purge: %s", mdb_strerror(rc));
         return rc;
@@ -767,5 +1087,80 @@ static int purge(privacy_t *p, MDB_txn *txn, int as_of_day, size_t *n_erased, ch
     return 0;
 }
 
+/* Records of the layout before issue 15 name the user in clear ("user",
+ * and the case record's "links"): seal them as enqueue now does. Free pages
+ * keep the old copies until the file is compacted - `binday backup` then
+ * `binday restore --replace` does that (docs/privacy.md, "Case records"). */
+struct upg {
+    MDB_txn *txn;
+    int log; /* mail_log (1) or mail_outbox (0) */
+    size_t n;
+};
+
+static int upgrade_one(MDB_cursor *c, const MDB_val *k, json_t *rec, void *ud)
+{
+    struct upg *u = ud;
+    const char *user = json_string_value(json_object_get(rec, "user"));
+    if (user == NULL || json_object_get(rec, "utag"))
+        return 0;
+    char id[OUTBOX_ID_MAX], utag[UTAG_HEX + 1];
+    uint8_t mk[VAULT_KEY_BYTES];
+    snprintf(id, sizeof(id), "%.*s", (int)(k->mv_size < OUTBOX_ID_MAX ? k->mv_size : OUTBOX_ID_MAX - 1),
+             (const char *)k->mv_data);
+    int rc = user_mail_key(u->txn, user, 1, mk, utag);
+    if (rc)
+        return rc;
+    json_t *copy = json_deep_copy(rec);
+    if (u->log) {
+        json_t *cs = json_pack("{s:s,s:O}", "user", user, "links",
+                               json_object_get(rec, "links") ? json_object_get(rec, "links") : json_null());
+        char *sc = cs ? seal_json(mk, id, cs) : NULL;
+        json_decref(cs);
+        if (sc == NULL) {
+            json_decref(copy);
+            OPENSSL_cleanse(mk, sizeof(mk));
+            return MDB_PANIC;
+        }
+        json_object_set_new(copy, "case", json_string(sc));
+        free(sc);
+        json_object_del(copy, "links");
+    }
+    OPENSSL_cleanse(mk, sizeof(mk));
+    json_object_del(copy, "user");
+    json_object_set_new(copy, "utag", json_string(utag));
+    char *txt = dump(copy);
+    json_decref(copy);
+    MDB_val key = {strlen(id), id}, nv = {strlen(txt), txt};
+    rc = mdb_cursor_put(c, &key, &nv, MDB_CURRENT);
+    free(txt);
+    if (rc == 0)
+        u->n++;
+    return rc;
+}
+
+static int upgrade(privacy_t *p, MDB_txn *txn, size_t *n_changed, char *err, size_t err_size)
+{
+    if (V == NULL)
+        return 0;
+    struct upg u = {txn, 0, 0};
+    /* each_of matches on "utag" with a vault: walk every record (user NULL) */
+    int rc = each_of(p, txn, DBI_OUTBOX, NULL, upgrade_one, &u);
+    if (rc == 0) {
+        u.log = 1;
+        rc = each_of(p, txn, DBI_LOG, NULL, upgrade_one, &u);
+    }
+    /* counters keyed by the old pseudonym cannot be told from new ones: a
+     * one-off reset of today's caps */
+    MDB_dbi dlim;
+    if (rc == 0 && u.n > 0 && (rc = dbi(privacy_store(p), DBI_LIMITS, &dlim)) == 0)
+        rc = prune(txn, dlim, "d:", "d:~");
+    if (rc) {
+        snprintf(err, err_size, "email upgrade (sealing case records): %s", mdb_strerror(rc));
+        return rc;
+    }
+    *n_changed += u.n;
+    return 0;
+}
+
 const privacy_module_t outbox_privacy_module = {"email", outbox_dbi_defs, OUTBOX_N_DBI, export_user, forget, purge,
-                                                NULL, attach};
+                                                upgrade, attach};

@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "binday/alexa/alexa_request.h"
+#include "binday/data/keyfile.h"
+#include "binday/privacy/seal.h"
 #include "binday/util/date.h"
 #include "binday/util/log.h"
 #include "binday/util/metrics.h"
@@ -17,6 +20,7 @@ struct privacy {
     store_t *store;
     vault_t *vault;
     secret_key_t user_key;
+    secret_key_t journal_key;
     privacy_retention_t ret;
     void (*before_erase)(void *ud);
     void *before_erase_ud;
@@ -85,6 +89,7 @@ const store_dbi_def_t *privacy_dbi_defs(size_t *n)
     static size_t nd;
     if (nd == 0) {
         defs[nd++] = vault_dbi_def;
+        defs[nd++] = (store_dbi_def_t){PRIVACY_JOURNAL_DBI, 0};
         for (size_t i = 0; i < privacy_n_modules; i++)
             for (size_t j = 0; j < privacy_modules[i]->n_dbis; j++) {
                 if (nd == sizeof(defs) / sizeof(defs[0]))
@@ -129,7 +134,9 @@ int privacy_open(store_t *s, const char *dir, const secret_key_t *user_key, cons
     p->user_key = *user_key;
     if (ret)
         p->ret = *ret;
-    if (vault_open(s, dir, &p->vault, err, err_size) != 0) {
+    if (store_keyfile(s, dir, PRIVACY_JOURNAL_KEY_FILE, 1, &p->journal_key, err, err_size) != 0 ||
+        vault_open(s, dir, &p->vault, err, err_size) != 0) {
+        memset(p, 0, sizeof(*p));
         free(p);
         return -1;
     }
@@ -149,7 +156,216 @@ void privacy_close(privacy_t *p)
     attach_all(NULL);
     vault_close(p->vault);
     memset(&p->user_key, 0, sizeof(p->user_key));
+    memset(&p->journal_key, 0, sizeof(p->journal_key));
     free(p);
+}
+
+/* Entries of the vault-less DBI: whether the store holds personal data yet. */
+static long dbi_entries(store_t *s, const char *name)
+{
+    MDB_dbi d;
+    if (store_dbi(s, name, &d) != 0)
+        return -1;
+    store_reader_t *r = store_reader_new(s);
+    MDB_txn *txn;
+    char err[200];
+    long n = -1;
+    MDB_stat st;
+    if (r && store_reader_begin(r, &txn, err, sizeof(err)) == 0) {
+        if (mdb_stat(txn, d, &st) == 0)
+            n = (long)st.ms_entries;
+        store_reader_end(r);
+    }
+    store_reader_free(r);
+    return n;
+}
+
+int privacy_load_user_key(store_t *s, const char *dir, secret_key_t *out, char *err, size_t err_size)
+{
+    /* a store with vault entries but no registered pseudonym key was written
+     * before the registry: its key can only be restored, not made anew */
+    return store_keyfile(s, dir, PRIVACY_USER_KEY_FILE, dbi_entries(s, VAULT_DBI_NAME) == 0, out, err, err_size);
+}
+
+char *privacy_iso_time(int64_t ms, char *out, size_t n)
+{
+    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char b[32];
+    strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03dZ", b, (int)(ms - (int64_t)secs * 1000));
+    return out;
+}
+
+/* ---- the erasure journal ------------------------------------------------------ */
+
+void privacy_journal_tag(const secret_key_t *jk, const char *user_hex, uint8_t tag[PRIVACY_JOURNAL_TAG])
+{
+    uint8_t h[32];
+    seal_derive(jk->k, "erasure-journal:", 16, user_hex, strlen(user_hex), h);
+    memcpy(tag, h, PRIVACY_JOURNAL_TAG);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Append (time | tag -> what) in the erasure's own txn, so the journal and
+ * the erasure commit together. */
+static int journal_append(privacy_t *p, MDB_txn *txn, const char *user, unsigned what)
+{
+    MDB_dbi d;
+    if (store_dbi(p->store, PRIVACY_JOURNAL_DBI, &d) != 0)
+        return MDB_BAD_DBI;
+    uint8_t k[8 + PRIVACY_JOURNAL_TAG], v[4];
+    uint64_t t = (uint64_t)now_ms();
+    for (int i = 7; i >= 0; i--, t >>= 8)
+        k[i] = (uint8_t)t;
+    privacy_journal_tag(&p->journal_key, user, k + 8);
+    for (int i = 0; i < 4; i++)
+        v[i] = (uint8_t)(what >> (24 - 8 * i));
+    MDB_val kv = {sizeof(k), k}, vv = {sizeof(v), v};
+    return mdb_put(txn, d, &kv, &vv, 0);
+}
+
+struct jput {
+    privacy_t *p;
+    const uint8_t *tag;
+    int64_t ts;
+    unsigned what;
+};
+
+static int journal_put_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct jput *a = ud;
+    MDB_dbi d;
+    if (store_dbi(a->p->store, PRIVACY_JOURNAL_DBI, &d) != 0)
+        return MDB_BAD_DBI;
+    uint8_t k[8 + PRIVACY_JOURNAL_TAG], v[4];
+    uint64_t t = (uint64_t)a->ts;
+    for (int i = 7; i >= 0; i--, t >>= 8)
+        k[i] = (uint8_t)t;
+    memcpy(k + 8, a->tag, PRIVACY_JOURNAL_TAG);
+    for (int i = 0; i < 4; i++)
+        v[i] = (uint8_t)(a->what >> (24 - 8 * i));
+    MDB_val kv = {sizeof(k), k}, vv = {sizeof(v), v};
+    int rc = mdb_put(txn, d, &kv, &vv, 0);
+    if (rc)
+        snprintf(err, err_size, "erasure journal: %s", mdb_strerror(rc));
+    return rc;
+}
+
+int privacy_journal_put(privacy_t *p, const uint8_t tag[PRIVACY_JOURNAL_TAG], int64_t ts_ms, unsigned what, char *err,
+                        size_t err_size)
+{
+    struct jput a = {p, tag, ts_ms, what};
+    return store_write(p->store, journal_put_fn, &a, err, err_size) == 0 ? 0 : -1;
+}
+
+int privacy_journal_each(store_t *s, int64_t since_ms, privacy_journal_fn fn, void *ud, char *err, size_t err_size)
+{
+    MDB_dbi d;
+    if (store_dbi(s, PRIVACY_JOURNAL_DBI, &d) != 0) {
+        snprintf(err, err_size, "erasure journal: the store was not opened with privacy_dbi_defs()");
+        return -1;
+    }
+    store_reader_t *r = store_reader_new(s);
+    MDB_txn *txn;
+    if (r == NULL || store_reader_begin(r, &txn, err, err_size) != 0) {
+        store_reader_free(r);
+        return -1;
+    }
+    MDB_cursor *c = NULL;
+    int rc = mdb_cursor_open(txn, d, &c);
+    MDB_val k, v;
+    for (rc = rc ? rc : mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 + PRIVACY_JOURNAL_TAG || v.mv_size != 4)
+            continue;
+        const uint8_t *kb = k.mv_data, *vb = v.mv_data;
+        uint64_t t = 0;
+        for (int i = 0; i < 8; i++)
+            t = t << 8 | kb[i];
+        if ((int64_t)t <= since_ms)
+            continue;
+        unsigned what = (unsigned)vb[0] << 24 | (unsigned)vb[1] << 16 | (unsigned)vb[2] << 8 | vb[3];
+        fn(ud, kb + 8, (int64_t)t, what);
+    }
+    if (c)
+        mdb_cursor_close(c);
+    store_reader_end(r);
+    store_reader_free(r);
+    if (rc != MDB_NOTFOUND) {
+        snprintf(err, err_size, "erasure journal: %s", mdb_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+const secret_key_t *privacy_journal_key(const privacy_t *p)
+{
+    return &p->journal_key;
+}
+
+/* Vault names that carry a user's pseudonymous id after this prefix (every
+ * module keeps a per-user key there: choices, transcripts, email, events). */
+static const char *const user_prefixes[] = {"c:", "t:", "mu:", "ev:"};
+
+struct users_ctx {
+    char (*users)[SECRET_HEX_LEN + 1];
+    size_t n, cap;
+};
+
+static int collect_user(void *ud, const char *name, const uint8_t *val, size_t len)
+{
+    struct users_ctx *u = ud;
+    (void)val;
+    (void)len;
+    const char *hex = strchr(name, ':');
+    if (hex == NULL || strlen(hex + 1) != SECRET_HEX_LEN)
+        return 0;
+    for (size_t i = 0; i < u->n; i++)
+        if (memcmp(u->users[i], hex + 1, SECRET_HEX_LEN) == 0)
+            return 0;
+    if (u->n == u->cap) {
+        u->cap = u->cap ? u->cap * 2 : 64;
+        u->users = xrealloc(u->users, u->cap * sizeof(*u->users));
+    }
+    memcpy(u->users[u->n++], hex + 1, SECRET_HEX_LEN + 1);
+    return 0; /* never delete: a walk */
+}
+
+static int users_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
+{
+    struct users_ctx *u = ((void **)ud)[1];
+    privacy_t *p = ((void **)ud)[0];
+    for (size_t i = 0; i < sizeof(user_prefixes) / sizeof(user_prefixes[0]); i++) {
+        size_t n = 0;
+        int rc = vault_del_if(p->vault, txn, user_prefixes[i], collect_user, u, &n);
+        if (rc) {
+            snprintf(err, err_size, "users: %s", mdb_strerror(rc));
+            return rc;
+        }
+    }
+    return MDB_NOTFOUND; /* read only: abort the txn */
+}
+
+int privacy_users_each(privacy_t *p, void (*fn)(void *ud, const char *user_hex), void *ud, char *err, size_t err_size)
+{
+    struct users_ctx u = {NULL, 0, 0};
+    void *args[2] = {p, &u};
+    int rc = store_write(p->store, users_fn, args, err, err_size);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        free(u.users);
+        return -1;
+    }
+    for (size_t i = 0; i < u.n; i++)
+        fn(ud, u.users[i]);
+    free(u.users);
+    return 0;
 }
 
 /* ---- erasure ----------------------------------------------------------------- */
@@ -182,6 +398,8 @@ static int erase_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
     struct erase_args *a = ud;
     a->n = 0;
     int rc = erase_in_txn(a->p, txn, a->user, a->what, &a->n, err, err_size);
+    if (rc == 0 && (rc = journal_append(a->p, txn, a->user, a->what)) != 0)
+        snprintf(err, err_size, "erasure journal: %s", mdb_strerror(rc));
     if (rc == 0 && a->n > 0)
         rc = vault_rotate(a->p->vault, txn, err, err_size);
     return rc;
@@ -369,6 +587,10 @@ static int event_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
         return 0;
     if ((rc = erase_in_txn(a->p, txn, a->user, a->erase, &a->n, err, err_size)) != 0)
         return rc;
+    if (a->erase && (rc = journal_append(a->p, txn, a->user, a->erase)) != 0) {
+        snprintf(err, err_size, "erasure journal: %s", mdb_strerror(rc));
+        return rc;
+    }
     ev_pack(&next, b);
     if ((rc = vault_put(a->p->vault, txn, name, b, EV_LEN)) != 0) {
         snprintf(err, err_size, "event state: %s", mdb_strerror(rc));
@@ -466,8 +688,9 @@ static int ev_export(privacy_t *p, MDB_txn *txn, const char *user, json_t **out,
     for (unsigned f = 1; f <= ALEXA_PERM_REMINDERS; f <<= 1)
         if (s.perms & f)
             json_array_append_new(perms, json_string(alexa_perm_card_scope((alexa_perm_t)f)));
-    *out = json_pack("{s:I,s:o,s:b}", "last_event_at_ms", (json_int_t)s.ts_ms, "permissions", perms, "disabled",
-                     s.disabled != 0);
+    char at[40];
+    privacy_iso_time(s.ts_ms, at, sizeof(at));
+    *out = json_pack("{s:s,s:o,s:b}", "last_event_at", at, "permissions", perms, "disabled", s.disabled != 0);
     return 0;
 }
 

@@ -41,8 +41,13 @@ static void kek_path(const vault_t *v, uint64_t gen, char *out, size_t n)
 
 uint64_t vault_generation(vault_t *v, MDB_txn *txn)
 {
+    return vault_generation_in(txn, v->dbi);
+}
+
+uint64_t vault_generation_in(MDB_txn *txn, MDB_dbi dbi)
+{
     MDB_val k = {GEN_KEY_LEN, (void *)GEN_KEY}, d;
-    if (mdb_get(txn, v->dbi, &k, &d) != 0 || d.mv_size != 8)
+    if (mdb_get(txn, dbi, &k, &d) != 0 || d.mv_size != 8)
         return 0;
     uint64_t g = 0;
     for (int i = 0; i < 8; i++)

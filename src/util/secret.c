@@ -34,6 +34,14 @@ static int read_key(const char *path, secret_key_t *out, char *err, size_t err_s
     return rc;
 }
 
+int secret_load(const char *dir, const char *name, secret_key_t *out, char *err, size_t err_size)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int r = read_key(path, out, err, err_size);
+    return r == -2 ? 1 : r;
+}
+
 int secret_load_or_create(const char *dir, const char *name, secret_key_t *out, char *err, size_t err_size)
 {
     char path[4096], tmp[4200];

@@ -142,3 +142,29 @@ def probe_mail(data_dir, ids=()):
             if p and p.startswith(b'{"to":'):
                 opened.append(p.decode("utf-8", "replace"))
     return {"sealed": len(sealed), "keys": len(keys), "opened": opened}
+
+
+def probe_case(data_dir, user_hex):
+    """What a copy of the directory gives up about one user's email case
+    records and cap counter (src/mail/outbox.c): the user's mail key
+    ("mu:<user>") under every KEK file present, its tag, and every sealed
+    "case" value in the raw bytes (free pages included) opened with it.
+    Returns {"keys": n, "tags": [hex], "opened": [plaintexts]}."""
+    blobs = raw_files(data_dir)
+    keks = [v for p, v in blobs.items() if os.path.basename(p).startswith("vault-") and len(v) == 32]
+    keys = {v[:32] for v in vault_values(blobs, keks, "mu:" + user_hex)}
+    sealed = set()
+    for b in blobs.values():
+        for m in re.finditer(rb'"case":"([A-Za-z0-9+/=]{40,})"', b):
+            sealed.add(m.group(1))
+    opened = []
+    for s64 in sealed:
+        try:
+            ct = base64.b64decode(s64, validate=True)
+        except ValueError:
+            continue
+        for k in keys:
+            p = _open(k, b"", ct)
+            if p and p.startswith(b'{"links":'):
+                opened.append(p.decode("utf-8", "replace"))
+    return {"keys": len(keys), "tags": [_h(k, b"mail-user")[:16].hex() for k in keys], "opened": opened}

@@ -15,7 +15,7 @@ import time
 
 import fake_amazon
 from harness import jbody, run_binday, tempdir
-from privacy_probe import probe_mail, pseudonym
+from privacy_probe import probe_case, probe_mail, pseudonym
 from skill_env import SkillEnv
 from smtp_server import SmtpServer, free_port
 from tap import Tap
@@ -45,6 +45,15 @@ def mail_log(env):
     lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
     queued = next((l["queued"] for l in lines if set(l) == {"queued"}), None)
     return [l for l in lines if "id" in l], queued, r.stdout
+
+
+def user_case_records(env, user):
+    """The user's case records, opened (`binday user export`): the stored
+    ones name only a keyed tag and hold the links sealed (docs/privacy.md)."""
+    r = run_binday("user", "export", "--data", env.data, "--user-id", user)
+    if r.returncode != 0:
+        return []
+    return json.loads(r.stdout).get("email", {}).get("case_records", [])
 
 
 def yes(env, token, user):
@@ -100,6 +109,7 @@ def main():
             env.start()
             run_all(t, env, smtp, house)
             run_forensic(t, env, smtp)
+            run_forensic_paths(t, env, smtp)
             run_tls_modes(t, env, smtp, smtp_cert, smtp_key, port)
         finally:
             if env is not None and env.server is not None:
@@ -168,8 +178,12 @@ def run_all(t, env, smtp, house):
     t.eq(queued, 0, "outbox empty after delivery")
     rec = recs[0] if recs else {}
     t.eq((rec.get("status"), rec.get("attempts")), ("sent", 1), "case record: sent after one attempt")
-    t.ok(re.fullmatch(r"[0-9a-f]{32}", rec.get("user", "")) and rec.get("links", {}).get("https") == feed,
-         "case record: pseudonymous user and the links", rec)
+    t.ok(re.fullmatch(r"[0-9a-f]{32}", rec.get("utag", "")) and "links" not in rec and "user" not in rec,
+         "case record as stored: a keyed tag, links and pseudonym sealed", rec)
+    mine = user_case_records(env, user)
+    t.ok(len(mine) == 1 and mine[0].get("links", {}).get("https") == feed and
+         mine[0].get("user") == pseudonym(env.data, user) and mine[0].get("queued_at", "").endswith("Z"),
+         "case record opened by user export: pseudonymous user, the links, ISO times", mine)
     t.not_contains(out, "jane@example.com", "case records keep no email address")
     smtp.messages.clear()
 
@@ -343,8 +357,12 @@ def run_forensic(t, env, smtp):
     env.server.stop()
     pu = pseudonym(env.data, fuser)
     recs, queued, _ = mail_log(env)
-    ids = [x["id"] for x in recs if x.get("user") == pu]
+    ids = [x["id"] for x in user_case_records(env, fuser)]
     t.eq((len(ids), queued), (1, 1), "forensic: one message queued for the user")
+    opened = user_case_records(env, fuser)
+    token = re.search(r"/calendar/([0-9a-f]{32})\.ics", (opened[0].get("links") or {}).get("https", "") if opened else "")
+    token = token.group(1).encode() if token else b"no-token-found"
+    t.ok(token != b"no-token-found", "forensic: the case record's links carry the calendar token", opened)
     before = probe_mail(env.data, ids)
     t.ok(any("jane@example.com" in o for o in before["opened"]),
          "forensic: before forget the probe opens the queued message with the directory's keys (it has teeth)",
@@ -355,6 +373,10 @@ def run_forensic(t, env, smtp):
     t.ok(after["sealed"] >= 1, "forensic: the sealed copy is still in the file's free pages", after["sealed"])
     t.eq(after["opened"], [], "after user forget: no sealed outbox value opens with any key in the directory")
     t.eq(raw_has(env.data, b"jane@example.com"), [], "after user forget: the address is in no file")
+    t.eq(raw_has(env.data, pu.encode()), [], "after user forget: the pseudonym is in no file (free pages included)")
+    t.eq(raw_has(env.data, token), [], "after user forget: the calendar token is in no file (free pages included)")
+    t.eq(user_case_records(env, fuser), [], "after user forget: export shows no case record")
+    t.eq(probe_case(env.data, pu)["opened"], [], "after user forget: no case record opens with any key present")
 
     # a delivered message: its address unreadable once the SMTP server accepted it
     smtp.start()
@@ -363,14 +385,75 @@ def run_forensic(t, env, smtp):
     du = pseudonym(env.data, duser)
     r = env.intent("EmailLinkIntent", token="tok-house", user=duser)
     t.contains(r.speech, "Done", "delivered: queued")
-    sent = wait_for(lambda: [x for x in mail_log(env)[0] if x.get("user") == du and x.get("status") == "sent"], 20)
+    sent = wait_for(lambda: [x for x in user_case_records(env, duser) if x.get("status") == "sent"], 20)
     t.eq(len(sent), 1, "delivered: case record says sent")
     t.eq(len(smtp.received()), 1, "delivered: the SMTP server has it")
     after = probe_mail(env.data, [x["id"] for x in sent])
     t.ok(after["sealed"] >= 1, "delivered: the sealed copy is still in the file's free pages", after["sealed"])
     t.eq(after["opened"], [], "delivered: no sealed outbox value opens with any key in the directory")
     t.eq(raw_has(env.data, b"jane@example.com"), [], "delivered: the address is in no file")
+    t.eq(raw_has(env.data, du.encode()), [], "delivered: the pseudonym is in no file in clear")
     smtp.messages.clear()
+
+
+def queue_down(t, env, smtp, user, label):
+    """A message queued while the SMTP server is down: its ids, the calendar
+    token of its links, and the probes' view before anything is erased."""
+    smtp.stop()
+    r = env.intent("EmailLinkIntent", token="tok-house", user=user)
+    t.contains(r.speech, "Done", label + ": queued while the SMTP server is down")
+    recs = user_case_records(env, user)
+    m = re.search(r"/calendar/([0-9a-f]{32})\.ics", (recs[0].get("links") or {}).get("https", "") if recs else "")
+    pu = pseudonym(env.data, user)
+    before = probe_case(env.data, pu)
+    t.ok(before["opened"] and probe_mail(env.data, [x["id"] for x in recs])["opened"],
+         label + ": before erasure the probes open its case record and queued message (they have teeth)", before)
+    return [x["id"] for x in recs], (m.group(1).encode() if m else b"no-token"), pu
+
+
+def forensic_after(t, env, ids, token, pu, label, email_gone=True, case_gone=True):
+    mail = probe_mail(env.data, ids)
+    if email_gone:
+        t.eq(mail["opened"], [], label + ": no queued message opens with any key in the directory")
+        t.eq(raw_has(env.data, b"jane@example.com"), [], label + ": the address is in no file")
+    if case_gone:
+        case = probe_case(env.data, pu)
+        t.ok(case["opened"] == [] and case["keys"] == 0, label + ": no case record opens; the user's key is gone", case)
+        t.eq(raw_has(env.data, token), [], label + ": the calendar token is in no file (free pages included)")
+        for tag in case["tags"]:
+            t.eq(raw_has(env.data, tag.encode()), [], label + ": the user's tag is in no file")
+    t.eq(raw_has(env.data, pu.encode()), [], label + ": the pseudonym is in no file in clear")
+
+
+def run_forensic_paths(t, env, smtp):
+    """Issue 15: every other erasure path, then the probes over the whole
+    directory with every key in it. SkillDisabled and a 403 in a conversation
+    with the server running; the retention purge as a process with the
+    server stopped. (`user forget` is run_forensic.)"""
+    # SkillDisabled: everything of the user; the case record stays, linking no one
+    u = "amzn1.ask.account.DISABLEME"
+    ids, token, pu = queue_down(t, env, smtp, u, "disabled")
+    r = env.event("AlexaSkillEvent.SkillDisabled", user=u)
+    t.eq(r.status, 200, "disabled: event answered 200 once the erasure is committed")
+    forensic_after(t, env, ids, token, pu, "after SkillDisabled")
+    kept = [x for x in mail_log(env)[0] if x["id"] in ids]
+    t.ok(len(kept) == 1 and set(kept[0]) <= {"id", "kind", "queued_at", "status", "attempts", "updated_at", "smtp_code"},
+         "after SkillDisabled: the case record keeps only when, what and what became of it", kept)
+    # a 403 for the email permission inside a conversation: the queued message goes
+    u = "amzn1.ask.account.REVOKEME"
+    ids, token, pu = queue_down(t, env, smtp, u, "403")
+    env.intent("EmailLinkIntent", token="hnoemail", user=u)
+    t.ok(wait_for(lambda: probe_mail(env.data, ids)["opened"] == [], 10), "403: the queued message is cancelled")
+    forensic_after(t, env, ids, token, pu, "after a 403", case_gone=False)
+    t.eq([x.get("status") for x in user_case_records(env, u)], ["cancelled"], "403: its case record says cancelled")
+    # retention: the purge past six years deletes the case records and the key that linked them
+    env.server.stop()
+    r = run_binday("purge", "--data", env.data, "--as-of", "2040-01-01")
+    t.ok(r.returncode == 0, "purge as of 2040 (server stopped) exits 0", r.stderr)
+    forensic_after(t, env, ids, token, pu, "after the retention purge")
+    t.eq(user_case_records(env, u), [], "after the retention purge: no case record")
+    smtp.start()
+    env.server.start()
 
 
 def restart_with_smtp(env, url_from, url_to, rule_from, rule_to):

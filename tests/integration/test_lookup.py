@@ -107,12 +107,12 @@ rc, out, err = run("lookup", "--help")
 t.ok(rc == 0 and "--json" in out, "--help")
 
 # backup and restore
-bk = os.path.join(d, "backup.mdb")
+bk = os.path.join(d, "backup.bin")
 rc, out, err = run("backup", "--data", data, "--out", bk)
-t.ok(rc == 0 and os.path.getsize(bk) > 0, "backup", err)
+t.ok(rc == 0 and os.path.getsize(bk) > 0 and os.stat(bk).st_mode & 0o777 == 0o600, "backup (mode 0600)", err)
 restored = os.path.join(d, "restored")
-os.mkdir(restored, 0o700)
-os.rename(bk, os.path.join(restored, "data.mdb"))
+rc, out, err = run("restore", "--data", restored, "--from", bk)
+t.ok(rc == 0 and os.path.exists(os.path.join(restored, "data.mdb")), "restore into a new directory", err)
 a = look("Flat 2", "7 Church St", postcode="NR19 1AB", **{"from": "2026-12-28"})
 data_saved = data
 data = restored

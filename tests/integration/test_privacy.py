@@ -103,8 +103,14 @@ def run(t, env):
         t.contains(tr[0]["said"], "Hello [given name]", "transcript: the greeting holds a placeholder for the name")
     t.not_contains(json.dumps(ea), "Jane", "export A: the given name is not stored")
     eb = export_turns(env, B, 2)
-    t.eq(eb.get("address_choices"), [{"uprn": str(chosen.get("uprn"))}] if "uprn" in chosen else eb.get(
-        "address_choices"), "export B: the remembered property")
+    t.eq([c.get("uprn") for c in eb.get("address_choices", [])], [str(chosen.get("uprn"))] if "uprn" in chosen else [
+        c.get("uprn") for c in eb.get("address_choices", [])], "export B: the remembered property")
+    t.ok(all(c.get("address") and c["address"][0].isalnum() for c in eb.get("address_choices", [])),
+         "export B: the remembered address as text, with its UPRN", eb.get("address_choices"))
+    r = run_binday("user", "export", "--data", env.data, "--user-id", B, "--format", "text")
+    t.ok(r.returncode == 0 and "1. Your remembered address" in r.stdout and
+         (eb.get("address_choices") or [{}])[0].get("address", "?") in r.stdout and "UPRN" in r.stdout and
+         "4. Records of your conversations" in r.stdout, "export B as a letter: the address and the turns", r.stdout)
     t.ok(eb.get("address_choices") and len(eb["address_choices"]) == 1, "export B: one choice", eb)
     t.eq(len(eb.get("transcripts", [])), 2, "export B: two turns")
     uprn_b = (eb.get("address_choices") or [{"uprn": "?"}])[0]["uprn"]

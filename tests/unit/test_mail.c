@@ -258,6 +258,17 @@ static int key_fn(MDB_txn *txn, void *ud, char *err, size_t err_size)
 /* Issue 15: privacy_open wires the vault into the outbox (every command, not
  * just serve); a finished message's key goes and the vault rotates in the same
  * txn; purge drops message keys whose message is gone. */
+struct logtxt {
+    char mid3[2048];
+};
+
+static void log_text_of(const char *id, size_t id_len, const char *json, size_t len, void *ud)
+{
+    struct logtxt *l = ud;
+    if (id_len == 4 && memcmp(id, "mid3", 4) == 0)
+        snprintf(l->mid3, sizeof(l->mid3), "%.*s", (int)len, json);
+}
+
 static void test_outbox_vault(void)
 {
     char dir[64], err[300];
@@ -318,6 +329,16 @@ static void test_outbox_vault(void)
     ok(outbox_enqueue(s, "mid3", "userB", "b@example.com", "M", 1, NULL, &lim, now, (int)(now / 86400), &vd, err,
                       sizeof(err)) == 0,
        "after privacy_close the outbox works without a vault");
+    /* that record has the layout before issue 15 (user in clear): the next
+     * privacy_open seals it */
+    ok(privacy_open(s, dir, &uk, NULL, &p, err, sizeof(err)) == 0, "privacy reopened (upgrade)");
+    r = store_reader_new(s);
+    struct logtxt lt = {{0}};
+    ok(outbox_log_each(r, log_text_of, &lt, err, sizeof(err)) == 0 && strstr(lt.mid3, "\"utag\":") &&
+           strstr(lt.mid3, "\"case\":") && !strstr(lt.mid3, "userB") && !strstr(lt.mid3, "\"links\""),
+       "upgrade: the old case record names a tag, its links and user sealed (%s)", lt.mid3);
+    store_reader_free(r);
+    privacy_close(p);
     store_close(s);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -115,6 +115,39 @@ int privacy_erase(privacy_t *p, const char *user_hex, unsigned what, const char 
  * WRITER_STOPPED (not queued: logged as an error). */
 int privacy_erase_submit(privacy_t *p, const char *user_hex, unsigned what, const char *reason);
 
+/* ---- key files and the erasure journal ---- */
+#define PRIVACY_USER_KEY_FILE "pseudonym.key"
+#define PRIVACY_JOURNAL_KEY_FILE "journal.key"
+#define PRIVACY_JOURNAL_DBI "privacy.journal"
+#define PRIVACY_JOURNAL_TAG 16
+
+/* Load DIR/pseudonym.key for the store (data/keyfile.h): created only for a
+ * store without personal data; a missing or different key is refused. */
+int privacy_load_user_key(store_t *s, const char *dir, secret_key_t *out, char *err, size_t err_size);
+
+/* The erasure journal (DBI "privacy.journal", docs/privacy.md): every
+ * privacy_erase and every applied skill event that erased appends, in the
+ * same txn, time ms (8 BE) | HMAC(journal.key, user)[:16] -> what (4 BE).
+ * No personal data; carried in backups, so a restore re-applies erasures
+ * made after the backup (privacy/backup.h). */
+void privacy_journal_tag(const secret_key_t *jk, const char *user_hex, uint8_t tag[PRIVACY_JOURNAL_TAG]);
+const secret_key_t *privacy_journal_key(const privacy_t *p);
+typedef void (*privacy_journal_fn)(void *ud, const uint8_t tag[PRIVACY_JOURNAL_TAG], int64_t ts_ms, unsigned what);
+/* Entries newer than since_ms of a store opened with privacy_dbi_defs() (no
+ * keys needed). 0 or -1 with a message. */
+int privacy_journal_each(store_t *s, int64_t since_ms, privacy_journal_fn fn, void *ud, char *err, size_t err_size);
+/* Append an entry made elsewhere (a restore carries the replaced
+ * directory's journal into the restored one, so a later restore from an
+ * even older backup still re-applies it). 0 or -1 with a message. */
+int privacy_journal_put(privacy_t *p, const uint8_t tag[PRIVACY_JOURNAL_TAG], int64_t ts_ms, unsigned what, char *err,
+                        size_t err_size);
+/* Every pseudonymous user with a per-user vault entry ("c:", "t:", "mu:",
+ * "ev:" + id): the users a journal can be matched against. */
+int privacy_users_each(privacy_t *p, void (*fn)(void *ud, const char *user_hex), void *ud, char *err, size_t err_size);
+
+/* "2026-12-02T12:20:15.123Z" (UTC, ISO 8601 with zone) into out. Returns out. */
+char *privacy_iso_time(int64_t ms, char *out, size_t n);
+
 /* ---- skill events (alexa.md §6) ---- */
 typedef enum { PRIVACY_EV_ENABLED, PRIVACY_EV_DISABLED, PRIVACY_EV_PERMISSIONS } privacy_ev_t;
 

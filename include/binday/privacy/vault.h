@@ -75,5 +75,7 @@ int vault_sweep(vault_t *v, char *err, size_t err_size);
 
 /* The committed generation seen by txn (0 if none yet). */
 uint64_t vault_generation(vault_t *v, MDB_txn *txn);
+/* The same for a vault DBI opened by hand (a backup's copy, no vault_t). */
+uint64_t vault_generation_in(MDB_txn *txn, MDB_dbi dbi);
 
 #endif

@@ -26,6 +26,10 @@ typedef struct secret_key {
  * size. Returns 0, or -1 with a message in err. */
 int secret_load_or_create(const char *dir, const char *name, secret_key_t *out, char *err, size_t err_size);
 
+/* Load DIR/NAME only: 0, 1 when the file does not exist (nothing created),
+ * or -1 with a message (unreadable, wrong size, readable by others). */
+int secret_load(const char *dir, const char *name, secret_key_t *out, char *err, size_t err_size);
+
 /* HMAC-SHA256(key, msg) truncated to 128 bits, as 32 lower-case hex digits
  * plus NUL in out (out_size >= SECRET_HEX_LEN + 1). */
 void secret_hmac_hex(const secret_key_t *key, const void *msg, size_t len, char *out, size_t out_size);
