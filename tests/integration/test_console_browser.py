@@ -54,14 +54,20 @@ class Pages:
         return self.drv.find_element(By.PARTIAL_LINK_TEXT, text)
 
     def submit(self, el):
-        """Click something that loads a new page, and wait until it has."""
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as EC
+        """Click something that loads a new page, and wait until it has: the old
+        page's window carries a mark the new one does not (element staleness
+        races with chromedriver while the document is swapped)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
-        old = self.drv.find_element(By.TAG_NAME, "html")
+        self.drv.execute_script("window.__bindayOld = true;")
         el.click()
-        WebDriverWait(self.drv, 60).until(EC.staleness_of(old))
-        WebDriverWait(self.drv, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+        def loaded(d):
+            try:
+                return d.execute_script("return !window.__bindayOld && document.readyState === 'complete';")
+            except WebDriverException:
+                return False
+        WebDriverWait(self.drv, 60, poll_frequency=0.1).until(loaded)
 
     def text(self):
         from selenium.webdriver.common.by import By
