@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "binday/data/keyfile.h"
 #include "binday/feed/calfeed.h"
 #include "binday/staff/audit.h"
 #include "binday/util/secret.h"
@@ -59,7 +60,9 @@ int staff_open(store_t *s, const staff_options_t *opt, staff_t **out, char *err,
         }
         st->public_url = xstrdup(opt->public_url);
     }
-    if (secret_load_or_create(opt->data_dir, CALFEED_KEY_FILE, &st->feed_key, err, err_size) != 0) {
+    /* through the store's key registry, as calendar-link and the feed
+     * endpoint do: a lost calendar.key is refused, never silently remade */
+    if (store_keyfile(s, opt->data_dir, CALFEED_KEY_FILE, 1, &st->feed_key, err, err_size) != 0) {
         free(st->public_url);
         free(st);
         return STAFF_ERROR;

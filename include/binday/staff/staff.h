@@ -63,8 +63,9 @@ typedef struct staff_options {
     writer_t *writer;       /* the store writer for *_submit; NULL = they run synchronously */
 } staff_options_t;
 
-/* Open on a store opened with privacy_dbi_defs() among its extras. Loads (or
- * creates) DATA_DIR/calendar.key. Strings in opt are copied. 0, or
+/* Open on a store opened with privacy_dbi_defs() among its extras. Loads
+ * DATA_DIR/calendar.key through the store's key registry (data/keyfile.h:
+ * created only if the store never had one; a lost one is refused). Strings in opt are copied. 0, or
  * STAFF_ERROR with a message. */
 int staff_open(store_t *s, const staff_options_t *opt, staff_t **out, char *err, size_t err_size);
 void staff_close(staff_t *st); /* NULL is a no-op */
