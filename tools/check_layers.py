@@ -27,6 +27,7 @@ LAYERS = {
     "privacy": 5,  # vault, sealing, transcripts, erasure events
     "mail": 6,     # outbox, messages, the mailer thread
     "staff": 6,    # staff console core: accounts, audit, edits, property view
+    "alerts": 6,   # evening-before alerts: subscriptions, Proactive Events sender
     "skill": 7,    # the conversation and the /alexa endpoint
     "console": 7,  # the staff console: its listener's pages, sessions, form parsing
     "cli": 8,      # the binday program: commands and wiring

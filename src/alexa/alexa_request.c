@@ -20,6 +20,7 @@ static const struct {
     {"AlexaSkillEvent.SkillDisabled", ALEXA_REQ_SKILL_DISABLED},
     {"AlexaSkillEvent.SkillPermissionAccepted", ALEXA_REQ_PERMISSION_ACCEPTED},
     {"AlexaSkillEvent.SkillPermissionChanged", ALEXA_REQ_PERMISSION_CHANGED},
+    {"AlexaSkillEvent.ProactiveSubscriptionChanged", ALEXA_REQ_PROACTIVE_SUBSCRIPTION_CHANGED},
 };
 
 /* Both columns of alexa.md §5: which address spelling appears in events is unverified. */
@@ -37,6 +38,7 @@ static const struct {
     {"alexa::profile:given_name:read", ALEXA_PERM_GIVEN_NAME, 1},
     {"alexa::profile:email:read", ALEXA_PERM_EMAIL, 1},
     {"alexa::alerts:reminders:skill:readwrite", ALEXA_PERM_REMINDERS, 1},
+    {"alexa::devices:all:notifications:write", ALEXA_PERM_NOTIFICATIONS, 1},
 };
 
 const char *alexa_perm_card_scope(alexa_perm_t p)
@@ -125,6 +127,25 @@ int alexa_request_parse(const json_t *root, alexa_request_t *out, char *err, siz
         }
     }
     out->persistence_status = str_at(body, "userInformationPersistenceStatus");
+    out->proactive_subscriptions = -1;
+    json_t *subs = json_object_get(body, "subscriptions");
+    if (json_is_array(subs)) {
+        size_t i;
+        json_t *e;
+        out->proactive_subscriptions = 0;
+        json_array_foreach(subs, i, e) {
+            if (str_at(e, "eventName") != NULL)
+                out->proactive_subscriptions++;
+        }
+    }
+    json_t *granted = json_object_get(json_object_get(json_object_get(sys, "user"), "permissions"), "scopes");
+    const char *sk;
+    json_t *sv;
+    json_object_foreach(granted, sk, sv) {
+        const char *status = str_at(sv, "status");
+        if (status && strcmp(status, "GRANTED") == 0)
+            out->granted_scopes |= alexa_perm_from_scope(sk, strlen(sk));
+    }
     return 0;
 }
 

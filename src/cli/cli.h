@@ -36,5 +36,7 @@ int cmd_mail_log(int argc, char **argv);
 int cmd_skill_package(int argc, char **argv);
 /* staff console accounts, audit, edits (src/cmd_staff.c, cmd_staff_edit.c) */
 int cmd_staff(int argc, char **argv);
+/* evening-before alerts (src/cmd_alerts.c) */
+int cmd_alerts(int argc, char **argv);
 
 #endif

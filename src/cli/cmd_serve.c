@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "binday/alerts/alerts.h"
 #include "binday/skill/alexa_endpoint.h"
 #include "binday/console/console.h"
 #include "binday/staff/ratelimit.h"
@@ -37,6 +38,8 @@
 static skill_conf_t skill_conf;
 static secret_key_t user_key;
 static linkmail_conf_t mail_conf;
+/* evening-before alerts (docs/alerts.md): their own thread, off every loop */
+static alerts_t *alerts;
 
 /* The store writer (writer.h): every write the server makes on behalf of a
  * request (skill events, erasures, remembered choices, the email outbox)
@@ -415,12 +418,36 @@ int cmd_serve(int argc, char **argv)
                                           .n_routes = n_staff_routes,
                                           .mount = staff_mount};
     }
+    alerts_conf_t ac;
+    if (alerts_conf_from_json(conf.doc, &ac, err, sizeof(err)) != 0) {
+        fprintf(stderr, "binday serve: %s\n", err);
+        exit_code = CLI_EXIT_USAGE;
+        goto out;
+    }
+    if (ac.client_id) {
+        ac.ref_key = &user_key;
+        ac.fixed_today = today;
+        ac.ca_file = outbound_ca_file();
+        ac.connect_to = outbound_connect_to_list();
+        alerts = alerts_new(privacy, &ac);
+        skill_conf.alerts = 1;
+        if (alerts_start(alerts) != 0) {
+            fprintf(stderr, "binday serve: cannot start the alerts thread\n");
+            goto out;
+        }
+        char hm[24];
+        snprintf(hm, sizeof(hm), "%02d:%02d", ac.send_minute / 60, ac.send_minute % 60);
+        log_info("alerts.start", "time=%s stage=%s services_mapped=%zu", hm, ac.live ? "live" : "development",
+                 ac.map.n);
+    }
     data_dir = conf.data;
     server_hooks_t hooks = {.thread_init = thread_init, .thread_fini = thread_fini, .health = health, .ready = ready,
                             .reload_config = reload_config, .staff = conf.staff_listen ? &staff_listener : NULL};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:
+    alerts_free(alerts); /* stops its thread: a transfer or backoff is cut short */
+    alerts = NULL;
     /* first the writer: its jobs may flush the transcript queue (erasure) */
     if (writer) {
         size_t dropped = writer_stop(writer, conf.shutdown_grace_ms);

@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"staff", cmd_staff, "staff console: accounts, audit log, edits (add|passwd|list|audit|...)"},
     {"mail-log", cmd_mail_log, "list emailed-link case records and the outbox size (staff)"},
     {"skill-package", cmd_skill_package, "render the skill package to submit to Amazon (manifest, model, APL, icons)"},
+    {"alerts", cmd_alerts, "evening-before alerts: send --as-of T | preview --date D (counts only)"},
 };
 
 static void usage(FILE *out)

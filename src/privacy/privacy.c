@@ -504,7 +504,8 @@ int privacy_event_decide(const privacy_evstate_t *cur, int have_cur, privacy_ev_
     case PRIVACY_EV_DISABLED:
         next->perms = 0;
         next->disabled = 1;
-        *erase = PRIVACY_ERASE_USER | PRIVACY_ERASE_ADDRESS | PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_NAME;
+        *erase = PRIVACY_ERASE_USER | PRIVACY_ERASE_ADDRESS | PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_NAME |
+                 PRIVACY_ERASE_ALERTS;
         break;
     case PRIVACY_EV_ENABLED:
         next->disabled = 0;
@@ -520,6 +521,8 @@ int privacy_event_decide(const privacy_evstate_t *cur, int have_cur, privacy_ev_
             *erase |= PRIVACY_ERASE_EMAIL;
         if (!(perms & (ALEXA_PERM_NAME | ALEXA_PERM_GIVEN_NAME)))
             *erase |= PRIVACY_ERASE_NAME;
+        if (!(perms & ALEXA_PERM_NOTIFICATIONS))
+            *erase |= PRIVACY_ERASE_ALERTS; /* alerts (docs/alerts.md): revoked = stop at once */
         break;
     }
     return 1;
@@ -685,7 +688,7 @@ static int ev_export(privacy_t *p, MDB_txn *txn, const char *user, json_t **out,
         return rc ? rc : MDB_CORRUPTED;
     }
     json_t *perms = json_array();
-    for (unsigned f = 1; f <= ALEXA_PERM_REMINDERS; f <<= 1)
+    for (unsigned f = 1; f <= ALEXA_PERM_LAST; f <<= 1)
         if (s.perms & f)
             json_array_append_new(perms, json_string(alexa_perm_card_scope((alexa_perm_t)f)));
     char at[40];

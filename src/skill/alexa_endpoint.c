@@ -88,6 +88,25 @@ static void on_event_done(void *ud, int rc, int applied, unsigned erased)
     respond_empty(c);
 }
 
+/* ProactiveSubscriptionChanged (docs/alerts.md): an empty list means the
+ * user turned our notifications off: their alert subscription goes at once.
+ * A non-empty list changes nothing (the property comes from the opt-in
+ * dialogue). The erasure goes to the store writer; only a refusal (queue
+ * full) is answered 503, so Amazon delivers the event again. */
+static void handle_proactive_subscription(struct ctx *c, const alexa_request_t *rq)
+{
+    int rc = 0;
+    if (rq->proactive_subscriptions == 0)
+        rc = privacy_erase_submit(c->at->conf->privacy, c->user, PRIVACY_ERASE_ALERTS, "proactive_unsubscribed");
+    log_info("skill.event", "type=%s user=%s subscriptions=%d", rq->type_name, c->user, rq->proactive_subscriptions);
+    if (rc == WRITER_FULL || rc == WRITER_STOPPED) {
+        c->req->http1_is_persistent = 0;
+        respond(c, 503, "{\"error\":\"busy, try again\"}", 27);
+        return;
+    }
+    respond_empty(c);
+}
+
 /* Skill events: the user's consent changed. What we derived from a permission
  * goes with it; disabling takes everything. Applied in timestamp order per
  * user (privacy.h, docs/privacy.md).
@@ -114,7 +133,10 @@ static void handle_event(struct ctx *c, json_t *env)
             ev = PRIVACY_EV_DISABLED;
         else if (rq.type == ALEXA_REQ_SKILL_ENABLED)
             ev = PRIVACY_EV_ENABLED;
-        else if (rq.type != ALEXA_REQ_PERMISSION_CHANGED && rq.type != ALEXA_REQ_PERMISSION_ACCEPTED) {
+        else if (rq.type == ALEXA_REQ_PROACTIVE_SUBSCRIPTION_CHANGED) {
+            handle_proactive_subscription(c, &rq);
+            return;
+        } else if (rq.type != ALEXA_REQ_PERMISSION_CHANGED && rq.type != ALEXA_REQ_PERMISSION_ACCEPTED) {
             log_info("skill.event", "type=%s user=%s note=ignored", rq.type_name, c->user);
             respond_empty(c);
             return;

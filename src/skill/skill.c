@@ -262,6 +262,8 @@ skill_call_t *skill_handle(skill_thread_t *st, json_t *envelope, skill_done_cb c
             async = skill_email_intent(c);
         } else if (!strcmp(in, "MaterialIntent")) {
             skill_answer_material(c);
+        } else if (!strcmp(in, "AlertOptInIntent") || !strcmp(in, "AlertOptOutIntent")) {
+            async = skill_alerts_intent(c);
         } else if (!strcmp(in, "ChooseAddressIntent")) {
             const char *pending = json_string_value(json_object_get(c->rq.session_attributes, "pending"));
             if (!pending || strcmp(pending, "choose_property") != 0) {

@@ -71,6 +71,8 @@ static void answer_from_address(struct skill_call *c)
     case AM_POSTCODE:
         if (c->q == Q_EMAIL)
             skill_answer_email(c, res);
+        else if (c->q == Q_ALERT)
+            skill_answer_alert(c, res);
         else
             skill_answer_collections(c, res);
         return;

@@ -11,6 +11,7 @@
  *   skill_email.c   EmailLinkIntent, the offer, and queueing the emailed link
  *   skill_material.c MaterialIntent: "where does glass go?" (materials.h)
  *   skill_apl.c     the Echo Show visual (APL RenderDocument) of an answer
+ *   skill_alerts.c  AlertOptInIntent / AlertOptOutIntent: the evening-before alert
  *
  * Kept beside the sources rather than in include/binday/: nothing outside
  * src/skill/ may depend on struct skill_call, and the sources include it as
@@ -51,7 +52,7 @@ struct skill_thread {
     h2o_linklist_t calls; /* every call not yet freed (struct skill_call.link) */
 };
 
-typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING, Q_EMAIL } question_t;
+typedef enum { Q_LAUNCH, Q_NEXT, Q_BIN, Q_WHEN, Q_UPCOMING, Q_EMAIL, Q_ALERT } question_t;
 
 struct skill_call {
     skill_thread_t *st;
@@ -131,5 +132,11 @@ json_t *skill_apl_collections(const struct skill_call *c, const lookup_result_t 
 
 /* skill_material.c: MaterialIntent, answered synchronously. */
 void skill_answer_material(struct skill_call *c);
+
+/* skill_alerts.c (docs/alerts.md) */
+/* AlertOptInIntent / AlertOptOutIntent. Returns 1 when asynchronous. */
+int skill_alerts_intent(struct skill_call *c);
+/* The property is known: subscribe, and ask for the permission when needed. */
+void skill_answer_alert(struct skill_call *c, const lookup_result_t *res);
 
 #endif

@@ -163,7 +163,7 @@ static int last_sunday(int y, int m)
     return last - (date_weekday(last) + 1) % 7;
 }
 
-int date_london_from_unix(time_t t)
+long long date_london_local_seconds(time_t t)
 {
     long long secs = (long long)t;
     long long day = secs / 86400 - (secs % 86400 < 0);
@@ -173,7 +173,22 @@ int date_london_from_unix(time_t t)
     long long bst_end = (long long)last_sunday(y, 10) * 86400 + 3600;
     if (secs >= bst_start && secs < bst_end)
         secs += 3600;
+    return secs;
+}
+
+int date_london_from_unix(time_t t)
+{
+    long long secs = date_london_local_seconds(t);
     return (int)(secs / 86400 - (secs % 86400 < 0));
+}
+
+time_t date_london_to_unix(int day, int minute)
+{
+    long long local = (long long)day * 86400 + (long long)minute * 60;
+    /* BST first: a wall time that exists in summer time maps back to itself */
+    if (date_london_local_seconds((time_t)(local - 3600)) == local)
+        return (time_t)(local - 3600);
+    return (time_t)local; /* GMT, or the hour skipped in March (read as GMT) */
 }
 
 int date_today_london(void)

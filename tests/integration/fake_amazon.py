@@ -11,6 +11,14 @@ client asked for (point them here with binday's --connect-to):
   Address API    GET /v1/devices/{deviceId}/settings/address/countryAndPostalCode
   Directives     POST /v1/directives                 204, records the speech
   Reminders      POST /v1/alerts/reminders           201 {"alertToken": ...}
+  Login with     POST /auth/o2/token                  client-credentials grant (form body): 200
+  Amazon                                              {"access_token", "expires_in", ...} for the
+                                                      configured client id/secret, else 401
+  Proactive      POST /v1/proactiveEvents[/stages/development]   Bearer = an LWA token issued
+  Events                                              here; checks the body's shape; 202, or 409
+                                                      for a referenceId already accepted; the
+                                                      status plan, per-user 403s and a hang
+                                                      (see FakeAmazon.proactive_*) for tests
   inspection     GET /_fake/requests                 JSON list of recorded requests (tokens redacted)
 
 Like the real thing: a GET carrying a body gets CloudFront's HTML 403, and an
@@ -63,7 +71,14 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 AMAZON_HOSTS = ["api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com",
-                "s3.amazonaws.com"]
+                "s3.amazonaws.com", "api.amazon.com"]
+
+LWA_CLIENT_ID = "amzn1.application-oa2-client.binday-test"
+LWA_CLIENT_SECRET = "test-secret-do-not-use"
+GARBAGE_TYPES = {"BOTTLES", "BULKY", "BURNABLE", "CANS", "CLOTHING", "COMPOSTABLE", "CRUSHABLE", "GARDEN_WASTE",
+                 "GLASS", "HAZARDOUS", "HOME_APPLIANCES", "KITCHEN_WASTE", "LANDFILL", "PET_BOTTLES",
+                 "RECYCLABLE_PLASTICS", "WASTE_PAPER"}
+WEEKDAYS = {"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"}
 
 DEFAULT_PROFILE = {
     "givenName": "Jane",
@@ -130,6 +145,16 @@ class FakeAmazon:
         self.requests = []    # dicts: method, path, headers, body, token
         self.speech = []      # speech of every VoicePlayer.Speak directive
         self.reminders = []   # parsed reminder request bodies
+        # Login with Amazon and proactive events (evening-before alerts)
+        self.lwa_client = (LWA_CLIENT_ID, LWA_CLIENT_SECRET)
+        self.lwa_requests = []       # parsed form bodies of token requests (secrets included: tests only)
+        self.lwa_tokens = set()      # access tokens issued
+        self.lwa_expires_in = 3600
+        self.proactive_requests = []  # {"body": parsed, "status": answered, "path": ...} in arrival order
+        self.proactive_accepted = {}  # referenceId -> body accepted (what residents would hear)
+        self.proactive_plan = []      # statuses to answer next, one per request, before the normal answer
+        self.proactive_forbidden = set()  # userIds answered 403
+        self.proactive_hang_s = 0     # accept the next event, then wait this long before answering
         self._req_port = port
         self.server = None
         self.thread = None
@@ -175,6 +200,9 @@ class FakeAmazon:
             self.requests.clear()
             self.speech.clear()
             self.reminders.clear()
+            self.lwa_requests.clear()
+            self.proactive_requests.clear()
+            self.proactive_accepted.clear()
 
     # ---- scenario resolution ----
     def scenario_for(self, token):
@@ -296,6 +324,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "GET" and path.startswith("/echo.api/"):
             return self._cert(path)
 
+        if self.command == "POST" and path == "/auth/o2/token":
+            return self._lwa_token(body)
+        if self.command == "POST" and path in ("/v1/proactiveEvents", "/v1/proactiveEvents/stages/development"):
+            return self._proactive(path, body, token)
+
         api = _api_of(self.command, path)
         if api is None:
             return self._send(404, {"code": "NOT_FOUND", "message": "no such resource"})
@@ -354,6 +387,61 @@ class _Handler(BaseHTTPRequestHandler):
                                     "version": "1", "createdTime": "2026-01-01T00:00:00.000Z"})
         return self._send(500, {"code": "INTERNAL", "message": "unhandled"})
 
+    def _lwa_token(self, body):
+        fake = self.fake
+        ctype = self.headers.get("Content-Type", "")
+        form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        with fake.lock:
+            fake.lwa_requests.append(form)
+        if not ctype.startswith("application/x-www-form-urlencoded"):
+            return self._send(400, {"error": "invalid_request", "error_description": "form body expected"})
+        if form.get("grant_type") != "client_credentials" or form.get("scope") != "alexa::proactive_events":
+            return self._send(400, {"error": "invalid_request", "error_description": "grant_type or scope"})
+        if (form.get("client_id"), form.get("client_secret")) != fake.lwa_client:
+            return self._send(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+        with fake.lock:
+            tok = "Atc|MQEB-lwa-%d-%s" % (len(fake.lwa_tokens) + 1, os.urandom(6).hex())
+            fake.lwa_tokens.add(tok)
+        return self._send(200, {"access_token": tok, "expires_in": fake.lwa_expires_in,
+                                "scope": "alexa::proactive_events", "token_type": "bearer"})
+
+    def _proactive(self, path, body, token):
+        fake = self.fake
+        try:
+            d = json.loads(body)
+        except ValueError:
+            d = None
+        rec = {"path": path, "body": d, "status": None}
+        with fake.lock:
+            fake.proactive_requests.append(rec)
+            issued = token in fake.lwa_tokens
+            planned = fake.proactive_plan.pop(0) if fake.proactive_plan else None
+
+        def answer(status, obj=None):
+            rec["status"] = status
+            return self._send(status, obj if obj is not None else {})
+        if not issued:
+            return answer(401, {"message": "Invalid token"})
+        if planned is not None:
+            return answer(planned, {"message": "planned status %d" % planned})
+        problem = _proactive_problem(d)
+        if problem:
+            return answer(400, {"message": problem})
+        user = d["relevantAudience"]["payload"]["user"]
+        if user in fake.proactive_forbidden:
+            return answer(403, {"message": "No enablement for clientId"})
+        with fake.lock:
+            dup = d["referenceId"] in fake.proactive_accepted
+            if not dup:
+                fake.proactive_accepted[d["referenceId"]] = d
+            hang, fake.proactive_hang_s = fake.proactive_hang_s, 0
+        if dup:
+            return answer(409, {"message": "Duplicate referenceId"})
+        if hang:
+            rec["status"] = "hung"
+            time.sleep(hang)
+        return answer(202)
+
     def _cert(self, path):
         fake = self.fake
         name = path[len("/echo.api/"):]
@@ -364,6 +452,35 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
         with open(p, "rb") as f:
             return self._send(200, f.read(), "application/x-pem-file")
+
+
+def _proactive_problem(d):
+    """Why a proactive event body is not what Amazon accepts, or None."""
+    try:
+        if not re.match(r"^[A-Za-z0-9~]{1,100}$", d["referenceId"]):
+            return "referenceId"
+        for k in ("timestamp", "expiryTime"):
+            if not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", d[k]):
+                return k
+        ev = d["event"]
+        if ev["name"] != "AMAZON.TrashCollectionAlert.Activated":
+            return "event.name"
+        alert = ev["payload"]["alert"]
+        if alert["collectionDayOfWeek"] not in WEEKDAYS:
+            return "collectionDayOfWeek"
+        gt = alert["garbageTypes"]
+        if not gt or any(g not in GARBAGE_TYPES for g in gt) or len(set(gt)) != len(gt):
+            return "garbageTypes"
+        if not isinstance(d["localizedAttributes"], list):
+            return "localizedAttributes"
+        ra = d["relevantAudience"]
+        if ra["type"] != "Unicast" or not ra["payload"]["user"]:
+            return "relevantAudience"
+        if d["expiryTime"] <= d["timestamp"]:
+            return "expiryTime before timestamp"
+    except (KeyError, TypeError):
+        return "missing field"
+    return None
 
 
 def _api_of(method, path):

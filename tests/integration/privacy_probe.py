@@ -28,12 +28,21 @@ def _h(key, *parts):
 
 
 def raw_files(data_dir):
-    out = {}
-    for root, _, files in os.walk(data_dir):
-        for n in files:
-            with open(os.path.join(root, n), "rb") as f:
-                out[os.path.join(root, n)] = f.read()
-    return out
+    """Every file's bytes. A running server renames key files into place
+    (vault-N.key.tmp -> vault-N.key); a file that vanishes between listing
+    and reading means the listing is stale, so the whole walk is redone rather
+    than the file skipped (skipping could miss the key the probe needs)."""
+    for _ in range(20):
+        out = {}
+        try:
+            for root, _, files in os.walk(data_dir):
+                for n in files:
+                    with open(os.path.join(root, n), "rb") as f:
+                        out[os.path.join(root, n)] = f.read()
+            return out
+        except FileNotFoundError:
+            continue
+    raise RuntimeError("raw_files: %s kept changing under the probe" % data_dir)
 
 
 def _nodes(blobs, key_prefix, ksize, before=0):

@@ -47,7 +47,7 @@ class Reply:
 
 
 class SkillEnv:
-    def __init__(self, d, scenarios=None, properties=3000, profile=None, extra=()):
+    def __init__(self, d, scenarios=None, properties=3000, profile=None, extra=(), config=None):
         self.d = d
         self.pki = server_cert(d)
         self.ca, cert, key = fake_amazon.make_certs(os.path.join(d, "amz-certs"))
@@ -66,15 +66,18 @@ class SkillEnv:
         if r.returncode != 0:
             raise RuntimeError("import failed: " + r.stderr)
         self.extra = list(extra)
+        self.config = config  # a serve config document (keys only a file can hold), or None
         self.server = None
 
     def start(self):
         self.fake.start()
         p = self.fake.port
         flags = ["--alexa-ca", self.signing_ca, "--upstream-ca", self.ca, "--today", TODAY]
-        for h in ("s3.amazonaws.com", "api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com"):
+        for h in ("s3.amazonaws.com", "api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com",
+                  "api.amazon.com"):
             flags += ["--connect-to", "%s:443:127.0.0.1:%d" % (h, p)]
-        self.server = Server(self.d, self.pki, skill_ids=(SKILL_ID,), extra=flags + self.extra, data=self.data)
+        self.server = Server(self.d, self.pki, skill_ids=(SKILL_ID,), extra=flags + self.extra, data=self.data,
+                             config=self.config)
         self.server.start()
         return self
 

@@ -56,7 +56,8 @@ def main():
     ok(lm["invocationName"] == "breckland bins", "invocation name")
     intents = {i["name"]: i for i in lm["intents"]}
     required = ["NextCollectionIntent", "BinTypeIntent", "WhichBinIntent", "UpcomingCollectionsIntent",
-                "EmailLinkIntent", "ChooseAddressIntent", "MaterialIntent", "AMAZON.YesIntent", "AMAZON.NoIntent",
+                "EmailLinkIntent", "ChooseAddressIntent", "MaterialIntent", "AlertOptInIntent", "AlertOptOutIntent",
+                "AMAZON.YesIntent", "AMAZON.NoIntent",
                 "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",
                 "AMAZON.NavigateHomeIntent"]
     ok(sorted(intents) == sorted(required), "exactly the intents the skill handles")

@@ -63,7 +63,8 @@ static void test_order(void)
     /* first event: full set with address only: email and name lose */
     ok(privacy_event_decide(&cur, 0, PRIVACY_EV_PERMISSIONS, t0, ALEXA_PERM_ADDRESS, &next, &erase) == 1,
        "first event applies");
-    ok(erase == (PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_NAME), "address kept; email and name data erased (%u)", erase);
+    ok(erase == (PRIVACY_ERASE_EMAIL | PRIVACY_ERASE_NAME | PRIVACY_ERASE_ALERTS),
+       "address kept; email, name and alert data erased (%u)", erase);
     cur = next;
     ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0, 0, &next, &erase) == 0, "redelivery: ignored");
     ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 - 1000, ALEXA_PERM_EMAIL, &next, &erase) == 0,
@@ -73,7 +74,8 @@ static void test_order(void)
        "empty set: address data erased");
     cur = next;
     ok(privacy_event_decide(&cur, 1, PRIVACY_EV_DISABLED, t0 + 2000, 0, &next, &erase) == 1 &&
-           (erase & PRIVACY_ERASE_USER) && !(erase & PRIVACY_ERASE_EVENT_STATE) && next.disabled == 1,
+           (erase & PRIVACY_ERASE_USER) && (erase & PRIVACY_ERASE_ALERTS) && !(erase & PRIVACY_ERASE_EVENT_STATE) &&
+               next.disabled == 1,
        "disabled: everything but the ordering state");
     cur = next;
     ok(privacy_event_decide(&cur, 1, PRIVACY_EV_ENABLED, t0 + 1500, 0, &next, &erase) == 0,
@@ -82,9 +84,15 @@ static void test_order(void)
            next.disabled == 0,
        "a newer enable applies and erases nothing");
     ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 + 4000,
-                            ALEXA_PERM_ADDRESS | ALEXA_PERM_EMAIL | ALEXA_PERM_GIVEN_NAME, &next, &erase) == 1 &&
+                            ALEXA_PERM_ADDRESS | ALEXA_PERM_EMAIL | ALEXA_PERM_GIVEN_NAME | ALEXA_PERM_NOTIFICATIONS,
+                            &next, &erase) == 1 &&
            erase == 0,
        "everything granted: nothing erased");
+    cur = next;
+    ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 + 4500,
+                            ALEXA_PERM_ADDRESS | ALEXA_PERM_EMAIL | ALEXA_PERM_GIVEN_NAME, &next, &erase) == 1 &&
+           erase == PRIVACY_ERASE_ALERTS,
+       "notifications revoked: only the alert subscription goes");
     ok(privacy_event_decide(&cur, 1, PRIVACY_EV_PERMISSIONS, t0 + 5000, ALEXA_PERM_POSTCODE, &next, &erase) == 1 &&
            (erase & PRIVACY_ERASE_ADDRESS),
        "postcode only: choices (from the full address) erased");

@@ -28,7 +28,8 @@ typedef enum {
     ALEXA_REQ_SKILL_ENABLED,
     ALEXA_REQ_SKILL_DISABLED,
     ALEXA_REQ_PERMISSION_ACCEPTED,
-    ALEXA_REQ_PERMISSION_CHANGED
+    ALEXA_REQ_PERMISSION_CHANGED,
+    ALEXA_REQ_PROACTIVE_SUBSCRIPTION_CHANGED /* body.subscriptions: [] = unsubscribed */
 } alexa_req_type_t;
 
 /* Permissions as flags; both address spellings map to ALEXA_PERM_ADDRESS. */
@@ -38,8 +39,10 @@ typedef enum {
     ALEXA_PERM_NAME = 1u << 2,
     ALEXA_PERM_GIVEN_NAME = 1u << 3,
     ALEXA_PERM_EMAIL = 1u << 4,
-    ALEXA_PERM_REMINDERS = 1u << 5
+    ALEXA_PERM_REMINDERS = 1u << 5,
+    ALEXA_PERM_NOTIFICATIONS = 1u << 6 /* alexa::devices:all:notifications:write (proactive events) */
 } alexa_perm_t;
+#define ALEXA_PERM_LAST ALEXA_PERM_NOTIFICATIONS
 
 /* The spelling for an AskForPermissionsConsent card (one flag), NULL if unknown. */
 const char *alexa_perm_card_scope(alexa_perm_t p);
@@ -72,6 +75,12 @@ typedef struct alexa_request {
     /* skill events: the full accepted set (SkillPermissionAccepted/Changed) */
     unsigned accepted_permissions;
     const char *persistence_status; /* SkillDisabled: PERSISTED / NOT_PERSISTED */
+    /* ProactiveSubscriptionChanged: how many of body.subscriptions name an
+     * event (0: the user unsubscribed from all), -1 when there is no list */
+    int proactive_subscriptions;
+    /* context.System.user.permissions.scopes{scope: {status: "GRANTED"}}
+     * (sent for notification and reminder scopes; unverified for others) */
+    unsigned granted_scopes;
 } alexa_request_t;
 
 /* Fill *out from a parsed envelope. Returns 0, or -1 with a reason in err when

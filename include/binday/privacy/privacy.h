@@ -13,8 +13,9 @@
  * in the same txn so the destroyed key, and so the records it sealed, cannot
  * be recovered from the files (docs/privacy.md).
  *
- * Registered now: address choices (choice.h), transcripts (transcript.h)
- * and the email outbox with its case records (outbox.h, docs/email.md).
+ * Registered now: address choices (choice.h), transcripts (transcript.h),
+ * the email outbox with its case records (outbox.h, docs/email.md) and the
+ * evening-before alert subscriptions (alertsub.h, docs/alerts.md).
  *
  * Users are named by their pseudonymous id (SECRET_HEX_LEN hex digits, the
  * keyed hash of the Alexa userId, privacy_user_hex) everywhere below.
@@ -40,7 +41,9 @@ enum {
     PRIVACY_ERASE_USER = 1u << 3,    /* skill disabled: everything about the user; case records only as
                                         retention allows, pseudonymously */
     PRIVACY_ERASE_EVENT_STATE = 1u << 4, /* `binday user forget`: also the event-ordering state */
-    PRIVACY_ERASE_ALL = 0x1fu
+    PRIVACY_ERASE_ALERTS = 1u << 5, /* notifications permission gone, unsubscribed, or a 403 on an alert:
+                                       the evening-before subscription (alertsub.h) */
+    PRIVACY_ERASE_ALL = 0x3fu
 };
 
 /* Retention classes and their periods. */

@@ -27,6 +27,7 @@ typedef struct skill_conf {
     privacy_t *privacy;      /* remembered choices, transcripts, erasure on a 403 (borrowed) */
     struct transcript_queue *transcripts; /* turn records go here when set, else written directly */
     const struct linkmail_conf *mail; /* emailed links (linkmail.h); NULL when email is not configured */
+    int alerts;              /* evening-before alerts configured (alerts.h) */
 } skill_conf_t;
 
 typedef struct skill_thread skill_thread_t;

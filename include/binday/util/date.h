@@ -40,6 +40,12 @@ char *date_long(int days, char *dst, size_t dst_size);
 /* The Europe/London local date at a Unix time (GMT, BST from 01:00 UTC on the
  * last Sunday of March to 01:00 UTC on the last Sunday of October). */
 int date_london_from_unix(time_t t);
+/* Europe/London wall-clock seconds since 1970-01-01 00:00 local at a Unix
+ * time (t + 3600 in summer time): day = floor(/86400), minute of the day = rest / 60. */
+long long date_london_local_seconds(time_t t);
+/* The Unix time of a Europe/London wall-clock time (day, minute of the day
+ * 0..1439). The hour repeated in October maps to its first (summer) instance. */
+time_t date_london_to_unix(int day, int minute);
 /* date_london_from_unix(time(NULL)). */
 int date_today_london(void);
 
