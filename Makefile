@@ -21,7 +21,7 @@ DEB_PKGS := build-essential pkg-config clang cppcheck openssl ca-certificates cu
             libh2o-dev libuv1-dev libssl-dev libjansson-dev libcurl4-openssl-dev \
             liblmdb-dev zlib1g-dev lmdb-utils python3 python3-aiosmtpd libical-dev tzdata libmimalloc-dev \
             python3-prometheus-client python3-yaml \
-            libargon2-dev
+            libargon2-dev chromium chromium-driver python3-selenium
 # the Debian package: `make deb`, and tests/integration/test_deb.py and
 # test_man.py in `make test` (man-db renders the pages as lintian does)
 DEB_TOOLS := debhelper dpkg-dev fakeroot lintian man-db
@@ -61,7 +61,7 @@ A := build/asan
 T := build/tsan
 F := build/fuzz
 
-.PHONY: all run test lint fuzz bench deps clean unit integration asan tsan tsan-build layers man deb
+.PHONY: all run test lint fuzz bench deps web-deps clean unit integration asan tsan tsan-build layers man deb
 all: $(R)/binday
 	@ln -sf $(R)/binday binday
 
@@ -114,6 +114,21 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@# npm: Debian's package, unless a Node.js that bundles npm is installed already
+	@command -v npm >/dev/null || { if [ "$$(id -u)" != 0 ]; then echo "run as root (or: sudo make deps)"; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	@$(MAKE) --no-print-directory web-deps
+
+# The staff console's npm packages (web/package.json, pinned by its lock file):
+# govuk-frontend's CSS, fonts and images, served by binday from build/web;
+# axe-core for the browser tests. Never committed.
+WEB := build/web
+web-deps: $(WEB)/node_modules/.binday-installed
+$(WEB)/node_modules/.binday-installed: web/package.json web/package-lock.json
+	@mkdir -p $(WEB)
+	cp web/package.json web/package-lock.json $(WEB)/
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 test: deps
 	$(MAKE) --no-print-directory asan

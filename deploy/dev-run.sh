@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 RUN=${BINDAY_RUN_DIR:-$PWD/run}
 DATA=$RUN/data
 PORT=${BINDAY_PORT:-8443}
+STAFF_PORT=${BINDAY_STAFF_PORT:-8444}
 BIN=./build/release/binday
 mkdir -p "$RUN" "$DATA"
 chmod 700 "$DATA"
@@ -26,6 +27,10 @@ if [ ! -s "$RUN/demo-imported" ]; then
   deploy/load-demo-data.sh "$DATA" 60000 "$BIN"
   date -u +%FT%TZ > "$RUN/demo-imported"
 fi
+
+# The staff console's first account: a demo admin with a random password,
+# printed once, on the first run only (binday staff add --if-no-accounts).
+ADMIN_PW=$($BIN staff add --data "$DATA" --user admin --role admin --random-password --if-no-accounts)
 
 # The fake Amazon cloud; its flags point binday at it (stopped when we exit).
 FAKE_FLAGS=$(deploy/dev-fake-amazon.sh "$RUN/fake")
@@ -52,6 +57,19 @@ cat <<MSG
 
   Emailed links ("email me the link", then "yes") land in $RUN/mail/*.eml.
 
+  Staff console: https://localhost:$STAFF_PORT/  (certificate: $DATA/dev-tls.pem)
+MSG
+if [ -n "$ADMIN_PW" ]; then
+  cat <<MSG
+    first run: sign in as admin with the password  $ADMIN_PW
+    (shown this once; not stored anywhere. Add accounts with
+     $BIN staff add --data $DATA --user NAME --role viewer|editor|admin)
+MSG
+else
+  echo "    sign in with the admin account made on the first run (binday staff passwd --user admin to reset)"
+fi
+cat <<MSG
+
   Staff tools:
     $BIN lookup --data $DATA --postcode "NR19 1AA" --line "12 High Street"
     curl --cacert $DATA/dev-tls.pem https://localhost:$PORT/healthz
@@ -62,4 +80,5 @@ MSG
 # shellcheck disable=SC2086
 $BIN serve --dev --data "$DATA" --listen "127.0.0.1:$PORT" \
   --tls-cert "$DATA/dev-tls.pem" --tls-key "$DATA/dev-tls.key" \
+  --staff-listen "127.0.0.1:$STAFF_PORT" \
   --skill-id amzn1.ask.skill.binday-dev --threads 2 $FAKE_FLAGS $MAIL_FLAGS

@@ -29,6 +29,7 @@ LAYERS = {
     "staff": 6,    # staff console core: accounts, audit, edits, property view
     "alerts": 6,   # evening-before alerts: subscriptions, Proactive Events sender
     "skill": 7,    # the conversation and the /alexa endpoint
+    "console": 7,  # the staff console: its listener's pages, sessions, form parsing
     "cli": 8,      # the binday program: commands and wiring
 }
 

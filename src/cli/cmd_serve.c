@@ -9,6 +9,9 @@
 
 #include "binday/alerts/alerts.h"
 #include "binday/skill/alexa_endpoint.h"
+#include "binday/console/console.h"
+#include "binday/staff/ratelimit.h"
+#include "binday/staff/staff.h"
 #include "binday/feed/calfeed_http.h"
 #include "cli.h"
 #include "binday/config/config.h"
@@ -42,6 +45,10 @@ static alerts_t *alerts;
  * request (skill events, erasures, remembered choices, the email outbox)
  * and the daily retention purge run on its thread, never on a loop. */
 static writer_t *writer;
+
+/* The staff console (docs/staff-console.md), when --staff-listen is given. */
+static staff_t *staff;
+static staff_ratelimit_t *staff_rl;
 
 /* ---- retention, applied daily by the writer thread (privacy.h) ---- */
 #define PURGE_FIRST_MS 60000ULL
@@ -87,6 +94,8 @@ static int thread_init(server_thread_t *t, void *ud)
     }
     at->port = writer_port_new(writer, wake_loop, at->wake);
     at->wake->data = at->port;
+    if (staff != NULL && console_thread_init(t, at->port) != 0)
+        return -1;
     if (at->verify == NULL || at->skill == NULL || at->reader == NULL) {
         log_error("server.start", "thread=%d reason=\"per-thread state\"", t->index);
         return -1;
@@ -98,6 +107,8 @@ static void thread_fini(server_thread_t *t, void *ud)
 {
     (void)ud;
     calfeed_thread_cleanup();
+    if (staff != NULL)
+        console_thread_fini();
     alexa_endpoint_thread_t *at = t->app;
     if (at == NULL)
         return;
@@ -204,6 +215,14 @@ static void ready(server_thread_t *t, json_t *checks, void *ud)
         json_object_set_new(d, "smtp_code", json_integer(last.smtp_code));
     }
     server_ready_check(checks, "mailer", last.attempted && last.failed ? SERVER_READY_WARNING : SERVER_READY_OK, d);
+}
+
+/* server_staff_t.mount: what the staff listener serves besides the console's
+ * routes. Handlers registered here are on the staff hostconf only, never on
+ * the Alexa listener. (GET /metrics is on the admin listener, --admin-listen.) */
+static void staff_mount(h2o_hostconf_t *host, void *ud)
+{
+    console_mount(host, ud); /* /assets/ and /static/: govuk-frontend's files */
 }
 
 /* ---- SIGHUP: the command line (and its config file) parsed again ---- */
@@ -369,6 +388,38 @@ int cmd_serve(int argc, char **argv)
         }
         skill_conf.mail = &mail_conf;
     }
+    server_staff_t staff_listener;
+    if (conf.staff_listen) {
+        staff_options_t so = {.data_dir = conf.data, .public_url = conf.public_url, .writer = writer};
+        if (staff_open(store, &so, &staff, err, sizeof(err)) != 0) {
+            fprintf(stderr, "binday serve: %s\n", err);
+            goto out;
+        }
+        staff_rl = staff_ratelimit_new(0);
+        const char *assets = json_string_value(json_object_get(conf.doc, "staff_assets"));
+        console_conf_t cc = {.staff = staff,
+                             .rl = staff_rl,
+                             .assets_dir = assets ? assets : "build/web/node_modules/govuk-frontend/dist/govuk",
+                             .fixed_today = today};
+        if (staff_rl == NULL || console_global_init(&cc, err, sizeof(err)) != 0) {
+            fprintf(stderr, "binday serve: %s\n", err);
+            goto out;
+        }
+        size_t n_staff_routes;
+        const server_route_t *staff_routes = console_routes(&n_staff_routes);
+        staff_listener = (server_staff_t){.host = conf.staff_host,
+                                          .port = conf.staff_port,
+                                          .port_file = conf.staff_port_file,
+                                          .tls_cert = conf.staff_tls_cert,
+                                          .tls_key = conf.staff_tls_key,
+                                          .max_body_bytes = json_object_get(conf.doc, "staff_max_body_bytes")
+                                                                ? (size_t)json_integer_value(json_object_get(
+                                                                      conf.doc, "staff_max_body_bytes"))
+                                                                : (size_t)32 << 20,
+                                          .routes = staff_routes,
+                                          .n_routes = n_staff_routes,
+                                          .mount = staff_mount};
+    }
     alerts_conf_t ac;
     if (alerts_conf_from_json(conf.doc, &ac, err, sizeof(err)) != 0) {
         fprintf(stderr, "binday serve: %s\n", err);
@@ -393,7 +444,7 @@ int cmd_serve(int argc, char **argv)
     }
     data_dir = conf.data;
     server_hooks_t hooks = {.thread_init = thread_init, .thread_fini = thread_fini, .health = health, .ready = ready,
-                            .reload_config = reload_config};
+                            .reload_config = reload_config, .staff = conf.staff_listen ? &staff_listener : NULL};
     rc = server_run(&conf, routes, sizeof(routes) / sizeof(routes[0]), &hooks);
     exit_code = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 out:
@@ -409,6 +460,11 @@ out:
             privacy_set_writer(privacy, NULL);
     }
     mailer_stop();
+    console_global_cleanup();
+    staff_close(staff);
+    staff = NULL;
+    staff_ratelimit_free(staff_rl);
+    staff_rl = NULL;
     if (verify_ok)
         verify_global_cleanup();
     if (outbound_ok)

@@ -283,6 +283,17 @@ int config_parse_serve(int argc, char **argv, config_t *c, char *err, size_t err
                                  &c->admin_port, err, err_size) != 0)
         goto out;
     c->admin_port_file = get_str(doc, "admin_port_file");
+    c->staff_listen = get_str(doc, "staff_listen") != NULL;
+    if (c->staff_listen && split_listen("staff_listen", get_str(doc, "staff_listen"), c->staff_host,
+                                        sizeof(c->staff_host), &c->staff_port, err, err_size) != 0)
+        goto out;
+    c->staff_port_file = get_str(doc, "staff_port_file");
+    c->staff_tls_cert = get_str(doc, "staff_tls_cert");
+    c->staff_tls_key = get_str(doc, "staff_tls_key");
+    if ((c->staff_tls_cert == NULL) != (c->staff_tls_key == NULL)) {
+        snprintf(err, err_size, "staff_tls_cert and staff_tls_key go together");
+        goto out;
+    }
     c->tls_cert = get_str(doc, "tls_cert");
     c->tls_key = get_str(doc, "tls_key");
     c->skill_ids = string_array(json_object_get(doc, "skill_id"), &c->n_skill_ids);

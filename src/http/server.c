@@ -83,6 +83,14 @@ struct server {
     int admin_fd;
     const server_route_t *routes;
     size_t n_routes;
+    /* the staff console's listener (server_staff_t), when hooks.staff is set:
+     * its own h2o configuration, so its limits (upload sizes) are not the
+     * Alexa listener's */
+    h2o_globalconf_t staff_globalconf;
+    int staff_on;
+    h2o_hostconf_t *staff_hostconf;
+    SSL_CTX *staff_ssl_ctx; /* NULL: it shares ssl_ctx (and its reloads) */
+    int *staff_fds;
     server_hooks_t hooks;
     int *listen_fds; /* one listening socket per thread (SO_REUSEPORT) */
     server_thread_t *threads;
@@ -101,6 +109,7 @@ struct server {
     volatile int init_failed;
 };
 
+static server_t g_server; /* one server per process; static so leak checks see it */
 static long g_inflight;
 static long g_connections;
 
@@ -142,6 +151,14 @@ static long server_inflight(void)
 
 /* ---- responses ------------------------------------------------------------------ */
 
+server_thread_t *server_thread_of(h2o_req_t *req)
+{
+    h2o_context_t *c = req->conn->ctx;
+    if (g_server.staff_on && c->globalconf == &g_server.staff_globalconf)
+        return (server_thread_t *)((char *)c - offsetof(server_thread_t, staff_ctx));
+    return (server_thread_t *)c;
+}
+
 const char *server_request_id(h2o_req_t *req)
 {
     ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
@@ -167,10 +184,14 @@ static const char *reason_phrase(int status)
         return "OK";
     case 204:
         return "No Content";
+    case 303:
+        return "See Other";
     case 304:
         return "Not Modified";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -498,9 +519,17 @@ static int method_allowed(const char *methods, h2o_iovec_t m)
     return 0;
 }
 
+/* One per hostconf: the Alexa listener's and the staff console's routes are
+ * separate tables, so neither listener can reach the other's handlers. */
+typedef struct route_handler {
+    h2o_handler_t super;
+    const server_route_t *routes;
+    size_t n_routes;
+} route_handler_t;
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-    (void)self;
+    const route_handler_t *rh = (const route_handler_t *)self;
     server_thread_t *t = server_thread_of(req);
     server_t *srv = t->srv;
     __atomic_add_fetch(&g_inflight, 1, __ATOMIC_SEQ_CST);
@@ -517,21 +546,30 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
 
     h2o_iovec_t path = req->path_normalized;
-    for (size_t i = 0; i < srv->n_routes; i++) {
-        const server_route_t *r = &srv->routes[i];
+    /* a path may have one route per method (GET and POST /sign-in): 405 only
+     * when no route of the path allows the method */
+    const server_route_t *path_match = NULL;
+    for (size_t i = 0; i < rh->n_routes; i++) {
+        const server_route_t *r = &rh->routes[i];
         size_t rl = strlen(r->path);
         int match = r->prefix ? (path.len > rl && memcmp(path.base, r->path, rl) == 0)
                               : (path.len == rl && memcmp(path.base, r->path, rl) == 0);
         if (!match)
             continue;
         if (!method_allowed(r->methods, req->method)) {
-            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, r->methods, strlen(r->methods));
-            server_send_error(req, 405, "method not allowed");
-            return 0;
+            if (path_match == NULL)
+                path_match = r;
+            continue;
         }
         if (atomic_load_explicit(&srv->state, memory_order_acquire) != STATE_RUNNING)
             req->http1_is_persistent = 0;
         return r->fn(t, req);
+    }
+    if (path_match != NULL) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, path_match->methods,
+                       strlen(path_match->methods));
+        server_send_error(req, 405, "method not allowed");
+        return 0;
     }
     server_send_error(req, 404, "not found");
     return 0;
@@ -741,7 +779,8 @@ static void on_accept(uv_stream_t *listener, int status)
     uv_tcp_nodelay(conn, 1);
     h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, on_tcp_closed);
     sock->on_close.data = sc; /* a back pointer only (linger_arm); on_close.cb stays NULL */
-    h2o_accept(&t->accept_ctx, sock);
+    /* the listener decides the hostconf (and so the routes) and the certificate */
+    h2o_accept(listener == (uv_stream_t *)&t->staff_listener ? &t->staff_accept_ctx : &t->accept_ctx, sock);
 }
 
 static void on_listener_closed(uv_handle_t *h)
@@ -765,7 +804,13 @@ static void on_wake(uv_async_t *a)
     if (state >= STATE_DRAINING && t->listener_open) {
         t->listener_open = 0;
         uv_close((uv_handle_t *)&t->listener, on_listener_closed);
+        if (t->staff_listener_open) {
+            t->staff_listener_open = 0;
+            uv_close((uv_handle_t *)&t->staff_listener, on_listener_closed);
+        }
         h2o_context_request_shutdown(&t->ctx);
+        if (t->srv->staff_on)
+            h2o_context_request_shutdown(&t->staff_ctx);
     }
     if (state == STATE_STOPPING) {
         linger_close_all(t); /* their close callbacks run in server_run's last loop runs */
@@ -794,6 +839,16 @@ static void *thread_main(void *arg)
             ok = 0;
         } else {
             t->listener_open = 1;
+        }
+    }
+    if (ok && srv->staff_fds != NULL) {
+        int fd = srv->staff_fds[t->index];
+        if (fd < 0 || uv_tcp_open(&t->staff_listener, fd) != 0 ||
+            uv_listen((uv_stream_t *)&t->staff_listener, 1024, on_accept) != 0) {
+            log_error("server.start", "thread=%d reason=\"staff listen\"", t->index);
+            ok = 0;
+        } else {
+            t->staff_listener_open = 1;
         }
     }
     if (ok && t->index == 0 && srv->admin_fd >= 0) {
@@ -1015,15 +1070,25 @@ static void adopt_ssl_ctx(server_thread_t *t)
     server_t *srv = t->srv;
     pthread_mutex_lock(&srv->ssl_mu);
     SSL_CTX *old = NULL;
+    SSL_CTX *old_staff = NULL;
     if (t->ssl_gen != srv->ssl_gen) {
         old = t->accept_ctx.ssl_ctx;
         SSL_CTX_up_ref(srv->ssl_ctx);
         t->accept_ctx.ssl_ctx = srv->ssl_ctx;
         t->ssl_gen = srv->ssl_gen;
     }
+    /* the staff listener follows when it shares the server's certificate */
+    if (srv->staff_on && srv->staff_ssl_ctx == NULL && t->staff_ssl_gen != srv->ssl_gen) {
+        old_staff = t->staff_accept_ctx.ssl_ctx;
+        SSL_CTX_up_ref(srv->ssl_ctx);
+        t->staff_accept_ctx.ssl_ctx = srv->ssl_ctx;
+        t->staff_ssl_gen = srv->ssl_gen;
+    }
     pthread_mutex_unlock(&srv->ssl_mu);
     if (old)
         SSL_CTX_free(old);
+    if (old_staff)
+        SSL_CTX_free(old_staff);
 }
 
 /* ---- the admin listener: GET /metrics on plain HTTP (thread 0) -------------------- */
@@ -1146,7 +1211,7 @@ static int open_admin_listener(server_t *srv)
  * hand-over (reason printed). */
 #define SERVER_LISTEN_FDS_START 3
 
-static int announce_listener(server_t *srv, int inherited);
+static int announce_listener(server_t *srv, const char *what, int fd, const char *port_file, int inherited);
 
 static int inherited_listener(server_t *srv)
 {
@@ -1191,23 +1256,20 @@ static int inherited_listener(server_t *srv)
     return 1;
 }
 
-static int open_listener(server_t *srv)
+/* One listening socket per thread on host:port into *fds_out; the bound port
+ * goes to port_file when given. `what` names the option in messages. */
+static int open_listener(server_t *srv, const char *what, const char *host, unsigned listen_port,
+                         const char *port_file, int **fds_out)
 {
-    const config_t *c = srv->conf;
-    int inherited = inherited_listener(srv);
-    if (inherited < 0)
-        return -1;
-    if (inherited)
-        return announce_listener(srv, 1);
     struct addrinfo hints = {0}, *ai = NULL;
     char port[8];
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    snprintf(port, sizeof(port), "%u", c->listen_port);
-    int r = getaddrinfo(c->listen_host, port, &hints, &ai);
+    snprintf(port, sizeof(port), "%u", listen_port);
+    int r = getaddrinfo(host, port, &hints, &ai);
     if (r != 0) {
-        fprintf(stderr, "binday serve: --listen %s:%u: %s (use a numeric address)\n", c->listen_host, c->listen_port,
+        fprintf(stderr, "binday serve: --%s %s:%u: %s (use a numeric address)\n", what, host, listen_port,
                 gai_strerror(r));
         return -1;
     }
@@ -1218,7 +1280,7 @@ static int open_listener(server_t *srv)
      * while the others idled (make bench S3: 1.05 of 2 cores busy at a
      * 335 ms p50). The first socket binds (port 0 picks the port), the others
      * bind to the address it got. */
-    srv->listen_fds = xmalloc((size_t)srv->nthreads * sizeof(int));
+    int *fds = xmalloc((size_t)srv->nthreads * sizeof(int));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     int one = 1, opened = 0, err = 0;
@@ -1234,7 +1296,7 @@ static int open_listener(server_t *srv)
                 close(fd);
             break;
         }
-        srv->listen_fds[opened] = fd;
+        fds[opened] = fd;
         if (opened == 0) {
             sl = sizeof(ss);
             getsockname(fd, (struct sockaddr *)&ss, &sl);
@@ -1242,49 +1304,60 @@ static int open_listener(server_t *srv)
     }
     freeaddrinfo(ai);
     if (opened < srv->nthreads) {
-        fprintf(stderr, "binday serve: cannot listen on %s:%u: %s\n", c->listen_host, c->listen_port, strerror(err));
+        fprintf(stderr, "binday serve: cannot listen on %s:%u: %s\n", host, listen_port, strerror(err));
         while (opened > 0)
-            close(srv->listen_fds[--opened]);
-        free(srv->listen_fds);
-        srv->listen_fds = NULL;
+            close(fds[--opened]);
+        free(fds);
         return -1;
     }
-    return announce_listener(srv, 0);
+    *fds_out = fds;
+    return announce_listener(srv, what, fds[0], port_file, 0);
+}
+
+/* The public listener: systemd's socket when one was passed, else our own. */
+static int open_public_listener(server_t *srv)
+{
+    const config_t *c = srv->conf;
+    int inherited = inherited_listener(srv);
+    if (inherited < 0)
+        return -1;
+    if (inherited)
+        return announce_listener(srv, "listen", srv->listen_fds[0], c->port_file, 1);
+    return open_listener(srv, "listen", c->listen_host, c->listen_port, c->port_file, &srv->listen_fds);
 }
 
 /* The port file and the log line, for a socket of ours or an inherited one. */
-static int announce_listener(server_t *srv, int inherited)
+static int announce_listener(server_t *srv, const char *what, int fd, const char *port_file, int inherited)
 {
     const config_t *c = srv->conf;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
-    getsockname(srv->listen_fds[0], (struct sockaddr *)&ss, &sl);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
     char host[INET6_ADDRSTRLEN] = "?";
     const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
                                              : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
     inet_ntop(ss.ss_family == AF_INET6 ? AF_INET6 : AF_INET, a, host, sizeof(host));
     unsigned bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                      : ((struct sockaddr_in *)&ss)->sin_port);
-    if (c->port_file) {
+    if (port_file) {
         /* write then rename, so a reader never sees a half-written port */
         char tmp[4096];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", c->port_file);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
         FILE *f = fopen(tmp, "w");
-        if (f == NULL || fprintf(f, "%u\n", bound) < 0 || fclose(f) != 0 || rename(tmp, c->port_file) != 0) {
-            fprintf(stderr, "binday serve: cannot write --port-file %s: %s\n", c->port_file, strerror(errno));
+        if (f == NULL || fprintf(f, "%u\n", bound) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
+            fprintf(stderr, "binday serve: cannot write the port file %s: %s\n", port_file, strerror(errno));
             return -1;
         }
     }
-    log_info("server.listen", "addr=%s port=%u threads=%d http2=%s inherited=%s", host, bound, c->threads,
-             c->http2 ? "on" : "off", inherited ? "yes" : "no");
+    log_info("server.listen", "listener=%s addr=%s port=%u threads=%d http2=%s inherited=%s", what, host, bound,
+             c->threads, c->http2 ? "on" : "off", inherited ? "yes" : "no");
     return 0;
 }
 
 int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks)
 {
-    static server_t S; /* one server per process; static so leak checks see it */
-    server_t *srv = &S;
+    server_t *srv = &g_server;
     memset(srv, 0, sizeof(*srv));
     srv->conf = conf;
     srv->routes = routes;
@@ -1299,6 +1372,17 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     pthread_mutex_init(&srv->ssl_mu, NULL);
     if (setup_tls(srv) != 0)
         return 1;
+    const server_staff_t *staff = srv->hooks.staff;
+    if (staff != NULL && staff->tls_cert != NULL) {
+        char err[600];
+        srv->staff_ssl_ctx = build_ssl_ctx(conf->http2, staff->tls_cert, staff->tls_key ? staff->tls_key : staff->tls_cert,
+                                           0, err, sizeof(err));
+        if (srv->staff_ssl_ctx == NULL) {
+            log_error("server.tls", "listener=staff error=\"%s\"", err);
+            fprintf(stderr, "binday serve: --staff-tls-cert: %s\n", err);
+            return 1;
+        }
+    }
 
     h2o_config_init(&srv->globalconf);
     srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("binday"));
@@ -1329,8 +1413,10 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     metrics_add_collector(collect_server, NULL);
 
     h2o_pathconf_t *pc = h2o_config_register_path(srv->hostconf, "/", 0);
-    h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
-    h->on_req = on_req;
+    route_handler_t *h = (route_handler_t *)h2o_create_handler(pc, sizeof(*h));
+    h->super.on_req = on_req;
+    h->routes = srv->routes;
+    h->n_routes = srv->n_routes;
     h2o_filter_t *f = h2o_create_filter(pc, sizeof(*f));
     f->on_setup_ostream = json_error_setup;
     h2o_create_logger(pc, sizeof(h2o_logger_t))->log_access = log_access;
@@ -1339,7 +1425,39 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     f->on_setup_ostream = json_error_setup;
     h2o_create_logger(&srv->hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_access;
 
-    if (open_listener(srv) != 0 || open_admin_listener(srv) != 0)
+    if (staff != NULL) {
+        /* The staff console: an h2o configuration of its own (its limits are
+         * not the Alexa listener's) whose one hostconf is reachable only
+         * through staff_accept_ctx, so the Host header cannot select it on
+         * the Alexa listener nor the reverse. */
+        h2o_config_init(&srv->staff_globalconf);
+        srv->staff_globalconf.server_name = srv->globalconf.server_name;
+        srv->staff_globalconf.max_request_entity_size =
+            staff->max_body_bytes ? staff->max_body_bytes : conf->max_body_bytes;
+        srv->staff_globalconf.handshake_timeout = conf->handshake_timeout_ms;
+        srv->staff_globalconf.http1.req_timeout = conf->request_timeout_ms;
+        srv->staff_globalconf.http2.idle_timeout = conf->request_timeout_ms;
+        srv->staff_globalconf.http2.graceful_shutdown_timeout = conf->shutdown_grace_ms;
+        srv->staff_globalconf.http1.upgrade_to_http2 = 0;
+        srv->staff_on = 1;
+        srv->staff_hostconf =
+            h2o_config_register_host(&srv->staff_globalconf, h2o_iovec_init(H2O_STRLIT("staff")), 65535);
+        if (staff->mount != NULL)
+            staff->mount(srv->staff_hostconf, staff->ud);
+        h2o_pathconf_t *spc = h2o_config_register_path(srv->staff_hostconf, "/", 0);
+        route_handler_t *sh = (route_handler_t *)h2o_create_handler(spc, sizeof(*sh));
+        sh->super.on_req = on_req;
+        sh->routes = staff->routes;
+        sh->n_routes = staff->n_routes;
+        h2o_create_logger(spc, sizeof(h2o_logger_t))->log_access = log_access;
+        h2o_create_logger(&srv->staff_hostconf->fallback_path, sizeof(h2o_logger_t))->log_access = log_access;
+    }
+
+    if (open_public_listener(srv) != 0 ||
+        open_admin_listener(srv) != 0)
+        return 1;
+    if (staff != NULL &&
+        open_listener(srv, "staff-listen", staff->host, staff->port, staff->port_file, &srv->staff_fds) != 0)
         return 1;
 
     uv_loop_init(&srv->main_loop);
@@ -1368,6 +1486,17 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
         t->ssl_gen = srv->ssl_gen;
         uv_tcp_init(&t->loop, &t->listener);
         t->listener.data = t;
+        if (staff != NULL) {
+            h2o_context_init(&t->staff_ctx, &t->loop, &srv->staff_globalconf);
+            t->staff_accept_ctx.ctx = &t->staff_ctx;
+            t->staff_accept_ctx.hosts = srv->staff_globalconf.hosts;
+            SSL_CTX *sc = srv->staff_ssl_ctx ? srv->staff_ssl_ctx : srv->ssl_ctx;
+            SSL_CTX_up_ref(sc); /* this loop's own reference, as for accept_ctx */
+            t->staff_accept_ctx.ssl_ctx = sc;
+            t->staff_ssl_gen = srv->ssl_gen;
+            uv_tcp_init(&t->loop, &t->staff_listener);
+            t->staff_listener.data = t;
+        }
         if (i == 0 && srv->admin_fd >= 0) {
             t->admin_accept_ctx.ctx = &t->ctx;
             t->admin_accept_ctx.hosts = srv->admin_globalconf.hosts;
@@ -1404,6 +1533,8 @@ int server_run(const config_t *conf, const server_route_t *routes, size_t n_rout
     }
     free(srv->listen_fds); /* the descriptors belonged to the threads' listeners */
     srv->listen_fds = NULL;
+    free(srv->staff_fds);
+    srv->staff_fds = NULL;
     metrics_remove_collector(collect_server, NULL);
     log_info("server.stopped", "rc=%d", rc);
 #ifdef BINDAY_LSAN

@@ -20,6 +20,11 @@ typedef struct config {
     uint16_t admin_port;
     const char *admin_port_file;
     const char *tls_cert, *tls_key;
+    /* the staff console's listener: staff_port == 0 && !staff_listen = off */
+    int staff_listen;
+    char staff_host[64];
+    uint16_t staff_port;
+    const char *staff_port_file, *staff_tls_cert, *staff_tls_key;
     const char **skill_ids;
     size_t n_skill_ids;
     const char *alexa_ca, *upstream_ca;

@@ -20,7 +20,7 @@ typedef struct server server_t;
 /* One per event-loop thread. Handlers run on it; everything they start must
  * complete on its loop. */
 typedef struct server_thread {
-    h2o_context_t ctx; /* first member: handlers get it from req->conn->ctx */
+    h2o_context_t ctx; /* the Alexa listener's; server_thread_of finds the thread from either */
     uv_loop_t loop;
     int index;
     server_t *srv;
@@ -38,6 +38,11 @@ typedef struct server_thread {
     h2o_accept_ctx_t admin_accept_ctx; /* the admin listener (thread 0 only) */
     uv_tcp_t admin_listener;
     int admin_open;
+    h2o_accept_ctx_t staff_accept_ctx; /* the staff console's listener (server_staff_t) */
+    h2o_context_t staff_ctx;           /* its h2o context (its own limits) on this loop */
+    uv_tcp_t staff_listener;
+    int staff_listener_open;
+    unsigned staff_ssl_gen; /* as ssl_gen, when the staff listener shares the server's certificate */
 } server_thread_t;
 
 /* A route handler. Must answer (now or later) through the helpers below or h2o's
@@ -60,6 +65,28 @@ typedef enum { SERVER_READY_OK = 0, SERVER_READY_WARNING = 1, SERVER_READY_ERROR
  * `detail` (stolen; may be NULL). Details must never hold personal data. */
 void server_ready_check(json_t *checks, const char *name, server_ready_level_t level, json_t *detail);
 
+/* --- the staff console's listener (docs/staff-console.md) ---------------------
+ * A second TLS listening socket per thread with its own TLS context (the
+ * server's certificate unless tls_cert/tls_key are given; a SIGHUP reload
+ * reaches it when shared) and its own h2o configuration and hostconf.
+ * Connections accepted on it are matched only against `routes`; connections
+ * on the Alexa listener never see these routes, and this listener never sees
+ * the Alexa routes, /healthz or /readyz. */
+typedef struct server_staff {
+    const char *host; /* numeric address */
+    uint16_t port;    /* 0 picks a free port */
+    const char *port_file; /* NULL, or where to write the bound port */
+    const char *tls_cert, *tls_key; /* NULL: the server's own */
+    size_t max_body_bytes; /* request bodies (uploads) on this listener; 0 = the server's */
+    const server_route_t *routes; /* matched in order; must stay valid while serving */
+    size_t n_routes;
+    /* Called once, before the routes' catch-all path "/" is registered on the
+     * staff hostconf: the place to mount other h2o handlers on the staff
+     * listener only (with h2o_config_register_path). May be NULL. */
+    void (*mount)(h2o_hostconf_t *staff_host, void *ud);
+    void *ud;
+} server_staff_t;
+
 typedef struct server_hooks {
     /* run on each thread before it serves; non-zero aborts start-up */
     int (*thread_init)(server_thread_t *t, void *ud);
@@ -77,6 +104,8 @@ typedef struct server_hooks {
      * in err and everything stays as it was. Runs on the main thread. */
     int (*reload_config)(config_t *out, char *err, size_t err_size, void *ud);
     void *ud;
+    /* the staff console's listener; NULL (the default) = none */
+    const server_staff_t *staff;
 } server_hooks_t;
 
 /* With conf->admin, a second listener on conf->admin_host:admin_port (plain
@@ -92,11 +121,8 @@ typedef struct server_hooks {
  * with the reason logged). `routes` must stay valid while it runs. */
 int server_run(const config_t *conf, const server_route_t *routes, size_t n_routes, const server_hooks_t *hooks);
 
-/* The thread a request runs on. */
-static inline server_thread_t *server_thread_of(h2o_req_t *req)
-{
-    return (server_thread_t *)req->conn->ctx;
-}
+/* The thread a request runs on (either listener). */
+server_thread_t *server_thread_of(h2o_req_t *req);
 
 /* This request's id (16 hex digits), also sent as the x-request-id header;
  * use it in log lines about the request. Valid for the request's lifetime. */
