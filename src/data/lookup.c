@@ -64,10 +64,11 @@ static void reset(lookup_result_t *res, int from, int days)
     res->arena_used = 0;
 }
 
-/* "FLAT 2, 12 HIGH STREET, DEREHAM, NR19 1EE" */
-static rec_str_t format_address(lookup_result_t *res, const rec_property_t *p)
+/* lookup.h; lookup_result_t keeps its copy in the arena (format_address) */
+size_t lookup_format_address(const rec_property_t *p, char *out, size_t cap)
 {
-    char buf[1024];
+    if (cap == 0)
+        return 0;
     size_t o = 0;
     /* appends sep (unless first) and s, cut to the buffer like snprintf did */
 #define ADD(sep, s)                                                                            \
@@ -75,13 +76,13 @@ static rec_str_t format_address(lookup_result_t *res, const rec_property_t *p)
         if ((s).p && (s).n) {                                                                  \
             const char *sep_ = o ? (sep) : "";                                                 \
             size_t ls_ = strlen(sep_), ln_ = strnlen((s).p, (s).n);                            \
-            if (ls_ > sizeof(buf) - 1 - o)                                                     \
-                ls_ = sizeof(buf) - 1 - o;                                                     \
-            memcpy(buf + o, sep_, ls_);                                                        \
+            if (ls_ > cap - 1 - o)                                                     \
+                ls_ = cap - 1 - o;                                                     \
+            memcpy(out + o, sep_, ls_);                                                        \
             o += ls_;                                                                          \
-            if (ln_ > sizeof(buf) - 1 - o)                                                     \
-                ln_ = sizeof(buf) - 1 - o;                                                     \
-            memcpy(buf + o, (s).p, ln_);                                                       \
+            if (ln_ > cap - 1 - o)                                                     \
+                ln_ = cap - 1 - o;                                                     \
+            memcpy(out + o, (s).p, ln_);                                                       \
             o += ln_;                                                                          \
         }                                                                                      \
     } while (0)
@@ -97,6 +98,14 @@ static rec_str_t format_address(lookup_result_t *res, const rec_property_t *p)
     ADD(", ", p->town);
     ADD(", ", p->postcode);
 #undef ADD
+    out[o] = '\0';
+    return o;
+}
+
+static rec_str_t format_address(lookup_result_t *res, const rec_property_t *p)
+{
+    char buf[1024];
+    size_t o = lookup_format_address(p, buf, sizeof(buf));
     return keep(res, buf, o);
 }
 

@@ -57,30 +57,6 @@ static void cpy(char *dst, size_t cap, rec_str_t s)
     dst[n] = '\0';
 }
 
-/* "FLAT 2, 12 HIGH STREET, DEREHAM, NR19 1EE", as lookup formats it */
-static void format_address(const rec_property_t *p, char *out, size_t cap)
-{
-    size_t o = 0;
-    out[0] = '\0';
-#define ADD(sep, s)                                                                                  \
-    do {                                                                                             \
-        if ((s).p && (s).n && o < cap - 1) {                                                         \
-            int w = snprintf(out + o, cap - o, "%s%.*s", o ? (sep) : "", (int)(s).n, (s).p);          \
-            o = w < 0 ? o : (o + (size_t)w >= cap ? cap - 1 : o + (size_t)w);                        \
-        }                                                                                            \
-    } while (0)
-    ADD(", ", p->saon);
-    ADD(", ", p->paon);
-    int numbered = p->paon.p && p->paon.n && p->paon.p[0] >= '0' && p->paon.p[0] <= '9';
-    ADD(numbered ? " " : ", ", p->street);
-    if (!(p->locality.p && p->town.p && p->locality.n == p->town.n &&
-          memcmp(p->locality.p, p->town.p, p->town.n) == 0))
-        ADD(", ", p->locality);
-    ADD(", ", p->town);
-    ADD(", ", p->postcode);
-#undef ADD
-}
-
 /* ---- search ---- */
 
 typedef struct words {
@@ -160,7 +136,7 @@ static int search_postcode(staff_view_t *v, MDB_txn *txn, const char *pc, const 
         return MDB_CORRUPTED;
     char addr[STAFF_ADDR_MAX];
     while ((rc = rec_next_property(&it, &p)) == 1) {
-        format_address(&p, addr, sizeof(addr));
+        lookup_format_address(&p, addr, sizeof(addr));
         upper(addr);
         if (w == NULL || words_match(w, addr))
             add_hit(out, p.uprn, addr);
@@ -182,7 +158,7 @@ static int search_scan(staff_view_t *v, MDB_txn *txn, const words_t *w, staff_se
         rec_property_t p;
         if (rec_decode_property(val.mv_data, val.mv_size, &p) != 0)
             continue;
-        format_address(&p, addr, sizeof(addr));
+        lookup_format_address(&p, addr, sizeof(addr));
         upper(addr);
         if (words_match(w, addr))
             add_hit(out, p.uprn, addr);
@@ -223,7 +199,7 @@ int staff_search(staff_view_t *v, const char *q, size_t q_len, staff_search_t *o
         rec_property_t p;
         if (rc == 0 && rec_decode_property(val.mv_data, val.mv_size, &p) == 0) {
             char addr[STAFF_ADDR_MAX];
-            format_address(&p, addr, sizeof(addr));
+            lookup_format_address(&p, addr, sizeof(addr));
             add_hit(out, p.uprn, addr);
         }
         rc = rc == MDB_NOTFOUND ? 0 : rc;

@@ -72,6 +72,11 @@ typedef struct lookup_result {
     char arena[LOOKUP_ARENA];
 } lookup_result_t;
 
+/* "FLAT 2, 12 HIGH STREET, DEREHAM, NR19 1EE": the property's address as
+ * lookup, the console and the skill show it, NUL-terminated in the caller's
+ * out (cut to cap - 1 bytes). Returns its length. */
+size_t lookup_format_address(const rec_property_t *p, char *out, size_t cap);
+
 /* Match an address and list collections for [from_day, from_day + days - 1]
  * (days clamped to 1..LOOKUP_MAX_DAYS). Returns 0 (res filled, whatever the
  * match outcome) or an MDB error with a message in err. */
